@@ -1,0 +1,12 @@
+import { defineConfig } from 'vitest/config';
+
+export default defineConfig({
+  test: {
+    include: ['test/**/*.test.ts'],
+    testTimeout: 120_000,
+    hookTimeout: 120_000,
+    // Model sessions use both cores themselves; running test files in parallel only thrashes.
+    fileParallelism: false,
+    pool: 'forks',
+  },
+});
