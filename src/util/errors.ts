@@ -15,8 +15,10 @@ export class MissingModelError extends UserError {
     readonly modelName: string,
     readonly file: string,
     detail = 'not found',
+    /** How to get it; defaults to the plain pull line (callers add --models-dir or an export step). */
+    readonly howToGet = `iapas models pull ${modelName}`,
   ) {
-    super(`model '${modelName}': ${file} ${detail}. Get it with: iapas models pull ${modelName}`);
+    super(`model '${modelName}': ${file} ${detail}. Get it with: ${howToGet}`);
     this.name = 'MissingModelError';
   }
 }

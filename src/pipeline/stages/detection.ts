@@ -1,0 +1,73 @@
+/**
+ * Stage B's Grounding DINO steps (METHOD.md §1 B1-B3) on top of C's detector: the model gives a raw
+ * output per (image, caption), cached on disk, and everything after it is post-processing, so a
+ * sweep over thresholds never re-runs the model.
+ */
+import { anomalyPass, objectPass, sizeFilter, type DetectorRaw, type DetectParams } from '../../stages/detect-postprocess.js';
+import type { Config } from '../../config/schema.js';
+import { boxArea } from '../score.js';
+import type { BoxRecord, ImageState, Rgb, Stage } from '../types.js';
+
+/** What the pipeline needs from a text-grounded detector. */
+export interface RawDetector {
+  raw(image: Rgb, caption: string): Promise<DetectorRaw>;
+}
+
+export function detectParams(config: Config): DetectParams {
+  return { boxThreshold: config.detector.box_threshold, textThreshold: config.detector.text_threshold, nmsIou: config.detector.nms_iou };
+}
+
+const round = (v: number) => Math.round(v * 1e4) / 1e4;
+const roundBox = (b: readonly number[]): [number, number, number, number] => [round(b[0]), round(b[1]), round(b[2]), round(b[3])];
+
+export function objectPassStage(det: RawDetector): Stage<ImageState> {
+  return {
+    name: 'object-pass',
+    reads: ['image', 'category'],
+    writes: ['objectBox', 'objectSize'],
+    async run(s, ctx) {
+      const tag = s.category.objectTag;
+      if (!tag) throw new Error(`category '${s.category.category}' has no object tag for the object pass`);
+      const raw = await det.raw(s.image!, tag);
+      const best = objectPass(raw, detectParams(ctx.config));
+      // No object found: the whole image stands in for it (METHOD.md §1 B3, as the reference).
+      if (!best) return { objectBox: null, objectSize: 1 };
+      return { objectBox: { box: roundBox(best.box), score: best.score, phrase: best.phrase }, objectSize: best.objectSize };
+    },
+  };
+}
+
+export function anomalyPassStage(det: RawDetector): Stage<ImageState> {
+  return {
+    name: 'anomaly-pass',
+    reads: ['image', 'category'],
+    writes: ['boxes'],
+    async run(s, ctx) {
+      const caption = s.category.caption?.caption;
+      if (!caption) throw new Error(`category '${s.category.category}' has no anomaly caption`);
+      const raw = await det.raw(s.image!, caption);
+      const { width, height } = s.image!;
+      const boxes: BoxRecord[] = anomalyPass(raw, detectParams(ctx.config)).map((d) => ({
+        box: d.box,
+        score: d.score,
+        phrase: d.phrase,
+        kept: true,
+        area: boxArea(d.box, width, height),
+      }));
+      return { boxes };
+    },
+  };
+}
+
+/** Marks boxes over object_size * size_threshold as dropped (they stay in the record). */
+export const sizeFilterStage: Stage<ImageState> = {
+  name: 'size-filter',
+  reads: ['image', 'boxes', 'objectSize'],
+  writes: ['boxes'],
+  async run(s, ctx) {
+    const { width, height } = s.image!;
+    const dets = s.boxes!.map((b, query) => ({ box: b.box, score: b.score, phrase: b.phrase, query }));
+    const keep = new Set(sizeFilter(dets, s.objectSize!, ctx.config.detector.size_threshold, width, height).map((d) => d.query));
+    return { boxes: s.boxes!.map((b, i) => (keep.has(i) ? b : { ...b, kept: false, dropped: 'size' })) };
+  },
+};

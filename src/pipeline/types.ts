@@ -1,0 +1,153 @@
+/**
+ * A pipeline is two named lists of stages: stage A runs once per category, stage B once per
+ * image. Each stage reads some keys of a state record and writes others; `definePipeline` checks
+ * that every key a stage reads is written by an earlier stage (or given), so a preset that wires
+ * stages in an impossible order fails when it is built, not halfway through a run.
+ */
+import type { Sample } from '../datasets/types.js';
+import type { DiskCache } from '../util/disk-cache.js';
+import type { StageTimer } from '../util/progress.js';
+import type { Config } from '../config/schema.js';
+
+export interface Rgb {
+  width: number;
+  height: number;
+  data: Uint8Array;
+}
+
+/** Pixel box, corners inclusive-exclusive, in the original image. */
+export type BoxXYXY = [number, number, number, number];
+
+export interface Detection {
+  box: BoxXYXY;
+  /** Max token probability of the box. */
+  score: number;
+  phrase: string;
+}
+
+/** A detection with the decision the pipeline took on it, as recorded in the results. */
+export interface BoxRecord extends Detection {
+  kept: boolean;
+  /** Why a box was dropped ('size' = over object_size * size_threshold). */
+  dropped?: string;
+  /** Normalised area w*h/(W*H). */
+  area: number;
+}
+
+export interface CaptionRecord {
+  template?: string;
+  model?: string;
+  raw?: string;
+  words?: string[];
+  caption: string;
+  fallback?: boolean | string;
+}
+
+/** What stage A gives stage B (and what the run directory records per category). */
+export interface CategoryState {
+  category: string;
+  references: Sample[];
+  refImages?: Rgb[];
+  tags?: string[][];
+  objectTag?: string;
+  objectTagSource?: string;
+  caption?: CaptionRecord;
+  /** Stage-specific per-category data (e.g. few-shot reference features), not recorded. */
+  memory?: unknown;
+  /** Stage-specific per-category facts that are recorded. */
+  notes?: Record<string, unknown>;
+}
+
+export interface ImageState {
+  sample: Sample;
+  category: CategoryState;
+  image?: Rgb;
+  objectBox?: Detection | null;
+  objectSize?: number;
+  boxes?: BoxRecord[];
+  /** Binary masks (0/1, image size) of the kept boxes, in the order of the kept boxes. */
+  masks?: Uint8Array[];
+  /** Map before per-image normalisation. */
+  rawMap?: Float32Array;
+  /** Final anomaly map, image size. */
+  map?: Float32Array;
+  /** Stage-specific recorded facts. */
+  notes?: Record<string, unknown>;
+}
+
+export interface StageContext {
+  config: Config;
+  cache?: DiskCache;
+  timer: StageTimer;
+  signal?: AbortSignal;
+}
+
+export interface Stage<S> {
+  name: string;
+  reads: ReadonlyArray<keyof S>;
+  writes: ReadonlyArray<keyof S>;
+  run(state: S, ctx: StageContext): Promise<Partial<S>>;
+}
+
+export interface ModelRecord {
+  name: string;
+  files: Array<{ path: string; sha256: string; bytes?: number }>;
+  note?: string;
+}
+
+export interface Pipeline {
+  name: string;
+  categoryStages: Stage<CategoryState>[];
+  imageStages: Stage<ImageState>[];
+  /** Models the stages load, with file hashes, for the run directory. */
+  models: ModelRecord[];
+  /**
+   * The references are the method's few shots: when they come from the test split they are
+   * taken out of the evaluated images (a query identical to a shot would score perfectly).
+   */
+  referencesAreShots?: boolean;
+  /** How many times each model actually ran (cache hits excluded), for the run summary. */
+  modelRuns?(): Record<string, number>;
+  dispose?(): Promise<void>;
+}
+
+const CATEGORY_GIVEN: Array<keyof CategoryState> = ['category', 'references'];
+const IMAGE_GIVEN: Array<keyof ImageState> = ['sample', 'category'];
+
+function checkOrder<S>(level: string, given: Array<keyof S>, stages: Stage<S>[]): void {
+  const have = new Set<keyof S>(given);
+  const names = new Set<string>();
+  for (const s of stages) {
+    if (names.has(s.name)) throw new Error(`${level}: stage name '${s.name}' used twice`);
+    names.add(s.name);
+    for (const r of s.reads) {
+      if (!have.has(r)) throw new Error(`${level}: stage '${s.name}' reads '${String(r)}' which no earlier stage writes`);
+    }
+    for (const w of s.writes) have.add(w);
+  }
+}
+
+export function definePipeline(p: Pipeline): Pipeline {
+  checkOrder('stage A', CATEGORY_GIVEN, p.categoryStages);
+  checkOrder('stage B', IMAGE_GIVEN, p.imageStages);
+  const last = new Set<keyof ImageState>(IMAGE_GIVEN);
+  for (const s of p.imageStages) for (const w of s.writes) last.add(w);
+  if (!last.has('map')) throw new Error(`pipeline '${p.name}': no stage B writes 'map'`);
+  return p;
+}
+
+/** Runs stages in order on a state, timing each under its name. */
+export async function runStages<S extends object>(stages: Stage<S>[], state: S, ctx: StageContext): Promise<S> {
+  let cur = state;
+  for (const s of stages) {
+    if (ctx.signal?.aborted) throw ctx.signal.reason ?? new Error('aborted');
+    for (const r of s.reads) {
+      if ((cur as Record<string, unknown>)[r as string] === undefined) {
+        throw new Error(`stage '${s.name}' needs '${String(r)}', which is missing`);
+      }
+    }
+    const out = await ctx.timer.time(s.name, () => s.run(cur, ctx));
+    cur = { ...cur, ...out };
+  }
+  return cur;
+}

@@ -1,0 +1,67 @@
+/**
+ * The SAM segmentation stage: the last stage of every preset. Given an image and prompts
+ * (boxes from detection, box + points from an anomaly map, ground-truth regions in the oracle
+ * study), it returns one SAM mask per prompt and their combinations. The model adapter lives in
+ * src/sam/; this file holds what presets share on top of it.
+ */
+import { maxLogit } from '../sam/combine.js';
+import type { SamMaskResult, SamModel } from '../sam/model.js';
+import type { RgbLike } from '../sam/preprocess.js';
+import { clampBox, type Box, type SamPrompt } from '../sam/transforms.js';
+
+export { SamModel, hashRgb, sigmoid, type SamEmbedding, type SamMaskResult, type SamLoadOptions } from '../sam/model.js';
+export { maxLogit } from '../sam/combine.js';
+export { defaultSamEntry, type SamModelEntry } from '../sam/model-entry.js';
+export type { Box, Point, SamPrompt } from '../sam/transforms.js';
+
+/** One mask per box (single-mask output), boxes clamped to the image, as in the IAP-AS reference. */
+export async function segmentBoxes(sam: SamModel, image: RgbLike, boxes: Box[]): Promise<SamMaskResult[]> {
+  if (boxes.length === 0) return [];
+  const embedding = await sam.encode(image);
+  return sam.decode(embedding, boxes.map((b) => ({ box: clampBox(b, image.width, image.height) })));
+}
+
+/** Decodes arbitrary prompts for one image (encoding it once). */
+export async function segmentPrompts(sam: SamModel, image: RgbLike, prompts: SamPrompt[]): Promise<SamMaskResult[]> {
+  if (prompts.length === 0) return [];
+  return sam.decode(await sam.encode(image), prompts);
+}
+
+/** Union of binary masks (0/1); all zero when there are none. */
+export function unionMask(results: SamMaskResult[], width: number, height: number): Uint8Array {
+  const out = new Uint8Array(width * height);
+  for (const r of results) for (let i = 0; i < out.length; i++) if (r.mask[i]) out[i] = 1;
+  return out;
+}
+
+/**
+ * Per-pixel probability that some prompt's mask covers the pixel: sigmoid of the largest logit
+ * over the prompts (0 everywhere when there are none). Thresholding it at 0.5 gives unionMask.
+ */
+export function maxProbability(results: SamMaskResult[], width: number, height: number): Float32Array {
+  if (results.length === 0) return new Float32Array(width * height);
+  const out = maxLogit(results, width, height);
+  for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-out[i]));
+  return out;
+}
+
+/**
+ * IAP-AS score map: sum_i s_i * m_i over binary masks with box scores s_i (overlaps add up), then
+ * per-image min-max normalisation; a constant map becomes all zeros.
+ */
+export function weightedMaskScore(masks: Uint8Array[], scores: number[], width: number, height: number): Float32Array {
+  if (masks.length !== scores.length) throw new Error(`weightedMaskScore: ${masks.length} masks but ${scores.length} scores`);
+  const out = new Float32Array(width * height);
+  masks.forEach((m, k) => {
+    for (let i = 0; i < out.length; i++) if (m[i]) out[i] += scores[k];
+  });
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const v of out) {
+    if (v < lo) lo = v;
+    if (v > hi) hi = v;
+  }
+  if (!(hi > lo)) return out.fill(0);
+  for (let i = 0; i < out.length; i++) out[i] = (out[i] - lo) / (hi - lo);
+  return out;
+}
