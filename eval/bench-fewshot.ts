@@ -8,6 +8,7 @@
  *   npx tsx eval/bench-fewshot.ts [--max-images 12] [--k 4] [--seed 0]
  *       [--backbones mobilenetv2,sam] [--policies fixed:0.35,otsu,adaptive]
  *       [--datasets mvtec_ad,mpdd,mtd,ksdd-derived,hazelnut_toy,synthetic] [--no-sam] [--json out.json]
+ *       [--input-size 256] [--layers 365_quantized,426_quantized]   (MobileNetV2 overrides)
  *
  * References are drawn with selectReferences (train normals when the category has any, else test
  * normals) and are never among the evaluated images. Normal test images are included.
@@ -16,7 +17,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { loadBackbone } from '../src/backbones/index.js';
+import { loadBackbone, MOBILENETV2 } from '../src/backbones/index.js';
 import type { Backbone } from '../src/backbones/types.js';
 import { loadDataset } from '../src/datasets/index.js';
 import { selectReferences } from '../src/datasets/references.js';
@@ -39,6 +40,9 @@ const { values } = parseArgs({
     policies: { type: 'string', default: 'fixed:0.3,otsu,adaptive:0.99,adaptive:0.999,adaptive:1' },
     datasets: { type: 'string', default: 'mvtec_ad,mpdd,mtd,ksdd-derived,hazelnut_toy' },
     'no-sam': { type: 'boolean', default: false },
+    /** Overrides of the MobileNetV2 entry, to compare input sizes and layers. */
+    'input-size': { type: 'string' },
+    layers: { type: 'string' },
     json: { type: 'string' },
   },
 });
@@ -115,7 +119,11 @@ async function main(): Promise<void> {
   for (const ds of await datasetRoots()) {
     const index = await loadDataset(ds.root);
     for (const backboneName of values.backbones!.split(',')) {
-      const backbone: Backbone = await loadBackbone(backboneName, { sam });
+      const entry =
+        backboneName === 'mobilenetv2' && (values['input-size'] || values.layers)
+          ? { ...MOBILENETV2, inputSize: Number(values['input-size'] ?? MOBILENETV2.inputSize), layers: values.layers?.split(',') ?? MOBILENETV2.layers }
+          : backboneName;
+      const backbone: Backbone = await loadBackbone(entry, { sam });
       const variants = ['map only', ...policyNames];
       const perVariant = new Map<string, { cats: Array<{ auroc: number; ap: number; f1: number }>; mask: MaskCounter; ms: number; images: number }>();
       for (const v of variants) perVariant.set(v, { cats: [], mask: new MaskCounter(), ms: 0, images: 0 });
@@ -189,7 +197,10 @@ async function main(): Promise<void> {
     await ds.cleanup?.();
   }
   const pct = (x: number) => (Number.isFinite(x) ? (100 * x).toFixed(1) : '-');
-  console.log(`few-shot maps as prompts: k=${k}, seed=${seed}, <= ${maxImages} test images per category, SAM refinement ${useSam ? 'on' : 'off'}`);
+  console.log(
+    `few-shot maps as prompts: k=${k}, seed=${seed}, <= ${maxImages} test images per category, SAM refinement ${useSam ? 'on' : 'off'}` +
+      (values['input-size'] || values.layers ? `, mobilenetv2 input ${values['input-size'] ?? MOBILENETV2.inputSize} layers ${values.layers ?? MOBILENETV2.layers.join(',')}` : ''),
+  );
   console.log('dataset        backbone     policy             P-AUROC  P-AP  P-F1max  mask-F1  mask-IoU  img/s');
   for (const r of rows) {
     console.log(

@@ -9,7 +9,7 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelComponents } from '../src/image/components.js';
@@ -104,15 +104,20 @@ function child(mode: string): void {
     writeFileSync(join(dir, 'scores.npy'), encodeNpy(px.scores, [px.scores.length]));
     writeFileSync(join(dir, 'labels.npy'), encodeNpy(Float32Array.from(px.labels), [px.labels.length]));
     const t = performance.now();
+    const c0 = process.cpuUsage();
     const m = pixelMetrics(px, { aupro: 'none' });
-    console.log(JSON.stringify({ mode, seconds: (performance.now() - t) / 1000, auroc: m.auroc, ap: m.ap, f1: m.f1Max }));
+    const c1 = process.cpuUsage(c0);
+    console.log(JSON.stringify({ mode, cpu: (c1.user + c1.system) / 1e6, seconds: (performance.now() - t) / 1000, auroc: m.auroc, ap: m.ap, f1: m.f1Max }));
     return;
   }
   const t = performance.now();
+  const c0 = process.cpuUsage();
   const m = pixelMetrics(px, { aupro: mode as 'grid' | 'exact' | 'none' });
   const seconds = (performance.now() - t) / 1000;
+  const c1 = process.cpuUsage(c0);
+  const cpu = (c1.user + c1.system) / 1e6;
   const peak = process.resourceUsage().maxRSS * 1024;
-  console.log(JSON.stringify({ mode, pixels: px.scores.length, positives: px.posRegion.length, regions: px.regionArea.length, seconds, peak_rss_mb: +mb(peak), data_rss_mb: +mb(base), metrics: m }));
+  console.log(JSON.stringify({ mode, cpu, pixels: px.scores.length, positives: px.posRegion.length, regions: px.regionArea.length, seconds, peak_rss_mb: +mb(peak), data_rss_mb: +mb(base), metrics: m }));
 }
 
 function runChild(mode: string, extra: string[] = []): Record<string, unknown> {
@@ -130,23 +135,24 @@ import sys, time, numpy as np
 from sklearn.metrics import roc_auc_score, average_precision_score, precision_recall_curve
 d = sys.argv[1]
 s = np.load(d + '/scores.npy'); y = np.load(d + '/labels.npy').astype(np.uint8)
-t = time.perf_counter()
+t = time.perf_counter(); c = time.process_time()
 a = roc_auc_score(y, s); ap = average_precision_score(y, s)
 p, r, _ = precision_recall_curve(y, s); f = 2 * p * r; b = p + r
 f1 = np.max(np.divide(f, b, out=np.zeros_like(f), where=b != 0))
 import resource
-print(time.perf_counter() - t, a, ap, f1, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+print(time.perf_counter() - t, a, ap, f1, time.process_time() - c, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
 `;
 
 function main(): void {
   const ci = args.indexOf('--child');
   if (ci >= 0) return child(args[ci + 1]);
+  console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores (wall times grow with it)`);
   console.log(`pixel metrics on ${images} maps of ${side}x${side} = ${((images * side * side) / 1e6).toFixed(1)}M pooled pixels (each run in its own process)`);
   for (const mode of ['grid', 'exact']) {
     const r = runChild(mode);
     const m = r.metrics as Record<string, number>;
     console.log(
-      `  AUROC + AP + F1-max + AUPRO(${mode}): ${(r.seconds as number).toFixed(2)} s, peak RSS ${r.peak_rss_mb} MB (data alone ${r.data_rss_mb} MB); ` +
+      `  AUROC + AP + F1-max + AUPRO(${mode}): ${(r.seconds as number).toFixed(2)} s wall (${(r.cpu as number).toFixed(2)} s CPU), peak RSS ${r.peak_rss_mb} MB (data alone ${r.data_rss_mb} MB); ` +
         `auroc ${m.auroc.toFixed(6)} ap ${m.ap.toFixed(6)} f1 ${m.f1Max.toFixed(6)} aupro ${m.aupro.toFixed(6)}`,
     );
   }
@@ -162,10 +168,11 @@ function main(): void {
     const mine = runChild('dump', ['--dump', dir]);
     const sk = spawnSync('/usr/bin/python3', ['-c', SKLEARN, dir], { encoding: 'utf8', maxBuffer: 1 << 20 });
     if (sk.status !== 0) throw new Error(sk.stderr);
-    const [secs, a, ap, f1, rss] = sk.stdout.trim().split(/\s+/).map(Number);
+    const [secs, a, ap, f1, cpuSk, rss] = sk.stdout.trim().split(/\s+/).map(Number);
     console.log(
-      `  AUROC + AP + F1-max: iapas ${(mine.seconds as number).toFixed(2)} s, scikit-learn ${secs.toFixed(2)} s (peak RSS ${rss.toFixed(0)} MB): ` +
-        `${(secs / (mine.seconds as number)).toFixed(1)}x faster; |diff| auroc ${Math.abs(a - (mine.auroc as number)).toExponential(1)}, ` +
+      `  AUROC + AP + F1-max: iapas ${(mine.seconds as number).toFixed(2)} s (${(mine.cpu as number).toFixed(2)} s CPU), ` +
+        `scikit-learn ${secs.toFixed(2)} s (${cpuSk.toFixed(2)} s CPU, peak RSS ${rss.toFixed(0)} MB): ` +
+        `${(secs / (mine.seconds as number)).toFixed(1)}x faster (CPU ${(cpuSk / (mine.cpu as number)).toFixed(1)}x); |diff| auroc ${Math.abs(a - (mine.auroc as number)).toExponential(1)}, ` +
         `ap ${Math.abs(ap - (mine.ap as number)).toExponential(1)}, f1 ${Math.abs(f1 - (mine.f1 as number)).toExponential(1)}`,
     );
   } finally {

@@ -14,7 +14,7 @@ import { UserError } from '../util/errors.js';
 import { hashJson, sha256File } from '../util/hash.js';
 import { resolveBackboneFile, type OnnxCnnEntry } from './entries.js';
 import { concatLayersHwc, localAverageChw, resizeChw } from './features.js';
-import { exposeTensors, type ExposedOutput } from './onnx-outputs.js';
+import type { ExposedOutput } from './onnx-outputs.js';
 import type { Backbone, FeatureGrid } from './types.js';
 
 /** RGB bytes (already at the input size) -> normalised CHW float32. */
@@ -43,6 +43,8 @@ export class OnnxCnnBackbone implements Backbone {
     const path = resolveBackboneFile(entry, opts.modelsDir);
     const bytes = new Uint8Array(await readFile(path));
     let modified: { bytes: Uint8Array; outputs: ExposedOutput[] };
+    // Loaded here, not at import: only CNN backbones need the protobuf definitions (onnx-proto).
+    const { exposeTensors } = await import('./onnx-outputs.js');
     try {
       modified = exposeTensors(bytes, entry.layers, { freeSpatialInput: entry.freeSpatialInput });
     } catch (err) {

@@ -4,6 +4,7 @@
  * once per category; every query of the category is then scored against it.
  */
 import type { Backbone, FeatureGrid } from '../backbones/types.js';
+import { UserError } from '../util/errors.js';
 import type { RgbImage } from '../image/io.js';
 import { concatPatchSets, nearestCosineDistance, normaliseRows, type PatchSet } from './patch-distance.js';
 import { scoresToImageMap, scoresToWorkMap, type MapOptions } from './score-map.js';
@@ -32,7 +33,7 @@ export function gridToPatches(grid: FeatureGrid): PatchSet {
 const LOO_MAP_SIZE = 128;
 
 export async function prepareMemoryBank(backbone: Backbone, references: RgbImage[], mapOptions: MapOptions = {}): Promise<MemoryBank> {
-  if (references.length === 0) throw new Error('few-shot: at least one normal reference image is needed');
+  if (references.length === 0) throw new UserError('few-shot: at least one normal reference image is needed');
   const grids: FeatureGrid[] = [];
   for (const r of references) grids.push(await backbone.extract(r));
   const sets = grids.map(gridToPatches);
@@ -73,7 +74,7 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
 /** The adaptive policy's per-category threshold; needs k >= 2 references. */
 export function categoryThreshold(bank: MemoryBank, opts: { quantile?: number; factor?: number } = {}): number {
   if (bank.referenceScores.length === 0) {
-    throw new Error(`the adaptive threshold needs at least 2 normal references (got ${bank.referenceCount}); use --threshold otsu or fixed:<v>`);
+    throw new UserError(`the adaptive threshold needs at least 2 normal references (got ${bank.referenceCount}); use --threshold otsu or fixed:<v>`);
   }
   return adaptiveThreshold(bank.referenceScores, opts);
 }

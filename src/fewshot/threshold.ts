@@ -10,11 +10,14 @@
  *   all its pixels are pooled, and the threshold is the `quantile` of that pool times `factor`.
  *   Scoring against k-1 references gives slightly larger distances than a query sees against k,
  *   so the policy errs towards fewer false positives on normal images.
- * Any policy may add `relative` (r): the threshold becomes max(policy value, r * map max). The
- * policy value then decides whether an image has an anomalous region at all, and r sets how far
- * a region extends around its peak: a smoothed map spreads a small defect into a wide bump, and
- * a low global threshold turns the bump, not the defect, into the prompt box.
+ * Any policy may add `relative` (r): each connected region above the policy's threshold keeps
+ * only its pixels above r * (the region's own peak) (see binariseWithPolicy). The policy value
+ * then decides whether there is an anomalous region at all, and r how far a region extends around
+ * its peak: a smoothed map spreads a small defect into a wide bump, and a low global threshold
+ * turns the bump, not the defect, into the prompt box. Per region, so that a weaker second defect
+ * is not lost to a stronger one.
  */
+import { labelComponents } from '../image/components.js';
 
 export type ThresholdPolicy = (
   | { kind: 'fixed'; value: number }
@@ -92,14 +95,6 @@ export function adaptiveThreshold(referenceScores: ArrayLike<number>, opts: { qu
  * computed once per category; required for that policy.
  */
 export function thresholdFor(policy: ThresholdPolicy, map: ArrayLike<number>, categoryThreshold?: number): number {
-  const base = baseThreshold(policy, map, categoryThreshold);
-  if (!policy.relative) return base;
-  let max = -Infinity;
-  for (let i = 0; i < map.length; i++) if (map[i] > max) max = map[i];
-  return Math.max(base, policy.relative * max);
-}
-
-function baseThreshold(policy: ThresholdPolicy, map: ArrayLike<number>, categoryThreshold?: number): number {
   switch (policy.kind) {
     case 'fixed':
       return policy.value;
@@ -116,6 +111,36 @@ export function binarise(map: ArrayLike<number>, threshold: number): Uint8Array 
   const out = new Uint8Array(map.length);
   for (let i = 0; i < map.length; i++) out[i] = map[i] > threshold ? 1 : 0;
   return out;
+}
+
+/**
+ * Keeps, in each 8-connected region of `binary`, only the pixels above `relative` times the
+ * region's peak map value (a region may split into several).
+ */
+export function relativeToPeaks(binary: Uint8Array, map: ArrayLike<number>, width: number, height: number, relative: number): Uint8Array {
+  const { labels, components } = labelComponents(binary, width, height);
+  const peak = new Float64Array(components.length).fill(-Infinity);
+  for (let i = 0; i < labels.length; i++) if (labels[i] && map[i] > peak[labels[i] - 1]) peak[labels[i] - 1] = map[i];
+  const out = new Uint8Array(binary.length);
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i];
+    // >= keeps the peak itself even when relative is 1.
+    if (l && map[i] >= relative * peak[l - 1]) out[i] = 1;
+  }
+  return out;
+}
+
+/** map > policy threshold, then the per-region relative cut when the policy has one. */
+export function binariseWithPolicy(
+  map: ArrayLike<number>,
+  width: number,
+  height: number,
+  policy: ThresholdPolicy,
+  categoryThreshold?: number,
+): { threshold: number; mask: Uint8Array } {
+  const threshold = thresholdFor(policy, map, categoryThreshold);
+  const mask = binarise(map, threshold);
+  return { threshold, mask: policy.relative ? relativeToPeaks(mask, map, width, height, policy.relative) : mask };
 }
 
 /**

@@ -9,6 +9,7 @@
  *
  * - 'grid' (DEFAULT; the SAA+ / APRIL-GAN / IAP-AS evaluation code): 200 thresholds
  *   t_k = max - k (max - min) / 200, k = 0..199, over the pooled scores, predicted when score > t_k.
+ *   Thresholds are computed in float64 (what numpy 1.x does for float32 maps).
  *   Keep the points with FPR <= limit, rescale their FPRs min-max to [0, 1] (so the axis ends at the
  *   largest FPR reached below the limit, not at the limit itself), and integrate PRO with the
  *   trapezoidal rule. When every kept FPR is equal (e.g. a perfect or a constant binary map) the

@@ -59,26 +59,31 @@ export function countAbove(keys: Uint32Array, k: number): number {
   return keys.length - lo;
 }
 
+/** Histograms of the three radix digits (11, 11, 10 bits) of a set of keys. */
+export type DigitCounts = [Uint32Array, Uint32Array, Uint32Array];
+
+function newDigitCounts(): DigitCounts {
+  return [new Uint32Array(2048), new Uint32Array(2048), new Uint32Array(2048)];
+}
+
+function countDigits(c: DigitCounts, k: number): void {
+  c[0][k & 0x7ff]++;
+  c[1][(k >>> 11) & 0x7ff]++;
+  c[2][k >>> 22]++;
+}
+
 /**
  * LSD radix sort of uint32 keys in place (11+11+10 bits), carrying an optional payload along.
  * Passes whose digit is the same for every key are skipped (common for scores in [0, 1]).
  */
-export function radixSortU32(keys: Uint32Array, payload?: Uint32Array): void {
+export function radixSortU32(keys: Uint32Array, payload?: Uint32Array, digitCounts?: DigitCounts): void {
   const n = keys.length;
   if (n < 2) return;
   if (payload && payload.length !== n) throw new Error('radixSortU32: payload length differs from keys');
   const shifts = [0, 11, 22];
   const masks = [0x7ff, 0x7ff, 0x3ff];
-  const counts = [new Uint32Array(2048), new Uint32Array(2048), new Uint32Array(2048)];
-  const c0 = counts[0];
-  const c1 = counts[1];
-  const c2 = counts[2];
-  for (let i = 0; i < n; i++) {
-    const k = keys[i];
-    c0[k & 0x7ff]++;
-    c1[(k >>> 11) & 0x7ff]++;
-    c2[k >>> 22]++;
-  }
+  const counts = digitCounts ?? newDigitCounts();
+  if (!digitCounts) for (let i = 0; i < n; i++) countDigits(counts, keys[i]);
   let src: Uint32Array = keys;
   let dst: Uint32Array = new Uint32Array(n);
   let psrc: Uint32Array | undefined = payload;
@@ -151,6 +156,10 @@ export function sortScores(scores: Float32Array, labels: Uint8Array, posRegion?:
   const pos = new Uint32Array(P);
   let a = 0;
   let b = 0;
+  // The digit histograms are taken while splitting, which saves the radix sort a pass over the keys.
+  const nc = newDigitCounts();
+  const pc = newDigitCounts();
+  const [n0, n1, n2] = nc;
   for (let i = 0; i < scores.length; i++) {
     const bitsI = bits[i];
     // NaN: exponent all ones, mantissa non-zero.
@@ -158,12 +167,19 @@ export function sortScores(scores: Float32Array, labels: Uint8Array, posRegion?:
       throw new MetricInputError(`score ${i} is NaN; metrics are undefined on NaN maps`);
     }
     const k = keyOfBits(bitsI);
-    if (labels[i] !== 0) pos[b++] = k;
-    else neg[a++] = k;
+    if (labels[i] !== 0) {
+      pos[b++] = k;
+      countDigits(pc, k);
+    } else {
+      neg[a++] = k;
+      n0[k & 0x7ff]++;
+      n1[(k >>> 11) & 0x7ff]++;
+      n2[k >>> 22]++;
+    }
   }
   const region = posRegion ? Uint32Array.from(posRegion) : null;
-  radixSortU32(neg);
-  radixSortU32(pos, region ?? undefined);
+  radixSortU32(neg, undefined, nc);
+  radixSortU32(pos, region ?? undefined, pc);
   return { neg, pos, posRegion: region, P, N };
 }
 

@@ -6,12 +6,17 @@
  * the ground truth; `iou_pooled` sums intersections and unions over the category first (large
  * defects weigh more). Both at the image's own resolution.
  *
- * P-AUROC: every pixel of the category's evaluated images pooled. The score is SAM's mask logit
- * (the largest over the image's prompts); sigmoid is monotonic, so this is the AUROC of the mask
- * probabilities, without float32 saturating them to exactly 0 or 1. Logits are clamped to
- * [-LOGIT_CLAMP, LOGIT_CLAMP] and an image without prompts scores -LOGIT_CLAMP everywhere. Maps are
- * resized to evalSize x evalSize (bicubic; masks nearest), as the project's evaluation protocol,
- * or kept at native size with evalSize 0.
+ * P-AUROC: every pixel of the category's evaluated images pooled, maps resized to
+ * evalSize x evalSize (bicubic; masks nearest) as the project's evaluation protocol, or kept at
+ * native size with evalSize 0. Two scores, because they differ a lot:
+ *   pixel_auroc        the mask probability, sigmoid(largest logit over the image's prompts) in
+ *                      float32, 0 for an image without prompts. Float32 saturates it to exactly 1
+ *                      inside confident masks (and bicubic overshoot is clipped to [0, 1]), so
+ *                      ties flatten the ranking there. This is what a Python pipeline taking
+ *                      torch.sigmoid of SAM's logits gets, so it is the figure compared with the
+ *                      seed.
+ *   pixel_auroc_logit  the largest logit itself (same order without saturation), clamped to
+ *                      [-LOGIT_CLAMP, LOGIT_CLAMP]; -LOGIT_CLAMP for an image without prompts.
  */
 import { resizeBicubic, resizeNearest } from '../image/resize.js';
 import { AurocAccumulator } from '../metrics/auroc.js';
@@ -25,6 +30,7 @@ export interface OracleFigures {
   iou: number | null;
   iou_pooled: number | null;
   pixel_auroc: number | null;
+  pixel_auroc_logit: number | null;
   prompts: number;
 }
 
@@ -33,6 +39,7 @@ export class OracleAccumulator {
   private inter = 0;
   private union = 0;
   private scores: Float32Array[] = [];
+  private probs: Float32Array[] = [];
   private labels: Uint8Array[] = [];
   private promptCount = 0;
 
@@ -60,37 +67,53 @@ export class OracleAccumulator {
       this.union += union;
     }
     const s = new Float32Array(n);
-    if (score) for (let i = 0; i < n; i++) s[i] = Math.min(LOGIT_CLAMP, Math.max(-LOGIT_CLAMP, score[i]));
-    else s.fill(-LOGIT_CLAMP);
+    const p = new Float32Array(n);
+    if (score) {
+      for (let i = 0; i < n; i++) {
+        s[i] = Math.min(LOGIT_CLAMP, Math.max(-LOGIT_CLAMP, score[i]));
+        p[i] = 1 / (1 + Math.exp(-score[i]));
+      }
+    } else s.fill(-LOGIT_CLAMP);
     const E = this.evalSize;
     if (E > 0 && (width !== E || height !== E)) {
       this.scores.push(resizeBicubic(s, width, height, E, E));
+      const rp = resizeBicubic(p, width, height, E, E);
+      for (let i = 0; i < rp.length; i++) rp[i] = Math.min(1, Math.max(0, rp[i]));
+      this.probs.push(rp);
       this.labels.push(resizeNearest(gt, width, height, E, E));
     } else {
       this.scores.push(s);
+      this.probs.push(p);
       this.labels.push(gt.slice());
     }
   }
 
   finish(): OracleFigures {
-    const total = this.scores.reduce((a, s) => a + s.length, 0);
-    const scores = new Float32Array(total);
-    const labels = new Uint8Array(total);
-    let off = 0;
-    for (let k = 0; k < this.scores.length; k++) {
-      scores.set(this.scores[k], off);
-      labels.set(this.labels[k], off);
-      off += this.scores[k].length;
-    }
-    const sorted = sortScores(scores, labels);
-    const acc = new AurocAccumulator(sorted.P, sorted.N);
-    sweepThresholds(sorted, (tp, fp) => acc.step(tp, fp));
+    const labels = concat(this.labels, Uint8Array);
     return {
       images: this.scores.length,
       iou: this.ious.length ? this.ious.reduce((a, b) => a + b, 0) / this.ious.length : null,
       iou_pooled: this.union > 0 ? this.inter / this.union : null,
-      pixel_auroc: acc.value(),
+      pixel_auroc: pooledAuroc(concat(this.probs, Float32Array), labels),
+      pixel_auroc_logit: pooledAuroc(concat(this.scores, Float32Array), labels),
       prompts: this.promptCount,
     };
   }
+}
+
+function concat<T extends Float32Array | Uint8Array>(parts: T[], Ctor: new (n: number) => T): T {
+  const out = new Ctor(parts.reduce((a, p) => a + p.length, 0));
+  let off = 0;
+  for (const p of parts) {
+    out.set(p as never, off);
+    off += p.length;
+  }
+  return out;
+}
+
+function pooledAuroc(scores: Float32Array, labels: Uint8Array): number | null {
+  const sorted = sortScores(scores, labels);
+  const acc = new AurocAccumulator(sorted.P, sorted.N);
+  sweepThresholds(sorted, (tp, fp) => acc.step(tp, fp));
+  return acc.value();
 }

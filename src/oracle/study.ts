@@ -46,7 +46,7 @@ export interface OracleResult {
   includeNormal: boolean;
   categories: OracleCategoryResult[];
   /** Plain mean over categories, per mode (the seed's "Unified" row). */
-  mean: Record<string, { iou: number | null; iou_pooled: number | null; pixel_auroc: number | null }>;
+  mean: Record<string, { iou: number | null; iou_pooled: number | null; pixel_auroc: number | null; pixel_auroc_logit: number | null }>;
   warnings: string[];
   timing: { images: number; encoder_ms_per_image: number; decoder_ms_per_prompt: number; total_s: number };
 }
@@ -121,6 +121,7 @@ export async function runOracle(sam: SamModel, samples: Sample[], opts: OracleOp
       iou: mean(out.map((c) => c.figures[mode].iou)),
       iou_pooled: mean(out.map((c) => c.figures[mode].iou_pooled)),
       pixel_auroc: mean(out.map((c) => c.figures[mode].pixel_auroc)),
+      pixel_auroc_logit: mean(out.map((c) => c.figures[mode].pixel_auroc_logit)),
     };
   }
   const encRuns = sam.stats.encoderRuns - enc0.encoderRuns;

@@ -27,15 +27,15 @@ export function wideCsv(r: OracleResult): string {
 
 /** One row per (category, mode) with the raw fractions. */
 export function longCsv(r: OracleResult): string {
-  const lines = ['category,mode,images,prompts,iou,iou_pooled,pixel_auroc'];
+  const lines = ['category,mode,images,prompts,iou,iou_pooled,pixel_auroc,pixel_auroc_logit'];
   const f = (v: number | null) => (v === null ? '' : v.toFixed(6));
   for (const c of r.categories) {
     for (const m of r.modes) {
       const x = c.figures[m];
-      lines.push([csvCell(c.category), m, x.images, x.prompts, f(x.iou), f(x.iou_pooled), f(x.pixel_auroc)].join(','));
+      lines.push([csvCell(c.category), m, x.images, x.prompts, f(x.iou), f(x.iou_pooled), f(x.pixel_auroc), f(x.pixel_auroc_logit)].join(','));
     }
   }
-  for (const m of r.modes) lines.push(['mean', m, '', '', f(r.mean[m].iou), f(r.mean[m].iou_pooled), f(r.mean[m].pixel_auroc)].join(','));
+  for (const m of r.modes) lines.push(['mean', m, '', '', f(r.mean[m].iou), f(r.mean[m].iou_pooled), f(r.mean[m].pixel_auroc), f(r.mean[m].pixel_auroc_logit)].join(','));
   return lines.join('\n') + '\n';
 }
 

@@ -6,7 +6,8 @@
 import { loadBackbone, backboneEntry, resolveBackboneFile } from '../backbones/index.js';
 import type { Config } from '../config/schema.js';
 import { parseThresholdPolicy } from '../fewshot/threshold.js';
-import { fewshotOptions, prepareFewshotCategory, runFewshot, type FewshotCategory, type FewshotOptions } from '../stages/fewshot.js';
+import { scoreQuery } from '../fewshot/memory-bank.js';
+import { fewshotOptions, prepareFewshotCategory, refineWithSam, type FewshotCategory, type FewshotOptions } from '../stages/fewshot.js';
 import { UserError } from '../util/errors.js';
 import { fileRecord, loadSam } from './build-sam.js';
 import type { BuildEnv } from './presets.js';
@@ -42,7 +43,7 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
   }
   const models: ModelRecord[] = [];
   if (entry.kind === 'onnx-cnn') models.push({ name: entry.name, files: [await fileRecord(resolveBackboneFile(entry, env.modelsDir))] });
-  const { sam, record } = await loadSam(config, env.cache);
+  const { sam, record } = await loadSam(config, env.modelsDir, env.cache);
   models.push(record);
   const backbone = await loadBackbone(entry, { sam, modelsDir: env.modelsDir });
   let featureRuns = 0;
@@ -58,14 +59,23 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
     },
   };
 
-  const fewshot: Stage<ImageState> = {
-    name: 'fewshot',
+  // The two halves of runFewshot as two stages, so the run summary times them apart.
+  const featureMap: Stage<ImageState> = {
+    name: 'fewshot-map',
     reads: ['image', 'category'],
+    writes: ['rawMap'],
+    async run(s) {
+      featureRuns++;
+      return { rawMap: await scoreQuery(backbone, (s.category.memory as FewshotCategory).bank, s.image!) };
+    },
+  };
+  const refine: Stage<ImageState> = {
+    name: 'fewshot-sam',
+    reads: ['image', 'rawMap', 'category'],
     writes: ['boxes', 'masks', 'map', 'notes'],
     async run(s) {
       const image = s.image!;
-      const r = await runFewshot(image, s.category.memory as FewshotCategory, { backbone, sam: options.useSam ? sam : undefined }, options);
-      featureRuns++;
+      const r = await refineWithSam(image, s.rawMap!, s.category.memory as FewshotCategory, { sam: options.useSam ? sam : undefined }, options);
       return {
         boxes: r.masks.map((m) => ({ box: m.prompt.box, score: m.prompt.peak, phrase: 'region', kept: true, area: boxArea(m.prompt.box, image.width, image.height) })),
         masks: r.masks.map((m) => m.mask),
@@ -83,7 +93,7 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
   return definePipeline({
     name: 'fewshot',
     categoryStages: [loadReferences, memory],
-    imageStages: [decodeImage, fewshot],
+    imageStages: [decodeImage, featureMap, refine],
     models,
     referencesAreShots: true,
     modelRuns: () => ({

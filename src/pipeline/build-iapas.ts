@@ -4,36 +4,25 @@
  * the object pass and size filter run. Every model is resolved before anything is loaded, so a
  * missing file stops the run before any work, naming the file and how to get it.
  */
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { getModel, loadManifest, modelDir } from '../models/manifest.js';
+import { resolveModel } from '../models/resolve.js';
+import { resolveGgufPath } from '../prompts/chat-models.js';
 import { createLlmCaptioner, createStaticCaptioner, captionRecord, type Captioner } from '../stages/caption.js';
 import { GroundingDino, gdinoModelFile, prepareCaption, type DetectorRaw } from '../stages/detect.js';
 import { objectTagFromReferences, RamTagger } from '../stages/tag.js';
 import { hashRgb } from '../sam/model.js';
 import { MissingModelError, UserError } from '../util/errors.js';
-import { fileRecord, loadSam } from './build-sam.js';
+import { fileRecord, loadSam, samEntryFor } from './build-sam.js';
 import type { BuildEnv } from './presets.js';
 import { decodeImage, loadReferences, normalizeStage, samOnBoxes, scoreStage } from './stages/common.js';
 import { anomalyPassStage, detectParams, objectPassStage, sizeFilterStage, type RawDetector } from './stages/detection.js';
 import { definePipeline, type CategoryState, type ImageState, type ModelRecord, type Pipeline, type Rgb, type Stage } from './types.js';
 
-/** Files of a manifest model under the models directory; MissingModelError for the first absent one. */
+/** Files of a manifest model (C's resolveModel): MissingModelError naming the first absent file. */
 export async function requireModelFiles(name: string, modelsDir: string): Promise<{ dir: string; files: string[] }> {
-  const manifest = await loadManifest();
-  const entry = getModel(manifest, name);
-  const dir = modelDir(modelsDir, name);
-  const files: string[] = [];
-  for (const f of entry.files) {
-    const p = join(dir, f.path);
-    if (!existsSync(p)) {
-      if (f.optional) continue;
-      throw new MissingModelError(name, p);
-    }
-    files.push(p);
-  }
-  return { dir, files };
+  const r = await resolveModel(name, modelsDir);
+  return { dir: r.dir, files: Object.values(r.files) };
 }
 
 export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipeline> {
@@ -49,7 +38,8 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
   // 1. Resolve every model file first.
   const gdinoFiles = await requireModelFiles(det.model, env.modelsDir);
   const ramFiles = tagger === 'ram' ? await requireModelFiles(config.tagging.model, env.modelsDir) : undefined;
-  // The LLM resolves its GGUF when the chat model is made (MissingModelError there); made lazily below.
+  if (captionerKind === 'llm' && config.llm.provider === 'llama-cpp') await resolveGgufPath(config.llm.model, env.modelsDir);
+  await samEntryFor(config, env.modelsDir);
 
   // 2. Load.
   const models: ModelRecord[] = [];
@@ -74,7 +64,7 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
     await ram?.dispose();
     throw err;
   }
-  const { sam, record: samRecord } = await loadSam(config, env.cache);
+  const { sam, record: samRecord } = await loadSam(config, env.modelsDir, env.cache);
   models.push(samRecord);
 
   // Detector model runs, counted here since the adapter's cache hides them.

@@ -68,18 +68,32 @@ export interface ChatModelHandle {
  * A GGUF path as given, or a models-manifest name (e.g. `llama-3-8b-instruct`) resolved by the
  * models module, which names the pull command when the file is absent.
  */
-export async function resolveGgufPath(model: string, modelsDir?: string): Promise<string> {
+export async function resolveGgufPath(model: string, modelsDir?: string): Promise<{ path: string; manifestName?: string }> {
   if (model.endsWith('.gguf') || model.includes('/') || model.includes('\\')) {
     if (!existsSync(model)) {
       throw new UserError(`GGUF file ${resolve(model)} not found (give an existing file, or a models-manifest name such as llama-3-8b-instruct, fetched with: iapas models pull llama-3-8b-instruct)`);
     }
-    return resolve(model);
+    return { path: resolve(model) };
   }
   const { resolveModel } = await import('../models/resolve.js');
   const r = await resolveModel(model, modelsDir ? resolve(modelsDir) : undefined);
   const gguf = Object.keys(r.files).filter((f) => f.endsWith('.gguf')).sort()[0];
   if (!gguf) throw new UserError(`model '${model}' has no .gguf file in the manifest; the llama-cpp provider needs one`);
-  return r.files[gguf];
+  return { path: r.files[gguf], manifestName: model };
+}
+
+/**
+ * sha256 of the GGUF. For a manifest model the models module's stamp (size, mtime, hash) saves
+ * re-hashing gigabytes on every run.
+ */
+async function ggufHash(path: string, manifestName?: string, modelsDir?: string): Promise<string> {
+  if (manifestName) {
+    const { modelStatus } = await import('../models/resolve.js');
+    const st = await modelStatus(manifestName, modelsDir ? resolve(modelsDir) : undefined).catch(() => undefined);
+    const f = st?.files.find((x) => x.absPath === path && x.sha256);
+    if (f?.sha256) return f.sha256;
+  }
+  return sha256File(path);
 }
 
 export async function createChatModel(
@@ -88,7 +102,8 @@ export async function createChatModel(
 ): Promise<ChatModelHandle> {
   const s = settings;
   if (s.provider === 'llama-cpp') {
-    const path = await resolveGgufPath(s.model, opts.modelsDir);
+    const { path, manifestName } = await resolveGgufPath(s.model, opts.modelsDir);
+    let hash: Promise<string> | undefined;
     const model = new ChatLlamaCppLocal({
       modelPath: path,
       modelName: s.model.endsWith('.gguf') ? basename(s.model) : s.model,
@@ -103,7 +118,14 @@ export async function createChatModel(
       jsonGrammar: s.json_grammar,
       log: opts.log,
     });
-    return { model, provider: s.provider, id: path, hash: () => sha256File(path), callOptions: { seed: s.seed }, dispose: () => model.dispose() };
+    return {
+      model,
+      provider: s.provider,
+      id: path,
+      hash: () => (hash ??= ggufHash(path, manifestName, opts.modelsDir)),
+      callOptions: { seed: s.seed },
+      dispose: () => model.dispose(),
+    };
   }
   if (s.json_grammar) opts.log?.(`json_grammar applies to llama-cpp only; ignored for provider ${s.provider}`);
   let mod: typeof import('@langchain/openai');

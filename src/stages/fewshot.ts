@@ -6,7 +6,8 @@
  * Per image (runFewshot):
  *   1. map = cosine distance of each query patch to its nearest reference patch, upsampled
  *      (bilinear) and Gaussian-smoothed (src/fewshot/score-map.ts);
- *   2. binary = map > threshold (policy: fixed, otsu, adaptive; src/fewshot/threshold.ts);
+ *   2. binary = map > threshold (policy: fixed, otsu, adaptive; optionally cut per region at a
+ *      fraction of its peak; src/fewshot/threshold.ts);
  *   3. prompts = one box + peak point per connected component above a minimum area;
  *   4. SAM decodes each prompt; a mask is clipped to its box grown by `maskMargin`; an empty mask
  *      falls back to its component;
@@ -20,7 +21,7 @@ import { clipMaskToBox, combineMapWithMasks, maskArea, unionMasks } from '../few
 import { categoryThreshold, prepareMemoryBank, scoreQuery, type MemoryBank } from '../fewshot/memory-bank.js';
 import { promptsFromMask, type PromptOptions, type RegionPrompt } from '../fewshot/prompts.js';
 import type { MapOptions } from '../fewshot/score-map.js';
-import { binarise, describeThresholdPolicy, thresholdFor, type ThresholdPolicy } from '../fewshot/threshold.js';
+import { binariseWithPolicy, describeThresholdPolicy, type ThresholdPolicy } from '../fewshot/threshold.js';
 
 export interface FewshotOptions {
   threshold: ThresholdPolicy;
@@ -108,8 +109,7 @@ export async function refineWithSam(
   options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
 ): Promise<FewshotResult> {
   const { width, height } = image;
-  const threshold = thresholdFor(options.threshold, featureMap, category.categoryThreshold ?? undefined);
-  const binary = binarise(featureMap, threshold);
+  const { threshold, mask: binary } = binariseWithPolicy(featureMap, width, height, options.threshold, category.categoryThreshold ?? undefined);
   const prompts = promptsFromMask(binary, featureMap, width, height, options.prompts);
   const masks: FewshotMask[] = [];
   const componentMask = (i: number): Uint8Array => {

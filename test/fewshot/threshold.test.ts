@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   adaptiveThreshold,
   binarise,
+  binariseWithPolicy,
   describeThresholdPolicy,
   otsuThreshold,
   parseThresholdPolicy,
@@ -43,9 +44,13 @@ describe('adaptive and relative thresholds', () => {
     expect(() => thresholdFor({ kind: 'adaptive' }, [0, 1])).toThrow(/category threshold/);
   });
 
-  it('relative raises the threshold to a fraction of the map maximum, never lowers it', () => {
-    expect(thresholdFor({ kind: 'fixed', value: 0.1, relative: 0.5 }, [0, 0.2, 1])).toBeCloseTo(0.5);
-    expect(thresholdFor({ kind: 'fixed', value: 0.9, relative: 0.5 }, [0, 0.2, 1])).toBeCloseTo(0.9);
+  it('relative cuts each region at a fraction of its own peak, keeping a weaker region', () => {
+    // two regions on a 7x1 strip: peaks 1.0 and 0.4, threshold 0.15
+    const map = [0.2, 0.6, 1.0, 0, 0.2, 0.4, 0.1];
+    const { threshold, mask } = binariseWithPolicy(map, 7, 1, { kind: 'fixed', value: 0.15, relative: 0.5 });
+    expect(threshold).toBe(0.15);
+    expect(Array.from(mask)).toEqual([0, 1, 1, 0, 1, 1, 0]);
+    expect(Array.from(binariseWithPolicy(map, 7, 1, { kind: 'fixed', value: 0.15 }).mask)).toEqual([1, 1, 1, 0, 1, 1, 0]);
   });
 
   it('otsu floor keeps a near-constant normal map from being split', () => {

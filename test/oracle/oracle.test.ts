@@ -42,7 +42,7 @@ describe('OracleAccumulator', () => {
     const gt = Uint8Array.from([0, 1, 1, 0, 0, 0, 0, 0]);
     const score = Float32Array.from([-5, 3, 4, -2, -9, -9, -1, -3]);
     acc.add(Uint8Array.from(gt), score, gt, w, h, 1);
-    expect(acc.finish()).toEqual({ images: 1, iou: 1, iou_pooled: 1, pixel_auroc: 1, prompts: 1 });
+    expect(acc.finish()).toEqual({ images: 1, iou: 1, iou_pooled: 1, pixel_auroc: 1, pixel_auroc_logit: 1, prompts: 1 });
   });
 
   it('averages IoU per image (iou) and over pooled pixels (iou_pooled)', () => {
@@ -59,8 +59,22 @@ describe('OracleAccumulator', () => {
     // Image 1 has no prompts: all its pixels score -LOGIT_CLAMP, below every pixel of image 2.
     // Positives: 2 at -100, 6 at 1; negatives: 6 at -100, 2 at 1.
     // AUROC = P(pos > neg) + 0.5 P(tie) = (6*6 + 0.5*(2*6 + 6*2)) / 64
+    expect(f.pixel_auroc_logit).toBeCloseTo((36 + 12) / 64, 12);
+    // Probabilities: image 1 scores 0, image 2 sigmoid(1); the same ranking.
     expect(f.pixel_auroc).toBeCloseTo((36 + 12) / 64, 12);
     expect(LOGIT_CLAMP).toBe(100);
+  });
+
+  it('shows float32 probability saturation: confident logits tie at exactly 1', () => {
+    const acc = new OracleAccumulator(0);
+    const gt = Uint8Array.from([1, 1, 0, 0, 0, 0, 0, 0]);
+    // sigmoid(20), sigmoid(30), sigmoid(40) all round to 1 in float32.
+    const score = Float32Array.from([40, 30, 20, 20, -50, -50, -50, -50]);
+    acc.add(Uint8Array.from([1, 1, 1, 1, 0, 0, 0, 0]), score, gt, w, h, 1);
+    const f = acc.finish();
+    expect(f.pixel_auroc_logit).toBe(1);
+    // Positives tie with 2 of 6 negatives: 1 - (2 * 2 * 0.5) / 12.
+    expect(f.pixel_auroc).toBeCloseTo(1 - 2 / 12, 12);
   });
 
   it('resizes maps to the evaluation size and keeps IoU at native size', () => {
@@ -97,7 +111,7 @@ describe('oracle sample selection and tables', () => {
   });
 
   it('writes the seed-style table with a mean row', () => {
-    const fig = (iou: number, au: number) => ({ images: 2, iou, iou_pooled: iou, pixel_auroc: au, prompts: 3 });
+    const fig = (iou: number, au: number) => ({ images: 2, iou, iou_pooled: iou, pixel_auroc: au, pixel_auroc_logit: au, prompts: 3 });
     const r: OracleResult = {
       model: 'm',
       modes: ['b', 'bp'],
@@ -110,7 +124,7 @@ describe('oracle sample selection and tables', () => {
         { category: 'a', anomalous: 2, normal: 0, figures: { b: fig(0.5, 0.9), bp: fig(0.6, 0.95) } },
         { category: 'b', anomalous: 2, normal: 0, figures: { b: fig(0.7, 0.8), bp: fig(0.8, 0.85) } },
       ],
-      mean: { b: { iou: 0.6, iou_pooled: 0.6, pixel_auroc: 0.85 }, bp: { iou: 0.7, iou_pooled: 0.7, pixel_auroc: 0.9 } },
+      mean: { b: { iou: 0.6, iou_pooled: 0.6, pixel_auroc: 0.85, pixel_auroc_logit: 0.85 }, bp: { iou: 0.7, iou_pooled: 0.7, pixel_auroc: 0.9, pixel_auroc_logit: 0.9 } },
       warnings: [],
       timing: { images: 4, encoder_ms_per_image: 1, decoder_ms_per_prompt: 1, total_s: 1 },
     };
@@ -121,6 +135,6 @@ describe('oracle sample selection and tables', () => {
       'mean,4,60.0 / 85.0,70.0 / 90.0',
       '',
     ]);
-    expect(longCsv(r).split('\n')[1]).toBe('a,b,2,3,0.500000,0.500000,0.900000');
+    expect(longCsv(r).split('\n')[1]).toBe('a,b,2,3,0.500000,0.500000,0.900000,0.900000');
   });
 });

@@ -10,7 +10,8 @@ import { runPipeline } from '../../src/pipeline/runner.js';
 import { boxArea, minMaxNormalize, scoreMap } from '../../src/pipeline/score.js';
 import { normalizeStage, scoreStage } from '../../src/pipeline/stages/common.js';
 import { definePipeline, type ImageState, type Stage } from '../../src/pipeline/types.js';
-import type { Sample } from '../../src/datasets/types.js';
+import type { DatasetIndex, Sample } from '../../src/datasets/types.js';
+import { buildJobs, selectCategories, spread } from '../../src/pipeline/jobs.js';
 import { UserError } from '../../src/util/errors.js';
 
 const tmpDirs: string[] = [];
@@ -78,6 +79,41 @@ describe('config', () => {
   });
   it('--object-tag implies the fixed tagger', () => {
     expect(flagsToConfig({ objectTag: 'screw' })).toMatchObject({ tagger: 'fixed', object_tag: 'screw' });
+  });
+});
+
+describe('jobs', () => {
+  const sample = (relId: string, split: 'train' | 'test', label: 'normal' | 'anomalous'): Sample => ({
+    category: 'c',
+    split,
+    imagePath: `/d/c/${relId}.png`,
+    maskPath: label === 'anomalous' ? `/d/c/gt/${relId}.png` : null,
+    label,
+    defectType: label === 'normal' ? 'good' : 'crack',
+    relId,
+  });
+  const index: DatasetIndex = {
+    layout: 'mvtec',
+    root: '/d',
+    categories: ['c'],
+    problems: [],
+    samples: [
+      ...[0, 1, 2, 3, 4].map((i) => sample(`test/good/${i}`, 'test', 'normal')),
+      ...[0, 1, 2].map((i) => sample(`test/crack/${i}`, 'test', 'anomalous')),
+    ],
+  };
+  it('few-shot references drawn from the test split leave the evaluated set', () => {
+    const cfg = buildConfig('fewshot', { flags: { references: { k: 2 } } });
+    const [shots] = buildJobs(index, cfg, ['c'], { needsReferences: true, excludeReferences: true });
+    expect(shots.references.length).toBe(2);
+    expect(shots.tests.length).toBe(6);
+    for (const r of shots.references) expect(shots.tests.map((t) => t.imagePath)).not.toContain(r.imagePath);
+    const [zeroShot] = buildJobs(index, cfg, ['c'], { needsReferences: true });
+    expect(zeroShot.tests.length).toBe(8);
+  });
+  it('limit spreads over the list; unknown categories are named', () => {
+    expect(spread([0, 1, 2, 3, 4, 5, 6, 7], 4)).toEqual([0, 2, 4, 6]);
+    expect(() => selectCategories(index, ['c', 'nope'])).toThrow(/nope.*has: c/);
   });
 });
 

