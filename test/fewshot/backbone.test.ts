@@ -40,7 +40,7 @@ describe.skipIf(!haveBackbone)('MobileNetV2 intermediate features', () => {
     const data = new Uint8Array(W * H * 3);
     for (let i = 0; i < W * H; i++) data.set([(i * 7) % 255, (i * 13) % 255, 90], 3 * i);
     const grid = await backbone.extract({ width: W, height: H, data });
-    expect([grid.gridWidth, grid.gridHeight, grid.dim]).toEqual([32, 32, 32 + 96]);
+    expect([grid.gridWidth, grid.gridHeight, grid.dim]).toEqual([MOBILENETV2.inputSize / 8, MOBILENETV2.inputSize / 8, 32 + 96]);
     expect([grid.coverWidth, grid.coverHeight]).toEqual([W, H]);
     // each layer is unit length per patch, so a patch of two layers has squared norm 2
     let s = 0;
