@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { join, relative, resolve } from 'node:path';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from '../config/cli.js';
-import { formatMetricsTable } from '../pipeline/evaluate.js';
+import { formatReportTable } from '../eval/report.js';
 import { RunDir } from '../pipeline/run-dir.js';
 import { runEval } from '../pipeline/session.js';
 import { writeVisuals } from '../pipeline/visuals.js';
@@ -65,7 +65,7 @@ export function register(program: Command): void {
         written++;
       }
       process.stdout.write(`\nfewshot preset on the synthetic set (${synth.categories.join(', ')}):\n`);
-      process.stdout.write(formatMetricsTable(res.metrics!) + '\n\n');
+      process.stdout.write(formatReportTable(res.metrics!) + '\n\n');
       const rel = (p: string) => relative(process.cwd(), p) || '.';
       process.stdout.write(`dataset:  ${rel(dataRoot)}\nresults:  ${rel(runDir)} (maps/*.npy, categories/*/images/*.json, metrics.csv)\noverlays: ${rel(overlays)} (${written} images; green = ground truth, red = prediction, yellow = prompts)\n`);
       await maybeWriteJson(opts.json, { dataset: dataRoot, runDir, overlays, metrics: res.metrics, timing: res.run.timing, cache: res.run.cache });

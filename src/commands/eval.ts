@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from '../config/cli.js';
-import { formatMetricsTable } from '../pipeline/evaluate.js';
+import { formatReportTable } from '../eval/report.js';
 import { runEval } from '../pipeline/session.js';
 import { UserError } from '../util/errors.js';
 import { maybeWriteJson } from './json-output.js';
@@ -60,7 +60,7 @@ export function register(program: Command): void {
         process.stderr.write(`stopped early; continue with: iapas eval ... --run-dir ${res.runDir} --resume\n`);
         process.exitCode = 130;
       }
-      if (res.metrics) process.stdout.write(formatMetricsTable(res.metrics) + '\n');
+      if (res.metrics) process.stdout.write(formatReportTable(res.metrics) + '\n');
       process.stdout.write(`results: ${res.runDir}\n`);
       await maybeWriteJson(opts.json, { runDir: res.runDir, config, metrics: res.metrics, timing: res.run.timing, cache: res.run.cache, categories: res.run.categories });
     } finally {

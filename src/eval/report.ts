@@ -46,7 +46,8 @@ export type MeanRow = Record<MetricKey, number | null> & {
 
 export interface EvaluationReport {
   tool: 'iapas evaluate';
-  created: string;
+  /** Absent in run directories, whose files depend only on their inputs (so a resumed run is byte-identical). */
+  created?: string;
   dataset: { root: string; layout: string; name: string };
   maps: string | null;
   options: ReportOptions;

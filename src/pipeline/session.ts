@@ -12,7 +12,8 @@ import { hashJson } from '../util/hash.js';
 import { buildJobs, selectCategories } from './jobs.js';
 import { getPreset } from './presets.js';
 import { resultConfigHash, runPipeline, type RunSummary } from './runner.js';
-import { evaluateRun, type RunMetrics } from './evaluate.js';
+import type { EvaluationReport } from '../eval/report.js';
+import { evaluateRun } from './evaluate.js';
 import type { ImageRecord } from './run-dir.js';
 
 export interface EvalRequest {
@@ -35,7 +36,7 @@ export interface EvalRequest {
 export interface EvalResult {
   runDir: string;
   run: RunSummary;
-  metrics?: RunMetrics;
+  metrics?: EvaluationReport;
 }
 
 export function defaultRunDir(config: Config, dataset: string, categories?: string[], limit?: number): string {
@@ -67,8 +68,8 @@ export async function runEval(req: EvalRequest): Promise<EvalResult> {
       quiet: req.quiet,
       onImage: req.onImage,
     });
-    let metrics: RunMetrics | undefined;
-    if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, resolve(req.dataset));
+    let metrics: EvaluationReport | undefined;
+    if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, req.quiet);
     return { runDir, run, metrics };
   } finally {
     await pipeline.dispose?.();

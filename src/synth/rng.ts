@@ -1,17 +1,9 @@
 /** Small seeded PRNG (mulberry32) and a string hash to derive independent per-sample seeds. */
 
-export type Rng = () => number;
+import { mulberry32 } from '../util/random.js';
 
-export function mulberry32(seed: number): Rng {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 };
+export type Rng = ReturnType<typeof mulberry32>;
 
 /** FNV-1a over the parts' text: a stable 32-bit seed per (dataset seed, category, split, index). */
 export function deriveSeed(...parts: Array<string | number>): number {
