@@ -4,9 +4,11 @@
  *
  *   node --import tsx eval/bench-sam.ts [--per-dataset 3] [--threads N] [--json out.json]
  *
- * Other benchmarks (the few-shot preset's images/s) reuse `loadBenchImages` and `benchSam`.
+ * Then the few-shot presets' images/s end to end (features, threshold, SAM refinement, writing),
+ * on `--fewshot-images` test images per category of the shared MVTec AD sample, no cache.
  */
-import { availableParallelism } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDataset } from '../src/datasets/index.js';
@@ -18,6 +20,9 @@ import { SamModel } from '../src/sam/model.js';
 import { regionPrompts } from '../src/sam/prompts.js';
 import { mulberry32 } from '../src/util/random.js';
 import { writeJsonAtomic } from '../src/util/fs-atomic.js';
+import { buildConfig } from '../src/config/load.js';
+import { getPreset } from '../src/pipeline/presets.js';
+import { runEval } from '../src/pipeline/session.js';
 
 export const SHARED_DATASETS = ['mvtec_ad', 'mpdd', 'ksdd-derived', 'mtd', 'hazelnut_toy'];
 export const SHARED_ROOT = join(import.meta.dirname, '../../shared/datasets');
@@ -92,9 +97,29 @@ export async function benchSam(images: BenchImage[], entry: SamModelEntry = defa
   }
 }
 
+/** Images per second of a preset run end to end (stage A included), with the disk cache off. */
+export async function benchPresetThroughput(preset: string, dataset: string, limit: number): Promise<{ preset: string; images: number; seconds: number; images_per_s: number }> {
+  const config = buildConfig(preset, { presetDefaults: getPreset(preset).defaults, flags: { cache: false } });
+  const runDir = await mkdtemp(join(tmpdir(), 'iapas-bench-'));
+  try {
+    const t = performance.now();
+    const res = await runEval({ config, dataset, runDir, limit, quiet: true, evaluate: false });
+    const seconds = (performance.now() - t) / 1000;
+    const images = res.run.categories.reduce((a, c) => a + c.computed, 0);
+    return { preset, images, seconds: +seconds.toFixed(1), images_per_s: +(images / seconds).toFixed(3) };
+  } finally {
+    await rm(runDir, { recursive: true, force: true });
+  }
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { 'per-dataset': { type: 'string', default: '3' }, threads: { type: 'string' }, json: { type: 'string' } },
+    options: {
+      'per-dataset': { type: 'string', default: '3' },
+      'fewshot-images': { type: 'string', default: '4' },
+      threads: { type: 'string' },
+      json: { type: 'string' },
+    },
   });
   const threads = values.threads ? Number(values.threads) : availableParallelism();
   const images = await loadBenchImages(Number(values['per-dataset']));
@@ -109,7 +134,13 @@ async function main(): Promise<void> {
   }
   const all = rows.reduce((a, r) => a + r.encoder_ms_per_image * r.images, 0) / rows.reduce((a, r) => a + r.images, 0);
   console.log(`mean encoder ms/image: ${all.toFixed(0)}`);
-  if (values.json) await writeJsonAtomic(values.json, { threads, rows });
+  const fewshot = [];
+  for (const preset of ['fewshot', 'fewshot-cnn']) {
+    const r = await benchPresetThroughput(preset, join(SHARED_ROOT, 'mvtec_ad'), Number(values['fewshot-images']));
+    console.log(`${preset}: ${r.images} images in ${r.seconds} s = ${r.images_per_s} images/s (shared MVTec AD sample, memory bank per category included, no cache)`);
+    fewshot.push(r);
+  }
+  if (values.json) await writeJsonAtomic(values.json, { threads, rows, fewshot });
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) await main();

@@ -12,7 +12,7 @@ import { createLlmCaptioner, createStaticCaptioner, captionRecord, type Captione
 import { GroundingDino, gdinoModelFile, prepareCaption, type DetectorRaw } from '../stages/detect.js';
 import { objectTagFromReferences, RamTagger } from '../stages/tag.js';
 import { hashRgb } from '../sam/model.js';
-import { MissingModelError, UserError } from '../util/errors.js';
+import { MissingModelError, MissingModelsError, UserError } from '../util/errors.js';
 import { fileRecord, loadSam, samEntryFor } from './build-sam.js';
 import type { BuildEnv } from './presets.js';
 import { decodeImage, loadReferences, normalizeStage, samOnBoxes, scoreStage } from './stages/common.js';
@@ -35,11 +35,25 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
   if (det.size_filter && !det.object_pass) throw new UserError('the size filter needs the object pass (detector.object_pass=true) or detector.size_filter=false');
   if (captionerKind === 'llm' && tagger === 'none') throw new UserError('the LLM captioner needs an object tag: set a tagger, or use --captioner static');
 
-  // 1. Resolve every model file first.
-  const gdinoFiles = await requireModelFiles(det.model, env.modelsDir);
-  const ramFiles = tagger === 'ram' ? await requireModelFiles(config.tagging.model, env.modelsDir) : undefined;
-  if (captionerKind === 'llm' && config.llm.provider === 'llama-cpp') await resolveGgufPath(config.llm.model, env.modelsDir);
-  await samEntryFor(config, env.modelsDir);
+  // 1. Resolve every model file first, and name every missing one at once: a user downloading
+  // several GB should learn about all of them before the first pull, not one per attempt.
+  const missing: MissingModelError[] = [];
+  const need = async <T>(resolveOne: () => Promise<T>): Promise<T | undefined> => {
+    try {
+      return await resolveOne();
+    } catch (err) {
+      if (err instanceof MissingModelError) missing.push(err);
+      else throw err;
+      return undefined;
+    }
+  };
+  const gdinoFiles = await need(() => requireModelFiles(det.model, env.modelsDir));
+  const ramFiles = tagger === 'ram' ? await need(() => requireModelFiles(config.tagging.model, env.modelsDir)) : undefined;
+  if (captionerKind === 'llm' && config.llm.provider === 'llama-cpp') await need(() => resolveGgufPath(config.llm.model, env.modelsDir));
+  await need(() => samEntryFor(config, env.modelsDir));
+  if (missing.length === 1) throw missing[0];
+  if (missing.length > 1) throw new MissingModelsError(missing);
+  if (!gdinoFiles) throw new Error('unreachable: Grounding DINO resolved without files');
 
   // 2. Load.
   const models: ModelRecord[] = [];

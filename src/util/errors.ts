@@ -22,3 +22,11 @@ export class MissingModelError extends UserError {
     this.name = 'MissingModelError';
   }
 }
+
+/** Several model files are missing: all are named at once, before any download or work starts. */
+export class MissingModelsError extends UserError {
+  constructor(readonly errors: MissingModelError[]) {
+    super(`${errors.length} models are missing: ${errors.map((e) => e.message).join(' | ')}`);
+    this.name = 'MissingModelsError';
+  }
+}

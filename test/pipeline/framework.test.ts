@@ -66,6 +66,13 @@ describe('config', () => {
     expect(c.eval.resolution).toBe(256);
     expect(buildConfig('fewshot', { presetDefaults: p.defaults }).references.k).toBe(4);
   });
+  it('fewshot-cnn differs from fewshot only in its backbone', () => {
+    const sam = buildConfig('fewshot', { presetDefaults: getPreset('fewshot').defaults });
+    const cnn = buildConfig('fewshot-cnn', { presetDefaults: getPreset('fewshot-cnn').defaults });
+    expect(sam.fewshot.backbone).toBe('sam');
+    expect(cnn.fewshot.backbone).toBe('mobilenetv2');
+    expect({ ...cnn, preset: 'fewshot', fewshot: { ...cnn.fewshot, backbone: 'sam' } }).toEqual(sam);
+  });
   it('rejects bad values and unknown keys with the key path', () => {
     expect(() => validateConfig({ preset: 'x', detector: { box_threshold: 1.5 } }, 'f.yaml')).toThrow(/detector\.box_threshold/);
     expect(() => validateConfig({ preset: 'x', detectr: {} }, 'f.yaml')).toThrow(/unknown key.*detectr/);

@@ -17,7 +17,7 @@ import { decodeRle } from '../../src/pipeline/rle.js';
 import { RunDir, type ImageRecord, type StageARecord } from '../../src/pipeline/run-dir.js';
 import { minMaxNormalize, scoreMap } from '../../src/pipeline/score.js';
 import { runEval } from '../../src/pipeline/session.js';
-import { MissingModelError } from '../../src/util/errors.js';
+import { MissingModelError, MissingModelsError } from '../../src/util/errors.js';
 import { buildTinyIapasModels } from './tiny-models-dir.js';
 
 const SHARED = fileURLToPath(new URL('../../../shared/', import.meta.url));
@@ -78,7 +78,9 @@ describe('iap-as end to end (tiny Grounding DINO + RAM, toy GGUF, real SAM)', ()
     const cfg = config({ models_dir: join(root, 'empty-models') });
     const dir = join(root, 'never');
     const err = await runEval({ config: cfg, dataset: MPDD, index, runDir: dir, limit: 3, quiet: true }).catch((e) => e);
-    expect(err).toBeInstanceOf(MissingModelError);
+    // Grounding DINO and RAM are both absent there: both are named in one error.
+    expect(err).toBeInstanceOf(MissingModelsError);
+    expect(err.errors.map((e: MissingModelError) => e.modelName).sort()).toEqual(['grounding-dino-tiny', 'ram-swin-large-14m']);
     expect(String(err.message)).toMatch(/grounding-dino-tiny.*model\.onnx.*iapas models pull grounding-dino-tiny/);
     await expect(stat(dir)).rejects.toThrow();
     const noLlm = config({ llm: { model: 'llama-3-8b-instruct' } });
