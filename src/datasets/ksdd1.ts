@@ -6,7 +6,7 @@
  */
 import { basename, join } from 'node:path';
 import pLimit from 'p-limit';
-import { labelHasPositive } from './label-scan.js';
+import { sampleFromLabel } from './label-scan.js';
 import type { DatasetProblem, Sample } from './types.js';
 import type { Layout } from './layout.js';
 import { listDir, relIdOf, stem } from './walk.js';
@@ -51,13 +51,8 @@ export const ksdd1Layout: Layout = {
         const sample = { category: KSDD1_CATEGORY, split: 'test' as const, imagePath, relId: relIdOf(base, imagePath) };
         jobs.push(
           limit(async () => {
-            const positive = await labelHasPositive(maskPath, problems);
-            if (positive === null) return;
-            samples.push(
-              positive
-                ? { ...sample, maskPath, label: 'anomalous', defectType: 'defect' }
-                : { ...sample, maskPath: null, label: 'normal', defectType: 'good' },
-            );
+            const s = await sampleFromLabel(sample, maskPath, problems);
+            if (s) samples.push(s);
           }),
         );
       }

@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import pLimit from 'p-limit';
-import { labelHasPositive } from './label-scan.js';
+import { sampleFromLabel } from './label-scan.js';
 import type { DatasetProblem, Sample, Split } from './types.js';
 import type { Layout } from './layout.js';
 import { listDir, relIdOf, stem } from './walk.js';
@@ -45,13 +45,8 @@ export const ksdd2Layout: Layout = {
         const maskPath = join(dir, gt);
         jobs.push(
           limit(async () => {
-            const positive = await labelHasPositive(maskPath, problems);
-            if (positive === null) return;
-            samples.push(
-              positive
-                ? { ...base, maskPath, label: 'anomalous', defectType: 'defect' }
-                : { ...base, maskPath: null, label: 'normal', defectType: 'good' },
-            );
+            const s = await sampleFromLabel(base, maskPath, problems);
+            if (s) samples.push(s);
           }),
         );
       }
