@@ -84,5 +84,10 @@ export function printRunSummary(run: import('../pipeline/runner.js').RunSummary)
     lines.push('model-output cache:');
     for (const [ns, c] of cache) lines.push(`  ${ns.padEnd(16)} ${c.hits} hit(s), ${c.misses} miss(es)`);
   }
+  if (run.failed.length) {
+    lines.push(`WARNING: ${run.failed.length} image(s) left out because of bad input (listed in failed.json; --resume retries them):`);
+    for (const f of run.failed.slice(0, 10)) lines.push(`  ${f.category}/${f.relId}: ${f.error}`);
+    if (run.failed.length > 10) lines.push(`  ... ${run.failed.length - 10} more`);
+  }
   process.stderr.write(lines.join('\n') + '\n');
 }

@@ -4,11 +4,13 @@
  * of another; model sessions are shared through the stages), each image's results written as
  * soon as they exist. With `resume`, images whose results are complete are skipped.
  */
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import pLimit from 'p-limit';
 import type { Config } from '../config/schema.js';
 import type { Sample } from '../datasets/types.js';
 import type { DiskCache } from '../util/disk-cache.js';
-import { UserError } from '../util/errors.js';
+import { MissingModelError, UserError } from '../util/errors.js';
 import { hashJson } from '../util/hash.js';
 import { createProgress, StageTimer } from '../util/progress.js';
 import { encodeRle } from './rle.js';
@@ -45,6 +47,12 @@ export interface RunSummary {
   /** Model executions in this call (not cache hits). */
   modelRuns: Record<string, number>;
   wallSeconds: number;
+  /**
+   * Images left out because their input was bad (corrupt or unreadable image, unreadable mask):
+   * the run goes on without them, the evaluation lists them as missing maps, and `--resume`
+   * tries them again. Other errors (bugs, missing models) still stop the run.
+   */
+  failed: Array<{ category: string; relId: string; image: string; error: string }>;
 }
 
 /** Keys that change no result: a resumed run may differ in them. */
@@ -121,7 +129,7 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   const ctx: StageContext = { config, cache: opts.cache, timer, signal: abort.signal };
   const limit = pLimit(config.concurrency);
   let computedTotal = 0;
-  const summary: RunSummary = { runDir: opts.runDir, aborted: false, categories: [], timing: {}, cache: {}, modelRuns: {}, wallSeconds: 0 };
+  const summary: RunSummary = { runDir: opts.runDir, aborted: false, categories: [], timing: {}, cache: {}, modelRuns: {}, wallSeconds: 0, failed: [] };
   const runsBefore = pipeline.modelRuns?.() ?? {};
 
   try {
@@ -157,7 +165,15 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
       const tasks = pending.map((sample) =>
         limit(async () => {
           if (abort.signal.aborted) return;
-          const state = await runStages(pipeline.imageStages, { sample, category: catState! }, ctx);
+          let state: ImageState;
+          try {
+            state = await runStages(pipeline.imageStages, { sample, category: catState! }, ctx);
+          } catch (err) {
+            if (!(err instanceof UserError) || err instanceof MissingModelError || abort.signal.aborted) throw err;
+            summary.failed.push({ category: job.category, relId: sample.relId, image: sample.imagePath, error: err.message });
+            progress.tick();
+            return;
+          }
           const rec = imageRecord(dir, state);
           await timer.time('write', () => dir.writeImage(rec, state.map!));
           catSummary.computed++;
@@ -183,5 +199,8 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   for (const [k, v] of Object.entries(runsAfter)) summary.modelRuns[k] = v - (runsBefore[k] ?? 0);
   summary.wallSeconds = +((performance.now() - t0) / 1000).toFixed(2);
   await dir.writeJson('timing.json', { timing: summary.timing, cache: summary.cache, model_runs: summary.modelRuns, wall_seconds: summary.wallSeconds, categories: summary.categories });
+  // Rewritten (or removed) on every call, so a resumed run that fixed everything leaves none behind.
+  if (summary.failed.length) await dir.writeJson('failed.json', summary.failed);
+  else await rm(join(dir.root, 'failed.json'), { force: true });
   return summary;
 }

@@ -2,7 +2,7 @@
  * The fewshot preset through the same run machinery, on a small seeded synthetic category, and the
  * `segment` / `config` / `cache` commands in-process.
  */
-import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -76,6 +76,36 @@ describe('fewshot preset through the run machinery', () => {
     expect(stageA!.references.every((p) => p.includes('/train/'))).toBe(true);
     expect(stageA!.notes!.backbone).toBe('sam');
     expect(JSON.parse(await readFile(join(runDir, 'metrics.json'), 'utf8')).mean.pixel_ap).toBeCloseTo(m.pixel_ap!, 10);
+  });
+
+  it('a corrupt test image is left out and reported, the rest is evaluated, and --resume retries it', async () => {
+    const bad = join(root, 'bad-data');
+    await cp(data, bad, { recursive: true });
+    const defect = (await readdir(join(bad, 'disc/test'))).find((d) => d !== 'good')!;
+    const victimName = (await readdir(join(bad, 'disc/test', defect)))[0];
+    const victim = join(bad, 'disc/test', defect, victimName);
+    const victimId = `test/${defect}/${victimName.replace(/\.png$/, '')}`;
+    const original = await readFile(victim);
+    await writeFile(victim, original.subarray(0, 200)); // truncated PNG
+    const config = buildConfig('fewshot', {
+      presetDefaults: getPreset('fewshot').defaults,
+      flags: { cache_dir: join(root, 'cache'), references: { k: 2 } },
+    });
+    const runDir = join(root, 'run-bad');
+    const res = await runEval({ config, dataset: bad, runDir, quiet: true });
+    expect(res.run.failed).toHaveLength(1);
+    expect(res.run.failed[0]).toMatchObject({ category: 'disc', relId: victimId });
+    expect(res.run.failed[0].error).toContain(victim);
+    expect(res.metrics!.problems.missing_maps).toEqual([`disc/${victimId}`]);
+    expect(res.metrics!.categories[0].n_images).toBe(2);
+    expect(JSON.parse(await readFile(join(runDir, 'failed.json'), 'utf8'))).toHaveLength(1);
+
+    await writeFile(victim, original);
+    const again = await runEval({ config, dataset: bad, runDir, quiet: true, resume: true });
+    expect(again.run.failed).toHaveLength(0);
+    expect(again.run.categories[0]).toMatchObject({ computed: 1, skipped: 2 });
+    expect(again.metrics!.categories[0].n_images).toBe(3);
+    await expect(stat(join(runDir, 'failed.json'))).rejects.toThrow();
   });
 
   it('iapas segment writes map, heat map, mask and overlay per image', async () => {
