@@ -9,6 +9,7 @@ import { register as oracleCmd } from './oracle.js';
 import { register as promptsCmd } from './prompts.js';
 import { register as modelsCmd } from './models.js';
 import { register as evaluateCmd } from './evaluate.js';
+import { register as compareCmd } from './compare.js';
 
 // One line per command group; each module exports `register(program: Command): void`.
 const groups: Array<(program: Command) => void> = [
@@ -22,6 +23,7 @@ const groups: Array<(program: Command) => void> = [
   promptsCmd,
   modelsCmd,
   evaluateCmd,
+  compareCmd,
 ];
 
 export function registerAll(program: Command): void {

@@ -31,6 +31,8 @@ export interface ImageRecord {
   category: string;
   relId: string;
   imagePath: string;
+  /** Ground-truth mask of the image, when the dataset has one (figures and comparisons read it). */
+  maskPath?: string | null;
   label: string;
   defectType: string;
   width: number;

@@ -102,6 +102,7 @@ function imageRecord(dir: RunDir, s: ImageState): ImageRecord {
     category: sample.category,
     relId: sample.relId,
     imagePath: sample.imagePath,
+    maskPath: sample.maskPath,
     label: sample.label,
     defectType: sample.defectType,
     width,

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli.js';
 import { buildConfig } from '../../src/config/load.js';
-import { loadMask } from '../../src/image/io.js';
+import { loadImage, loadMask } from '../../src/image/io.js';
 import { getPreset } from '../../src/pipeline/presets.js';
 import { decodeRle } from '../../src/pipeline/rle.js';
 import { RunDir } from '../../src/pipeline/run-dir.js';
@@ -106,6 +106,17 @@ describe('fewshot preset through the run machinery', () => {
     expect(again.run.categories[0]).toMatchObject({ computed: 1, skipped: 2 });
     expect(again.metrics!.categories[0].n_images).toBe(3);
     await expect(stat(join(runDir, 'failed.json'))).rejects.toThrow();
+  });
+
+  it('iapas compare puts two runs side by side and draws image / ground truth / both maps', async () => {
+    const out = join(root, 'compare');
+    const text = await cli(['compare', join(root, 'run'), join(root, 'run-bad'), '--labels', 'clean,bad', '--out', out, '--images', '2']);
+    expect(text).toMatch(/clean pixel_ap/);
+    const csv = (await readFile(join(out, 'compare.csv'), 'utf8')).split('\n');
+    expect(csv[0]).toBe('category,clean:pixel_ap,clean:pixel_f1_max,bad:pixel_ap,bad:pixel_f1_max');
+    const fig = await loadImage(join(out, 'disc.png'));
+    // 2 rows x 4 columns (image, ground truth, two maps) of 192 px cells with 4 px gaps.
+    expect([fig.width, fig.height]).toEqual([4 * 192 + 5 * 4, 2 * 192 + 3 * 4]);
   });
 
   it('iapas segment writes map, heat map, mask and overlay per image', async () => {
