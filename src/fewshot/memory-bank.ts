@@ -6,7 +6,8 @@
 import type { Backbone, FeatureGrid } from '../backbones/types.js';
 import { UserError } from '../util/errors.js';
 import type { RgbImage } from '../image/io.js';
-import { concatPatchSets, nearestCosineDistance, normaliseRows, type PatchSet } from './patch-distance.js';
+import { nearestCosineDistanceOrt, prepareMemory, type PreparedMemory } from './nearest-ort.js';
+import { concatPatchSets, normaliseRows, type PatchSet } from './patch-distance.js';
 import { scoresToImageMap, scoresToWorkMap, type MapOptions } from './score-map.js';
 import { adaptiveThreshold, quantile } from './threshold.js';
 
@@ -14,6 +15,8 @@ export interface MemoryBank {
   backbone: string;
   /** All reference patches, L2-normalised rows. */
   memory: PatchSet;
+  /** The same bank laid out for the matrix-product search (built once, used by every query). */
+  prepared: PreparedMemory;
   referenceCount: number;
   /**
    * Leave-one-out maps of the references (each scored against the other k-1), at working size,
@@ -44,7 +47,7 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
     const parts: Float32Array[] = [];
     for (let i = 0; i < references.length; i++) {
       const others = concatPatchSets(sets.filter((_, j) => j !== i));
-      const scores = nearestCosineDistance(sets[i], others);
+      const scores = await nearestCosineDistanceOrt(sets[i], others);
       const r = references[i];
       // Same (relative) smoothing as queries, at a smaller size: only the value distribution matters.
       parts.push(scoresToWorkMap(scores, grids[i], r.width, r.height, { ...mapOptions, workSize: LOO_MAP_SIZE }).map);
@@ -68,7 +71,7 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
       mean: sum / referenceScores.length,
     };
   }
-  return { backbone: backbone.name, memory, referenceCount: references.length, referenceScores, referenceStats, mapOptions };
+  return { backbone: backbone.name, memory, prepared: prepareMemory(memory), referenceCount: references.length, referenceScores, referenceStats, mapOptions };
 }
 
 /** The adaptive policy's per-category threshold; needs k >= 2 references. */
@@ -82,6 +85,6 @@ export function categoryThreshold(bank: MemoryBank, opts: { quantile?: number; f
 /** Raw anomaly map of one query at image size (cosine distance to the nearest reference patch, smoothed). */
 export async function scoreQuery(backbone: Backbone, bank: MemoryBank, image: RgbImage): Promise<Float32Array> {
   const grid = await backbone.extract(image);
-  const scores = nearestCosineDistance(gridToPatches(grid), bank.memory);
+  const scores = await nearestCosineDistanceOrt(gridToPatches(grid), bank.prepared);
   return scoresToImageMap(scores, grid, image.width, image.height, bank.mapOptions);
 }

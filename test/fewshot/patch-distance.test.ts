@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { concatPatchSets, nearestCosineDistance, normaliseRows, type PatchSet } from '../../src/fewshot/patch-distance.js';
 import { mulberry32 } from '../../src/synth/rng.js';
+import { nearestCosineDistanceOrt, prepareMemory } from '../../src/fewshot/nearest-ort.js';
 
 const set = (rows: number[][]): PatchSet => normaliseRows({ data: Float32Array.from(rows.flat()), n: rows.length, dim: rows[0].length });
 
@@ -47,5 +48,25 @@ describe('nearestCosineDistance', () => {
   it('leaves zero rows at zero when normalising', () => {
     const s = normaliseRows({ data: Float32Array.from([0, 0, 3, 4]), n: 2, dim: 2 });
     expect(Array.from(s.data)).toEqual([0, 0, 0.6000000238418579, 0.800000011920929]);
+  });
+});
+
+describe('nearestCosineDistanceOrt (matrix product on onnxruntime)', () => {
+  it('agrees with the plain-JS search, in chunks too', async () => {
+    const rng = mulberry32(5);
+    const make = (n: number, dim: number) => normaliseRows({ data: Float32Array.from({ length: n * dim }, () => rng() - 0.5), n, dim });
+    const q = make(37, 24);
+    const m = make(53, 24);
+    const js = nearestCosineDistance(q, m);
+    for (const block of [undefined, 53 * 5]) {
+      // The second pass runs the query in chunks of 5 rows.
+      const ort = await nearestCosineDistanceOrt(q, prepareMemory(m), block);
+      expect(ort).toHaveLength(js.length);
+      for (let i = 0; i < js.length; i++) expect(ort[i]).toBeCloseTo(js[i], 5);
+    }
+    // A query identical to a memory row is at distance 0.
+    const self = await nearestCosineDistanceOrt({ data: m.data.slice(0, 24), n: 1, dim: 24 }, m);
+    expect(self[0]).toBeCloseTo(0, 5);
+    await expect(nearestCosineDistanceOrt(make(2, 8), m)).rejects.toThrow(/dims differ/);
   });
 });
