@@ -29,12 +29,6 @@ export function clipMaskToBox(
   return out;
 }
 
-export function unionMasks(masks: Uint8Array[], size: number): Uint8Array {
-  const u = new Uint8Array(size);
-  for (const m of masks) for (let i = 0; i < size; i++) if (m[i]) u[i] = 1;
-  return u;
-}
-
 export function combineMapWithMasks(map: Float32Array, union: Uint8Array | null, boost = 1): Float32Array {
   const out = new Float32Array(map.length);
   for (let i = 0; i < map.length; i++) out[i] = union && union[i] ? map[i] * (1 + boost) : map[i];

@@ -11,7 +11,7 @@ import { fewshotOptions, prepareFewshotCategory, refineWithSam, type FewshotCate
 import { UserError } from '../util/errors.js';
 import { fileRecord, loadSam } from './build-sam.js';
 import type { BuildEnv } from './presets.js';
-import { boxArea } from './score.js';
+import { boxArea } from '../stages/score.js';
 import { decodeImage, loadReferences } from './stages/common.js';
 import { definePipeline, type CategoryState, type ImageState, type ModelRecord, type Pipeline, type Stage } from './types.js';
 

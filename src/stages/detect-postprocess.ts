@@ -11,6 +11,7 @@
  *   NMS       as torchvision.ops.nms: by descending score, drop a box whose IoU with a kept one > iou.
  *   size      keep a box when its normalised area < object_size * size_threshold.
  */
+import { boxArea } from './score.js';
 
 /** One model output for one (image, caption): what the cache stores. */
 export interface DetectorRaw {
@@ -147,11 +148,7 @@ export interface ObjectResult extends Detection {
 export function objectPass(raw: DetectorRaw, params: DetectParams = DEFAULT_DETECT_PARAMS): ObjectResult | null {
   const best = anomalyPass(raw, params)[0];
   if (!best) return null;
-  return { ...best, objectSize: normalisedArea(best.box, raw.imageWidth, raw.imageHeight) };
-}
-
-export function normalisedArea(box: readonly number[], width: number, height: number): number {
-  return ((box[2] - box[0]) * (box[3] - box[1])) / (width * height);
+  return { ...best, objectSize: boxArea(best.box, raw.imageWidth, raw.imageHeight) };
 }
 
 /**
@@ -159,13 +156,7 @@ export function normalisedArea(box: readonly number[], width: number, height: nu
  * With no object box the caller passes objectSize = 1 (the whole image).
  */
 export function sizeFilter(dets: Detection[], objectSize: number, sizeThreshold: number, width: number, height: number): Detection[] {
-  return dets.filter((d) => normalisedArea(d.box, width, height) < objectSize * sizeThreshold);
-}
-
-/** Boxes clamped to the image, as the reference does before prompting SAM. */
-export function clampBox(box: readonly number[], width: number, height: number): [number, number, number, number] {
-  const c = (v: number, hi: number) => Math.min(Math.max(v, 0), hi);
-  return [c(box[0], width), c(box[1], height), c(box[2], width), c(box[3], height)];
+  return dets.filter((d) => boxArea(d.box, width, height) < objectSize * sizeThreshold);
 }
 
 /** Cache encoding: [u32 header length][header JSON][pad to 4][boxes f32][probs f32]. */

@@ -17,7 +17,8 @@
 import type { Backbone } from '../backbones/types.js';
 import type { RgbImage } from '../image/io.js';
 import type { SamModel } from '../sam/model.js';
-import { clipMaskToBox, combineMapWithMasks, maskArea, unionMasks } from '../fewshot/combine.js';
+import { clipMaskToBox, combineMapWithMasks, maskArea } from '../fewshot/combine.js';
+import { unionMask } from './score.js';
 import { categoryThreshold, prepareMemoryBank, scoreQuery, type MemoryBank } from '../fewshot/memory-bank.js';
 import { promptsFromMask, type PromptOptions, type RegionPrompt } from '../fewshot/prompts.js';
 import type { MapOptions } from '../fewshot/score-map.js';
@@ -134,7 +135,7 @@ export async function refineWithSam(
   } else {
     prompts.forEach((p, i) => masks.push({ prompt: p, mask: componentMask(i), iou: null }));
   }
-  const union = masks.length > 0 ? unionMasks(masks.map((m) => m.mask), width * height) : new Uint8Array(width * height);
+  const union = masks.length > 0 ? unionMask(masks.map((m) => m.mask), width * height) : new Uint8Array(width * height);
   const map = combineMapWithMasks(featureMap, masks.length > 0 ? union : null, options.boost);
   return { width, height, map, featureMap, threshold, thresholdPolicy: describeThresholdPolicy(options.threshold), mask: union, prompts, masks };
 }

@@ -8,6 +8,7 @@ import { maxLogit } from '../sam/combine.js';
 import type { SamMaskResult, SamModel } from '../sam/model.js';
 import type { RgbLike } from '../sam/preprocess.js';
 import { clampBox, type Box, type SamPrompt } from '../sam/transforms.js';
+import { unionMask as unionOfMasks } from './score.js';
 
 export { SamModel, hashRgb, sigmoid, type SamEmbedding, type SamMaskResult, type SamLoadOptions } from '../sam/model.js';
 export { maxLogit } from '../sam/combine.js';
@@ -29,9 +30,7 @@ export async function segmentPrompts(sam: SamModel, image: RgbLike, prompts: Sam
 
 /** Union of binary masks (0/1); all zero when there are none. */
 export function unionMask(results: SamMaskResult[], width: number, height: number): Uint8Array {
-  const out = new Uint8Array(width * height);
-  for (const r of results) for (let i = 0; i < out.length; i++) if (r.mask[i]) out[i] = 1;
-  return out;
+  return unionOfMasks(results.map((r) => r.mask), width * height);
 }
 
 /**
@@ -42,26 +41,5 @@ export function maxProbability(results: SamMaskResult[], width: number, height: 
   if (results.length === 0) return new Float32Array(width * height);
   const out = maxLogit(results, width, height);
   for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-out[i]));
-  return out;
-}
-
-/**
- * IAP-AS score map: sum_i s_i * m_i over binary masks with box scores s_i (overlaps add up), then
- * per-image min-max normalisation; a constant map becomes all zeros.
- */
-export function weightedMaskScore(masks: Uint8Array[], scores: number[], width: number, height: number): Float32Array {
-  if (masks.length !== scores.length) throw new Error(`weightedMaskScore: ${masks.length} masks but ${scores.length} scores`);
-  const out = new Float32Array(width * height);
-  masks.forEach((m, k) => {
-    for (let i = 0; i < out.length; i++) if (m[i]) out[i] += scores[k];
-  });
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (const v of out) {
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
-  if (!(hi > lo)) return out.fill(0);
-  for (let i = 0; i < out.length; i++) out[i] = (out[i] - lo) / (hi - lo);
   return out;
 }

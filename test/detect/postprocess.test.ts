@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { clampBox } from '../../src/sam/transforms.js';
 import {
   anomalyPass,
-  clampBox,
   cxcywhToXyxy,
   decodeRaw,
   decodeWordpieces,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { clipMaskToBox, combineMapWithMasks, unionMasks } from '../../src/fewshot/combine.js';
+import { clipMaskToBox, combineMapWithMasks } from '../../src/fewshot/combine.js';
+import { unionMask as unionMasks } from '../../src/stages/score.js';
 import { promptsFromMask } from '../../src/fewshot/prompts.js';
 
 function scene(width: number, height: number, rects: Array<[number, number, number, number, number]>) {

@@ -13,7 +13,7 @@ import { getPreset } from '../../src/pipeline/presets.js';
 import { decodeRle } from '../../src/pipeline/rle.js';
 import { RunDir } from '../../src/pipeline/run-dir.js';
 import { runEval } from '../../src/pipeline/session.js';
-import { unionMask } from '../../src/pipeline/score.js';
+import { unionMask } from '../../src/stages/score.js';
 import { generateSyntheticDataset } from '../../src/synth/index.js';
 
 let root: string;

@@ -7,7 +7,7 @@ import { flagsToConfig } from '../../src/config/cli.js';
 import { getPreset } from '../../src/pipeline/presets.js';
 import { decodeRle, encodeRle } from '../../src/pipeline/rle.js';
 import { runPipeline } from '../../src/pipeline/runner.js';
-import { boxArea, minMaxNormalize, scoreMap } from '../../src/pipeline/score.js';
+import { boxArea, minMaxNormalize, scoreMap } from '../../src/stages/score.js';
 import { normalizeStage, scoreStage } from '../../src/pipeline/stages/common.js';
 import { definePipeline, type ImageState, type Stage } from '../../src/pipeline/types.js';
 import type { DatasetIndex, Sample } from '../../src/datasets/types.js';

@@ -15,7 +15,7 @@ import type { DatasetIndex } from '../../src/datasets/types.js';
 import { getPreset } from '../../src/pipeline/presets.js';
 import { decodeRle } from '../../src/pipeline/rle.js';
 import { RunDir, type ImageRecord, type StageARecord } from '../../src/pipeline/run-dir.js';
-import { minMaxNormalize, scoreMap } from '../../src/pipeline/score.js';
+import { minMaxNormalize, scoreMap } from '../../src/stages/score.js';
 import { runEval } from '../../src/pipeline/session.js';
 import { MissingModelError, MissingModelsError } from '../../src/util/errors.js';
 import { buildTinyIapasModels } from './tiny-models-dir.js';

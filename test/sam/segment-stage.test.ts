@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { maxLogit, maxProbability, unionMask, weightedMaskScore, type SamMaskResult } from '../../src/stages/segment.js';
+import { maxLogit, maxProbability, unionMask, type SamMaskResult } from '../../src/stages/segment.js';
+import { minMaxNormalize, scoreMap } from '../../src/stages/score.js';
+
+const weightedMaskScore = (masks: Uint8Array[], scores: number[], w: number, h: number) => minMaxNormalize(scoreMap(masks, scores, w, h));
 
 const result = (logits: number[]): SamMaskResult => ({
   width: 2,

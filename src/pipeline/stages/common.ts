@@ -8,7 +8,7 @@ import { clampBox, type Box } from '../../sam/transforms.js';
 import { segmentBoxes } from '../../stages/segment.js';
 import { sha256File } from '../../util/hash.js';
 import { decodeRle, encodeRle, type Rle } from '../rle.js';
-import { minMaxNormalize, scoreMap } from '../score.js';
+import { minMaxNormalize, scoreMap } from '../../stages/score.js';
 import type { CategoryState, ImageState, Rgb, Stage } from '../types.js';
 
 export const decodeImage: Stage<ImageState> = {

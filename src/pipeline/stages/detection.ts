@@ -5,7 +5,7 @@
  */
 import { anomalyPass, objectPass, sizeFilter, type DetectorRaw, type DetectParams } from '../../stages/detect-postprocess.js';
 import type { Config } from '../../config/schema.js';
-import { boxArea } from '../score.js';
+import { boxArea } from '../../stages/score.js';
 import type { BoxRecord, ImageState, Rgb, Stage } from '../types.js';
 
 /** What the pipeline needs from a text-grounded detector. */
