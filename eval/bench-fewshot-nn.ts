@@ -5,8 +5,8 @@
  *
  *   npx tsx eval/bench-fewshot-nn.ts
  */
-import { nearestCosineDistance, normaliseRows, type PatchSet } from '../src/fewshot/patch-distance.js';
-import { nearestCosineDistanceOrt, prepareMemory } from '../src/fewshot/nearest-ort.js';
+import { nearestCosineDistance, normaliseRows, type PatchSet } from '../src/methods/components/patch-distance.js';
+import { nearestCosineDistanceOrt, prepareMemory } from '../src/methods/components/nearest-ort.js';
 import { mulberry32 } from '../src/util/random.js';
 
 function randomSet(n: number, dim: number, seed: number): PatchSet {

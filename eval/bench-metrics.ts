@@ -14,7 +14,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelComponents } from '../src/image/components.js';
 import { pixelMetrics } from '../src/metrics/pixel-metrics.js';
-import { CategoryEvaluator, resolveProtocol } from '../src/eval/protocol.js';
+import { CategoryEvaluator, resolveProtocol } from '../src/evaluation/protocol.js';
 import { encodeNpy } from '../src/util/npy.js';
 
 const args = process.argv.slice(2);

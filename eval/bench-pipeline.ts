@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildConfig } from '../src/config/load.js';
-import { getPreset } from '../src/pipeline/presets.js';
-import { runEval, type EvalResult } from '../src/pipeline/session.js';
+import { getPreset } from '../src/methods/registry.js';
+import { runEval, type EvalResult } from '../src/session/run-dataset.js';
 import { buildTinyIapasModels } from '../test/pipeline/tiny-models-dir.js';
 
 const arg = (name: string, dflt: string) => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import YAML from 'yaml';
-import { addConfigOptions, resolveConfig, type ConfigFlags } from '../config/cli.js';
-import { PRESETS } from '../pipeline/presets.js';
+import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
+import { PRESETS } from '../methods/registry.js';
 import { maybeWriteJson } from './json-output.js';
 
 export function register(program: Command): void {

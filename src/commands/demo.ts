@@ -1,9 +1,9 @@
 import type { Command } from 'commander';
 import { join, relative, resolve } from 'node:path';
-import { addConfigOptions, resolveConfig, type ConfigFlags } from '../config/cli.js';
-import { formatReportTable } from '../eval/report.js';
+import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
+import { formatReportTable } from '../evaluation/report.js';
 import { RunDir } from '../pipeline/run-dir.js';
-import { runEval } from '../pipeline/session.js';
+import { runEval } from '../session/run-dataset.js';
 import { writeVisuals } from '../pipeline/visuals.js';
 import { generateSyntheticDataset } from '../synth/index.js';
 import { UserError } from '../util/errors.js';

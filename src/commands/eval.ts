@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { addConfigOptions, resolveConfig, type ConfigFlags } from '../config/cli.js';
-import { formatReportTable } from '../eval/report.js';
-import { runEval } from '../pipeline/session.js';
+import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
+import { formatReportTable } from '../evaluation/report.js';
+import { runEval } from '../session/run-dataset.js';
 import { UserError } from '../util/errors.js';
 import { maybeWriteJson } from './json-output.js';
 

@@ -4,9 +4,9 @@
  */
 import type { Command } from 'commander';
 import { loadDataset } from '../datasets/index.js';
-import { evaluateMapsFolder } from '../eval/evaluate.js';
-import type { NormalImages } from '../eval/protocol.js';
-import { formatReportTable, writeReport } from '../eval/report.js';
+import { evaluateMapsFolder } from '../evaluation/evaluate.js';
+import type { NormalImages } from '../evaluation/protocol.js';
+import { formatReportTable, writeReport } from '../evaluation/report.js';
 import { parseAuproMode } from '../metrics/aupro.js';
 import { UserError } from '../util/errors.js';
 import { maybeWriteJson } from './json-output.js';

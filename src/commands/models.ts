@@ -3,8 +3,8 @@
  */
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
-import { defaultModelsDir, loadManifest } from '../models/manifest.js';
-import { modelStatus, pullModel, type ModelStatus, type PullReport } from '../models/resolve.js';
+import { defaultModelsDir, loadManifest } from '../models/weights/manifest.js';
+import { modelStatus, pullModel, type ModelStatus, type PullReport } from '../models/weights/resolve.js';
 import { maybeWriteJson } from './json-output.js';
 
 export function register(program: Command): void {

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { basename, extname, resolve } from 'node:path';
-import { addConfigOptions, cacheOf, modelsDirOf, resolveConfig, type ConfigFlags } from '../config/cli.js';
+import { addConfigOptions, cacheOf, modelsDirOf, resolveConfig, type ConfigFlags } from './config-flags.js';
 import type { Sample } from '../datasets/types.js';
-import { getPreset } from '../pipeline/presets.js';
+import { getPreset } from '../methods/registry.js';
 import { RunDir } from '../pipeline/run-dir.js';
 import { runPipeline } from '../pipeline/runner.js';
 import { writeVisuals, type VisualFiles } from '../pipeline/visuals.js';

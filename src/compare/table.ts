@@ -2,8 +2,8 @@
  * Side-by-side metrics of several runs: one row per category (and the mean), one column per
  * (run, metric). Pure: takes the runs' metrics reports, returns rows; the command prints/writes.
  */
-import type { EvaluationReport } from '../eval/report.js';
-import type { MetricKey } from '../eval/protocol.js';
+import type { EvaluationReport } from '../evaluation/report.js';
+import type { MetricKey } from '../evaluation/protocol.js';
 
 export interface RunMetricsInput {
   /** Column label, e.g. the preset or the run directory's name. */

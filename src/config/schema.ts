@@ -5,7 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { llmSettingsSchema } from '../prompts/chat-models.js';
+import { llmSettingsSchema } from '../models/llm/chat-models.js';
 
 /** Model runs already use every core; more images in flight only need to cover decoding. */
 export function defaultConcurrency(): number {

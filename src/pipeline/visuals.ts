@@ -10,7 +10,7 @@ import { loadMask, loadRgb } from '../image/io.js';
 import { writeHeatmapPng, writeMaskPng, writeOverlayPng } from '../viz/index.js';
 import { decodeRle } from './rle.js';
 import { RunDir, type ImageRecord } from './run-dir.js';
-import { unionMask } from '../stages/score.js';
+import { unionMask } from '../image/masks.js';
 
 export interface VisualFiles {
   map: string;

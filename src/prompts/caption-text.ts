@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { DEFAULT_WORDS } from './clean.js';
-import { REPO_ROOT } from '../models/manifest.js';
+import { REPO_ROOT } from '../models/weights/manifest.js';
 
 export const MAX_CAPTION_TOKENS = 256;
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareMetrics, comparisonCsv, formatComparison, type RunMetricsInput } from '../../src/compare/table.js';
 import { pickFigureImages } from '../../src/compare/figures.js';
-import type { EvaluationReport } from '../../src/eval/report.js';
+import type { EvaluationReport } from '../../src/evaluation/report.js';
 import type { ImageRecord } from '../../src/pipeline/run-dir.js';
 
 const report = (rows: Array<[string, number | null, number | null]>): EvaluationReport =>

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTinyGroundingDino, buildTinyRam, type TinyGdinoSpec } from '../../src/onnx/tiny-models.js';
+import { buildTinyGroundingDino, buildTinyRam, type TinyGdinoSpec } from '../support/tiny-models.js';
 import {
   GroundingDino,
   anomalyPass,
@@ -12,7 +12,7 @@ import {
   sizeFilter,
   subSentenceMasks,
   type RgbImage,
-} from '../../src/stages/detect.js';
+} from '../../src/models/grounding-dino/model.js';
 import { DiskCache } from '../../src/util/disk-cache.js';
 import { UserError } from '../../src/util/errors.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clampBox } from '../../src/sam/transforms.js';
+import { clampBox } from '../../src/models/sam/transforms.js';
 import {
   anomalyPass,
   cxcywhToXyxy,
@@ -13,7 +13,7 @@ import {
   sizeFilter,
   thresholdDetections,
   type DetectorRaw,
-} from '../../src/stages/detect-postprocess.js';
+} from '../../src/models/grounding-dino/postprocess.js';
 
 /** A raw output with hand-set probabilities: rows[q][t] over tokens. */
 function rawOf(tokens: string[], rows: number[][], boxes: number[][], W = 200, H = 100): DetectorRaw {

@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { CaptionTokenizer, subSentenceMasks } from '../../src/stages/detect-text.js';
-import { prepareCaption } from '../../src/stages/detect-postprocess.js';
-import { DEFAULT_BERT_DIR } from '../../src/onnx/tiny-models.js';
+import { CaptionTokenizer, subSentenceMasks } from '../../src/models/grounding-dino/text.js';
+import { prepareCaption } from '../../src/models/grounding-dino/postprocess.js';
+import { DEFAULT_BERT_DIR } from '../support/tiny-models.js';
 
 // Expected ids written down once from the tokenizer library; each id is checked again against
 // vocab.txt (line id+1 holds the wordpiece) so a wrong table cannot pass.

@@ -10,8 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoModelForZeroShotObjectDetection, AutoProcessor, RawImage, env } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildTinyGroundingDino } from '../../src/onnx/tiny-models.js';
-import { GroundingDino, thresholdDetections } from '../../src/stages/detect.js';
+import { buildTinyGroundingDino } from '../support/tiny-models.js';
+import { GroundingDino, thresholdDetections } from '../../src/models/grounding-dino/model.js';
 
 describe('agreement with transformers.js Grounding DINO post-processing', () => {
   let root: string;

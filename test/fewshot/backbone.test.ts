@@ -4,8 +4,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, it } from 'vitest';
-import { loadBackbone, MOBILENETV2, modelSearchDirs, resolveBackboneFile } from '../../src/backbones/index.js';
-import { exposeTensors, listTensorNames } from '../../src/backbones/onnx-outputs.js';
+import { loadBackbone, MOBILENETV2, modelSearchDirs, resolveBackboneFile } from '../../src/models/backbones/index.js';
+import { exposeTensors, listTensorNames } from '../../src/models/backbones/onnx-outputs.js';
 import { MissingModelError } from '../../src/util/errors.js';
 
 const haveBackbone = modelSearchDirs().some((d) => existsSync(join(d, MOBILENETV2.file)));

@@ -5,11 +5,11 @@
  */
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadBackbone, MOBILENETV2, modelSearchDirs } from '../../src/backbones/index.js';
-import type { Backbone } from '../../src/backbones/types.js';
+import { loadBackbone, MOBILENETV2, modelSearchDirs } from '../../src/models/backbones/index.js';
+import type { Backbone } from '../../src/models/backbones/types.js';
 import { auroc } from '../../src/metrics/auroc.js';
-import { SamModel } from '../../src/sam/model.js';
-import { fewshotOptions, prepareFewshotCategory, runFewshot } from '../../src/stages/fewshot.js';
+import { SamModel } from '../../src/models/sam/model.js';
+import { fewshotOptions, prepareFewshotCategory, runFewshot } from '../../src/methods/fewshot/algorithm.js';
 import { renderSample } from '../../src/synth/index.js';
 import { join } from 'node:path';
 

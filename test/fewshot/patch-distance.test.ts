@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { concatPatchSets, nearestCosineDistance, normaliseRows, type PatchSet } from '../../src/fewshot/patch-distance.js';
+import { concatPatchSets, nearestCosineDistance, normaliseRows, type PatchSet } from '../../src/methods/components/patch-distance.js';
 import { mulberry32 } from '../../src/synth/rng.js';
-import { nearestCosineDistanceOrt, prepareMemory } from '../../src/fewshot/nearest-ort.js';
+import { nearestCosineDistanceOrt, prepareMemory } from '../../src/methods/components/nearest-ort.js';
 
 const set = (rows: number[][]): PatchSet => normaliseRows({ data: Float32Array.from(rows.flat()), n: rows.length, dim: rows[0].length });
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { clipMaskToBox, combineMapWithMasks } from '../../src/fewshot/combine.js';
-import { unionMask as unionMasks } from '../../src/stages/score.js';
-import { promptsFromMask } from '../../src/fewshot/prompts.js';
+import { clipMaskToBox, combineMapWithMasks } from '../../src/methods/fewshot/combine.js';
+import { unionMask as unionMasks } from '../../src/image/masks.js';
+import { promptsFromMask } from '../../src/methods/fewshot/prompts.js';
 
 function scene(width: number, height: number, rects: Array<[number, number, number, number, number]>) {
   const map = new Float32Array(width * height);

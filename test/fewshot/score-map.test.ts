@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { concatLayersHwc, cropChw, localAverageChw, resizeChw } from '../../src/backbones/features.js';
-import { poolChw } from '../../src/backbones/sam-encoder.js';
-import { gaussianBlur } from '../../src/fewshot/smooth.js';
-import { gridToMap, scoresToImageMap, workShape } from '../../src/fewshot/score-map.js';
+import { concatLayersHwc, cropChw, localAverageChw, resizeChw } from '../../src/models/backbones/features.js';
+import { poolChw } from '../../src/models/backbones/sam-encoder.js';
+import { gaussianBlur } from '../../src/methods/components/smooth.js';
+import { gridToMap, scoresToImageMap, workShape } from '../../src/methods/components/score-map.js';
 
 describe('feature grid helpers', () => {
   it('normalises each layer per patch before concatenating', () => {

@@ -8,7 +8,7 @@ import {
   parseThresholdPolicy,
   quantile,
   thresholdFor,
-} from '../../src/fewshot/threshold.js';
+} from '../../src/methods/components/threshold.js';
 import { mulberry32 } from '../../src/synth/rng.js';
 
 describe('otsuThreshold', () => {

@@ -6,12 +6,12 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { downloadFile } from '../../src/models/download.js';
-import { loadManifest, type Manifest } from '../../src/models/manifest.js';
-import { modelStatus, pullModel, resolveModel } from '../../src/models/resolve.js';
+import { downloadFile } from '../../src/models/weights/download.js';
+import { loadManifest, type Manifest } from '../../src/models/weights/manifest.js';
+import { modelStatus, pullModel, resolveModel } from '../../src/models/weights/resolve.js';
 import { MissingModelError, UserError } from '../../src/util/errors.js';
-import { loadGroundingDinoModel } from '../../src/stages/detect.js';
-import { loadRamModel } from '../../src/stages/tag.js';
+import { loadGroundingDinoModel } from '../../src/models/grounding-dino/model.js';
+import { loadRamModel } from '../../src/models/ram/model.js';
 
 const BODY = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251));
 const SHA = createHash('sha256').update(BODY).digest('hex');

@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DT, GraphBuilder } from '../../src/onnx/graph.js';
-import { buildTinyGroundingDino, buildTinyRam, logit } from '../../src/onnx/tiny-models.js';
+import { DT, GraphBuilder } from '../../src/models/onnx/graph.js';
+import { buildTinyGroundingDino, buildTinyRam, logit } from '../support/tiny-models.js';
 
 const i64 = (a: number[], dims: number[]) => new ort.Tensor('int64', BigInt64Array.from(a, BigInt), dims);
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { LOGIT_CLAMP, OracleAccumulator } from '../../src/oracle/accumulate.js';
-import { imageSeed, oraclePrompts, parseModes } from '../../src/oracle/modes.js';
-import { selectOracleSamples, type OracleResult } from '../../src/oracle/study.js';
-import { longCsv, wideCsv } from '../../src/oracle/table.js';
+import { LOGIT_CLAMP, OracleAccumulator } from '../../src/methods/oracle/accumulate.js';
+import { imageSeed, oraclePrompts, parseModes } from '../../src/methods/oracle/modes.js';
+import { selectOracleSamples, type OracleResult } from '../../src/methods/oracle/study.js';
+import { longCsv, wideCsv } from '../../src/methods/oracle/table.js';
 import { mulberry32 } from '../../src/util/random.js';
 import type { Sample } from '../../src/datasets/types.js';
 

@@ -9,11 +9,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../src/cli.js';
 import { buildConfig } from '../../src/config/load.js';
 import { loadImage, loadMask } from '../../src/image/io.js';
-import { getPreset } from '../../src/pipeline/presets.js';
+import { getPreset } from '../../src/methods/registry.js';
 import { decodeRle } from '../../src/pipeline/rle.js';
 import { RunDir } from '../../src/pipeline/run-dir.js';
-import { runEval } from '../../src/pipeline/session.js';
-import { unionMask } from '../../src/stages/score.js';
+import { runEval } from '../../src/session/run-dataset.js';
+import { unionMask } from '../../src/image/masks.js';
 import { generateSyntheticDataset } from '../../src/synth/index.js';
 
 let root: string;

@@ -12,11 +12,11 @@ import { buildConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { loadDataset } from '../../src/datasets/index.js';
 import type { DatasetIndex } from '../../src/datasets/types.js';
-import { getPreset } from '../../src/pipeline/presets.js';
+import { getPreset } from '../../src/methods/registry.js';
 import { decodeRle } from '../../src/pipeline/rle.js';
 import { RunDir, type ImageRecord, type StageARecord } from '../../src/pipeline/run-dir.js';
-import { minMaxNormalize, scoreMap } from '../../src/stages/score.js';
-import { runEval } from '../../src/pipeline/session.js';
+import { minMaxNormalize, scoreMap } from '../../src/image/masks.js';
+import { runEval } from '../../src/session/run-dataset.js';
 import { MissingModelError, MissingModelsError } from '../../src/util/errors.js';
 import { buildTinyIapasModels } from './tiny-models-dir.js';
 

@@ -9,7 +9,7 @@
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { buildTinyGroundingDino, buildTinyRam, DEFAULT_RAM_DIR } from '../../src/onnx/tiny-models.js';
+import { buildTinyGroundingDino, buildTinyRam, DEFAULT_RAM_DIR } from '../support/tiny-models.js';
 
 export const PLATE_TAG = 1342; // 0-based line of 'plate' in ram_tag_list.txt
 

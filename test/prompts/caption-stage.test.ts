@@ -7,8 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { FakeListChatModel } from '@langchain/core/utils/testing';
-import type { ChatModelHandle } from '../../src/prompts/chat-models.js';
-import { CAPTION_CACHE_NAMESPACE, captionRecord, createLlmCaptioner } from '../../src/stages/caption.js';
+import type { ChatModelHandle } from '../../src/models/llm/chat-models.js';
+import { CAPTION_CACHE_NAMESPACE, captionRecord, createLlmCaptioner } from '../../src/prompts/captioner.js';
 import { DiskCache } from '../../src/util/disk-cache.js';
 
 function scripted(responses: string[]): ChatModelHandle & { seen: string[][] } {

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { ChatOpenAI } from '@langchain/openai';
-import { createChatModel, parseLlmSettings, samplingOf } from '../../src/prompts/chat-models.js';
-import { ChatLlamaCppLocal, llamaModelLoadCount } from '../../src/prompts/llama-cpp-chat-model.js';
+import { createChatModel, parseLlmSettings, samplingOf } from '../../src/models/llm/chat-models.js';
+import { ChatLlamaCppLocal, llamaModelLoadCount } from '../../src/models/llm/llama-cpp-chat-model.js';
 import { MissingModelError, UserError } from '../../src/util/errors.js';
 import { sha256File } from '../../src/util/hash.js';
 

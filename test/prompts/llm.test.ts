@@ -11,9 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { joinCaption, loadBertTokenCounter, type TokenCounter } from '../../src/prompts/caption-text.js';
-import { llamaModelLoadCount, type ChatLlamaCppLocal } from '../../src/prompts/llama-cpp-chat-model.js';
-import { createChatModel, parseLlmSettings } from '../../src/prompts/chat-models.js';
-import { createLlmCaptioner, createStaticCaptioner, type Captioner, type CaptionResult, type LlmCaptionerOptions } from '../../src/stages/caption.js';
+import { llamaModelLoadCount, type ChatLlamaCppLocal } from '../../src/models/llm/llama-cpp-chat-model.js';
+import { createChatModel, parseLlmSettings } from '../../src/models/llm/chat-models.js';
+import { createLlmCaptioner, createStaticCaptioner, type Captioner, type CaptionResult, type LlmCaptionerOptions } from '../../src/prompts/captioner.js';
 import { DiskCache } from '../../src/util/disk-cache.js';
 
 const LLM_DIR = fileURLToPath(new URL('../../../shared/models/llm/', import.meta.url));

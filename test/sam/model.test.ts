@@ -4,12 +4,12 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { labelComponents } from '../../src/image/components.js';
 import { loadMask, loadRgb, type BinaryMask, type RgbImage } from '../../src/image/io.js';
-import { defaultSamEntry } from '../../src/sam/model-entry.js';
-import { SamModel, type SamEmbedding } from '../../src/sam/model.js';
-import { componentBox } from '../../src/sam/prompts.js';
+import { defaultSamEntry } from '../../src/models/sam/model-entry.js';
+import { SamModel, type SamEmbedding } from '../../src/models/sam/model.js';
+import { componentBox } from '../../src/models/sam/region-prompts.js';
 import { MissingModelError, UserError } from '../../src/util/errors.js';
 import { DiskCache } from '../../src/util/disk-cache.js';
-import { unionMask } from '../../src/stages/segment.js';
+import { unionMask } from '../../src/models/sam/segment.js';
 
 const DATA = join(import.meta.dirname, '../../../shared/datasets/mvtec_ad/metal_nut');
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { maxLogit, maxProbability, unionMask, type SamMaskResult } from '../../src/stages/segment.js';
-import { minMaxNormalize, scoreMap } from '../../src/stages/score.js';
+import { maxLogit, maxProbability, unionMask, type SamMaskResult } from '../../src/models/sam/segment.js';
+import { minMaxNormalize, scoreMap } from '../../src/image/masks.js';
 
 const weightedMaskScore = (masks: Uint8Array[], scores: number[], w: number, h: number) => minMaxNormalize(scoreMap(masks, scores, w, h));
 

@@ -7,8 +7,8 @@ import {
   LABEL_PADDING,
   resizedShape,
   toModelCoords,
-} from '../../src/sam/transforms.js';
-import { toEncoderTensor, SAM_PIXEL_MEAN, SAM_PIXEL_STD } from '../../src/sam/preprocess.js';
+} from '../../src/models/sam/transforms.js';
+import { toEncoderTensor, SAM_PIXEL_MEAN, SAM_PIXEL_STD } from '../../src/models/sam/preprocess.js';
 
 describe('SAM coordinate transforms', () => {
   it('resizes the longest side to 1024 with int(x*scale + 0.5) rounding', () => {

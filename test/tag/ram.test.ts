@@ -2,8 +2,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_RAM_DIR, buildTinyGroundingDino, buildTinyRam, logit } from '../../src/onnx/tiny-models.js';
-import { GroundingDino, type DetectorRaw, type RgbImage } from '../../src/stages/detect.js';
+import { DEFAULT_RAM_DIR, buildTinyGroundingDino, buildTinyRam, logit } from '../support/tiny-models.js';
+import { GroundingDino, type DetectorRaw, type RgbImage } from '../../src/models/grounding-dino/model.js';
 import {
   RamTagger,
   loadRamTagList,
@@ -12,7 +12,7 @@ import {
   tagStringToCaption,
   tagsFromLogits,
   type RamTagList,
-} from '../../src/stages/tag.js';
+} from '../../src/models/ram/model.js';
 import { DiskCache } from '../../src/util/disk-cache.js';
 
 const TAGS = join(DEFAULT_RAM_DIR, 'ram_tag_list.txt');

@@ -1,0 +1,114 @@
+/**
+ * The config flags every pipeline command shares, and how they become the effective config.
+ */
+import type { Command } from 'commander';
+import { isAbsolute, resolve } from 'node:path';
+import { defaultCacheRoot, DiskCache } from '../util/disk-cache.js';
+import { UserError } from '../util/errors.js';
+import { buildConfig, deepMerge, parseSetFlag, readConfigFile, type Plain } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { getPreset } from '../methods/registry.js';
+
+export interface ConfigFlags {
+  preset?: string;
+  config?: string;
+  set?: string[];
+  seed?: string;
+  k?: string;
+  boxThreshold?: string;
+  textThreshold?: string;
+  sizeThreshold?: string;
+  nms?: string;
+  resolution?: string;
+  tagger?: string;
+  captioner?: string;
+  objectTag?: string;
+  concurrency?: string;
+  modelsDir?: string;
+  cacheDir?: string;
+  cache?: boolean;
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
+export function addConfigOptions(cmd: Command, opts: { preset?: string } = {}): Command {
+  return cmd
+    .option('--preset <name>', `iap-as | iap-as-base | fewshot (default ${opts.preset ?? 'iap-as'})`)
+    .option('--config <file>', 'YAML or JSON config file (flags override it)')
+    .option('--set <key=value>', 'set any config value by dotted path, e.g. detector.box_threshold=0.2 (repeatable)', collect)
+    .option('--seed <n>', 'seed for reference sampling and the LLM (default 111)')
+    .option('--k <n>', 'number of normal reference images per category')
+    .option('--box-threshold <p>', 'Grounding DINO box threshold (default 0.1)')
+    .option('--text-threshold <p>', 'Grounding DINO text threshold (default 0.1)')
+    .option('--size-threshold <f>', 'keep boxes smaller than object size times this (default 0.8)')
+    .option('--nms <iou>', 'NMS IoU (default 0.5)')
+    .option('--resolution <px>', 'evaluation resolution (default 400)')
+    .option('--tagger <kind>', 'ram | classname (category name as object tag) | fixed | none')
+    .option('--captioner <kind>', 'llm | static (fixed caption)')
+    .option('--object-tag <tag>', 'use this object tag (implies --tagger fixed)')
+    .option('--concurrency <n>', 'images in flight (default: from the core count)')
+    .option('--models-dir <dir>', 'where model weights live (default models/)')
+    .option('--cache-dir <dir>', 'model-output cache (default $IAPAS_CACHE or .cache/iapas)')
+    .option('--no-cache', 'do not read or write the model-output cache');
+}
+
+function num(name: string, v: string | undefined, int = false): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!Number.isFinite(n) || (int && !Number.isInteger(n))) throw new UserError(`--${name} expects ${int ? 'an integer' : 'a number'}, got '${v}'`);
+  return n;
+}
+
+export function flagsToConfig(f: ConfigFlags): Plain {
+  const flags: Plain = deepMerge(
+    {
+      seed: num('seed', f.seed, true),
+      references: { k: num('k', f.k, true) },
+      detector: {
+        box_threshold: num('box-threshold', f.boxThreshold),
+        text_threshold: num('text-threshold', f.textThreshold),
+        size_threshold: num('size-threshold', f.sizeThreshold),
+        nms_iou: num('nms', f.nms),
+      },
+      eval: { resolution: num('resolution', f.resolution, true) },
+      tagger: f.objectTag !== undefined && f.tagger === undefined ? 'fixed' : f.tagger,
+      object_tag: f.objectTag,
+      captioner: f.captioner,
+      concurrency: num('concurrency', f.concurrency, true),
+      models_dir: f.modelsDir,
+      cache_dir: f.cacheDir,
+      cache: f.cache === false ? false : undefined,
+    },
+    ...(f.set ?? []).map(parseSetFlag),
+  );
+  return prune(flags);
+}
+
+function prune(o: Plain): Plain {
+  const out: Plain = {};
+  for (const [k, v] of Object.entries(o)) {
+    if (v === undefined) continue;
+    if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
+      const p = prune(v as Plain);
+      if (Object.keys(p).length) out[k] = p;
+    } else out[k] = v;
+  }
+  return out;
+}
+
+export async function resolveConfig(f: ConfigFlags, fallbackPreset?: string): Promise<Config> {
+  const file = f.config ? await readConfigFile(f.config) : undefined;
+  const presetName = f.preset ?? (typeof file?.preset === 'string' ? file.preset : undefined) ?? fallbackPreset;
+  if (!presetName) throw new UserError('no preset: pass --preset <name> or set `preset:` in the config file');
+  const preset = getPreset(presetName);
+  return buildConfig(preset.name, { presetDefaults: preset.defaults, file, fileName: f.config, flags: flagsToConfig(f) });
+}
+
+export function modelsDirOf(config: Config): string {
+  return isAbsolute(config.models_dir) ? config.models_dir : resolve(config.models_dir);
+}
+
+export function cacheOf(config: Config): DiskCache | undefined {
+  if (!config.cache) return undefined;
+  return new DiskCache(config.cache_dir ? resolve(config.cache_dir) : defaultCacheRoot());
+}

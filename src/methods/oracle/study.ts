@@ -1,0 +1,147 @@
+/**
+ * The prompted-SAM study: every evaluated image is encoded once and decoded under each mode's
+ * ground-truth prompts; figures per category and their plain mean (the "unified" row).
+ */
+import type { Sample } from '../../datasets/types.js';
+import { loadMask, loadRgb } from '../../image/io.js';
+import { resizeNearest } from '../../image/resize.js';
+import type { SamModel } from '../../models/sam/model.js';
+import { maxLogit } from '../../models/sam/combine.js';
+import { unionMask } from '../../models/sam/segment.js';
+import { mulberry32, sampleWithoutReplacement } from '../../util/random.js';
+import { createProgress } from '../../util/progress.js';
+import { OracleAccumulator, type OracleFigures } from './accumulate.js';
+import { imageSeed, oraclePrompts, type OracleMode } from './modes.js';
+
+export interface OracleOptions {
+  modes: OracleMode[];
+  /** Categories to run (default: all in the samples). */
+  categories?: string[];
+  /** At most this many anomalous images per category, drawn with `seed` (default: all). */
+  maxImages?: number;
+  /** Also pool the normal test images into P-AUROC (default: anomalous images only, as the seed). */
+  includeNormal?: boolean;
+  /** Side of the square the maps are resized to for P-AUROC (0: native size). */
+  evalSize?: number;
+  /** Points per region in mode bps. */
+  points?: number;
+  seed?: number;
+  quiet?: boolean;
+}
+
+export interface OracleCategoryResult {
+  category: string;
+  anomalous: number;
+  normal: number;
+  figures: Record<string, OracleFigures>;
+}
+
+export interface OracleResult {
+  model: string;
+  modes: OracleMode[];
+  seed: number;
+  points: number;
+  evalSize: number;
+  maxImages: number | null;
+  includeNormal: boolean;
+  categories: OracleCategoryResult[];
+  /** Plain mean over categories, per mode (the seed's "Unified" row). */
+  mean: Record<string, { iou: number | null; iou_pooled: number | null; pixel_auroc: number | null; pixel_auroc_logit: number | null }>;
+  warnings: string[];
+  timing: { images: number; encoder_ms_per_image: number; decoder_ms_per_prompt: number; total_s: number };
+}
+
+function mean(values: Array<number | null>): number | null {
+  const v = values.filter((x): x is number => x !== null);
+  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
+}
+
+/** The test images a category contributes: anomalous ones with masks (sampled), optionally normal ones. */
+export function selectOracleSamples(samples: Sample[], category: string, opts: OracleOptions): { anomalous: Sample[]; normal: Sample[] } {
+  const seed = opts.seed ?? 0;
+  const pick = (list: Sample[]) => {
+    if (opts.maxImages === undefined || list.length <= opts.maxImages) return list;
+    const chosen = sampleWithoutReplacement(list, opts.maxImages, mulberry32(seed));
+    return chosen.sort((a, b) => (a.relId < b.relId ? -1 : a.relId > b.relId ? 1 : 0));
+  };
+  const test = samples.filter((s) => s.category === category && s.split === 'test');
+  const anomalous = pick(test.filter((s) => s.label === 'anomalous' && s.maskPath !== null));
+  const normal = opts.includeNormal ? pick(test.filter((s) => s.label === 'normal')) : [];
+  return { anomalous, normal };
+}
+
+export async function runOracle(sam: SamModel, samples: Sample[], opts: OracleOptions): Promise<OracleResult> {
+  const t0 = performance.now();
+  const seed = opts.seed ?? 0;
+  const points = opts.points ?? 20;
+  const evalSize = opts.evalSize ?? 400;
+  const categories = opts.categories ?? [...new Set(samples.map((s) => s.category))].sort();
+  const plan = categories.map((c) => ({ category: c, ...selectOracleSamples(samples, c, opts) }));
+  const total = plan.reduce((a, p) => a + p.anomalous.length + p.normal.length, 0);
+  const progress = createProgress('oracle', total, { quiet: opts.quiet });
+  const warnings: string[] = [];
+  const enc0 = { ...sam.stats };
+  const out: OracleCategoryResult[] = [];
+
+  for (const { category, anomalous, normal } of plan) {
+    const accs = new Map(opts.modes.map((m) => [m, new OracleAccumulator(evalSize)]));
+    for (const sample of [...anomalous, ...normal]) {
+      const image = await loadRgb(sample.imagePath);
+      const { width, height } = image;
+      let gt: Uint8Array = new Uint8Array(width * height);
+      if (sample.maskPath) {
+        const m = await loadMask(sample.maskPath);
+        if (m.width !== width || m.height !== height) {
+          warnings.push(`${sample.maskPath}: mask ${m.width}x${m.height} resized (nearest) to its image's ${width}x${height}`);
+          gt = resizeNearest(m.data, m.width, m.height, width, height);
+        } else gt = m.data;
+      }
+      const perMode = opts.modes.map((mode) => ({
+        mode,
+        prompts: oraclePrompts(mode, gt, width, height, { random: mulberry32(imageSeed(seed, category, sample.relId)), points }),
+      }));
+      const needsSam = perMode.some((p) => p.prompts.length > 0);
+      const embedding = needsSam ? await sam.encode(image) : null;
+      for (const { mode, prompts } of perMode) {
+        const results = embedding && prompts.length ? await sam.decode(embedding, prompts) : [];
+        const pred = unionMask(results, width, height);
+        accs.get(mode)!.add(pred, results.length ? maxLogit(results, width, height) : null, gt, width, height, prompts.length);
+      }
+      progress.tick();
+    }
+    const figures: Record<string, OracleFigures> = {};
+    for (const [mode, acc] of accs) figures[mode] = acc.finish();
+    out.push({ category, anomalous: anomalous.length, normal: normal.length, figures });
+  }
+  progress.stop();
+
+  const meanRow: OracleResult['mean'] = {};
+  for (const mode of opts.modes) {
+    meanRow[mode] = {
+      iou: mean(out.map((c) => c.figures[mode].iou)),
+      iou_pooled: mean(out.map((c) => c.figures[mode].iou_pooled)),
+      pixel_auroc: mean(out.map((c) => c.figures[mode].pixel_auroc)),
+      pixel_auroc_logit: mean(out.map((c) => c.figures[mode].pixel_auroc_logit)),
+    };
+  }
+  const encRuns = sam.stats.encoderRuns - enc0.encoderRuns;
+  const decRuns = sam.stats.decoderRuns - enc0.decoderRuns;
+  return {
+    model: sam.entry.name,
+    modes: opts.modes,
+    seed,
+    points,
+    evalSize,
+    maxImages: opts.maxImages ?? null,
+    includeNormal: !!opts.includeNormal,
+    categories: out,
+    mean: meanRow,
+    warnings,
+    timing: {
+      images: total,
+      encoder_ms_per_image: encRuns ? +((sam.stats.encoderMs - enc0.encoderMs) / encRuns).toFixed(1) : 0,
+      decoder_ms_per_prompt: decRuns ? +((sam.stats.decoderMs - enc0.decoderMs) / decRuns).toFixed(1) : 0,
+      total_s: +((performance.now() - t0) / 1000).toFixed(1),
+    },
+  };
+}

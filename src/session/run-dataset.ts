@@ -1,0 +1,77 @@
+/**
+ * One pipeline run from a command: effective config -> preset -> pipeline (all models resolved
+ * and loaded before any image is touched) -> run directory -> evaluation. `iapas eval` and
+ * `iapas demo` both go through here.
+ */
+import { basename, resolve } from 'node:path';
+import { cacheOf, modelsDirOf } from '../commands/config-flags.js';
+import type { Config } from '../config/schema.js';
+import { loadDataset } from '../datasets/index.js';
+import type { DatasetIndex } from '../datasets/types.js';
+import { hashJson } from '../util/hash.js';
+import { buildJobs, selectCategories } from '../pipeline/jobs.js';
+import { getPreset } from '../methods/registry.js';
+import { resultConfigHash, runPipeline, type RunSummary } from '../pipeline/runner.js';
+import type { EvaluationReport } from '../evaluation/report.js';
+import { evaluateRun } from '../pipeline/evaluate-run.js';
+import type { ImageRecord } from '../pipeline/run-dir.js';
+
+export interface EvalRequest {
+  config: Config;
+  dataset: string;
+  categories?: string[];
+  runDir?: string;
+  resume?: boolean;
+  /** Test images per category (evenly spaced), for quick looks. */
+  limit?: number;
+  signal?: AbortSignal;
+  maxImages?: number;
+  quiet?: boolean;
+  onImage?: (rec: ImageRecord, computed: boolean) => void | Promise<void>;
+  /** Evaluate after the run (default true). */
+  evaluate?: boolean;
+  index?: DatasetIndex;
+}
+
+export interface EvalResult {
+  runDir: string;
+  run: RunSummary;
+  metrics?: EvaluationReport;
+}
+
+export function defaultRunDir(config: Config, dataset: string, categories?: string[], limit?: number): string {
+  const tag = hashJson({ c: resultConfigHash(config), d: resolve(dataset), cats: categories ?? null, limit: limit ?? null }).slice(0, 8);
+  return resolve('runs', `${config.preset}-${basename(resolve(dataset))}-${tag}`);
+}
+
+export async function runEval(req: EvalRequest): Promise<EvalResult> {
+  const { config } = req;
+  const preset = getPreset(config.preset);
+  const cache = cacheOf(config);
+  // Models first: a missing file stops the run before any dataset or image work.
+  const pipeline = await preset.build(config, { cache, modelsDir: modelsDirOf(config) });
+  try {
+    const index = req.index ?? (await loadDataset(resolve(req.dataset)));
+    const categories = selectCategories(index, req.categories);
+    const needsReferences = pipeline.categoryStages.some((s) => s.reads.includes('references'));
+    const jobs = buildJobs(index, config, categories, { needsReferences, excludeReferences: pipeline.referencesAreShots, limit: req.limit });
+    const runDir = req.runDir ? resolve(req.runDir) : defaultRunDir(config, req.dataset, req.categories, req.limit);
+    const run = await runPipeline({
+      pipeline,
+      config,
+      jobs,
+      runDir,
+      resume: req.resume,
+      cache,
+      signal: req.signal,
+      maxImages: req.maxImages,
+      quiet: req.quiet,
+      onImage: req.onImage,
+    });
+    let metrics: EvaluationReport | undefined;
+    if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, req.quiet);
+    return { runDir, run, metrics };
+  } finally {
+    await pipeline.dispose?.();
+  }
+}
