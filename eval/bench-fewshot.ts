@@ -1,6 +1,6 @@
 /**
  * Few-shot anomaly maps as prompts on the shared samples: for each dataset, backbone and
- * threshold policy, pixel AUROC / AP / F1-max of the final map (METHOD.md §5 protocol, B's
+ * threshold policy, pixel AUROC / AP / F1-max of the final map (docs/method.md §5 protocol, the
  * CategoryEvaluator), the quality of the binary mask itself (pooled pixel F1 and IoU: what the
  * threshold policy decides), and few-shot images/s. The "map only" row is the feature map
  * without thresholding or SAM.

@@ -1,6 +1,6 @@
 /**
  * Time and peak memory of the pixel metrics on one large category: 200 maps of 400 x 400 = 32M
- * pooled pixels (the METHOD.md protocol at its default resolution), and the ratio against
+ * pooled pixels (the docs/method.md protocol at its default resolution), and the ratio against
  * scikit-learn on the same data when /usr/bin/python3 has sklearn.
  *
  *   npx tsx eval/bench-metrics.ts [--images 200] [--side 400]

@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { buildConfig } from '../src/config/load.js';
 import { getPreset } from '../src/methods/registry.js';
 import { runEval, type EvalResult } from '../src/session/run-dataset.js';
-import { buildTinyIapasModels } from '../test/pipeline/tiny-models-dir.js';
+import { buildTinyIapasModels } from '../test/support/tiny-models-dir.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);

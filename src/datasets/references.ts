@@ -1,5 +1,5 @@
 /**
- * The normal reference images of a category (IAP-AS stage A, METHOD.md §1). The reference code draws
+ * The normal reference images of a category (IAP-AS stage A, docs/method.md §1). The reference code draws
  * k = 10 normal images with Python's `random.seed(111); random.sample(...)`: from `test/good` for
  * MVTec AD and from `train/good` (BTAD `train/ok`) for MPDD, DTD-Synthetic and BTAD. Here the default
  * ('auto') takes the category's train normals when it has any, else its test normals; `from: 'test'`

@@ -1,7 +1,7 @@
 /**
  * Runs the protocol over a dataset: per category, select the test images, feed each one's map
  * (from any source) and mask into a CategoryEvaluator, and summarise. `evaluateMaps` is the
- * generic entry (G's pipeline passes a loader over its own results); `evaluateMapsFolder` reads
+ * generic entry (the pipeline passes a loader over its run directory); `evaluateMapsFolder` reads
  * maps from files named after the samples.
  */
 import { basename } from 'node:path';

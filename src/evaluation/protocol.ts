@@ -1,5 +1,5 @@
 /**
- * The evaluation protocol of the IAP-AS and SAA+ code (docs/METHOD.md section 5), usable on any
+ * The evaluation protocol of the IAP-AS and SAA+ code (docs/method.md section 5), usable on any
  * method's maps:
  *
  *  1. each map is resized to resolution x resolution (default 400) with bicubic interpolation as
@@ -137,7 +137,7 @@ export type MetricKey = (typeof METRIC_KEYS)[number];
 
 /**
  * Accumulates one category: `add` resizes a map (and its mask) into the pool at once; `finish`
- * normalises and computes. Pure (no IO), so G's pipeline and tests can feed it in memory.
+ * normalises and computes. Pure (no IO), so the pipeline and tests can feed it in memory.
  */
 export class CategoryEvaluator {
   private readonly side: number;

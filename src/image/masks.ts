@@ -1,5 +1,5 @@
 /**
- * The IAP-AS score map and its per-image normalisation (METHOD.md §1 stage B 5).
+ * The IAP-AS score map and its per-image normalisation (docs/method.md §1 stage B 5).
  */
 
 /** `sum_i s_i * m_i`: each binary mask adds its box score where it is set; overlaps add up. */

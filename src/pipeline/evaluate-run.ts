@@ -1,6 +1,6 @@
 /**
  * Evaluation of a finished run: the maps in the run directory against the ground truth, through
- * the same evaluator as `iapas evaluate` (src/eval/evaluate.ts, METHOD.md §5), written as
+ * the same evaluator as `iapas evaluate` (src/eval/evaluate.ts, docs/method.md §5), written as
  * metrics.json and metrics.csv in the run directory.
  */
 import type { Config } from '../config/schema.js';

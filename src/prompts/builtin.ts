@@ -1,8 +1,8 @@
 /**
- * Built-in templates. The `iap-as` texts are the reference's (METHOD.md §1, step 4), word for word;
+ * Built-in templates. The `iap-as` texts are the reference's (docs/method.md §1, step 4), word for word;
  * `iap-as-industrial` is the reference code's industrial variant (`process_anomaly_tags_2_sy`).
  * The reference code wraps its user text after "{object_tag}. " with a newline and indentation
- * inside a Python triple-quoted string; here, as in METHOD.md, the two sentences are joined by one
+ * inside a Python triple-quoted string; here, as in docs/method.md, the two sentences are joined by one
  * space.
  */
 import type { TemplateSpecInput } from './template.js';

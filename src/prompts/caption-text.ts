@@ -1,5 +1,5 @@
 /**
- * The Grounding DINO anomaly caption built from the cleaned words (METHOD.md §1 step 5):
+ * The Grounding DINO anomaly caption built from the cleaned words (docs/method.md §1 step 5):
  * `" . " + words.join(". ") + ", " + object_tag + "."`, so the object tag stays in the caption.
  *
  * Length guard: Grounding DINO's BERT text encoder takes at most 256 tokens ([CLS] and [SEP]

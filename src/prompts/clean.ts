@@ -1,5 +1,5 @@
 /**
- * Cleaning of an LLM answer into defect nouns (METHOD.md §1 step 5).
+ * Cleaning of an LLM answer into defect nouns (docs/method.md §1 step 5).
  *
  * Two modes, both pure and deterministic:
  * - `reference`: the IAP-AS code's rules as they behave (strip `.`/`,` at the ends, drop `''`/`""`,

@@ -36,7 +36,7 @@ export const loadReferences: Stage<CategoryState> = {
 };
 
 /**
- * SAM with each kept box as a box prompt, one mask per box (METHOD.md §1 B4). Masks are cached
+ * SAM with each kept box as a box prompt, one mask per box (docs/method.md §1 B4). Masks are cached
  * on disk per (encoder/preprocessing/image key, decoder, clamped box), so a threshold sweep that
  * keeps the same boxes runs neither the encoder nor the decoder again.
  */
@@ -76,7 +76,7 @@ export function samOnBoxes(sam: SamModel): Stage<ImageState> {
   };
 }
 
-/** `sum_i s_i * m_i` over the kept boxes (METHOD.md §1 B5). */
+/** `sum_i s_i * m_i` over the kept boxes (docs/method.md §1 B5). */
 export const scoreStage: Stage<ImageState> = {
   name: 'score',
   reads: ['image', 'boxes', 'masks'],

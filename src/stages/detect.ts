@@ -1,5 +1,5 @@
 /**
- * Stage B's Grounding DINO steps (METHOD.md §1 B1-B3) on top of C's detector: the model gives a raw
+ * Stage B's Grounding DINO steps (docs/method.md §1 B1-B3) on top of the detector adapter: the model gives a raw
  * output per (image, caption), cached on disk, and everything after it is post-processing, so a
  * sweep over thresholds never re-runs the model.
  */
@@ -30,7 +30,7 @@ export function objectPassStage(det: RawDetector): Stage<ImageState> {
       if (!tag) throw new Error(`category '${s.category.category}' has no object tag for the object pass`);
       const raw = await det.raw(s.image!, tag);
       const best = objectPass(raw, detectParams(ctx.config));
-      // No object found: the whole image stands in for it (METHOD.md §1 B3, as the reference).
+      // No object found: the whole image stands in for it (docs/method.md §1 B3, as the reference).
       if (!best) return { objectBox: null, objectSize: 1 };
       return { objectBox: { box: roundBox(best.box), score: best.score, phrase: best.phrase }, objectSize: best.objectSize };
     },

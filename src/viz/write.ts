@@ -1,4 +1,4 @@
-/** PNG writers for the pure renderers (IO at the edge; A's savePng does the encoding). */
+/** PNG writers for the pure renderers (IO at the edge; image/io.ts savePng does the encoding). */
 import { savePng } from '../image/io.js';
 import { heatmapRgb, type HeatmapOptions } from './colormap.js';
 import { maskToRgb, type RgbBuffer } from './draw.js';

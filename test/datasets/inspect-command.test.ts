@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { Command } from 'commander';
 import { register } from '../../src/commands/datasets.js';
 import { buildBtad } from './tree-builders.js';
+import { itWithShared, SHARED } from '../support/shared.js';
 
 let tmp: string;
 beforeAll(async () => {
@@ -32,10 +31,10 @@ async function run(args: string[]): Promise<string> {
   return out;
 }
 
-const MTD = fileURLToPath(new URL('../../../shared/datasets/mtd', import.meta.url));
+const MTD = join(SHARED.datasets, 'mtd');
 
 describe('iapas datasets inspect', () => {
-  it.skipIf(!existsSync(MTD))('prints MTD: 60 anomalous with masks in 5 defect types, 40 normal; writes JSON', async () => {
+  itWithShared('prints MTD: 60 anomalous with masks in 5 defect types, 40 normal; writes JSON', [MTD], async () => {
     const json = join(tmp, 'mtd.json');
     const out = await run(['datasets', 'inspect', MTD, '--json', json, '--check-sizes']);
     expect(out).toContain('layout: mtd');

@@ -1,17 +1,14 @@
 /**
  * The loaders on the real dataset samples in ../shared/datasets, with the counts its README states.
  */
-import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { expect, it } from 'vitest';
 import { join } from 'node:path';
 import { detectLayout, loadDataset } from '../../src/datasets/index.js';
 import { summarise } from '../../src/datasets/summary.js';
 import { loadImage, loadMask } from '../../src/image/io.js';
+import { describeWithShared, SHARED as SHARED_PATHS } from '../support/shared.js';
 
-const SHARED = fileURLToPath(new URL('../../../shared/datasets/', import.meta.url));
-const present = existsSync(SHARED);
-if (!present) console.warn(`real-sample dataset tests skipped: ${SHARED} not found`);
+const SHARED = SHARED_PATHS.datasets;
 
 interface Expected {
   layout: string;
@@ -39,7 +36,7 @@ const CASES: Array<[string, Expected]> = [
   ['mvtec_ad/metal_nut', { layout: 'mvtec', category: 'metal_nut', anomalous: 8, withMask: 8, normal: 5, trainNormal: 0, defectTypes: ['bent', 'color', 'flip', 'scratch'] }],
 ];
 
-describe.skipIf(!present)('real dataset samples', () => {
+describeWithShared('real dataset samples', [SHARED], () => {
   for (const [dir, e] of CASES) {
     it(`${dir}: ${e.anomalous} anomalous / ${e.normal} normal`, async () => {
       const root = join(SHARED, dir);

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { referencePool, selectReferences } from '../../src/datasets/references.js';
 import { loadDataset } from '../../src/datasets/index.js';
 import type { DatasetIndex, Sample, Split, Label } from '../../src/datasets/types.js';
 import { mulberry32, sampleWithoutReplacement } from '../../src/util/random.js';
 import { UserError } from '../../src/util/errors.js';
+import { describeWithShared, SHARED as SHARED_PATHS } from '../support/shared.js';
 
 function sample(category: string, split: Split, label: Label, n: number): Sample {
   const type = label === 'normal' ? 'good' : 'crack';
@@ -82,8 +81,8 @@ describe('mulberry32', () => {
   });
 });
 
-const SHARED = fileURLToPath(new URL('../../../shared/datasets/', import.meta.url));
-describe.skipIf(!existsSync(SHARED))('references on real samples', () => {
+const SHARED = SHARED_PATHS.datasets;
+describeWithShared('references on real samples', [SHARED], () => {
   it('hazelnut draws from train/good; MVTec capsule (no train) from test/good', async () => {
     const hz = await loadDataset(join(SHARED, 'hazelnut_toy'));
     const refs = selectReferences(hz, 'hazelnut', 10, 111);

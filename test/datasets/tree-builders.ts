@@ -5,7 +5,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
-import { paletteBmp } from '../image/io-fixtures.js';
+import { paletteBmp } from '../support/image-fixtures.js';
 
 const W = 8;
 const H = 8;

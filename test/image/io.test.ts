@@ -15,7 +15,7 @@ import {
   toGray,
 } from '../../src/image/io.js';
 import { UserError } from '../../src/util/errors.js';
-import { paletteBmp, rgbBmp } from './io-fixtures.js';
+import { paletteBmp, rgbBmp } from '../support/image-fixtures.js';
 
 let dir: string;
 beforeAll(async () => {

@@ -1,9 +1,9 @@
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { buildCaption, charBoundCounter, joinCaption, loadBertTokenCounter, MAX_CAPTION_TOKENS } from '../../src/prompts/caption-text.js';
 import { extractJsonArray, parseNouns } from '../../src/prompts/parsers.js';
+import { itWithShared, SHARED } from '../support/shared.js';
 
-const BERT = fileURLToPath(new URL('../../../shared/models/tokenizers/bert-base-uncased', import.meta.url));
+const BERT = SHARED.bertTokenizer;
 
 describe('caption', () => {
   it('has the reference form with the object tag kept', () => {
@@ -13,14 +13,14 @@ describe('caption', () => {
     expect(b.dropped).toEqual([]);
   });
 
-  it('counts BERT tokens with the special tokens', async () => {
+  itWithShared('counts BERT tokens with the special tokens', [BERT], async () => {
     const count = await loadBertTokenCounter(BERT);
     // [CLS] . scratch . abnormal . defect , bottle . [SEP]
     expect(count(' . scratch. abnormal. defect, bottle.')).toBe(11);
     expect(charBoundCounter(' . scratch. abnormal. defect, bottle.')).toBeGreaterThanOrEqual(11);
   });
 
-  it('drops whole trailing model phrases to fit 256 tokens, keeping the default words and the tag', async () => {
+  itWithShared('drops whole trailing model phrases to fit 256 tokens, keeping the default words and the tag', [BERT], async () => {
     const count = await loadBertTokenCounter(BERT);
     const model = Array.from({ length: 120 }, (_, i) => `crack${i} dent`);
     const words = [...model, 'abnormal', 'defect'];

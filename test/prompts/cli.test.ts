@@ -1,13 +1,8 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
-
-const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const run = (args: string[]) => promisify(execFile)(process.execPath, ['bin/iapas.js', ...args], { cwd: REPO });
+import { runCli as run } from '../support/cli.js';
 
 describe('iapas prompts', () => {
   it('render prints the exact messages, with an untrusted tag inserted literally', async () => {
@@ -34,8 +29,8 @@ describe('iapas prompts', () => {
     const show = await run(['prompts', 'show', 'short', '--prompts', dir]);
     expect(show.stdout).toContain('user:        Defects of {object_tag}?');
     expect(show.stdout).toContain('system:      (none)');
-    const bad = await run(['prompts', 'show', 'missing']).catch((e: { stderr: string; code: number }) => e);
-    expect((bad as { code: number }).code).toBe(1);
-    expect((bad as { stderr: string }).stderr).toMatch(/^iapas: unknown prompt template 'missing'/);
+    const bad = await run(['prompts', 'show', 'missing']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^iapas: unknown prompt template 'missing'/);
   });
 });

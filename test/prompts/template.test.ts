@@ -7,13 +7,13 @@ import { getTemplate, listTemplates, loadTemplateDir } from '../../src/prompts/r
 import { buildTemplate, renderMessages, toRecords } from '../../src/prompts/template.js';
 import { UserError } from '../../src/util/errors.js';
 
-const METHOD = fileURLToPath(new URL('../../../shared/docs/METHOD.md', import.meta.url));
+const METHOD = fileURLToPath(new URL('../../docs/method.md', import.meta.url));
 
 async function methodPrompt(): Promise<{ system: string; user: string }> {
   const text = await readFile(METHOD, 'utf8');
   const system = /- system: `([^`]+)`/.exec(text)?.[1];
   const user = /- user: `([^`]+)`/.exec(text)?.[1];
-  if (!system || !user) throw new Error('METHOD.md prompt lines not found');
+  if (!system || !user) throw new Error('docs/method.md prompt lines not found');
   return { system, user };
 }
 

@@ -15,12 +15,12 @@
  */
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { DT, GraphBuilder } from '../../src/models/onnx/graph.js';
+import { SHARED } from './shared.js';
 
-/** ../shared/models/tokenizers/bert-base-uncased, relative to the repository root. */
-export const DEFAULT_BERT_DIR = fileURLToPath(new URL('../../../shared/models/tokenizers/bert-base-uncased', import.meta.url));
-export const DEFAULT_RAM_DIR = fileURLToPath(new URL('../../../shared/models/ram', import.meta.url));
+/** The BERT uncased tokenizer and RAM's tag list in ../shared (tests that use them skip without it). */
+export const DEFAULT_BERT_DIR = SHARED.bertTokenizer;
+export const DEFAULT_RAM_DIR = SHARED.ramDir;
 
 export const logit = (p: number): number => Math.log(p / (1 - p));
 

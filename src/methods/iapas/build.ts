@@ -1,5 +1,5 @@
 /**
- * Presets `iap-as` and `iap-as-base` (METHOD.md §1): one builder whose stage list follows the
+ * Presets `iap-as` and `iap-as-base` (docs/method.md §1): one builder whose stage list follows the
  * config: the tagger (ram | classname | fixed | none), the captioner (llm | static), and whether
  * the object pass and size filter run. Every model is resolved before anything is loaded, so a
  * missing file stops the run before any work, naming the file and how to get it.
@@ -19,7 +19,7 @@ import { decodeImage, loadReferences, normalizeStage, samOnBoxes, scoreStage } f
 import { anomalyPassStage, detectParams, objectPassStage, sizeFilterStage, type RawDetector } from '../../stages/detect.js';
 import { definePipeline, type CategoryState, type ImageState, type ModelRecord, type Pipeline, type Rgb, type Stage } from '../../pipeline/types.js';
 
-/** Files of a manifest model (C's resolveModel): MissingModelError naming the first absent file. */
+/** Files of a manifest model (resolveModel): MissingModelError naming the first absent file. */
 export async function requireModelFiles(name: string, modelsDir: string): Promise<{ dir: string; files: string[] }> {
   const r = await resolveModel(name, modelsDir);
   return { dir: r.dir, files: Object.values(r.files) };

@@ -1,6 +1,6 @@
 /**
  * Grounding DINO post-processing as pure functions on typed arrays, so a sweep over box/text/size
- * thresholds re-uses one model output. Behaviour follows the IAP-AS reference (METHOD.md §1) and
+ * thresholds re-uses one model output. Behaviour follows the IAP-AS reference (docs/method.md §1) and
  * the IDEA-Research `get_phrases_from_posmap`:
  *   score(q)  = max_t sigmoid(logits[q, t]) over the caption's real tokens;
  *   kept      when score(q) > box_threshold;
@@ -134,7 +134,7 @@ export function thresholdDetections(raw: DetectorRaw, params: Pick<DetectParams,
   return out;
 }
 
-/** Anomaly pass (METHOD.md §1 B.2): all boxes over box_threshold, NMS. */
+/** Anomaly pass (docs/method.md §1 B.2): all boxes over box_threshold, NMS. */
 export function anomalyPass(raw: DetectorRaw, params: DetectParams = DEFAULT_DETECT_PARAMS): Detection[] {
   return nms(thresholdDetections(raw, params), params.nmsIou);
 }
@@ -144,7 +144,7 @@ export interface ObjectResult extends Detection {
   objectSize: number;
 }
 
-/** Object pass (METHOD.md §1 B.1): the single best box after NMS, or null when none passes. */
+/** Object pass (docs/method.md §1 B.1): the single best box after NMS, or null when none passes. */
 export function objectPass(raw: DetectorRaw, params: DetectParams = DEFAULT_DETECT_PARAMS): ObjectResult | null {
   const best = anomalyPass(raw, params)[0];
   if (!best) return null;
@@ -152,7 +152,7 @@ export function objectPass(raw: DetectorRaw, params: DetectParams = DEFAULT_DETE
 }
 
 /**
- * Size filter (METHOD.md §1 B.3): keep boxes whose normalised area < objectSize * sizeThreshold.
+ * Size filter (docs/method.md §1 B.3): keep boxes whose normalised area < objectSize * sizeThreshold.
  * With no object box the caller passes objectSize = 1 (the whole image).
  */
 export function sizeFilter(dets: Detection[], objectSize: number, sizeThreshold: number, width: number, height: number): Detection[] {

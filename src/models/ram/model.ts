@@ -172,7 +172,7 @@ export interface ObjectTagResult {
 }
 
 /**
- * IAP-AS stage A step 3 (METHOD.md §1): for each reference image, RAM tags -> caption -> Grounding
+ * IAP-AS stage A step 3 (docs/method.md §1): for each reference image, RAM tags -> caption -> Grounding
  * DINO -> NMS -> phrase of the highest-scoring box; group by phrase, max score; keep the top-1.
  * Ties keep the phrase seen first.
  */

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { concatPatchSets, nearestCosineDistance, normaliseRows, type PatchSet } from '../../../src/methods/components/patch-distance.js';
+import { mulberry32 } from '../../../src/synth/rng.js';
+import { nearestCosineDistanceOrt, prepareMemory } from '../../../src/methods/components/nearest-ort.js';
+
+const set = (rows: number[][]): PatchSet => normaliseRows({ data: Float32Array.from(rows.flat()), n: rows.length, dim: rows[0].length });
+
+describe('nearestCosineDistance', () => {
+  it('is 0 for an identical patch, 1 for an orthogonal one, 2 for the opposite', () => {
+    const memory = set([[1, 0, 0]]);
+    const d = nearestCosineDistance(set([[2, 0, 0], [0, 3, 0], [-1, 0, 0]]), memory);
+    expect(d[0]).toBeCloseTo(0, 6);
+    expect(d[1]).toBeCloseTo(1, 6);
+    expect(d[2]).toBeCloseTo(2, 6);
+  });
+
+  it('takes the nearest reference patch, ignoring scale', () => {
+    // cos(45 deg) = 0.7071 to the second memory row, 0 to the first.
+    const d = nearestCosineDistance(set([[1, 1]]), set([[0, 0.5], [10, 0]]));
+    expect(d[0]).toBeCloseTo(1 - Math.SQRT1_2, 5);
+  });
+
+  it('matches a brute-force search for every query count (blocked and tail paths)', () => {
+    const rng = mulberry32(7);
+    const dim = 13;
+    const rand = (n: number) => normaliseRows({ data: Float32Array.from({ length: n * dim }, () => rng() - 0.5), n, dim });
+    const memory = concatPatchSets([rand(300), rand(41)]);
+    for (const n of [1, 4, 7, 10]) {
+      const q = rand(n);
+      const d = nearestCosineDistance(q, memory);
+      for (let i = 0; i < n; i++) {
+        let best = -Infinity;
+        for (let j = 0; j < memory.n; j++) {
+          let s = 0;
+          for (let c = 0; c < dim; c++) s += q.data[i * dim + c] * memory.data[j * dim + c];
+          best = Math.max(best, s);
+        }
+        expect(d[i]).toBeCloseTo(1 - best, 5);
+      }
+    }
+  });
+
+  it('rejects mismatched dims and an empty memory bank', () => {
+    expect(() => nearestCosineDistance(set([[1, 0]]), set([[1, 0, 0]]))).toThrow(/dims/);
+    expect(() => nearestCosineDistance(set([[1, 0]]), { data: new Float32Array(0), n: 0, dim: 2 })).toThrow(/empty/);
+  });
+
+  it('leaves zero rows at zero when normalising', () => {
+    const s = normaliseRows({ data: Float32Array.from([0, 0, 3, 4]), n: 2, dim: 2 });
+    expect(Array.from(s.data)).toEqual([0, 0, 0.6000000238418579, 0.800000011920929]);
+  });
+});
+
+describe('nearestCosineDistanceOrt (matrix product on onnxruntime)', () => {
+  it('agrees with the plain-JS search, in chunks too', async () => {
+    const rng = mulberry32(5);
+    const make = (n: number, dim: number) => normaliseRows({ data: Float32Array.from({ length: n * dim }, () => rng() - 0.5), n, dim });
+    const q = make(37, 24);
+    const m = make(53, 24);
+    const js = nearestCosineDistance(q, m);
+    for (const block of [undefined, 53 * 5]) {
+      // The second pass runs the query in chunks of 5 rows.
+      const ort = await nearestCosineDistanceOrt(q, prepareMemory(m), block);
+      expect(ort).toHaveLength(js.length);
+      for (let i = 0; i < js.length; i++) expect(ort[i]).toBeCloseTo(js[i], 5);
+    }
+    // A query identical to a memory row is at distance 0.
+    const self = await nearestCosineDistanceOrt({ data: m.data.slice(0, 24), n: 1, dim: 24 }, m);
+    expect(self[0]).toBeCloseTo(0, 5);
+    await expect(nearestCosineDistanceOrt(make(2, 8), m)).rejects.toThrow(/dims differ/);
+  });
+});

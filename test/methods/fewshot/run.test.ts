@@ -1,0 +1,158 @@
+/**
+ * The fewshot preset through the same run machinery, on a small seeded synthetic category, and the
+ * `segment` / `config` / `cache` commands in-process.
+ */
+import { cp, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildProgram } from '../../../src/cli.js';
+import { buildConfig } from '../../../src/config/load.js';
+import { loadImage, loadMask } from '../../../src/image/io.js';
+import { getPreset } from '../../../src/methods/registry.js';
+import { decodeRle } from '../../../src/pipeline/rle.js';
+import { RunDir } from '../../../src/pipeline/run-dir.js';
+import { runEval } from '../../../src/session/run-dataset.js';
+import { unionMask } from '../../../src/image/masks.js';
+import { generateSyntheticDataset } from '../../../src/synth/index.js';
+
+let root: string;
+let data: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'iapas-fewshot-run-'));
+  data = join(root, 'data');
+  await generateSyntheticDataset(data, { seed: 3, categories: ['disc'], size: 128, counts: { train: 2, testGood: 1, anomalous: 2 } });
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+async function cli(args: string[]): Promise<string> {
+  let out = '';
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = ((chunk: string | Uint8Array) => {
+    out += chunk.toString();
+    return true;
+  }) as typeof process.stdout.write;
+  try {
+    const program = buildProgram();
+    program.exitOverride();
+    await program.parseAsync(['node', 'iapas', ...args]);
+  } finally {
+    process.stdout.write = write;
+  }
+  return out;
+}
+
+describe('fewshot preset through the run machinery', () => {
+  it('runs, records prompts and masks, evaluates, and beats the chance level', async () => {
+    const config = buildConfig('fewshot', {
+      presetDefaults: getPreset('fewshot').defaults,
+      flags: { cache_dir: join(root, 'cache'), references: { k: 2 } },
+    });
+    const runDir = join(root, 'run');
+    const res = await runEval({ config, dataset: data, runDir, quiet: true });
+    const m = res.metrics!.categories[0];
+    expect(m.n_images).toBe(3);
+    // Chance level of pixel AP is the anomalous pixel fraction.
+    let pos = 0;
+    let all = 0;
+    for (const f of await readdir(join(data, 'disc/ground_truth'), { recursive: true })) {
+      if (!String(f).endsWith('.png')) continue;
+      const mask = await loadMask(join(data, 'disc/ground_truth', String(f)));
+      pos += mask.data.reduce((a, v) => a + v, 0);
+      all += mask.data.length;
+    }
+    all += 128 * 128; // the normal test image
+    expect(m.pixel_ap!).toBeGreaterThan((3 * pos) / all);
+    const dir = new RunDir(runDir);
+    const rec = (await dir.readImage('disc', 'test/' + (await readdir(join(data, 'disc/test'))).find((d) => d !== 'good') + '/000'))!;
+    expect(rec).toBeDefined();
+    expect(rec.masks!.length).toBe(rec.boxes!.length);
+    expect(typeof rec.notes!.threshold).toBe('number');
+    const stageA = await dir.readStageA('disc');
+    expect(stageA!.references.every((p) => p.includes('/train/'))).toBe(true);
+    expect(stageA!.notes!.backbone).toBe('sam');
+    expect(JSON.parse(await readFile(join(runDir, 'metrics.json'), 'utf8')).mean.pixel_ap).toBeCloseTo(m.pixel_ap!, 10);
+  });
+
+  it('a corrupt test image is left out and reported, the rest is evaluated, and --resume retries it', async () => {
+    const bad = join(root, 'bad-data');
+    await cp(data, bad, { recursive: true });
+    const defect = (await readdir(join(bad, 'disc/test'))).find((d) => d !== 'good')!;
+    const victimName = (await readdir(join(bad, 'disc/test', defect)))[0];
+    const victim = join(bad, 'disc/test', defect, victimName);
+    const victimId = `test/${defect}/${victimName.replace(/\.png$/, '')}`;
+    const original = await readFile(victim);
+    await writeFile(victim, original.subarray(0, 200)); // truncated PNG
+    const config = buildConfig('fewshot', {
+      presetDefaults: getPreset('fewshot').defaults,
+      flags: { cache_dir: join(root, 'cache'), references: { k: 2 } },
+    });
+    const runDir = join(root, 'run-bad');
+    const res = await runEval({ config, dataset: bad, runDir, quiet: true });
+    expect(res.run.failed).toHaveLength(1);
+    expect(res.run.failed[0]).toMatchObject({ category: 'disc', relId: victimId });
+    expect(res.run.failed[0].error).toContain(victim);
+    expect(res.metrics!.problems.missing_maps).toEqual([`disc/${victimId}`]);
+    expect(res.metrics!.categories[0].n_images).toBe(2);
+    expect(JSON.parse(await readFile(join(runDir, 'failed.json'), 'utf8'))).toHaveLength(1);
+
+    await writeFile(victim, original);
+    const again = await runEval({ config, dataset: bad, runDir, quiet: true, resume: true });
+    expect(again.run.failed).toHaveLength(0);
+    expect(again.run.categories[0]).toMatchObject({ computed: 1, skipped: 2 });
+    expect(again.metrics!.categories[0].n_images).toBe(3);
+    await expect(stat(join(runDir, 'failed.json'))).rejects.toThrow();
+  });
+
+  it('iapas compare puts two runs side by side and draws image / ground truth / both maps', async () => {
+    const out = join(root, 'compare');
+    const text = await cli(['compare', join(root, 'run'), join(root, 'run-bad'), '--labels', 'clean,bad', '--out', out, '--images', '2']);
+    expect(text).toMatch(/clean pixel_ap/);
+    const csv = (await readFile(join(out, 'compare.csv'), 'utf8')).split('\n');
+    expect(csv[0]).toBe('category,clean:pixel_ap,clean:pixel_f1_max,bad:pixel_ap,bad:pixel_f1_max');
+    const fig = await loadImage(join(out, 'disc.png'));
+    // 2 rows x 4 columns (image, ground truth, two maps) of 192 px cells with 4 px gaps.
+    expect([fig.width, fig.height]).toEqual([4 * 192 + 5 * 4, 2 * 192 + 3 * 4]);
+  });
+
+  it('iapas segment writes map, heat map, mask and overlay per image', async () => {
+    const out = join(root, 'seg');
+    const good = join(data, 'disc/train/good');
+    const refs = (await readdir(good)).slice(0, 2).flatMap((f) => ['--refs', join(good, f)]);
+    const defect = (await readdir(join(data, 'disc/test'))).find((d) => d !== 'good')!;
+    const img = join(data, 'disc/test', defect, '000.png');
+    await cli(['segment', '--preset', 'fewshot', ...refs, img, '--out', out, '--cache-dir', join(root, 'cache'), '--quiet', '--json', join(out, 'r.json')]);
+    for (const ext of ['npy', 'heatmap.png', 'mask.png', 'overlay.png']) expect((await stat(join(out, `000.${ext}`))).size).toBeGreaterThan(0);
+    const rec = (await new RunDir(out).readImage('input', '000'))!;
+    const union = unionMask(rec.masks!.map(decodeRle), rec.width * rec.height);
+    const maskPng = await loadMask(join(out, '000.mask.png'));
+    expect(Buffer.from(maskPng.data).equals(Buffer.from(union))).toBe(true);
+    const json = JSON.parse(await readFile(join(out, 'r.json'), 'utf8'));
+    expect(json.images[0].files.overlay).toBe(join(out, '000.overlay.png'));
+  });
+
+  it('segment without references says what is missing', async () => {
+    await expect(cli(['segment', '--preset', 'fewshot', join(data, 'disc/train/good/000.png'), '--out', join(root, 'x'), '--quiet'])).rejects.toThrow(/--refs/);
+  });
+
+  it('config show prints the effective config with overrides; bad values are one clear error', async () => {
+    const out = await cli(['config', 'show', '--preset', 'iap-as', '--box-threshold', '0.25', '--format', 'json']);
+    const cfg = JSON.parse(out);
+    expect(cfg.detector.box_threshold).toBe(0.25);
+    expect(cfg.detector.size_threshold).toBe(0.8);
+    await expect(cli(['config', 'show', '--set', 'detector.nms_iou=2'])).rejects.toThrow(/detector\.nms_iou/);
+  });
+
+  it('cache info reports sizes and cache clear empties it', async () => {
+    const info = await cli(['cache', 'info', '--cache-dir', join(root, 'cache'), '--json', join(root, 'cache.json')]);
+    expect(info).toMatch(/sam-embedding/);
+    const j = JSON.parse(await readFile(join(root, 'cache.json'), 'utf8'));
+    expect(j.total.bytes).toBeGreaterThan(0);
+    await cli(['cache', 'clear', '--cache-dir', join(root, 'cache')]);
+    await expect(stat(join(root, 'cache'))).rejects.toThrow();
+  });
+});
