@@ -15,9 +15,10 @@
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadBackbone, MOBILENETV2 } from '../src/models/backbones/index.js';
+import { SHARED as SHARED_PATHS, sharedModelsDir } from '../test/support/shared.js';
 import type { Backbone } from '../src/models/backbones/types.js';
 import { loadDataset } from '../src/datasets/index.js';
 import { selectReferences } from '../src/datasets/references.js';
@@ -47,7 +48,8 @@ const { values } = parseArgs({
   },
 });
 
-const SHARED = resolve(import.meta.dirname, '..', '..', 'shared', 'datasets');
+const SHARED = SHARED_PATHS.datasets;
+const modelsDir = await sharedModelsDir();
 const maxImages = Number(values['max-images']);
 const k = Number(values.k);
 const seed = Number(values.seed);
@@ -123,7 +125,7 @@ async function main(): Promise<void> {
         backboneName === 'mobilenetv2' && (values['input-size'] || values.layers)
           ? { ...MOBILENETV2, inputSize: Number(values['input-size'] ?? MOBILENETV2.inputSize), layers: values.layers?.split(',') ?? MOBILENETV2.layers }
           : backboneName;
-      const backbone: Backbone = await loadBackbone(entry, { sam });
+      const backbone: Backbone = await loadBackbone(entry, { sam, modelsDir });
       const variants = ['map only', ...policyNames];
       const perVariant = new Map<string, { cats: Array<{ auroc: number; ap: number; f1: number }>; mask: MaskCounter; ms: number; images: number }>();
       for (const v of variants) perVariant.set(v, { cats: [], mask: new MaskCounter(), ms: 0, images: 0 });

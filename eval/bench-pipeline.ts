@@ -8,8 +8,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { buildConfig } from '../src/config/load.js';
+import { SHARED_ROOT } from '../test/support/shared.js';
 import { getPreset } from '../src/methods/registry.js';
 import { runEval, type EvalResult } from '../src/session/run-dataset.js';
 import { buildTinyIapasModels } from '../test/support/tiny-models-dir.js';
@@ -18,7 +18,7 @@ const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);
   return i > 0 ? process.argv[i + 1] : dflt;
 };
-const SHARED = fileURLToPath(new URL('../../shared/', import.meta.url));
+const SHARED = SHARED_ROOT;
 const images = Number(arg('images', '6'));
 // One image at a time by default, so a stage's time is its own and not shared with another image's.
 const concurrency = Number(arg('concurrency', '1'));

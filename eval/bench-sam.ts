@@ -21,11 +21,12 @@ import { regionPrompts } from '../src/models/sam/region-prompts.js';
 import { mulberry32 } from '../src/util/random.js';
 import { writeJsonAtomic } from '../src/util/fs-atomic.js';
 import { buildConfig } from '../src/config/load.js';
+import { SHARED, sharedModelsDir } from '../test/support/shared.js';
 import { getPreset } from '../src/methods/registry.js';
 import { runEval } from '../src/session/run-dataset.js';
 
 export const SHARED_DATASETS = ['mvtec_ad', 'mpdd', 'ksdd-derived', 'mtd', 'hazelnut_toy'];
-export const SHARED_ROOT = join(import.meta.dirname, '../../shared/datasets');
+export const SHARED_ROOT = SHARED.datasets;
 
 export interface BenchImage {
   dataset: string;
@@ -99,7 +100,7 @@ export async function benchSam(images: BenchImage[], entry: SamModelEntry = defa
 
 /** Images per second of a preset run end to end (stage A included), with the disk cache off. */
 export async function benchPresetThroughput(preset: string, dataset: string, limit: number): Promise<{ preset: string; images: number; seconds: number; images_per_s: number }> {
-  const config = buildConfig(preset, { presetDefaults: getPreset(preset).defaults, flags: { cache: false } });
+  const config = buildConfig(preset, { presetDefaults: getPreset(preset).defaults, flags: { cache: false, models_dir: await sharedModelsDir() } });
   const runDir = await mkdtemp(join(tmpdir(), 'iapas-bench-'));
   try {
     const t = performance.now();

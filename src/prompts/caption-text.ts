@@ -11,7 +11,6 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { UserError } from '../util/errors.js';
 import { DEFAULT_WORDS } from './clean.js';
-import { REPO_ROOT } from '../models/weights/manifest.js';
 
 export const MAX_CAPTION_TOKENS = 256;
 
@@ -77,8 +76,7 @@ export async function loadBertTokenCounter(dir: string): Promise<TokenCounter> {
 
 /**
  * Where the detector's BERT tokenizer usually is: the Grounding DINO model folders (hub layout,
- * tokenizer.json inside), a plain bert-base-uncased folder, and the shared folder of the build
- * machine.
+ * tokenizer.json inside) and a plain bert-base-uncased folder, all in the models directory.
  */
 export function defaultTokenizerDirs(modelsDir?: string): string[] {
   const m = resolve(modelsDir ?? process.env.IAPAS_MODELS ?? 'models');
@@ -86,7 +84,6 @@ export function defaultTokenizerDirs(modelsDir?: string): string[] {
     join(m, 'grounding-dino-tiny'),
     join(m, 'grounding-dino-tiny-int8'),
     join(m, 'tokenizers', 'bert-base-uncased'),
-    join(REPO_ROOT, '..', 'shared', 'models', 'tokenizers', 'bert-base-uncased'),
   ];
 }
 

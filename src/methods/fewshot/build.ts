@@ -42,7 +42,7 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
     throw new UserError(`fewshot.backbone: ${(err as Error).message}`);
   }
   const models: ModelRecord[] = [];
-  if (entry.kind === 'onnx-cnn') models.push({ name: entry.name, files: [await fileRecord(resolveBackboneFile(entry, env.modelsDir))] });
+  if (entry.kind === 'onnx-cnn') models.push({ name: entry.name, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
   const { sam, record } = await loadSam(config, env.modelsDir, env.cache);
   models.push(record);
   const backbone = await loadBackbone(entry, { sam, modelsDir: env.modelsDir });

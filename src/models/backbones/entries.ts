@@ -3,9 +3,9 @@
  * replace the default by configuration alone.
  */
 import { existsSync } from 'node:fs';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { isAbsolute } from 'node:path';
 import { MissingModelError } from '../../util/errors.js';
+import { resolveModel } from '../weights/resolve.js';
 
 export const IMAGENET_MEAN: [number, number, number] = [0.485, 0.456, 0.406];
 export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
@@ -13,7 +13,9 @@ export const IMAGENET_STD: [number, number, number] = [0.229, 0.224, 0.225];
 export interface OnnxCnnEntry {
   kind: 'onnx-cnn';
   name: string;
-  /** ONNX file; relative paths are looked up in the models directories (see resolveBackboneFile). */
+  /** The model's name in models/manifest.json (its file is resolved in the models directory). */
+  model: string;
+  /** The ONNX file among the manifest entry's files, or an absolute path to use instead. */
   file: string;
   inputName: string;
   /** Square input side; the image is resized (aspect not kept) to it. A multiple of 32. */
@@ -56,7 +58,8 @@ export type BackboneEntry = OnnxCnnEntry | SamEncoderEntry;
 export const MOBILENETV2: OnnxCnnEntry = {
   kind: 'onnx-cnn',
   name: 'mobilenetv2',
-  file: 'backbones/mobilenetv2-12-int8.onnx',
+  model: 'mobilenetv2-12-int8',
+  file: 'mobilenetv2-12-int8.onnx',
   inputName: 'input',
   inputSize: 320,
   layers: ['365_quantized', '426_quantized'],
@@ -76,24 +79,17 @@ export function backboneEntry(name: string): BackboneEntry {
   return e;
 }
 
-const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-
-/** Directories searched for a relative model file, in order. */
-export function modelSearchDirs(modelsDir?: string): string[] {
-  const dirs = [modelsDir, process.env.IAPAS_MODELS_DIR, join(repoRoot, 'models'), resolve(repoRoot, '..', 'shared', 'models')];
-  return dirs.filter((d): d is string => typeof d === 'string' && d.length > 0);
-}
-
-/** The absolute path of a backbone file; MissingModelError naming every place looked at. */
-export function resolveBackboneFile(entry: OnnxCnnEntry, modelsDir?: string): string {
+/**
+ * The absolute path of a backbone's ONNX file: the manifest model in the models directory
+ * (MissingModelError with its `iapas models pull` command when absent), or the entry's absolute path.
+ */
+export async function resolveBackboneFile(entry: OnnxCnnEntry, modelsDir?: string): Promise<string> {
   if (isAbsolute(entry.file)) {
     if (existsSync(entry.file)) return entry.file;
     throw new MissingModelError(entry.name, entry.file);
   }
-  const dirs = modelSearchDirs(modelsDir);
-  for (const d of dirs) {
-    const p = join(d, entry.file);
-    if (existsSync(p)) return p;
-  }
-  throw new MissingModelError(entry.name, entry.file, `not found in ${dirs.join(', ')}`);
+  const r = await resolveModel(entry.model, modelsDir);
+  const path = r.files[entry.file];
+  if (!path) throw new MissingModelError(entry.model, entry.file, `is not a file of manifest model '${entry.model}'`);
+  return path;
 }

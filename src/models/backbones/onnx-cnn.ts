@@ -40,7 +40,7 @@ export class OnnxCnnBackbone implements Backbone {
   }
 
   static async load(entry: OnnxCnnEntry, opts: { modelsDir?: string; threads?: number } = {}): Promise<OnnxCnnBackbone> {
-    const path = resolveBackboneFile(entry, opts.modelsDir);
+    const path = await resolveBackboneFile(entry, opts.modelsDir);
     const bytes = new Uint8Array(await readFile(path));
     let modified: { bytes: Uint8Array; outputs: ExposedOutput[] };
     // Loaded here, not at import: only CNN backbones need the protobuf definitions (onnx-proto).

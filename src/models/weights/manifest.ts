@@ -30,7 +30,6 @@ const modelSchema = z.object({
   /** Files live inside an npm package ('<package>/<folder>'), nothing to download. */
   embedded: z.string().optional(),
   /** Folders (relative to the repository root) searched when the models dir lacks the files. */
-  searchPaths: z.array(z.string()).optional(),
   files: z.array(fileSchema).min(1),
 });
 

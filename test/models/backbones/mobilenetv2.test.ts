@@ -1,25 +1,28 @@
 /** The ONNX graph surgery and the CNN backbone on the real MobileNetV2 file (3.6 MB, fast). */
-import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
-import { describe, expect, it } from 'vitest';
-import { loadBackbone, MOBILENETV2, modelSearchDirs, resolveBackboneFile } from '../../../src/models/backbones/index.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { loadBackbone, MOBILENETV2, resolveBackboneFile } from '../../../src/models/backbones/index.js';
 import { exposeTensors, listTensorNames } from '../../../src/models/backbones/onnx-outputs.js';
 import { MissingModelError } from '../../../src/util/errors.js';
-
-const haveBackbone = modelSearchDirs().some((d) => existsSync(join(d, MOBILENETV2.file)));
+import { describeWithShared, SHARED, sharedModelsDir } from '../../support/shared.js';
 
 describe('backbone files', () => {
-  it('names the missing file and how to get it', () => {
-    expect(() => resolveBackboneFile({ ...MOBILENETV2, name: 'nope', file: 'backbones/nope.onnx' })).toThrow(MissingModelError);
-    expect(() => resolveBackboneFile({ ...MOBILENETV2, name: 'nope', file: 'backbones/nope.onnx' })).toThrow(/nope\.onnx.*iapas models pull nope/);
+  it('names the missing file and how to get it', async () => {
+    const err = await resolveBackboneFile(MOBILENETV2, '/nonexistent-models').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(MissingModelError);
+    expect((err as Error).message).toMatch(/mobilenetv2-12-int8\.onnx.*iapas models pull mobilenetv2-12-int8/s);
   });
 });
 
-describe.skipIf(!haveBackbone)('MobileNetV2 intermediate features', () => {
+describeWithShared('MobileNetV2 intermediate features', [SHARED.mobilenetv2], () => {
+  let modelsDir: string;
+  beforeAll(async () => {
+    modelsDir = await sharedModelsDir();
+  });
+
   it('exposes quantised inner tensors as float32 outputs at any input size', async () => {
-    const bytes = new Uint8Array(await readFile(resolveBackboneFile(MOBILENETV2)));
+    const bytes = new Uint8Array(await readFile(await resolveBackboneFile(MOBILENETV2, modelsDir)));
     expect(listTensorNames(bytes)).toContain('365_quantized');
     const { bytes: modified, outputs } = exposeTensors(bytes, MOBILENETV2.layers, { freeSpatialInput: true });
     expect(outputs.every((o) => o.dequantized)).toBe(true);
@@ -34,7 +37,7 @@ describe.skipIf(!haveBackbone)('MobileNetV2 intermediate features', () => {
   });
 
   it('extracts a stride-8 grid of per-layer normalised features covering the whole image', async () => {
-    const backbone = await loadBackbone('mobilenetv2', { threads: 1 });
+    const backbone = await loadBackbone('mobilenetv2', { threads: 1, modelsDir });
     const W = 100;
     const H = 60;
     const data = new Uint8Array(W * H * 3);
