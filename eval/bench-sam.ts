@@ -13,11 +13,10 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadDataset } from '../src/datasets/index.js';
 import type { Sample } from '../src/datasets/types.js';
-import { labelComponents } from '../src/image/components.js';
 import { loadMask, loadRgb, type BinaryMask, type RgbImage } from '../src/image/io.js';
 import { defaultSamEntry, type SamModelEntry } from '../src/models/sam/model-entry.js';
 import { SamModel } from '../src/models/sam/model.js';
-import { regionPrompts } from '../src/models/sam/region-prompts.js';
+import { oraclePrompts } from '../src/methods/oracle/modes.js';
 import { mulberry32 } from '../src/util/random.js';
 import { writeJsonAtomic } from '../src/util/fs-atomic.js';
 import { buildConfig } from '../src/config/load.js';
@@ -75,9 +74,8 @@ export async function benchSam(images: BenchImage[], entry: SamModelEntry = defa
       const emb = await sam.encode(image);
       row.enc.push(performance.now() - t);
       if (!mask) continue;
-      const lab = labelComponents(mask.data, mask.width, mask.height);
       for (const mode of ['b', 'bp', 'bps'] as const) {
-        const prompts = regionPrompts(lab, mask.width, mode, { random: mulberry32(0), points: 20 });
+        const prompts = oraclePrompts(mode, mask.data, mask.width, mask.height, { random: mulberry32(0), points: 20 });
         for (const p of prompts) {
           t = performance.now();
           await sam.decodeOne(emb, p);

@@ -9,7 +9,7 @@ import { loadMask, loadRgb } from '../image/io.js';
 import type { ImageRecord } from '../pipeline/run-dir.js';
 import { RunDir } from '../pipeline/run-dir.js';
 import { heatmapPanel, maskPanel, writeComparisonFigure } from '../viz/write.js';
-import type { RgbBuffer } from '../viz/draw.js';
+import type { RgbImage } from '../image/types.js';
 
 /** Every per-image record of a run directory, sorted by category and relId. */
 export async function listImageRecords(runDir: string): Promise<ImageRecord[]> {
@@ -53,10 +53,10 @@ export function pickFigureImages(runs: ImageRecord[][], perCategory: number): Im
 export async function writeComparisonFigures(runDirs: string[], outDir: string, perCategory: number): Promise<string[]> {
   const records = await Promise.all(runDirs.map(listImageRecords));
   const picked = pickFigureImages(records, perCategory);
-  const rowsByCategory = new Map<string, RgbBuffer[][]>();
+  const rowsByCategory = new Map<string, RgbImage[][]>();
   for (const rec of picked) {
     const image = await loadRgb(rec.imagePath);
-    const row: RgbBuffer[] = [image];
+    const row: RgbImage[] = [image];
     if (rec.maskPath) {
       const m = await loadMask(rec.maskPath);
       row.push(maskPanel(m.data, m.width, m.height));

@@ -12,6 +12,7 @@ import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { sha256File } from '../util/hash.js';
 import { bmpGrayHasPositive } from './bmp-scan.js';
+import type { RgbImage } from './types.js';
 
 /** A decoded image: row-major, channels interleaved; alpha is always dropped. */
 export interface RasterImage {
@@ -22,12 +23,7 @@ export interface RasterImage {
   data: Uint8Array | Uint16Array;
 }
 
-/** Interleaved 8-bit RGB, width*height*3 values. */
-export interface RgbImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
+export type { RgbImage } from './types.js';
 
 /** 8-bit single channel, width*height values. */
 export interface GrayImage {

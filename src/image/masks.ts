@@ -1,6 +1,8 @@
 /**
- * The IAP-AS score map and its per-image normalisation (docs/method.md §1 stage B 5).
+ * Binary masks and score maps as typed arrays (width * height, row-major): the IAP-AS score map
+ * and its per-image normalisation (docs/method.md §1 stage B 5), unions, areas, clipping.
  */
+import { boxPixels } from './box.js';
 
 /** `sum_i s_i * m_i`: each binary mask adds its box score where it is set; overlaps add up. */
 export function scoreMap(masks: Uint8Array[], scores: number[], width: number, height: number): Float32Array {
@@ -38,7 +40,18 @@ export function unionMask(masks: Uint8Array[], size: number): Uint8Array {
   return out;
 }
 
-/** Normalised box area w*h/(W*H). */
-export function boxArea(box: [number, number, number, number], width: number, height: number): number {
-  return (Math.max(0, box[2] - box[0]) * Math.max(0, box[3] - box[1])) / (width * height);
+/** Number of set pixels. */
+export function maskArea(mask: Uint8Array): number {
+  let a = 0;
+  for (let i = 0; i < mask.length; i++) a += mask[i] ? 1 : 0;
+  return a;
+}
+
+/** The mask's pixels inside the box grown by `margin` (a fraction of its size on each side); 0 elsewhere. */
+export function clipMaskToBox(mask: Uint8Array, width: number, height: number, box: readonly number[], margin = 0): Uint8Array {
+  const out = new Uint8Array(width * height);
+  const r = boxPixels(box, width, height, margin);
+  if (!r) return out;
+  for (let y = r.y0; y <= r.y1; y++) for (let x = r.x0; x <= r.x1; x++) out[y * width + x] = mask[y * width + x] ? 1 : 0;
+  return out;
 }

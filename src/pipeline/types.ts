@@ -8,18 +8,11 @@ import type { Sample } from '../datasets/types.js';
 import type { DiskCache } from '../util/disk-cache.js';
 import type { StageTimer } from '../util/progress.js';
 import type { Config } from '../config/schema.js';
+import type { Box, RgbImage } from '../image/types.js';
 
-export interface Rgb {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
-
-/** Pixel box, corners inclusive-exclusive, in the original image. */
-export type BoxXYXY = [number, number, number, number];
 
 export interface Detection {
-  box: BoxXYXY;
+  box: Box;
   /** Max token probability of the box. */
   score: number;
   phrase: string;
@@ -47,7 +40,7 @@ export interface CaptionRecord {
 export interface CategoryState {
   category: string;
   references: Sample[];
-  refImages?: Rgb[];
+  refImages?: RgbImage[];
   tags?: string[][];
   objectTag?: string;
   objectTagSource?: string;
@@ -61,7 +54,7 @@ export interface CategoryState {
 export interface ImageState {
   sample: Sample;
   category: CategoryState;
-  image?: Rgb;
+  image?: RgbImage;
   objectBox?: Detection | null;
   objectSize?: number;
   boxes?: BoxRecord[];

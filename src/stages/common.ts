@@ -3,13 +3,13 @@
  * per-image normalisation. Each is a small object naming what it reads and writes.
  */
 import { loadRgb } from '../image/io.js';
-import { hashRgb, type SamModel } from '../models/sam/model.js';
-import { clampBox, type Box } from '../models/sam/transforms.js';
-import { segmentBoxes } from '../models/sam/segment.js';
+import { hashRgb, type SamMaskResult, type SamModel } from '../models/sam/model.js';
+import { clampBox } from '../image/box.js';
+import type { Box, RgbImage } from '../image/types.js';
 import { sha256File } from '../util/hash.js';
 import { decodeRle, encodeRle, type Rle } from '../pipeline/rle.js';
 import { minMaxNormalize, scoreMap } from '../image/masks.js';
-import type { CategoryState, ImageState, Rgb, Stage } from '../pipeline/types.js';
+import type { CategoryState, ImageState, Stage } from '../pipeline/types.js';
 
 export const decodeImage: Stage<ImageState> = {
   name: 'decode',
@@ -26,7 +26,7 @@ export const loadReferences: Stage<CategoryState> = {
   reads: ['references'],
   writes: ['refImages'],
   async run(s) {
-    const refImages: Rgb[] = [];
+    const refImages: RgbImage[] = [];
     for (const r of s.references) {
       const img = await loadRgb(r.imagePath);
       refImages.push({ width: img.width, height: img.height, data: img.data });
@@ -34,6 +34,11 @@ export const loadReferences: Stage<CategoryState> = {
     return { refImages };
   },
 };
+
+/** One mask per box (single-mask output), as in the IAP-AS reference; the image is encoded once. */
+async function segmentBoxes(sam: SamModel, image: RgbImage, boxes: Box[]): Promise<SamMaskResult[]> {
+  return sam.decode(await sam.encode(image), boxes.map((box) => ({ box })));
+}
 
 /**
  * SAM with each kept box as a box prompt, one mask per box (docs/method.md §1 B4). Masks are cached

@@ -5,12 +5,13 @@
  */
 import { anomalyPass, objectPass, sizeFilter, type DetectorRaw, type DetectParams } from '../models/grounding-dino/postprocess.js';
 import type { Config } from '../config/schema.js';
-import { boxArea } from '../image/masks.js';
-import type { BoxRecord, ImageState, Rgb, Stage } from '../pipeline/types.js';
+import { boxArea } from '../image/box.js';
+import type { BoxRecord, ImageState, Stage } from '../pipeline/types.js';
+import type { RgbImage } from '../image/types.js';
 
 /** What the pipeline needs from a text-grounded detector. */
 export interface RawDetector {
-  raw(image: Rgb, caption: string): Promise<DetectorRaw>;
+  raw(image: RgbImage, caption: string): Promise<DetectorRaw>;
 }
 
 export function detectParams(config: Config): DetectParams {

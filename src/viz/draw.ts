@@ -1,13 +1,8 @@
+import type { RgbImage } from '../image/types.js';
 /** Pure drawing on interleaved RGB buffers: mask outlines, boxes, blending. */
 
-export type Rgb = [number, number, number];
-
-export interface RgbBuffer {
-  width: number;
-  height: number;
-  /** Interleaved RGB, 8 bit. */
-  data: Uint8Array;
-}
+/** An RGB colour, 0-255 per channel. */
+export type Colour = [number, number, number];
 
 /** Mask pixels with at least one 4-neighbour outside the mask (or on the image border). */
 export function maskOutline(mask: ArrayLike<number>, width: number, height: number, thickness = 1): Uint8Array {
@@ -34,7 +29,7 @@ export function maskOutline(mask: ArrayLike<number>, width: number, height: numb
   return edge;
 }
 
-export function paintPixels(img: RgbBuffer, where: ArrayLike<number>, colour: Rgb, alpha = 1): void {
+export function paintPixels(img: RgbImage, where: ArrayLike<number>, colour: Colour, alpha = 1): void {
   const d = img.data;
   for (let i = 0; i < img.width * img.height; i++) {
     if (!where[i]) continue;
@@ -43,7 +38,7 @@ export function paintPixels(img: RgbBuffer, where: ArrayLike<number>, colour: Rg
 }
 
 /** Rectangle outline; box [x0, y0, x1, y1] with x1/y1 exclusive, clamped to the image. */
-export function drawBox(img: RgbBuffer, box: readonly number[], colour: Rgb, thickness = 2): void {
+export function drawBox(img: RgbImage, box: readonly number[], colour: Colour, thickness = 2): void {
   const { width, height, data } = img;
   const x0 = Math.max(0, Math.floor(box[0]));
   const y0 = Math.max(0, Math.floor(box[1]));
@@ -69,7 +64,7 @@ export function drawBox(img: RgbBuffer, box: readonly number[], colour: Rgb, thi
 }
 
 /** A small filled square marker centred on (x, y). */
-export function drawPoint(img: RgbBuffer, x: number, y: number, colour: Rgb, radius = 2): void {
+export function drawPoint(img: RgbImage, x: number, y: number, colour: Colour, radius = 2): void {
   for (let dy = -radius; dy <= radius; dy++) {
     for (let dx = -radius; dx <= radius; dx++) {
       const px = Math.floor(x) + dx;
@@ -95,7 +90,7 @@ export function maskToRgb(mask: ArrayLike<number>): Uint8Array {
 }
 
 /** Nearest-neighbour resampling of an RGB buffer (figures only: keeps masks crisp). */
-export function resizeRgbNearest(img: RgbBuffer, W: number, H: number): RgbBuffer {
+export function resizeRgbNearest(img: RgbImage, W: number, H: number): RgbImage {
   if (img.width === W && img.height === H) return img;
   const out = new Uint8Array(W * H * 3);
   for (let y = 0; y < H; y++) {

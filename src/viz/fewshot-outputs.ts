@@ -1,7 +1,7 @@
 /** The per-image PNGs of the few-shot preset: heat map, binary mask, overlay (outline + prompt boxes/points). */
-import type { RgbBuffer } from './draw.js';
 import type { ColormapName } from './colormap.js';
 import { writeHeatmapPng, writeMaskPng, writeOverlayPng } from './write.js';
+import type { RgbImage } from '../image/types.js';
 
 export interface FewshotLike {
   width: number;
@@ -24,7 +24,7 @@ export interface FewshotPngPaths {
  */
 export async function writeFewshotPngs(
   prefix: string,
-  image: RgbBuffer,
+  image: RgbImage,
   result: FewshotLike,
   opts: { colormap?: ColormapName; maxValue?: number; groundTruth?: Uint8Array } = {},
 ): Promise<FewshotPngPaths> {

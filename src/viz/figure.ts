@@ -2,7 +2,8 @@
  * Comparison figure: a grid with one row per image and one column per panel (image, ground
  * truth, then the maps of several methods), each panel resized to the same cell.
  */
-import { resizeRgbNearest, type RgbBuffer } from './draw.js';
+import { resizeRgbNearest } from './draw.js';
+import type { RgbImage } from '../image/types.js';
 
 export interface FigureOptions {
   /** Cell side in pixels (default 192). */
@@ -13,7 +14,7 @@ export interface FigureOptions {
 }
 
 /** Rows may differ in length; missing cells stay background. */
-export function comparisonGrid(rows: RgbBuffer[][], opts: FigureOptions = {}): RgbBuffer {
+export function comparisonGrid(rows: RgbImage[][], opts: FigureOptions = {}): RgbImage {
   const cell = opts.cell ?? 192;
   const gap = opts.gap ?? 4;
   const bg = opts.background ?? [255, 255, 255];

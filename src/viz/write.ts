@@ -1,9 +1,10 @@
 /** PNG writers for the pure renderers (IO at the edge; image/io.ts savePng does the encoding). */
 import { savePng } from '../image/io.js';
 import { heatmapRgb, type HeatmapOptions } from './colormap.js';
-import { maskToRgb, type RgbBuffer } from './draw.js';
+import { maskToRgb } from './draw.js';
 import { comparisonGrid, type FigureOptions } from './figure.js';
 import { renderOverlay, type OverlayOptions } from './overlay.js';
+import type { RgbImage } from '../image/types.js';
 
 export async function writeHeatmapPng(path: string, map: Float32Array, width: number, height: number, opts: HeatmapOptions = {}): Promise<void> {
   if (map.length !== width * height) throw new Error(`writeHeatmapPng: ${map.length} values for ${width}x${height}`);
@@ -14,19 +15,19 @@ export async function writeMaskPng(path: string, mask: Uint8Array, width: number
   await savePng(path, { width, height, data: mask }, { mask: true });
 }
 
-export async function writeOverlayPng(path: string, image: RgbBuffer, opts: OverlayOptions = {}): Promise<void> {
+export async function writeOverlayPng(path: string, image: RgbImage, opts: OverlayOptions = {}): Promise<void> {
   await savePng(path, renderOverlay(image, opts));
 }
 
-export async function writeComparisonFigure(path: string, rows: RgbBuffer[][], opts: FigureOptions = {}): Promise<void> {
+export async function writeComparisonFigure(path: string, rows: RgbImage[][], opts: FigureOptions = {}): Promise<void> {
   await savePng(path, comparisonGrid(rows, opts));
 }
 
 /** Panels for a figure row: a map as a heat map, a mask as white on black. */
-export function heatmapPanel(map: Float32Array, width: number, height: number, opts: HeatmapOptions = {}): RgbBuffer {
+export function heatmapPanel(map: Float32Array, width: number, height: number, opts: HeatmapOptions = {}): RgbImage {
   return { width, height, data: heatmapRgb(map, opts) };
 }
 
-export function maskPanel(mask: Uint8Array, width: number, height: number): RgbBuffer {
+export function maskPanel(mask: Uint8Array, width: number, height: number): RgbImage {
   return { width, height, data: maskToRgb(mask) };
 }

@@ -15,12 +15,14 @@
  *      union (or the thresholded map when SAM is off).
  */
 import type { Backbone } from '../../models/backbones/types.js';
-import type { RgbImage } from '../../image/io.js';
+import { clipMaskToBox, maskArea, unionMask } from '../../image/masks.js';
+import type { RgbImage } from '../../image/types.js';
 import type { SamModel } from '../../models/sam/model.js';
-import { clipMaskToBox, combineMapWithMasks, maskArea } from './combine.js';
-import { unionMask } from '../../image/masks.js';
+import { regionPrompts, type RegionPrompt, type RegionPromptOptions } from '../../models/sam/region-prompts.js';
+import { combineMapWithMasks } from './combine.js';
 import { categoryThreshold, prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
-import { promptsFromMask, type PromptOptions, type RegionPrompt } from './prompts.js';
+
+export type PromptOptions = Pick<RegionPromptOptions, 'minArea' | 'minAreaFraction' | 'maxPrompts'>;
 import type { MapOptions } from '../components/score-map.js';
 import { binariseWithPolicy, describeThresholdPolicy, type ThresholdPolicy } from '../components/threshold.js';
 
@@ -111,21 +113,18 @@ export async function refineWithSam(
 ): Promise<FewshotResult> {
   const { width, height } = image;
   const { threshold, mask: binary } = binariseWithPolicy(featureMap, width, height, options.threshold, category.categoryThreshold ?? undefined);
-  const prompts = promptsFromMask(binary, featureMap, width, height, options.prompts);
+  const prompts = regionPrompts(binary, width, height, { ...options.prompts, point: 'peak', map: featureMap });
   const masks: FewshotMask[] = [];
   const componentMask = (i: number): Uint8Array => {
     // The thresholded pixels inside prompt i's box stand in for its region.
-    const b = prompts[i].box;
-    const m = new Uint8Array(width * height);
-    for (let y = b[1]; y < b[3]; y++) for (let x = b[0]; x < b[2]; x++) m[y * width + x] = binary[y * width + x];
-    return m;
+    return clipMaskToBox(binary, width, height, prompts[i].box);
   };
   if (options.useSam && prompts.length > 0) {
     if (!ctx.sam) throw new Error('few-shot: useSam is set but no SamModel was given');
     const embedding = await ctx.sam.encode(image);
     const results = await ctx.sam.decode(
       embedding,
-      prompts.map((p) => ({ box: p.box, points: [p.point], labels: [1] })),
+      prompts.map((p) => ({ box: p.box, points: p.points, labels: [1] })),
     );
     results.forEach((r, i) => {
       const clipped = clipMaskToBox(r.mask, width, height, prompts[i].box, options.maskMargin);

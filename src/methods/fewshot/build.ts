@@ -11,7 +11,7 @@ import { fewshotOptions, prepareFewshotCategory, refineWithSam, type FewshotCate
 import { UserError } from '../../util/errors.js';
 import { fileRecord, loadSam } from '../../models/sam/load.js';
 import type { BuildEnv } from '../registry.js';
-import { boxArea } from '../../image/masks.js';
+import { boxArea } from '../../image/box.js';
 import { decodeImage, loadReferences } from '../../stages/common.js';
 import { definePipeline, type CategoryState, type ImageState, type ModelRecord, type Pipeline, type Stage } from '../../pipeline/types.js';
 
@@ -77,13 +77,13 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
       const image = s.image!;
       const r = await refineWithSam(image, s.rawMap!, s.category.memory as FewshotCategory, { sam: options.useSam ? sam : undefined }, options);
       return {
-        boxes: r.masks.map((m) => ({ box: m.prompt.box, score: m.prompt.peak, phrase: 'region', kept: true, area: boxArea(m.prompt.box, image.width, image.height) })),
+        boxes: r.masks.map((m) => ({ box: m.prompt.box, score: m.prompt.peak ?? 0, phrase: 'region', kept: true, area: boxArea(m.prompt.box, image.width, image.height) })),
         masks: r.masks.map((m) => m.mask),
         map: r.map,
         notes: {
           threshold: r.threshold,
           threshold_policy: r.thresholdPolicy,
-          points: r.masks.map((m) => m.prompt.point),
+          points: r.masks.map((m) => m.prompt.points[0]),
           sam_iou: r.masks.map((m) => m.iou),
         },
       };

@@ -17,7 +17,8 @@ import { fileRecord, loadSam, samEntryFor } from '../../models/sam/load.js';
 import type { BuildEnv } from '../registry.js';
 import { decodeImage, loadReferences, normalizeStage, samOnBoxes, scoreStage } from '../../stages/common.js';
 import { anomalyPassStage, detectParams, objectPassStage, sizeFilterStage, type RawDetector } from '../../stages/detect.js';
-import { definePipeline, type CategoryState, type ImageState, type ModelRecord, type Pipeline, type Rgb, type Stage } from '../../pipeline/types.js';
+import { definePipeline, type CategoryState, type ImageState, type ModelRecord, type Pipeline, type Stage } from '../../pipeline/types.js';
+import type { RgbImage } from '../../image/types.js';
 
 /** Files of a manifest model (resolveModel): MissingModelError naming the first absent file. */
 export async function requireModelFiles(name: string, modelsDir: string): Promise<{ dir: string; files: string[] }> {
@@ -84,7 +85,7 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
   // Detector model runs, counted here since the adapter's cache hides them.
   let gdinoCalls = 0;
   const detector: RawDetector = {
-    async raw(image: Rgb, caption: string): Promise<DetectorRaw> {
+    async raw(image: RgbImage, caption: string): Promise<DetectorRaw> {
       gdinoCalls++;
       return gdino.infer(image, prepareCaption(caption), hashRgb(image));
     },

@@ -9,7 +9,6 @@
  *
  * One SAM call per region; the image's prediction is the union of its regions' masks.
  */
-import { labelComponents } from '../../image/components.js';
 import { regionPrompts } from '../../models/sam/region-prompts.js';
 import type { SamPrompt } from '../../models/sam/transforms.js';
 import { UserError } from '../../util/errors.js';
@@ -49,6 +48,7 @@ export function oraclePrompts(
   height: number,
   opts: { random?: () => number; points?: number } = {},
 ): SamPrompt[] {
-  if (mode === 'naive') return [{ box: [0, 0, width, height] }];
-  return regionPrompts(labelComponents(gt, width, height), width, mode, opts);
+  if (mode === 'naive') return [{ box: [0, 0, width - 1, height - 1] }];
+  const point = ({ b: 'none', bp: 'central', bps: 'sample' } as const)[mode];
+  return regionPrompts(gt, width, height, { point, count: opts.points, random: opts.random }).map(({ box, points }) => (points.length ? { box, points } : { box }));
 }

@@ -7,7 +7,7 @@ import { loadMask, loadRgb } from '../../image/io.js';
 import { resizeNearest } from '../../image/resize.js';
 import type { SamModel } from '../../models/sam/model.js';
 import { maxLogit } from '../../models/sam/combine.js';
-import { unionMask } from '../../models/sam/segment.js';
+import { unionMask } from '../../image/masks.js';
 import { mulberry32, sampleWithoutReplacement } from '../../util/random.js';
 import { createProgress } from '../../util/progress.js';
 import { OracleAccumulator, type OracleFigures } from './accumulate.js';
@@ -104,7 +104,7 @@ export async function runOracle(sam: SamModel, samples: Sample[], opts: OracleOp
       const embedding = needsSam ? await sam.encode(image) : null;
       for (const { mode, prompts } of perMode) {
         const results = embedding && prompts.length ? await sam.decode(embedding, prompts) : [];
-        const pred = unionMask(results, width, height);
+        const pred = unionMask(results.map((r) => r.mask), width * height);
         accs.get(mode)!.add(pred, results.length ? maxLogit(results, width, height) : null, gt, width, height, prompts.length);
       }
       progress.tick();

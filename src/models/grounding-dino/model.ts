@@ -39,16 +39,11 @@ import { resolveModel } from '../weights/resolve.js';
 import { sha256, sha256File } from '../../util/hash.js';
 import { CaptionTokenizer, subSentenceMasks, type TokenizedCaption } from './text.js';
 import { decodeRaw, encodeRaw, prepareCaption, sigmoid, type DetectorRaw } from './postprocess.js';
+import type { RgbImage } from '../../image/types.js';
 
 export * from './postprocess.js';
 export { CaptionTokenizer, subSentenceMasks } from './text.js';
 
-/** Interleaved 8-bit RGB, as src/image/io.ts loadRgb returns. */
-export interface RgbImage {
-  width: number;
-  height: number;
-  data: Uint8Array;
-}
 
 export type GdinoLayout = 'hf' | 'idea';
 

@@ -11,7 +11,7 @@
  *   NMS       as torchvision.ops.nms: by descending score, drop a box whose IoU with a kept one > iou.
  *   size      keep a box when its normalised area < object_size * size_threshold.
  */
-import { boxArea } from '../../image/masks.js';
+import { boxArea } from '../../image/box.js';
 
 /** One model output for one (image, caption): what the cache stores. */
 export interface DetectorRaw {

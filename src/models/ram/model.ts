@@ -19,7 +19,8 @@ import { UserError } from '../../util/errors.js';
 import { resolveModel } from '../weights/resolve.js';
 import { sha256, sha256File } from '../../util/hash.js';
 import { objectPass, prepareCaption, sigmoid, type DetectParams, DEFAULT_DETECT_PARAMS } from '../grounding-dino/postprocess.js';
-import type { GroundingDino, RgbImage } from '../grounding-dino/model.js';
+import type { GroundingDino } from '../grounding-dino/model.js';
+import type { RgbImage } from '../../image/types.js';
 
 export const RAM_INPUT_SIZE = 384;
 export const RAM_DEFAULT_THRESHOLD = 0.68;

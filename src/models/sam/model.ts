@@ -20,8 +20,9 @@ import { hashJson, sha256File } from '../../util/hash.js';
 import { decodeNpy, encodeNpy } from '../../util/npy.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { DECODER_INPUTS, DECODER_OUTPUTS, defaultSamEntry, type SamModelEntry } from './model-entry.js';
-import { preprocessForEncoder, SAM_PIXEL_MEAN, SAM_PIXEL_STD, type RgbLike } from './preprocess.js';
+import { preprocessForEncoder, SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';
 import { encodePrompt, resizedShape, SAM_IMAGE_SIZE, SAM_LOW_RES_SIZE, type SamPrompt } from './transforms.js';
+import type { RgbImage } from '../../image/types.js';
 
 /** Bumped whenever preprocessing changes, so stale cached embeddings are never reused. */
 const PREPROCESS_VERSION = 1;
@@ -73,7 +74,7 @@ export interface SamStats {
 }
 
 /** sha256 of an RGB image's dimensions and bytes: the image part of every embedding key. */
-export function hashRgb(image: RgbLike): string {
+export function hashRgb(image: RgbImage): string {
   return createHash('sha256').update(`rgb8:${image.width}x${image.height}:`).update(image.data).digest('hex');
 }
 
@@ -160,7 +161,7 @@ export class SamModel {
   }
 
   /** Image embedding: from memory, else from the disk cache, else by running the encoder. */
-  encode(image: RgbLike): Promise<SamEmbedding> {
+  encode(image: RgbImage): Promise<SamEmbedding> {
     const imageHash = hashRgb(image);
     const hit = this.memory.get(imageHash);
     if (hit) {
@@ -178,7 +179,7 @@ export class SamModel {
     return p;
   }
 
-  private async encodeUncached(image: RgbLike, imageHash: string): Promise<SamEmbedding> {
+  private async encodeUncached(image: RgbImage, imageHash: string): Promise<SamEmbedding> {
     const base = {
       width: image.width,
       height: image.height,
@@ -262,7 +263,7 @@ export class SamModel {
   }
 
   /** Convenience: encode then decode. */
-  async segment(image: RgbLike, prompts: SamPrompt[]): Promise<SamMaskResult[]> {
+  async segment(image: RgbImage, prompts: SamPrompt[]): Promise<SamMaskResult[]> {
     return this.decode(await this.encode(image), prompts);
   }
 

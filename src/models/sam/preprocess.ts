@@ -9,13 +9,8 @@
  */
 import sharp from 'sharp';
 import { resizedShape, SAM_IMAGE_SIZE } from './transforms.js';
+import type { RgbImage } from '../../image/types.js';
 
-export interface RgbLike {
-  width: number;
-  height: number;
-  /** Interleaved RGB, 8 bit, width*height*3. */
-  data: Uint8Array;
-}
 
 export const SAM_PIXEL_MEAN: [number, number, number] = [123.675, 116.28, 103.53];
 export const SAM_PIXEL_STD: [number, number, number] = [58.395, 57.12, 57.375];
@@ -29,7 +24,7 @@ export interface PreprocessOptions {
 }
 
 /** Resizes interleaved RGB so that its longest side is `size`. */
-export async function resizeLongestSide(image: RgbLike, size = SAM_IMAGE_SIZE): Promise<RgbLike> {
+export async function resizeLongestSide(image: RgbImage, size = SAM_IMAGE_SIZE): Promise<RgbImage> {
   const { width, height } = resizedShape(image.width, image.height, size);
   if (width === image.width && height === image.height) return image;
   const buf = await sharp(image.data, { raw: { width: image.width, height: image.height, channels: 3 } })
@@ -40,7 +35,7 @@ export async function resizeLongestSide(image: RgbLike, size = SAM_IMAGE_SIZE): 
 }
 
 /** Pure part: resized interleaved RGB -> padded CHW float32 [3, size, size]. */
-export function toEncoderTensor(resized: RgbLike, opts: PreprocessOptions): Float32Array {
+export function toEncoderTensor(resized: RgbImage, opts: PreprocessOptions): Float32Array {
   const size = opts.size ?? SAM_IMAGE_SIZE;
   const mean = opts.mean ?? SAM_PIXEL_MEAN;
   const std = opts.std ?? SAM_PIXEL_STD;
@@ -64,7 +59,7 @@ export function toEncoderTensor(resized: RgbLike, opts: PreprocessOptions): Floa
   return out;
 }
 
-export async function preprocessForEncoder(image: RgbLike, opts: PreprocessOptions): Promise<Float32Array> {
+export async function preprocessForEncoder(image: RgbImage, opts: PreprocessOptions): Promise<Float32Array> {
   if (image.data.length !== image.width * image.height * 3) {
     throw new Error(`SAM preprocess: expected ${image.width}x${image.height}x3 bytes, got ${image.data.length}`);
   }

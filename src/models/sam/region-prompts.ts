@@ -1,15 +1,42 @@
 /**
- * Prompts from a labelled region (a ground-truth component in the oracle study, a component of a
- * binarised anomaly map in the few-shot preset). Pure functions on the label image of
- * src/image/components.ts; coordinates are original pixels (x = column, y = row), as SAM expects
- * (its ONNX decoder adds the half-pixel offset itself).
+ * SAM prompts from the regions of a binary mask: one prompt per 8-connected component, a tight
+ * box (src/image/types.ts: inclusive corners, as torchvision's masks_to_boxes) plus the points
+ * a policy picks. The oracle study prompts from ground-truth regions, the few-shot methods from
+ * a thresholded anomaly map; both come through `regionPrompts`.
  */
-import type { Component, Labelled } from '../../image/components.js';
-import type { Box, Point, SamPrompt } from './transforms.js';
+import { componentBox } from '../../image/box.js';
+import { labelComponents, type Component } from '../../image/components.js';
+import type { Box, Point } from '../../image/types.js';
 
-/** Tight box of a component: inclusive pixel bounds, as torchvision's masks_to_boxes. */
-export function componentBox(c: Component): Box {
-  return [c.x0, c.y0, c.x1, c.y1];
+/**
+ * Points that go with each region's box: none; the region pixel nearest its centroid (the centroid
+ * itself can fall outside a ring or a curved scratch; this pixel never does); the pixel where
+ * `map` peaks; or `count` distinct pixels drawn with `random`.
+ */
+export type RegionPointPolicy = 'none' | 'central' | 'peak' | 'sample';
+
+export interface RegionPromptOptions {
+  point?: RegionPointPolicy;
+  /** Scores per pixel: needed by 'peak'; gives each prompt its peak and mean, and orders prompts by peak. */
+  map?: ArrayLike<number>;
+  /** Points per region for 'sample' (default 20). */
+  count?: number;
+  /** A seeded PRNG in [0, 1), for 'sample'. */
+  random?: () => number;
+  /** Regions smaller than this many pixels, or than this fraction of the image, are dropped. */
+  minArea?: number;
+  minAreaFraction?: number;
+  /** At most this many prompts (highest peak first when there is a map). */
+  maxPrompts?: number;
+}
+
+export interface RegionPrompt {
+  box: Box;
+  points: Point[];
+  area: number;
+  /** Highest and mean map value inside the region (null without a map). */
+  peak: number | null;
+  mean: number | null;
 }
 
 /** Pixel indices of one component, in raster order. */
@@ -26,11 +53,9 @@ export function regionPixels(labels: Int32Array, width: number, c: Component): I
   return out;
 }
 
-/**
- * One deterministic point inside the region: the region pixel nearest to the region's centroid
- * (first in raster order on ties). The centroid itself can fall outside a non-convex region
- * (a ring, a curved scratch); this point never does.
- */
+const toPoint = (i: number, width: number): Point => [i % width, Math.floor(i / width)];
+
+/** The region pixel nearest the region's centroid (first in raster order on ties). */
 export function regionCentralPoint(labels: Int32Array, width: number, c: Component): Point {
   const px = regionPixels(labels, width, c);
   let sx = 0;
@@ -52,12 +77,12 @@ export function regionCentralPoint(labels: Int32Array, width: number, c: Compone
       best = i;
     }
   }
-  return [best % width, Math.floor(best / width)];
+  return toPoint(best, width);
 }
 
 /**
- * `n` distinct pixels of the region drawn uniformly with `random` (a seeded PRNG in [0, 1)), by a
- * partial Fisher-Yates shuffle; a region with at most `n` pixels gives all of them.
+ * `n` distinct pixels of the region drawn uniformly with `random` by a partial Fisher-Yates
+ * shuffle; a region with at most `n` pixels gives all of them.
  */
 export function sampleRegionPoints(labels: Int32Array, width: number, c: Component, n: number, random: () => number): Point[] {
   const px = regionPixels(labels, width, c);
@@ -68,23 +93,39 @@ export function sampleRegionPoints(labels: Int32Array, width: number, c: Compone
     px[i] = px[j];
     px[j] = t;
   }
-  return Array.from(px.subarray(0, take), (i) => [i % width, Math.floor(i / width)] as Point);
+  return Array.from(px.subarray(0, take), (i) => toPoint(i, width));
 }
 
-export type RegionPromptMode = 'b' | 'bp' | 'bps';
-
-/** Box (b), box + central point (bp), or box + `points` sampled points (bps) for every component. */
-export function regionPrompts(
-  labelled: Labelled,
-  width: number,
-  mode: RegionPromptMode,
-  opts: { points?: number; random?: () => number } = {},
-): SamPrompt[] {
-  return labelled.components.map((c) => {
-    const box = componentBox(c);
-    if (mode === 'b') return { box };
-    if (mode === 'bp') return { box, points: [regionCentralPoint(labelled.labels, width, c)] };
-    if (!opts.random) throw new Error("regionPrompts: mode 'bps' needs a seeded random source");
-    return { box, points: sampleRegionPoints(labelled.labels, width, c, opts.points ?? 20, opts.random) };
-  });
+/** One prompt per 8-connected region of `mask` (0/1, width * height), as the options say. */
+export function regionPrompts(mask: ArrayLike<number>, width: number, height: number, opts: RegionPromptOptions = {}): RegionPrompt[] {
+  const policy = opts.point ?? 'none';
+  const map = opts.map;
+  if (policy === 'peak' && !map) throw new Error("regionPrompts: point policy 'peak' needs a map");
+  if (policy === 'sample' && !opts.random) throw new Error("regionPrompts: point policy 'sample' needs a seeded random source");
+  if (map && map.length !== width * height) throw new Error(`regionPrompts: map has ${map.length} values, expected ${width * height}`);
+  const { labels, components } = labelComponents(mask, width, height);
+  const peakAt = new Int32Array(components.length).fill(-1);
+  const sums = new Float64Array(components.length);
+  if (map) {
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i];
+      if (l === 0) continue;
+      sums[l - 1] += map[i];
+      const p = peakAt[l - 1];
+      if (p < 0 || map[i] > map[p]) peakAt[l - 1] = i;
+    }
+  }
+  const minArea = Math.max(opts.minArea ?? 0, (opts.minAreaFraction ?? 0) * width * height);
+  const out: RegionPrompt[] = [];
+  for (const c of components) {
+    if (c.area < minArea) continue;
+    const peak = map ? map[peakAt[c.label - 1]] : null;
+    let points: Point[] = [];
+    if (policy === 'central') points = [regionCentralPoint(labels, width, c)];
+    else if (policy === 'peak') points = [toPoint(peakAt[c.label - 1], width)];
+    else if (policy === 'sample') points = sampleRegionPoints(labels, width, c, opts.count ?? 20, opts.random!);
+    out.push({ box: componentBox(c), points, area: c.area, peak, mean: map ? sums[c.label - 1] / c.area : null });
+  }
+  if (map) out.sort((a, b) => b.peak! - a.peak!);
+  return opts.maxPrompts !== undefined ? out.slice(0, opts.maxPrompts) : out;
 }

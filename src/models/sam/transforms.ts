@@ -4,6 +4,8 @@
  * and zero padding on the right and bottom; the prompt decoder takes point coordinates in that
  * resized frame. Everything outside this file speaks original-image pixels.
  */
+import { clampBox } from '../../image/box.js';
+import type { Box, Point } from '../../image/types.js';
 
 export const SAM_IMAGE_SIZE = 1024;
 export const SAM_LOW_RES_SIZE = 256;
@@ -31,26 +33,16 @@ export function toModelCoords(x: number, y: number, width: number, height: numbe
   return [x * (r.width / width), y * (r.height / height)];
 }
 
-export type Box = [x1: number, y1: number, x2: number, y2: number];
-export type Point = [x: number, y: number];
 
-/** A prompt in original-image pixels. At least one of box / points must be present. */
+/** A prompt in original-image pixels (src/image/types.ts). At least one of box / points / maskInput. */
 export interface SamPrompt {
-  /** [x1, y1, x2, y2] in original pixels (clamped to the image before use). */
+  /** Clamped to the image before use. */
   box?: Box;
   points?: Point[];
   /** One label per point: 1 foreground, 0 background. Defaults to all 1. */
   labels?: number[];
   /** Low-resolution logits (256x256) of a previous decode, fed back as a dense prompt. */
   maskInput?: Float32Array;
-}
-
-/** Clamps a box to the image, as the IAP-AS reference does before prompting SAM. */
-export function clampBox(box: Box, width: number, height: number): Box {
-  const cx = (v: number) => Math.min(Math.max(v, 0), width);
-  const cy = (v: number) => Math.min(Math.max(v, 0), height);
-  const [x1, y1, x2, y2] = box;
-  return [cx(Math.min(x1, x2)), cy(Math.min(y1, y2)), cx(Math.max(x1, x2)), cy(Math.max(y1, y2))];
 }
 
 /**

@@ -24,7 +24,7 @@ describe('oracle modes', () => {
     const gt = new Uint8Array(w * h);
     gt[1 * w + 1] = gt[1 * w + 2] = gt[2 * w + 2] = 1; // region 1
     gt[3 * w + 6] = gt[3 * w + 7] = 1; // region 2
-    expect(oraclePrompts('naive', gt, w, h)).toEqual([{ box: [0, 0, 8, 4] }]);
+    expect(oraclePrompts('naive', gt, w, h)).toEqual([{ box: [0, 0, 7, 3] }]);
     expect(oraclePrompts('b', gt, w, h)).toEqual([{ box: [1, 1, 2, 2] }, { box: [6, 3, 7, 3] }]);
     const bp = oraclePrompts('bp', gt, w, h);
     expect(bp.map((p) => p.points)).toEqual([[[2, 1]], [[6, 3]]]);

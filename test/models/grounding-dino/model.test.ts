@@ -11,8 +11,8 @@ import {
   sigmoid,
   sizeFilter,
   subSentenceMasks,
-  type RgbImage,
 } from '../../../src/models/grounding-dino/model.js';
+import type { RgbImage } from '../../../src/image/types.js';
 import { DiskCache } from '../../../src/util/disk-cache.js';
 import { UserError } from '../../../src/util/errors.js';
 import { describeWithShared, SHARED } from '../../support/shared.js';

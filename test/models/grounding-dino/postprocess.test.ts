@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { clampBox } from '../../../src/models/sam/transforms.js';
+import { clampBox } from '../../../src/image/box.js';
 import {
   anomalyPass,
   cxcywhToXyxy,

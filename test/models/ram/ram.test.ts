@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RAM_DIR, buildTinyGroundingDino, buildTinyRam, logit } from '../../support/tiny-models.js';
-import { GroundingDino, type DetectorRaw, type RgbImage } from '../../../src/models/grounding-dino/model.js';
+import { GroundingDino, type DetectorRaw } from '../../../src/models/grounding-dino/model.js';
+import type { RgbImage } from '../../../src/image/types.js';
 import {
   RamTagger,
   loadRamTagList,

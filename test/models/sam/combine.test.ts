@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { maxLogit, maxProbability, unionMask, type SamMaskResult } from '../../../src/models/sam/segment.js';
-import { minMaxNormalize, scoreMap } from '../../../src/image/masks.js';
+import { maxLogit, maxProbability } from '../../../src/models/sam/combine.js';
+import type { SamMaskResult } from '../../../src/models/sam/model.js';
+import { minMaxNormalize, scoreMap, unionMask as unionOfMasks } from '../../../src/image/masks.js';
+
+const unionMask = (rs: SamMaskResult[], w: number, h: number) => unionOfMasks(rs.map((r) => r.mask), w * h);
 
 const weightedMaskScore = (masks: Uint8Array[], scores: number[], w: number, h: number) => minMaxNormalize(scoreMap(masks, scores, w, h));
 

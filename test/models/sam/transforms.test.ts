@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import {
-  clampBox,
   encodePrompt,
   LABEL_BOX_BOTTOM_RIGHT,
   LABEL_BOX_TOP_LEFT,
@@ -8,6 +7,7 @@ import {
   resizedShape,
   toModelCoords,
 } from '../../../src/models/sam/transforms.js';
+import { clampBox } from '../../../src/image/box.js';
 import { toEncoderTensor, SAM_PIXEL_MEAN, SAM_PIXEL_STD } from '../../../src/models/sam/preprocess.js';
 
 describe('SAM coordinate transforms', () => {
