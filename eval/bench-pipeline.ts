@@ -11,7 +11,7 @@ import { join, resolve } from 'node:path';
 import { buildConfig } from '../src/config/load.js';
 import { SHARED_ROOT } from '../test/support/shared.js';
 import { getPreset } from '../src/methods/registry.js';
-import { runEval, type EvalResult } from '../src/session/run-dataset.js';
+import { runOnDataset, type DatasetRunResult } from '../src/session/run-dataset.js';
 import { buildTinyIapasModels } from '../test/support/tiny-models-dir.js';
 
 const arg = (name: string, dflt: string) => {
@@ -40,7 +40,7 @@ try {
         ...flags,
       },
     });
-  const report = (title: string, r: EvalResult) => {
+  const report = (title: string, r: DatasetRunResult) => {
     const n = r.run.categories.reduce((a, c) => a + c.computed, 0);
     console.log(`\n${title}: ${n} images, ${r.run.wallSeconds} s wall (${(r.run.wallSeconds / n).toFixed(2)} s/image)`);
     console.log('stage             calls   ms/call   ms/image');
@@ -57,9 +57,9 @@ try {
     console.log(`cache hit rate: ${((100 * hits) / Math.max(1, hits + misses)).toFixed(1)}%`);
     console.log(`model runs: ${Object.entries(r.run.modelRuns).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   };
-  const first = await runEval({ config: config({}), dataset, runDir: join(root, 'run1'), limit: images, quiet: true, evaluate: false });
+  const first = await runOnDataset({ config: config({}), dataset, runDir: join(root, 'run1'), limit: images, quiet: true, evaluate: false });
   report('first run (cold cache)', first);
-  const second = await runEval({ config: config({ detector: { box_threshold: 0.2 } }), dataset, runDir: join(root, 'run2'), limit: images, quiet: true, evaluate: false });
+  const second = await runOnDataset({ config: config({ detector: { box_threshold: 0.2 } }), dataset, runDir: join(root, 'run2'), limit: images, quiet: true, evaluate: false });
   report('second run, only box_threshold 0.1 -> 0.2', second);
 } finally {
   await rm(root, { recursive: true, force: true });

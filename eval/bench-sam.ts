@@ -22,7 +22,7 @@ import { writeJsonAtomic } from '../src/util/fs-atomic.js';
 import { buildConfig } from '../src/config/load.js';
 import { SHARED, sharedModelsDir } from '../test/support/shared.js';
 import { getPreset } from '../src/methods/registry.js';
-import { runEval } from '../src/session/run-dataset.js';
+import { runOnDataset } from '../src/session/run-dataset.js';
 
 export const SHARED_DATASETS = ['mvtec_ad', 'mpdd', 'ksdd-derived', 'mtd', 'hazelnut_toy'];
 export const SHARED_ROOT = SHARED.datasets;
@@ -102,7 +102,7 @@ export async function benchPresetThroughput(preset: string, dataset: string, lim
   const runDir = await mkdtemp(join(tmpdir(), 'iapas-bench-'));
   try {
     const t = performance.now();
-    const res = await runEval({ config, dataset, runDir, limit, quiet: true, evaluate: false });
+    const res = await runOnDataset({ config, dataset, runDir, limit, quiet: true, evaluate: false });
     const seconds = (performance.now() - t) / 1000;
     const images = res.run.categories.reduce((a, c) => a + c.computed, 0);
     return { preset, images, seconds: +seconds.toFixed(1), images_per_s: +(images / seconds).toFixed(3) };

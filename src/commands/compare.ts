@@ -14,7 +14,7 @@ async function readRun(dir: string, label: string): Promise<RunMetricsInput> {
   try {
     report = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8')) as EvaluationReport;
   } catch {
-    throw new UserError(`${dir}: no metrics.json (is it a finished \`iapas eval\` run directory, or an \`iapas evaluate\` output folder?)`);
+    throw new UserError(`${dir}: no metrics.json (is it a finished \`iapas run\` run directory, or an \`iapas evaluate\` output folder?)`);
   }
   return { label, report };
 }

@@ -2,12 +2,10 @@
  * The config flags every pipeline command shares, and how they become the effective config.
  */
 import type { Command } from 'commander';
-import { isAbsolute, resolve } from 'node:path';
-import { defaultCacheRoot, DiskCache } from '../util/disk-cache.js';
 import { UserError } from '../util/errors.js';
 import { buildConfig, deepMerge, parseSetFlag, readConfigFile, type Plain } from '../config/load.js';
 import type { Config } from '../config/schema.js';
-import { getPreset } from '../methods/registry.js';
+import { PRESET_NAMES, presetInfo } from '../config/presets.js';
 
 export interface ConfigFlags {
   preset?: string;
@@ -100,15 +98,6 @@ export async function resolveConfig(f: ConfigFlags, fallbackPreset?: string): Pr
   const file = f.config ? await readConfigFile(f.config) : undefined;
   const presetName = f.preset ?? (typeof file?.preset === 'string' ? file.preset : undefined) ?? fallbackPreset;
   if (!presetName) throw new UserError('no preset: pass --preset <name> or set `preset:` in the config file');
-  const preset = getPreset(presetName);
+  const preset = presetInfo(presetName);
   return buildConfig(preset.name, { presetDefaults: preset.defaults, file, fileName: f.config, flags: flagsToConfig(f) });
-}
-
-export function modelsDirOf(config: Config): string {
-  return isAbsolute(config.models_dir) ? config.models_dir : resolve(config.models_dir);
-}
-
-export function cacheOf(config: Config): DiskCache | undefined {
-  if (!config.cache) return undefined;
-  return new DiskCache(config.cache_dir ? resolve(config.cache_dir) : defaultCacheRoot());
 }

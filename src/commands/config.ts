@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
-import { PRESETS } from '../methods/registry.js';
+import { PRESETS } from '../config/presets.js';
 import { maybeWriteJson } from './json-output.js';
 
 export function register(program: Command): void {
@@ -26,6 +26,6 @@ export function register(program: Command): void {
       for (const p of PRESETS) {
         process.stdout.write(`${p.name.padEnd(12)} ${p.weights === 'embedded' ? 'embedded weights' : 'needs downloads '}  ${p.description}\n`);
       }
-      await maybeWriteJson(opts.json, PRESETS.map(({ build: _b, ...rest }) => rest));
+      await maybeWriteJson(opts.json, PRESETS);
     });
 }

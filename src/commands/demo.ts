@@ -3,11 +3,11 @@ import { join, relative, resolve } from 'node:path';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
 import { formatReportTable } from '../evaluation/report.js';
 import { RunDir } from '../pipeline/run-dir.js';
-import { runEval } from '../session/run-dataset.js';
+import { runOnDataset } from '../session/run-dataset.js';
 import { writeVisuals } from '../pipeline/visuals.js';
 import { generateSyntheticDataset } from '../synth/index.js';
 import { UserError } from '../util/errors.js';
-import { abortOnSigint, printRunSummary } from './eval.js';
+import { abortOnSigint, printRunSummary } from './run-output.js';
 import { maybeWriteJson } from './json-output.js';
 
 interface DemoFlags extends ConfigFlags {
@@ -45,7 +45,7 @@ export function register(program: Command): void {
     const synth = await generateSyntheticDataset(dataRoot, { seed, size });
     const sig = abortOnSigint();
     try {
-      const res = await runEval({ config, dataset: dataRoot, runDir, resume: opts.resume, signal: sig.signal, quiet: opts.quiet });
+      const res = await runOnDataset({ config, dataset: dataRoot, runDir, resume: opts.resume, signal: sig.signal, quiet: opts.quiet });
       printRunSummary(res.run);
       if (res.run.aborted) {
         process.stderr.write(`stopped early; continue with: iapas demo --out ${opts.out} --resume\n`);

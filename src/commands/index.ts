@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { register as datasetsCmd } from './datasets.js';
 import { register as configCmd } from './config.js';
 import { register as cacheCmd } from './cache.js';
-import { register as evalCmd } from './eval.js';
+import { register as runCmd } from './run.js';
 import { register as segmentCmd } from './segment.js';
 import { register as demoCmd } from './demo.js';
 import { register as oracleCmd } from './oracle.js';
@@ -16,7 +16,7 @@ const groups: Array<(program: Command) => void> = [
   datasetsCmd,
   configCmd,
   cacheCmd,
-  evalCmd,
+  runCmd,
   segmentCmd,
   demoCmd,
   oracleCmd,

@@ -8,8 +8,7 @@ import { DiskCache, defaultCacheRoot } from '../util/disk-cache.js';
 import { maybeWriteJson } from './json-output.js';
 import { getTemplate, listTemplates } from '../prompts/registry.js';
 import { renderMessages, toRecords, type TemplateVars } from '../prompts/template.js';
-import { CHAT_WRAPPERS } from '../models/llm/llama-cpp-chat-model.js';
-import { PROVIDERS, type LlmSettingsInput } from '../models/llm/chat-models.js';
+import { CHAT_WRAPPERS, PROVIDERS, type LlmSettingsInput } from '../config/schema.js';
 import { createLlmCaptioner } from '../prompts/captioner.js';
 
 function num(name: string, integer = false) {

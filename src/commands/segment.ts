@@ -1,14 +1,12 @@
+/** `iapas segment`: a preset on plain images, with the map, heat map, mask and overlay of each. */
 import type { Command } from 'commander';
-import { basename, extname, resolve } from 'node:path';
-import { addConfigOptions, cacheOf, modelsDirOf, resolveConfig, type ConfigFlags } from './config-flags.js';
-import type { Sample } from '../datasets/types.js';
-import { getPreset } from '../methods/registry.js';
+import { resolve } from 'node:path';
 import { RunDir } from '../pipeline/run-dir.js';
-import { runPipeline } from '../pipeline/runner.js';
 import { writeVisuals, type VisualFiles } from '../pipeline/visuals.js';
-import { UserError } from '../util/errors.js';
-import { abortOnSigint, printRunSummary } from './eval.js';
+import { IMAGES_CATEGORY, runOnImages } from '../session/run-images.js';
+import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
 import { maybeWriteJson } from './json-output.js';
+import { abortOnSigint, printRunSummary } from './run-output.js';
 
 interface SegmentFlags extends ConfigFlags {
   refs?: string[];
@@ -19,19 +17,6 @@ interface SegmentFlags extends ConfigFlags {
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
-
-/** Plain images as samples of one pseudo-category; stems made unique so outputs never collide. */
-export function imagesAsSamples(paths: string[], category: string, split: 'train' | 'test'): Sample[] {
-  const seen = new Map<string, number>();
-  return paths.map((p) => {
-    const abs = resolve(p);
-    let stem = basename(abs, extname(abs)).replace(/[^A-Za-z0-9_.-]/g, '_');
-    const n = seen.get(stem) ?? 0;
-    seen.set(stem, n + 1);
-    if (n > 0) stem = `${stem}_${n}`;
-    return { category, split, imagePath: abs, maskPath: null, label: 'normal', defectType: 'unknown', relId: stem };
-  });
-}
 
 export function register(program: Command): void {
   addConfigOptions(
@@ -44,39 +29,19 @@ export function register(program: Command): void {
       .option('--resume', 'skip images already done in --out')
       .option('--quiet', 'no progress output')
       .option('--json <file>', 'write per-image boxes, scores and output files as JSON'),
+    { preset: 'fewshot' },
   ).action(async (images: string[], opts: SegmentFlags) => {
     const config = await resolveConfig(opts, 'fewshot');
-    const preset = getPreset(config.preset);
-    const refs = imagesAsSamples(opts.refs ?? [], 'input', 'train');
-    const pipeline = await preset.build(config, { cache: cacheOf(config), modelsDir: modelsDirOf(config) });
     const out = resolve(opts.out!);
     const sig = abortOnSigint();
     try {
-      const needsRefs = pipeline.categoryStages.some((s) => s.reads.includes('references') || s.reads.includes('refImages'));
-      if (needsRefs && refs.length === 0) {
-        throw new UserError(
-          config.preset === 'fewshot'
-            ? 'the fewshot preset needs normal reference images: --refs <normal images>'
-            : 'tagging needs normal reference images (--refs <images>), or give the object tag with --object-tag <tag>',
-        );
-      }
-      const tests = imagesAsSamples(images, 'input', 'test');
-      const run = await runPipeline({
-        pipeline,
-        config,
-        jobs: [{ category: 'input', references: refs.slice(0, config.references.k), tests }],
-        runDir: out,
-        resume: opts.resume,
-        cache: cacheOf(config),
-        signal: sig.signal,
-        quiet: opts.quiet,
-      });
+      const { run, tests } = await runOnImages({ config, images, references: opts.refs ?? [], out, resume: opts.resume, signal: sig.signal, quiet: opts.quiet });
       printRunSummary(run);
       const dir = new RunDir(out);
       const results: Array<{ image: string; files: VisualFiles; boxes: unknown; objectTag?: string }> = [];
-      const stageA = await dir.readStageA('input');
+      const stageA = await dir.readStageA(IMAGES_CATEGORY);
       for (const t of tests) {
-        const rec = await dir.readImage('input', t.relId);
+        const rec = await dir.readImage(IMAGES_CATEGORY, t.relId);
         if (!rec) continue;
         const files = await writeVisuals(out, rec, out, t.relId);
         results.push({ image: t.imagePath, files, boxes: rec.boxes, objectTag: stageA?.objectTag });
@@ -86,7 +51,6 @@ export function register(program: Command): void {
       await maybeWriteJson(opts.json, { out, preset: config.preset, objectTag: stageA?.objectTag, caption: stageA?.caption, images: results });
     } finally {
       sig.dispose();
-      await pipeline.dispose?.();
     }
   });
 }

@@ -5,7 +5,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { llmSettingsSchema } from '../models/llm/chat-models.js';
 
 /** Model runs already use every core; more images in flight only need to cover decoding. */
 export function defaultConcurrency(): number {
@@ -13,6 +12,57 @@ export function defaultConcurrency(): number {
 }
 
 const prob = z.number().min(0).max(1);
+
+/** Chat formats of local GGUF models (src/models/llm/llama-cpp-chat-model.ts). */
+export const CHAT_WRAPPERS = ['auto', 'general', 'llama3', 'llama2', 'chatml'] as const;
+export type ChatWrapperName = (typeof CHAT_WRAPPERS)[number];
+
+/** Chat model providers of the captioner (src/models/llm/chat-models.ts). */
+export const PROVIDERS = ['llama-cpp', 'openai', 'ollama'] as const;
+export type Provider = (typeof PROVIDERS)[number];
+
+export const llmSettingsSchema = z
+  .object({
+    provider: z.enum(PROVIDERS).default('llama-cpp'),
+    /** llama-cpp: a GGUF path or a models-manifest name; servers: the model name they serve. */
+    model: z.string().min(1).default('llama-3-8b-instruct'),
+    temperature: z.number().min(0).max(2).default(0.6),
+    top_p: z.number().gt(0).max(1).default(0.9),
+    max_tokens: z.number().int().min(1).default(512),
+    seed: z.number().int().default(111),
+    json_grammar: z.boolean().default(false).describe('llama-cpp only: constrain the answer to a JSON array of lowercase nouns'),
+    threads: z.number().int().min(1).optional().describe('llama-cpp: default os.availableParallelism()'),
+    context_size: z.number().int().min(128).optional(),
+    chat_wrapper: z.enum(CHAT_WRAPPERS).default('auto'),
+    gpu: z.union([z.literal(false), z.literal('auto')]).default(false),
+    base_url: z.string().url().optional().describe('openai/ollama server; ollama default http://localhost:11434/v1'),
+    api_key_env: z.string().default('OPENAI_API_KEY').describe('environment variable holding the API key (openai)'),
+  })
+  .strict();
+
+export type LlmSettingsInput = z.input<typeof llmSettingsSchema>;
+export type LlmSettings = z.output<typeof llmSettingsSchema>;
+
+
+/** The few-shot methods (src/methods/fewshot): backbone, threshold, prompts, SAM refinement, map. */
+export const fewshotSchema = z
+  .object({
+    backbone: z.string().default('sam').describe('sam (the SAM encoder embeddings) | mobilenetv2'),
+    threshold: z.string().default('adaptive').describe('fixed:<v> | otsu[:floor] | adaptive[:quantile[:factor]], optionally +rel<r>'),
+    use_sam: z.boolean().default(true).describe('refine the thresholded regions with SAM; off: the thresholded map is the mask'),
+    mask_margin: z.number().min(0).default(0.1).describe('SAM masks are clipped to their prompt box grown by this fraction of its size on each side'),
+    boost: z.number().min(0).default(1).describe('final map = map * (1 + boost * union of SAM masks)'),
+    min_area_fraction: z.number().min(0).max(1).default(0.0005).describe('regions smaller than this fraction of the image give no prompt'),
+    max_prompts: z.number().int().min(1).default(8).describe('at most this many regions per image are prompted, highest peak first'),
+    work_size: z.number().int().min(16).default(256).describe('longest side of the working map (smoothing happens there)'),
+    smooth_sigma: z.number().min(0).default(4 / 256).describe("Gaussian sigma as a fraction of the working map's longest side; 0 = off"),
+  })
+  .strict()
+  .default({});
+
+export type FewshotConfig = z.infer<typeof fewshotSchema>;
+/** The schema's few-shot defaults, for code that runs the method without a config. */
+export const FEWSHOT_DEFAULTS: FewshotConfig = fewshotSchema.parse(undefined);
 
 export const configSchema = z
   .object({
@@ -48,7 +98,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-    llm: llmSettingsSchema.default({}).describe('LLM of the captioner (src/prompts/chat-models.ts)'),
+    llm: llmSettingsSchema.default({}).describe('LLM of the captioner (src/models/llm/chat-models.ts)'),
     detector: z
       .object({
         model: z.string().default('grounding-dino-tiny'),
@@ -67,20 +117,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-    fewshot: z
-      .object({
-        backbone: z.string().default('sam').describe('sam (the SAM encoder embeddings) | mobilenetv2'),
-        threshold: z.string().default('adaptive').describe('fixed:<v> | otsu[:floor] | adaptive[:quantile[:factor]]'),
-        use_sam: z.boolean().default(true),
-        mask_margin: z.number().min(0).optional(),
-        boost: z.number().min(0).optional(),
-        min_area_fraction: z.number().min(0).max(1).optional(),
-        max_prompts: z.number().int().min(1).optional(),
-        work_size: z.number().int().min(16).optional(),
-        smooth_sigma: z.number().min(0).optional(),
-      })
-      .strict()
-      .default({}),
+    fewshot: fewshotSchema,
     eval: z
       .object({
         resolution: z.number().int().min(8).default(400),

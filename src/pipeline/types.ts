@@ -82,6 +82,13 @@ export interface Stage<S> {
   run(state: S, ctx: StageContext): Promise<Partial<S>>;
 }
 
+/** What a method's builder gets besides the config. */
+export interface BuildEnv {
+  cache?: DiskCache;
+  /** Absolute models directory (config.models_dir resolved against the working directory). */
+  modelsDir: string;
+}
+
 export interface ModelRecord {
   name: string;
   files: Array<{ path: string; sha256: string; bytes?: number }>;

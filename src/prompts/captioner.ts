@@ -11,14 +11,8 @@
  */
 import { DiskCache } from '../util/disk-cache.js';
 import { sha256 } from '../util/hash.js';
-import {
-  createChatModel,
-  parseLlmSettings,
-  samplingOf,
-  type ChatModelHandle,
-  type LlmSettingsInput,
-  type Provider,
-} from '../models/llm/chat-models.js';
+import type { LlmSettingsInput, Provider } from '../config/schema.js';
+import { createChatModel, parseLlmSettings, samplingOf, type ChatModelHandle } from '../models/llm/chat-models.js';
 import { buildCaption, defaultTokenizerDirs, resolveTokenCounter, type TokenCounter } from './caption-text.js';
 import { parseNouns, type ParserName } from './parsers.js';
 import { getTemplate } from './registry.js';
@@ -57,6 +51,8 @@ export interface CaptionResult {
 
 export interface Captioner {
   readonly kind: 'llm' | 'static';
+  /** Answers the model generated so far (cached answers not counted). */
+  readonly runs: number;
   caption(input: CaptionInput): Promise<CaptionResult>;
   dispose(): Promise<void>;
 }
@@ -109,8 +105,12 @@ export async function createLlmCaptioner(opts: LlmCaptionerOptions = {}): Promis
     return counter;
   };
 
+  let runs = 0;
   return {
     kind: 'llm',
+    get runs() {
+      return runs;
+    },
     async caption(input: CaptionInput): Promise<CaptionResult> {
       const vars = { object_tag: input.objectTag, ram_tags: input.ramTags, category: input.category, dataset: input.dataset };
       const values = templateValues(template, vars);
@@ -127,6 +127,7 @@ export async function createLlmCaptioner(opts: LlmCaptionerOptions = {}): Promis
       let cached = true;
       const compute = async (): Promise<CachedAnswer> => {
         cached = false;
+        runs++;
         const msg = await handle.model.invoke(messages, callOptions);
         const raw = typeof msg.content === 'string' ? msg.content : JSON.stringify(msg.content);
         const meta = (msg.response_metadata ?? {}) as Record<string, unknown>;
@@ -174,6 +175,7 @@ export function createStaticCaptioner(caption = STATIC_CAPTION): Captioner {
     .filter(Boolean);
   return {
     kind: 'static',
+    runs: 0,
     async caption(): Promise<CaptionResult> {
       return {
         template: { name: 'static', version: '1', hash: sha256(caption), source: 'builtin' },

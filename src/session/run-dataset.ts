@@ -1,10 +1,10 @@
 /**
  * One pipeline run from a command: effective config -> preset -> pipeline (all models resolved
- * and loaded before any image is touched) -> run directory -> evaluation. `iapas eval` and
+ * and loaded before any image is touched) -> run directory -> evaluation. `iapas run` and
  * `iapas demo` both go through here.
  */
 import { basename, resolve } from 'node:path';
-import { cacheOf, modelsDirOf } from '../commands/config-flags.js';
+import { cacheOf, modelsDirOf } from '../config/locations.js';
 import type { Config } from '../config/schema.js';
 import { loadDataset } from '../datasets/index.js';
 import type { DatasetIndex } from '../datasets/types.js';
@@ -16,7 +16,7 @@ import type { EvaluationReport } from '../evaluation/report.js';
 import { evaluateRun } from '../pipeline/evaluate-run.js';
 import type { ImageRecord } from '../pipeline/run-dir.js';
 
-export interface EvalRequest {
+export interface DatasetRunRequest {
   config: Config;
   dataset: string;
   categories?: string[];
@@ -33,7 +33,7 @@ export interface EvalRequest {
   index?: DatasetIndex;
 }
 
-export interface EvalResult {
+export interface DatasetRunResult {
   runDir: string;
   run: RunSummary;
   metrics?: EvaluationReport;
@@ -44,7 +44,7 @@ export function defaultRunDir(config: Config, dataset: string, categories?: stri
   return resolve('runs', `${config.preset}-${basename(resolve(dataset))}-${tag}`);
 }
 
-export async function runEval(req: EvalRequest): Promise<EvalResult> {
+export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunResult> {
   const { config } = req;
   const preset = getPreset(config.preset);
   const cache = cacheOf(config);

@@ -1,9 +1,9 @@
 /**
- * Stage B's Grounding DINO steps (docs/method.md §1 B1-B3) on top of the detector adapter: the model gives a raw
- * output per (image, caption), cached on disk, and everything after it is post-processing, so a
- * sweep over thresholds never re-runs the model.
+ * Stage B's Grounding DINO passes (docs/method.md §1 B1-B2): the detector gives a raw output per
+ * (image, caption), cached on disk by the adapter, and everything after it is post-processing,
+ * so a sweep over thresholds never re-runs the model.
  */
-import { anomalyPass, objectPass, sizeFilter, type DetectorRaw, type DetectParams } from '../models/grounding-dino/postprocess.js';
+import { anomalyPass, objectPass, type DetectorRaw, type DetectParams } from '../models/grounding-dino/postprocess.js';
 import type { Config } from '../config/schema.js';
 import { boxArea } from '../image/box.js';
 import type { BoxRecord, ImageState, Stage } from '../pipeline/types.js';
@@ -59,16 +59,3 @@ export function anomalyPassStage(det: RawDetector): Stage<ImageState> {
     },
   };
 }
-
-/** Marks boxes over object_size * size_threshold as dropped (they stay in the record). */
-export const sizeFilterStage: Stage<ImageState> = {
-  name: 'size-filter',
-  reads: ['image', 'boxes', 'objectSize'],
-  writes: ['boxes'],
-  async run(s, ctx) {
-    const { width, height } = s.image!;
-    const dets = s.boxes!.map((b, query) => ({ box: b.box, score: b.score, phrase: b.phrase, query }));
-    const keep = new Set(sizeFilter(dets, s.objectSize!, ctx.config.detector.size_threshold, width, height).map((d) => d.query));
-    return { boxes: s.boxes!.map((b, i) => (keep.has(i) ? b : { ...b, kept: false, dropped: 'size' })) };
-  },
-};

@@ -9,7 +9,7 @@ import { decodeRle, encodeRle } from '../../src/pipeline/rle.js';
 import { runPipeline } from '../../src/pipeline/runner.js';
 import { boxArea } from '../../src/image/box.js';
 import { minMaxNormalize, scoreMap } from '../../src/image/masks.js';
-import { normalizeStage, scoreStage } from '../../src/stages/common.js';
+import { normalizeStage, scoreStage } from '../../src/stages/score.js';
 import { definePipeline, type ImageState, type Stage } from '../../src/pipeline/types.js';
 import type { DatasetIndex, Sample } from '../../src/datasets/types.js';
 import { buildJobs, selectCategories, spread } from '../../src/pipeline/jobs.js';

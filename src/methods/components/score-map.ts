@@ -4,19 +4,20 @@
  * resized to the image: blurring a 1024 px map with a proportionally wide kernel would cost
  * ~30x more for the same result after the protocol's own resize to 400 px.
  */
+import { FEWSHOT_DEFAULTS } from '../../config/schema.js';
 import type { FeatureGrid } from '../../models/backbones/types.js';
 import { cropChw } from '../../models/backbones/features.js';
 import { resizeBilinear } from '../../image/resize.js';
 import { gaussianBlur } from './smooth.js';
 
 export interface MapOptions {
-  /** Longest side of the working map (default 256). */
+  /** Longest side of the working map (config fewshot.work_size). */
   workSize?: number;
-  /** Gaussian sigma as a fraction of the map's longest side (default 4/256, PatchCore's sigma 4 at 256 px); 0 = off. */
+  /** Gaussian sigma as a fraction of the map's longest side (config fewshot.smooth_sigma; 4/256 is PatchCore's sigma 4 at 256 px); 0 = off. */
   smoothSigma?: number;
 }
 
-export const DEFAULT_MAP_OPTIONS: Required<MapOptions> = { workSize: 256, smoothSigma: 4 / 256 };
+export const DEFAULT_MAP_OPTIONS: Required<MapOptions> = { workSize: FEWSHOT_DEFAULTS.work_size, smoothSigma: FEWSHOT_DEFAULTS.smooth_sigma };
 
 /**
  * Upsamples grid scores (gridHeight x gridWidth) to a width x height map: bilinear over the

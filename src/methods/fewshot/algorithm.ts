@@ -1,35 +1,39 @@
 /**
- * Few-shot anomaly maps as SAM prompts (preset `fewshot`).
+ * Few-shot anomaly maps as SAM prompts (presets `fewshot`, `fewshot-cnn`).
  *
  * Per category (prepareFewshotCategory): features of k normal references -> memory bank, plus
  * the references' leave-one-out scores for the adaptive threshold.
- * Per image (runFewshot):
+ * Per image (runFewshot = scoreQuery + refineWithSam):
  *   1. map = cosine distance of each query patch to its nearest reference patch, upsampled
- *      (bilinear) and Gaussian-smoothed (src/fewshot/score-map.ts);
+ *      (bilinear) and Gaussian-smoothed (methods/components/score-map.ts);
  *   2. binary = map > threshold (policy: fixed, otsu, adaptive; optionally cut per region at a
- *      fraction of its peak; src/fewshot/threshold.ts);
- *   3. prompts = one box + peak point per connected component above a minimum area;
+ *      fraction of its peak; methods/components/threshold.ts);
+ *   3. prompts = one box + peak point per connected region above a minimum area
+ *      (models/sam/region-prompts.ts);
  *   4. SAM decodes each prompt; a mask is clipped to its box grown by `maskMargin`; an empty mask
- *      falls back to its component;
- *   5. final map = map * (1 + boost * union of masks) (src/fewshot/combine.ts), binary mask = that
- *      union (or the thresholded map when SAM is off).
+ *      falls back to its region;
+ *   5. final map = map * (1 + boost * union of masks) (combine.ts).
  */
-import type { Backbone } from '../../models/backbones/types.js';
+import type { FewshotConfig } from '../../config/schema.js';
+import { FEWSHOT_DEFAULTS } from '../../config/schema.js';
 import { clipMaskToBox, maskArea, unionMask } from '../../image/masks.js';
 import type { RgbImage } from '../../image/types.js';
+import type { Backbone } from '../../models/backbones/types.js';
 import type { SamModel } from '../../models/sam/model.js';
-import { regionPrompts, type RegionPrompt, type RegionPromptOptions } from '../../models/sam/region-prompts.js';
+import { regionPrompts, type RegionPromptOptions } from '../../models/sam/region-prompts.js';
+import type { MapRefinement, RefinedRegion } from '../../stages/map-refine.js';
+import { UserError } from '../../util/errors.js';
+import type { MapOptions } from '../components/score-map.js';
+import { binariseWithPolicy, describeThresholdPolicy, parseThresholdPolicy, type ThresholdPolicy } from '../components/threshold.js';
 import { combineMapWithMasks } from './combine.js';
 import { categoryThreshold, prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
 
-export type PromptOptions = Pick<RegionPromptOptions, 'minArea' | 'minAreaFraction' | 'maxPrompts'>;
-import type { MapOptions } from '../components/score-map.js';
-import { binariseWithPolicy, describeThresholdPolicy, type ThresholdPolicy } from '../components/threshold.js';
+export type RegionOptions = Pick<RegionPromptOptions, 'minArea' | 'minAreaFraction' | 'maxPrompts'>;
 
 export interface FewshotOptions {
   threshold: ThresholdPolicy;
   map: MapOptions;
-  prompts: PromptOptions;
+  regions: RegionOptions;
   /** Refine prompts with SAM (needs a SamModel); off = the thresholded feature map is the mask. */
   useSam: boolean;
   /** SAM masks are clipped to their prompt box grown by this fraction of its size on each side. */
@@ -38,20 +42,31 @@ export interface FewshotOptions {
   boost: number;
 }
 
-export const DEFAULT_FEWSHOT_OPTIONS: FewshotOptions = {
-  threshold: { kind: 'adaptive' },
-  map: {},
-  prompts: { minAreaFraction: 0.0005, maxPrompts: 8 },
-  useSam: true,
-  maskMargin: 0.1,
-  boost: 1,
-};
+/** The options of a config's `fewshot` section (every default is the schema's). */
+export function fewshotOptionsFrom(f: FewshotConfig): FewshotOptions {
+  let threshold: ThresholdPolicy;
+  try {
+    threshold = parseThresholdPolicy(f.threshold);
+  } catch (err) {
+    throw new UserError(`fewshot.threshold: ${(err as Error).message}`);
+  }
+  return {
+    threshold,
+    useSam: f.use_sam,
+    maskMargin: f.mask_margin,
+    boost: f.boost,
+    regions: { minAreaFraction: f.min_area_fraction, maxPrompts: f.max_prompts },
+    map: { workSize: f.work_size, smoothSigma: f.smooth_sigma },
+  };
+}
+
+export const DEFAULT_FEWSHOT_OPTIONS: FewshotOptions = fewshotOptionsFrom(FEWSHOT_DEFAULTS);
 
 export function fewshotOptions(partial: Partial<FewshotOptions> = {}): FewshotOptions {
   return {
     ...DEFAULT_FEWSHOT_OPTIONS,
     ...partial,
-    prompts: { ...DEFAULT_FEWSHOT_OPTIONS.prompts, ...partial.prompts },
+    regions: { ...DEFAULT_FEWSHOT_OPTIONS.regions, ...partial.regions },
     map: { ...DEFAULT_FEWSHOT_OPTIONS.map, ...partial.map },
   };
 }
@@ -62,27 +77,13 @@ export interface FewshotCategory {
   categoryThreshold: number | null;
 }
 
-export interface FewshotMask {
-  prompt: RegionPrompt;
-  /** 0/1 at image size, after clipping. */
-  mask: Uint8Array;
-  /** SAM's predicted IoU; null when the component itself stood in for an empty SAM mask. */
-  iou: number | null;
-}
-
-export interface FewshotResult {
+export interface FewshotResult extends MapRefinement {
   width: number;
   height: number;
-  /** Final anomaly map (feature map combined with SAM masks). */
-  map: Float32Array;
   /** The feature-distance map alone. */
   featureMap: Float32Array;
-  threshold: number;
-  thresholdPolicy: string;
-  /** Predicted binary mask (0/1). */
+  /** Predicted binary mask (0/1): the union of the regions' masks. */
   mask: Uint8Array;
-  prompts: RegionPrompt[];
-  masks: FewshotMask[];
 }
 
 /** Per category: memory bank from normal references, and the adaptive threshold when used. */
@@ -113,28 +114,22 @@ export async function refineWithSam(
 ): Promise<FewshotResult> {
   const { width, height } = image;
   const { threshold, mask: binary } = binariseWithPolicy(featureMap, width, height, options.threshold, category.categoryThreshold ?? undefined);
-  const prompts = regionPrompts(binary, width, height, { ...options.prompts, point: 'peak', map: featureMap });
-  const masks: FewshotMask[] = [];
-  const componentMask = (i: number): Uint8Array => {
-    // The thresholded pixels inside prompt i's box stand in for its region.
-    return clipMaskToBox(binary, width, height, prompts[i].box);
-  };
+  const prompts = regionPrompts(binary, width, height, { ...options.regions, point: 'peak', map: featureMap });
+  // The thresholded pixels inside a prompt's box stand in for its region.
+  const fallback = (i: number): RefinedRegion => ({ ...prompts[i], mask: clipMaskToBox(binary, width, height, prompts[i].box), iou: null });
+  const regions: RefinedRegion[] = [];
   if (options.useSam && prompts.length > 0) {
     if (!ctx.sam) throw new Error('few-shot: useSam is set but no SamModel was given');
     const embedding = await ctx.sam.encode(image);
-    const results = await ctx.sam.decode(
-      embedding,
-      prompts.map((p) => ({ box: p.box, points: p.points, labels: [1] })),
-    );
+    const results = await ctx.sam.decode(embedding, prompts.map((p) => ({ box: p.box, points: p.points })));
     results.forEach((r, i) => {
       const clipped = clipMaskToBox(r.mask, width, height, prompts[i].box, options.maskMargin);
-      if (maskArea(clipped) > 0) masks.push({ prompt: prompts[i], mask: clipped, iou: r.iou });
-      else masks.push({ prompt: prompts[i], mask: componentMask(i), iou: null });
+      regions.push(maskArea(clipped) > 0 ? { ...prompts[i], mask: clipped, iou: r.iou } : fallback(i));
     });
   } else {
-    prompts.forEach((p, i) => masks.push({ prompt: p, mask: componentMask(i), iou: null }));
+    prompts.forEach((_, i) => regions.push(fallback(i)));
   }
-  const union = masks.length > 0 ? unionMask(masks.map((m) => m.mask), width * height) : new Uint8Array(width * height);
-  const map = combineMapWithMasks(featureMap, masks.length > 0 ? union : null, options.boost);
-  return { width, height, map, featureMap, threshold, thresholdPolicy: describeThresholdPolicy(options.threshold), mask: union, prompts, masks };
+  const union = unionMask(regions.map((g) => g.mask), width * height);
+  const map = combineMapWithMasks(featureMap, regions.length > 0 ? union : null, options.boost);
+  return { width, height, map, featureMap, threshold, thresholdPolicy: describeThresholdPolicy(options.threshold), mask: union, regions };
 }

@@ -93,6 +93,9 @@ export interface GroundingDinoOptions {
 }
 
 export class GroundingDino {
+  /** Model executions so far (cache hits not counted). */
+  runs = 0;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly layout: GdinoLayout,
@@ -238,6 +241,7 @@ export class GroundingDino {
   }
 
   private async run(image: RgbImage, text: TokenizedCaption): Promise<DetectorRaw> {
+    this.runs++;
     const px = await this.preprocess(image);
     const L = text.ids.length;
     const ones = new Array<number>(L).fill(1);

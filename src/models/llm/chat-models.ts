@@ -9,35 +9,10 @@
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import type { BaseChatModel } from '@langchain/core/language_models/chat_models';
-import { z } from 'zod';
 import { UserError } from '../../util/errors.js';
 import { hashJson, sha256File } from '../../util/hash.js';
-import { CHAT_WRAPPERS, ChatLlamaCppLocal } from './llama-cpp-chat-model.js';
-
-export const PROVIDERS = ['llama-cpp', 'openai', 'ollama'] as const;
-export type Provider = (typeof PROVIDERS)[number];
-
-export const llmSettingsSchema = z
-  .object({
-    provider: z.enum(PROVIDERS).default('llama-cpp'),
-    /** llama-cpp: a GGUF path or a models-manifest name; servers: the model name they serve. */
-    model: z.string().min(1).default('llama-3-8b-instruct'),
-    temperature: z.number().min(0).max(2).default(0.6),
-    top_p: z.number().gt(0).max(1).default(0.9),
-    max_tokens: z.number().int().min(1).default(512),
-    seed: z.number().int().default(111),
-    json_grammar: z.boolean().default(false).describe('llama-cpp only: constrain the answer to a JSON array of lowercase nouns'),
-    threads: z.number().int().min(1).optional().describe('llama-cpp: default os.availableParallelism()'),
-    context_size: z.number().int().min(128).optional(),
-    chat_wrapper: z.enum(CHAT_WRAPPERS).default('auto'),
-    gpu: z.union([z.literal(false), z.literal('auto')]).default(false),
-    base_url: z.string().url().optional().describe('openai/ollama server; ollama default http://localhost:11434/v1'),
-    api_key_env: z.string().default('OPENAI_API_KEY').describe('environment variable holding the API key (openai)'),
-  })
-  .strict();
-
-export type LlmSettingsInput = z.input<typeof llmSettingsSchema>;
-export type LlmSettings = z.output<typeof llmSettingsSchema>;
+import { llmSettingsSchema, type LlmSettings, type LlmSettingsInput, type Provider } from '../../config/schema.js';
+import { ChatLlamaCppLocal } from './llama-cpp-chat-model.js';
 
 export function parseLlmSettings(input: LlmSettingsInput = {}): LlmSettings {
   const r = llmSettingsSchema.safeParse(input);

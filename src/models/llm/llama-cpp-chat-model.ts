@@ -26,10 +26,9 @@ import type {
   LlamaGrammar,
   LlamaModel,
 } from 'node-llama-cpp';
+import type { ChatWrapperName } from '../../config/schema.js';
 import { MissingModelError } from '../../util/errors.js';
 
-export const CHAT_WRAPPERS = ['auto', 'general', 'llama3', 'llama2', 'chatml'] as const;
-export type ChatWrapperName = (typeof CHAT_WRAPPERS)[number];
 
 export interface LlamaCppSettings extends BaseChatModelParams {
   modelPath: string;

@@ -18,11 +18,11 @@ import type { DiskCache } from '../../util/disk-cache.js';
 import { UserError } from '../../util/errors.js';
 import { resolveModel } from '../weights/resolve.js';
 import { sha256, sha256File } from '../../util/hash.js';
-import { objectPass, prepareCaption, sigmoid, type DetectParams, DEFAULT_DETECT_PARAMS } from '../grounding-dino/postprocess.js';
-import type { GroundingDino } from '../grounding-dino/model.js';
 import type { RgbImage } from '../../image/types.js';
 
 export const RAM_INPUT_SIZE = 384;
+
+const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 export const RAM_DEFAULT_THRESHOLD = 0.68;
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
@@ -97,6 +97,9 @@ export interface RamResult {
 }
 
 export class RamTagger {
+  /** Model executions so far (cache hits not counted). */
+  runs = 0;
+
   private constructor(
     private readonly session: ort.InferenceSession,
     readonly modelPath: string,
@@ -138,6 +141,7 @@ export class RamTagger {
       const hit = await this.cache.getBytes('ram', key);
       if (hit) return new Float32Array(hit.slice().buffer);
     }
+    this.runs++;
     const data = await ramPreprocess(image);
     const res = await this.session.run({ [this.inputName]: new ort.Tensor('float32', data, [1, 3, RAM_INPUT_SIZE, RAM_INPUT_SIZE]) });
     const out = Float32Array.from(res[this.outputName].data as Float32Array);
@@ -154,51 +158,6 @@ export class RamTagger {
   async dispose(): Promise<void> {
     await this.session.release();
   }
-}
-
-export interface ObjectTagImage {
-  tagString: string;
-  caption: string;
-  /** Phrase and score of the best box on this image, or null when no box passed. */
-  phrase: string | null;
-  score: number;
-}
-
-export interface ObjectTagResult {
-  /** Top-1 phrase by max score over the k images; null when no image gave any phrase. */
-  objectTag: string | null;
-  /** Each phrase with its max score over the images, best first. */
-  candidates: Array<{ phrase: string; score: number }>;
-  perImage: ObjectTagImage[];
-}
-
-/**
- * IAP-AS stage A step 3 (docs/method.md §1): for each reference image, RAM tags -> caption -> Grounding
- * DINO -> NMS -> phrase of the highest-scoring box; group by phrase, max score; keep the top-1.
- * Ties keep the phrase seen first.
- */
-export async function objectTagFromReferences(
-  images: Array<{ image: RgbImage; hash?: string }>,
-  tagger: Pick<RamTagger, 'tag'>,
-  detector: Pick<GroundingDino, 'infer'>,
-  params: DetectParams = DEFAULT_DETECT_PARAMS,
-): Promise<ObjectTagResult> {
-  const perImage: ObjectTagImage[] = [];
-  const best = new Map<string, number>();
-  for (const { image, hash } of images) {
-    const ram = await tagger.tag(image, hash);
-    if (ram.caption === '') {
-      perImage.push({ tagString: ram.tagString, caption: '', phrase: null, score: 0 });
-      continue;
-    }
-    const raw = await detector.infer(image, prepareCaption(ram.caption), hash);
-    const top = objectPass(raw, params);
-    const phrase = top && top.phrase !== '' ? top.phrase : null;
-    perImage.push({ tagString: ram.tagString, caption: ram.caption, phrase, score: top?.score ?? 0 });
-    if (phrase && top && top.score > (best.get(phrase) ?? -1)) best.set(phrase, top.score);
-  }
-  const candidates = [...best.entries()].map(([phrase, score]) => ({ phrase, score })).sort((a, b) => b.score - a.score);
-  return { objectTag: candidates[0]?.phrase ?? null, candidates, perImage };
 }
 
 /** Loads RAM of the manifest (ONNX + tag list + thresholds); MissingModelError when a file is absent. */

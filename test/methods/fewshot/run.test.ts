@@ -12,7 +12,7 @@ import { loadImage, loadMask } from '../../../src/image/io.js';
 import { getPreset } from '../../../src/methods/registry.js';
 import { decodeRle } from '../../../src/pipeline/rle.js';
 import { RunDir } from '../../../src/pipeline/run-dir.js';
-import { runEval } from '../../../src/session/run-dataset.js';
+import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { unionMask } from '../../../src/image/masks.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
 
@@ -53,7 +53,7 @@ describe('fewshot preset through the run machinery', () => {
       flags: { cache_dir: join(root, 'cache'), references: { k: 2 } },
     });
     const runDir = join(root, 'run');
-    const res = await runEval({ config, dataset: data, runDir, quiet: true });
+    const res = await runOnDataset({ config, dataset: data, runDir, quiet: true });
     const m = res.metrics!.categories[0];
     expect(m.n_images).toBe(3);
     // Chance level of pixel AP is the anomalous pixel fraction.
@@ -92,7 +92,7 @@ describe('fewshot preset through the run machinery', () => {
       flags: { cache_dir: join(root, 'cache'), references: { k: 2 } },
     });
     const runDir = join(root, 'run-bad');
-    const res = await runEval({ config, dataset: bad, runDir, quiet: true });
+    const res = await runOnDataset({ config, dataset: bad, runDir, quiet: true });
     expect(res.run.failed).toHaveLength(1);
     expect(res.run.failed[0]).toMatchObject({ category: 'disc', relId: victimId });
     expect(res.run.failed[0].error).toContain(victim);
@@ -101,7 +101,7 @@ describe('fewshot preset through the run machinery', () => {
     expect(JSON.parse(await readFile(join(runDir, 'failed.json'), 'utf8'))).toHaveLength(1);
 
     await writeFile(victim, original);
-    const again = await runEval({ config, dataset: bad, runDir, quiet: true, resume: true });
+    const again = await runOnDataset({ config, dataset: bad, runDir, quiet: true, resume: true });
     expect(again.run.failed).toHaveLength(0);
     expect(again.run.categories[0]).toMatchObject({ computed: 1, skipped: 2 });
     expect(again.metrics!.categories[0].n_images).toBe(3);

@@ -15,7 +15,7 @@ import { getPreset } from '../../../src/methods/registry.js';
 import { decodeRle } from '../../../src/pipeline/rle.js';
 import { RunDir, type ImageRecord, type StageARecord } from '../../../src/pipeline/run-dir.js';
 import { minMaxNormalize, scoreMap } from '../../../src/image/masks.js';
-import { runEval } from '../../../src/session/run-dataset.js';
+import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { MissingModelError, MissingModelsError } from '../../../src/util/errors.js';
 import { buildTinyIapasModels } from '../../support/tiny-models-dir.js';
 import { describeWithShared, SHARED } from '../../support/shared.js';
@@ -76,14 +76,14 @@ describeWithShared('iap-as end to end (tiny Grounding DINO + RAM, toy GGUF, real
   it('a missing model stops the run before any work, naming the file', async () => {
     const cfg = config({ models_dir: join(root, 'empty-models') });
     const dir = join(root, 'never');
-    const err = await runEval({ config: cfg, dataset: MPDD, index, runDir: dir, limit: 3, quiet: true }).catch((e) => e);
+    const err = await runOnDataset({ config: cfg, dataset: MPDD, index, runDir: dir, limit: 3, quiet: true }).catch((e) => e);
     // Grounding DINO and RAM are both absent there: both are named in one error.
     expect(err).toBeInstanceOf(MissingModelsError);
     expect(err.errors.map((e: MissingModelError) => e.modelName).sort()).toEqual(['grounding-dino-tiny', 'ram-swin-large-14m']);
     expect(String(err.message)).toMatch(/grounding-dino-tiny.*model\.onnx.*iapas models pull grounding-dino-tiny/);
     await expect(stat(dir)).rejects.toThrow();
     const noLlm = config({ llm: { model: 'llama-3-8b-instruct' } });
-    const err2 = await runEval({ config: noLlm, dataset: MPDD, index, runDir: dir, limit: 3, quiet: true }).catch((e) => e);
+    const err2 = await runOnDataset({ config: noLlm, dataset: MPDD, index, runDir: dir, limit: 3, quiet: true }).catch((e) => e);
     expect(err2).toBeInstanceOf(MissingModelError);
     expect(String(err2.message)).toMatch(/llama-3-8b-instruct/);
     await expect(stat(dir)).rejects.toThrow();
@@ -91,7 +91,7 @@ describeWithShared('iap-as end to end (tiny Grounding DINO + RAM, toy GGUF, real
 
   it('runs stage A and stage B and records everything', async () => {
     runDir = join(root, 'run-full');
-    const res = await runEval({ config: config(), dataset: MPDD, index, runDir, limit: 3, quiet: true });
+    const res = await runOnDataset({ config: config(), dataset: MPDD, index, runDir, limit: 3, quiet: true });
     expect(res.run.aborted).toBe(false);
     expect(res.run.modelRuns['grounding-dino']).toBeGreaterThan(0);
     expect(res.run.modelRuns['sam-encoder']).toBe(3);
@@ -148,7 +148,7 @@ describeWithShared('iap-as end to end (tiny Grounding DINO + RAM, toy GGUF, real
   });
 
   it('a second run with only a threshold changed re-runs no model', async () => {
-    const res = await runEval({ config: config({ detector: { box_threshold: 0.2 } }), dataset: MPDD, index, runDir: join(root, 'run-thr'), limit: 3, quiet: true });
+    const res = await runOnDataset({ config: config({ detector: { box_threshold: 0.2 } }), dataset: MPDD, index, runDir: join(root, 'run-thr'), limit: 3, quiet: true });
     expect(res.run.modelRuns).toEqual({ 'grounding-dino': 0, ram: 0, llm: 0, 'sam-encoder': 0, 'sam-decoder': 0 });
     expect(res.run.cache.gdino.misses).toBe(0);
     expect(res.run.cache.gdino.hits).toBeGreaterThan(0);
@@ -158,14 +158,14 @@ describeWithShared('iap-as end to end (tiny Grounding DINO + RAM, toy GGUF, real
 
   it('resume after a kill gives identical files', async () => {
     const dir = join(root, 'run-killed');
-    const first = await runEval({ config: config(), dataset: MPDD, index, runDir: dir, limit: 3, quiet: true, maxImages: 1 });
+    const first = await runOnDataset({ config: config(), dataset: MPDD, index, runDir: dir, limit: 3, quiet: true, maxImages: 1 });
     expect(first.run.aborted).toBe(true);
     expect(first.metrics).toBeUndefined();
     // A kill can also leave a map without its record: the image must then be redone.
     const recDir = join(dir, 'categories/metal_plate/images/test/defect');
     const done = await readdir(recDir).catch(() => [] as string[]);
     for (const f of done) await unlink(join(recDir, f));
-    const second = await runEval({ config: config(), dataset: MPDD, index, runDir: dir, limit: 3, quiet: true, resume: true });
+    const second = await runOnDataset({ config: config(), dataset: MPDD, index, runDir: dir, limit: 3, quiet: true, resume: true });
     expect(second.run.aborted).toBe(false);
     expect(second.run.categories[0].computed + second.run.categories[0].skipped).toBe(3);
     expect(await files(dir)).toEqual(await files(runDir));

@@ -3,12 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RAM_DIR, buildTinyGroundingDino, buildTinyRam, logit } from '../../support/tiny-models.js';
-import { GroundingDino, type DetectorRaw } from '../../../src/models/grounding-dino/model.js';
+import { DEFAULT_DETECT_PARAMS, GroundingDino, prepareCaption } from '../../../src/models/grounding-dino/model.js';
+import { objectTagFromReferences } from '../../../src/stages/tag.js';
 import type { RgbImage } from '../../../src/image/types.js';
 import {
   RamTagger,
   loadRamTagList,
-  objectTagFromReferences,
   ramPreprocess,
   tagStringToCaption,
   tagsFromLogits,
@@ -116,54 +116,12 @@ describeWithShared('RAM adapter on a tiny ONNX graph', [TAGS, SHARED.bertTokeniz
       ],
     });
     const gd = await GroundingDino.load(info.dir);
-    const imgs = [1, 2, 3].map((i) => ({ image: uniform(64, 64, [i * 20, 50, 50]) }));
-    const res = await objectTagFromReferences(imgs, tagger, gd);
+    const imgs = [1, 2, 3].map((i) => uniform(64, 64, [i * 20, 50, 50]));
+    const res = await objectTagFromReferences(imgs, tagger, { raw: (img, cap) => gd.infer(img, prepareCaption(cap)) }, DEFAULT_DETECT_PARAMS);
     expect(res.objectTag).toBe('screw');
     expect(res.perImage.map((p) => p.caption)).toEqual(['metal. screw', 'metal. screw', 'metal. screw']);
     expect(res.candidates.map((c) => c.phrase)).toEqual(['screw']);
     expect(res.candidates[0].score).toBeCloseTo(0.7, 5);
     await gd.dispose();
-  });
-});
-
-describe('objectTagFromReferences grouping', () => {
-  /** One query whose single token gets the probability given for that caption and image. */
-  function fakeDetector(best: Map<number, [string, number]>) {
-    return {
-      async infer(image: RgbImage, caption: string): Promise<DetectorRaw> {
-        const [phrase, p] = best.get(image.width)!;
-        expect(caption.endsWith('.')).toBe(true);
-        return {
-          numQueries: 1,
-          inputIds: [101, 1, 102],
-          tokens: ['[CLS]', phrase, '[SEP]'],
-          boxes: Float32Array.from([0.5, 0.5, 0.5, 0.5]),
-          probs: Float32Array.from([0, p, 0]),
-          imageWidth: image.width,
-          imageHeight: image.height,
-        };
-      },
-    };
-  }
-  const tagger = { tag: async () => ({ tags: [], tagString: 'screw | bolt', caption: 'screw. bolt' }) };
-
-  it('groups by phrase, takes each phrase\'s max score, and keeps the top-1', async () => {
-    const best = new Map<number, [string, number]>([
-      [1, ['screw', 0.6]],
-      [2, ['bolt', 0.7]],
-      [3, ['screw', 0.65]],
-      [4, ['screw', 0.05]], // under box_threshold: no phrase from this image
-    ]);
-    const imgs = [1, 2, 3, 4].map((w) => ({ image: { width: w, height: 1, data: new Uint8Array(3 * w) } }));
-    const res = await objectTagFromReferences(imgs, tagger, fakeDetector(best));
-    expect(res.objectTag).toBe('bolt'); // max, not sum: bolt 0.7 beats screw 0.65 (sum 1.25)
-    expect(res.candidates.map((c) => c.phrase)).toEqual(['bolt', 'screw']);
-    expect(res.candidates[1].score).toBeCloseTo(0.65, 6);
-    expect(res.perImage[3].phrase).toBeNull();
-  });
-
-  it('gives null when no image yields a phrase', async () => {
-    const res = await objectTagFromReferences([], tagger, fakeDetector(new Map()));
-    expect(res.objectTag).toBeNull();
   });
 });

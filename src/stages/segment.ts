@@ -1,39 +1,12 @@
 /**
- * Stages shared by every preset: image decoding, SAM on the kept boxes, the score map and its
- * per-image normalisation. Each is a small object naming what it reads and writes.
+ * SAM on the kept detector boxes: one mask per box (single-mask output, as the IAP-AS reference).
  */
-import { loadRgb } from '../image/io.js';
-import { hashRgb, type SamMaskResult, type SamModel } from '../models/sam/model.js';
 import { clampBox } from '../image/box.js';
 import type { Box, RgbImage } from '../image/types.js';
-import { sha256File } from '../util/hash.js';
+import { hashRgb, type SamMaskResult, type SamModel } from '../models/sam/model.js';
 import { decodeRle, encodeRle, type Rle } from '../pipeline/rle.js';
-import { minMaxNormalize, scoreMap } from '../image/masks.js';
-import type { CategoryState, ImageState, Stage } from '../pipeline/types.js';
-
-export const decodeImage: Stage<ImageState> = {
-  name: 'decode',
-  reads: ['sample'],
-  writes: ['image'],
-  async run(s) {
-    const img = await loadRgb(s.sample.imagePath);
-    return { image: { width: img.width, height: img.height, data: img.data } };
-  },
-};
-
-export const loadReferences: Stage<CategoryState> = {
-  name: 'references',
-  reads: ['references'],
-  writes: ['refImages'],
-  async run(s) {
-    const refImages: RgbImage[] = [];
-    for (const r of s.references) {
-      const img = await loadRgb(r.imagePath);
-      refImages.push({ width: img.width, height: img.height, data: img.data });
-    }
-    return { refImages };
-  },
-};
+import type { ImageState, Stage } from '../pipeline/types.js';
+import { sha256File } from '../util/hash.js';
 
 /** One mask per box (single-mask output), as in the IAP-AS reference; the image is encoded once. */
 async function segmentBoxes(sam: SamModel, image: RgbImage, boxes: Box[]): Promise<SamMaskResult[]> {
@@ -80,23 +53,3 @@ export function samOnBoxes(sam: SamModel): Stage<ImageState> {
     },
   };
 }
-
-/** `sum_i s_i * m_i` over the kept boxes (docs/method.md §1 B5). */
-export const scoreStage: Stage<ImageState> = {
-  name: 'score',
-  reads: ['image', 'boxes', 'masks'],
-  writes: ['rawMap'],
-  async run(s) {
-    const kept = s.boxes!.filter((b) => b.kept);
-    return { rawMap: scoreMap(s.masks!, kept.map((b) => b.score), s.image!.width, s.image!.height) };
-  },
-};
-
-export const normalizeStage: Stage<ImageState> = {
-  name: 'normalize',
-  reads: ['rawMap'],
-  writes: ['map'],
-  async run(s) {
-    return { map: minMaxNormalize(s.rawMap!) };
-  },
-};

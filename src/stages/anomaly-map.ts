@@ -1,0 +1,36 @@
+/**
+ * Reference-based anomaly maps: stage A turns a category's normal references into a memory
+ * (feature bank, thresholds), stage B scores each image against it. The method supplies the
+ * model (src/methods/fewshot); these stages place it in the pipeline.
+ */
+import type { RgbImage } from '../image/types.js';
+import type { CategoryState, ImageState, Stage } from '../pipeline/types.js';
+
+export interface AnomalyMapModel<M> {
+  prepare(references: RgbImage[]): Promise<{ memory: M; notes?: Record<string, unknown> }>;
+  /** Raw anomaly map of one image at its size. */
+  score(image: RgbImage, memory: M): Promise<Float32Array>;
+}
+
+export function memoryStage<M>(model: AnomalyMapModel<M>): Stage<CategoryState> {
+  return {
+    name: 'memory',
+    reads: ['refImages'],
+    writes: ['memory', 'notes'],
+    async run(s) {
+      const { memory, notes } = await model.prepare(s.refImages!);
+      return { memory, notes };
+    },
+  };
+}
+
+export function anomalyMapStage<M>(model: AnomalyMapModel<M>): Stage<ImageState> {
+  return {
+    name: 'anomaly-map',
+    reads: ['image', 'category'],
+    writes: ['rawMap'],
+    async run(s) {
+      return { rawMap: await model.score(s.image!, s.category.memory as M) };
+    },
+  };
+}

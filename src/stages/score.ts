@@ -1,0 +1,22 @@
+/** The IAP-AS score map `sum_i s_i * m_i` over the kept boxes and its per-image min-max (docs/method.md §1 B5). */
+import { minMaxNormalize, scoreMap } from '../image/masks.js';
+import type { ImageState, Stage } from '../pipeline/types.js';
+
+export const scoreStage: Stage<ImageState> = {
+  name: 'score',
+  reads: ['image', 'boxes', 'masks'],
+  writes: ['rawMap'],
+  async run(s) {
+    const kept = s.boxes!.filter((b) => b.kept);
+    return { rawMap: scoreMap(s.masks!, kept.map((b) => b.score), s.image!.width, s.image!.height) };
+  },
+};
+
+export const normalizeStage: Stage<ImageState> = {
+  name: 'normalize',
+  reads: ['rawMap'],
+  writes: ['map'],
+  async run(s) {
+    return { map: minMaxNormalize(s.rawMap!) };
+  },
+};
