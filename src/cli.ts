@@ -12,14 +12,16 @@ export function buildProgram(): Command {
     .name('iapas')
     .description('Zero-shot industrial anomaly segmentation with foundation models (IAP-AS and related presets)')
     .version('0.1.0')
-    .showHelpAfterError('(run with --help for usage)');
+    .showHelpAfterError('(run with --help for usage)')
+    // Before the commands are added, so that they inherit it: help, version and usage errors
+    // come back here as exceptions instead of ending the process.
+    .exitOverride();
   registerAll(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
-  program.exitOverride();
   try {
     await program.parseAsync(argv);
   } catch (err) {

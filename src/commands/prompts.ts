@@ -8,7 +8,9 @@ import { DiskCache, defaultCacheRoot } from '../util/disk-cache.js';
 import { maybeWriteJson } from './json-output.js';
 import { getTemplate, listTemplates } from '../prompts/registry.js';
 import { renderMessages, toRecords, type TemplateVars } from '../prompts/template.js';
-import { CHAT_WRAPPERS, PROVIDERS, type LlmSettingsInput } from '../config/schema.js';
+import { CHAT_WRAPPERS, CONFIG_DEFAULTS, PROVIDERS, type LlmSettingsInput } from '../config/schema.js';
+
+const LLM = CONFIG_DEFAULTS.llm;
 import { createLlmCaptioner } from '../prompts/captioner.js';
 
 function num(name: string, integer = false) {
@@ -113,18 +115,18 @@ export function register(program: Command): void {
     prompts
       .command('generate')
       .description('ask the chat model once: prints the raw answer, the cleaned words and the caption')
-      .option('--template <name>', 'template name', 'iap-as')
+      .option('--template <name>', 'template name', CONFIG_DEFAULTS.caption.template)
       .option('--prompts <dir>', 'folder of YAML/JSON templates')
-      .option('--provider <name>', `one of ${PROVIDERS.join(', ')}`, 'llama-cpp')
-      .option('--model <gguf|name>', 'GGUF file or models-manifest name (llama-cpp); served model name (openai, ollama)', 'llama-3-8b-instruct')
+      .option('--provider <name>', `one of ${PROVIDERS.join(', ')}`, LLM.provider)
+      .option('--model <gguf|name>', 'GGUF file or models-manifest name (llama-cpp); served model name (openai, ollama)', LLM.model)
       .option('--models-dir <dir>', 'models folder (default $IAPAS_MODELS or ./models)')
       .option('--base-url <url>', 'OpenAI-compatible server URL (openai, ollama)')
-      .option('--seed <n>', 'sampling seed', num('seed', true), 111)
-      .option('--temperature <t>', 'sampling temperature (0 = greedy, deterministic)', num('temperature'), 0.6)
-      .option('--top-p <p>', 'nucleus sampling', num('top-p'), 0.9)
-      .option('--max-tokens <n>', 'most new tokens', num('max-tokens', true), 512)
+      .option('--seed <n>', 'sampling seed', num('seed', true), LLM.seed)
+      .option('--temperature <t>', 'sampling temperature (0 = greedy, deterministic)', num('temperature'), LLM.temperature)
+      .option('--top-p <p>', 'nucleus sampling', num('top-p'), LLM.top_p)
+      .option('--max-tokens <n>', 'most new tokens', num('max-tokens', true), LLM.max_tokens)
       .option('--threads <n>', 'CPU threads (default: all cores)', num('threads', true))
-      .option('--chat-wrapper <name>', `chat format: ${CHAT_WRAPPERS.join(', ')}`, 'auto')
+      .option('--chat-wrapper <name>', `chat format: ${CHAT_WRAPPERS.join(', ')}`, LLM.chat_wrapper)
       .option('--json-grammar', 'constrain the answer to a JSON array of lowercase nouns (llama-cpp)')
       .option('--tokenizer <dir>', 'BERT tokenizer folder for the 256-token caption guard')
       .option('--cache-dir <dir>', 'answer cache (default $IAPAS_CACHE or .cache/iapas)')

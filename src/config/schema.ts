@@ -120,11 +120,14 @@ export const configSchema = z
     fewshot: fewshotSchema,
     eval: z
       .object({
-        resolution: z.number().int().min(8).default(400),
+        resolution: z.number().int().min(8).max(4096).default(400).describe('maps (bicubic) and masks (nearest) are resized to n x n before pooling'),
+        normalize: z.boolean().default(true).describe('min-max normalise the maps over each category'),
         normals: z
           .enum(['include', 'skip', 'reference'])
           .default('include')
           .describe('normal test images: include (full test set), skip, or reference (as the IAP-AS code: kept for MVTec AD only)'),
+        aupro: z.enum(['grid', 'exact']).default('grid').describe('grid: 200 thresholds (SAA+/APRIL-GAN code); exact: every threshold (MVTec AD / anomalib)'),
+        fpr_limit: z.number().gt(0).max(1).default(0.3).describe('AUPRO false-positive-rate limit'),
       })
       .strict()
       .default({}),
@@ -132,6 +135,9 @@ export const configSchema = z
   .strict();
 
 export type Config = z.infer<typeof configSchema>;
+
+/** Every schema default (the preset's own defaults come on top): what help texts print. */
+export const CONFIG_DEFAULTS: Config = configSchema.parse({ preset: '(none)' });
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** One line per problem, with the dotted path of the offending key. */

@@ -17,6 +17,7 @@
  * holds more than one full-resolution map at a time.
  */
 import { basename } from 'node:path';
+import { CONFIG_DEFAULTS, type Config } from '../config/schema.js';
 import type { LayoutName, Sample } from '../datasets/types.js';
 import { labelComponents } from '../image/components.js';
 import { resizeBicubic, resizeNearest } from '../image/resize.js';
@@ -36,13 +37,12 @@ export interface ProtocolOptions {
   fprLimit: number;
 }
 
-export const DEFAULT_PROTOCOL: ProtocolOptions = {
-  resolution: 400,
-  normalize: true,
-  normalImages: 'include',
-  aupro: 'grid',
-  fprLimit: 0.3,
-};
+/** The protocol a config's `eval` section describes (its defaults are the schema's). */
+export function protocolOf(e: Config['eval']): ProtocolOptions {
+  return { resolution: e.resolution, normalize: e.normalize, normalImages: e.normals, aupro: e.aupro, fprLimit: e.fpr_limit };
+}
+
+export const DEFAULT_PROTOCOL: ProtocolOptions = protocolOf(CONFIG_DEFAULTS.eval);
 
 export function resolveProtocol(partial: Partial<ProtocolOptions> = {}): ProtocolOptions {
   const o = { ...DEFAULT_PROTOCOL, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };

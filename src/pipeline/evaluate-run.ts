@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { evaluateMaps } from '../evaluation/evaluate.js';
+import { protocolOf } from '../evaluation/protocol.js';
 import { type EvaluationReport, writeReport } from '../evaluation/report.js';
 import { RunDir } from './run-dir.js';
 import type { CategoryJob } from './runner.js';
@@ -19,7 +20,7 @@ export async function evaluateRun(runDir: string, jobs: CategoryJob[], config: C
   const evaluated: DatasetIndex = { ...index, categories: jobs.map((j) => j.category), samples: jobs.flatMap((j) => j.tests) };
   const report = await evaluateMaps({
     dataset: evaluated,
-    options: { resolution: config.eval.resolution, normalImages: config.eval.normals },
+    options: protocolOf(config.eval),
     loadMap: async (s) => {
       try {
         return await dir.readMap(s.category, s.relId);
