@@ -5,7 +5,7 @@
  * BUILDERS and its presets in config/presets.ts.
  */
 import type { Config } from '../config/schema.js';
-import { PRESETS, presetInfo, type PresetInfo } from '../config/presets.js';
+import { presetInfo, type PresetInfo } from '../config/presets.js';
 import type { BuildEnv, Pipeline } from '../pipeline/types.js';
 
 type Builder = (config: Config, env: BuildEnv) => Promise<Pipeline>;
@@ -23,8 +23,4 @@ export interface Preset extends PresetInfo {
 export function getPreset(name: string): Preset {
   const info = presetInfo(name);
   return { ...info, build: BUILDERS[info.method] };
-}
-
-export function listPresets(): Preset[] {
-  return PRESETS.map((p) => getPreset(p.name));
 }

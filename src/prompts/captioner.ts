@@ -192,16 +192,6 @@ export function createStaticCaptioner(caption = STATIC_CAPTION): Captioner {
   };
 }
 
-/** One caption with a captioner made and disposed for it (a run should keep one captioner instead). */
-export async function generateCaption(input: CaptionInput, opts: LlmCaptionerOptions = {}): Promise<CaptionResult> {
-  const c = await createLlmCaptioner(opts);
-  try {
-    return await c.caption(input);
-  } finally {
-    await c.dispose();
-  }
-}
-
 /** The compact record the pipeline's results files keep (template as name@version, model path). */
 export function captionRecord(r: CaptionResult): {
   template: string;

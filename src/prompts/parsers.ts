@@ -1,12 +1,11 @@
 /**
- * Output parsers: LLM answer text -> defect nouns. Each is a LangChain output parser, so a template
- * can be piped `template.pipe(model).pipe(parser)`; the stage calls `parse` itself because it also
- * records the raw answer.
+ * Answer parsers: LLM answer text -> defect nouns, by the parser a template names. The captioner
+ * parses the raw answer itself (rather than piping a LangChain output parser) because it records
+ * and caches the raw answer, and re-parses it when the cleaning rules change.
  *
  * Fallback chain (the parse never fails): JSON array -> the cleaning rules on the raw text -> the
  * default words `abnormal, defect`. `fallback` says which step produced the words.
  */
-import { BaseOutputParser } from '@langchain/core/output_parsers';
 import { cleanAnswer, finishWords, type CleanResult } from './clean.js';
 
 export const PARSER_NAMES = ['nouns', 'nouns-reference', 'json-nouns'] as const;
@@ -25,46 +24,7 @@ function withEmptyCheck(r: CleanResult, parser: ParserName, fallback?: string): 
   return fallback ? { ...r, parser, fallback } : { ...r, parser };
 }
 
-/** Comma-separated nouns cleaned by the robust rules (see clean.ts). */
-export class NounsParser extends BaseOutputParser<ParsedNouns> {
-  lc_namespace = ['iapas', 'prompts'];
-  async parse(text: string): Promise<ParsedNouns> {
-    return parseNouns(text, 'nouns');
-  }
-  getFormatInstructions(): string {
-    return "Answer only by listing lowercase words in the format 'word, word'.";
-  }
-}
-
-/** Comma-separated nouns cleaned exactly as the reference code did (order made deterministic). */
-export class ReferenceNounsParser extends BaseOutputParser<ParsedNouns> {
-  lc_namespace = ['iapas', 'prompts'];
-  async parse(text: string): Promise<ParsedNouns> {
-    return parseNouns(text, 'nouns-reference');
-  }
-  getFormatInstructions(): string {
-    return "Answer only by listing lowercase words in the format 'word, word'.";
-  }
-}
-
-/** A JSON array of nouns; anything else falls back to the cleaning rules. */
-export class JsonNounsParser extends BaseOutputParser<ParsedNouns> {
-  lc_namespace = ['iapas', 'prompts'];
-  async parse(text: string): Promise<ParsedNouns> {
-    return parseNouns(text, 'json-nouns');
-  }
-  getFormatInstructions(): string {
-    return 'Answer only with a JSON array of lowercase nouns, e.g. ["scratch", "crack"].';
-  }
-}
-
-export function createParser(name: ParserName): BaseOutputParser<ParsedNouns> {
-  if (name === 'json-nouns') return new JsonNounsParser();
-  if (name === 'nouns-reference') return new ReferenceNounsParser();
-  return new NounsParser();
-}
-
-/** Synchronous core of the parsers. */
+/** The words of an answer as the template's parser reads it; never fails (see the fallback chain above). */
 export function parseNouns(text: string, parser: ParserName): ParsedNouns {
   if (parser === 'nouns-reference') return withEmptyCheck(cleanAnswer(text, { mode: 'reference' }), parser);
   if (parser === 'nouns') return withEmptyCheck(cleanAnswer(text), parser);

@@ -12,7 +12,7 @@ import type { BaseMessage } from '@langchain/core/messages';
 import { z } from 'zod';
 import { UserError } from '../util/errors.js';
 import { hashJson } from '../util/hash.js';
-import { PARSER_NAMES, createParser, type ParserName } from './parsers.js';
+import { PARSER_NAMES, type ParserName } from './parsers.js';
 
 /** What a template may ask for. `ram_tags` is the list of RAM tags of the reference images. */
 export const TEMPLATE_VARIABLES = ['object_tag', 'ram_tags', 'category', 'dataset'] as const;
@@ -118,4 +118,3 @@ export function toRecords(messages: BaseMessage[]): ChatMessageRecord[] {
   });
 }
 
-export { createParser };

@@ -3,4 +3,3 @@ export * from './draw.js';
 export * from './overlay.js';
 export * from './figure.js';
 export * from './write.js';
-export * from './fewshot-outputs.js';

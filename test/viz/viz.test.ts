@@ -11,7 +11,6 @@ import {
   maskOutline,
   renderOverlay,
   writeComparisonFigure,
-  writeFewshotPngs,
   writeHeatmapPng,
   writeMaskPng,
   writeOverlayPng,
@@ -109,22 +108,6 @@ describe('PNG writers', () => {
     expect(await meta('f.png')).toEqual([22, 22, 3]);
     const { data, info } = await sharp(join(dir, 'm.png')).raw().toBuffer({ resolveWithObject: true });
     expect([data[0], data[info.channels]]).toEqual([0, 255]);
-  });
-
-  it('writes the three few-shot PNGs at the image size', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'iapas-viz-'));
-    dirs.push(dir);
-    const W = 10;
-    const result = {
-      width: W,
-      height: W,
-      map: Float32Array.from({ length: W * W }, (_, i) => i / 100),
-      mask: Uint8Array.from({ length: W * W }, (_, i) => (i > 50 ? 1 : 0)),
-      prompts: [{ box: [5, 5, 10, 10], point: [7.5, 7.5] as [number, number] }],
-    };
-    const paths = await writeFewshotPngs(join(dir, 'img'), { width: W, height: W, data: new Uint8Array(W * W * 3) }, result, { maxValue: 1 });
-    for (const p of Object.values(paths)) expect((await sharp(p).metadata()).width).toBe(W);
-    expect(paths.overlay).toBe(join(dir, 'img_overlay.png'));
   });
 
   it('rejects a map of the wrong size', async () => {
