@@ -1,10 +1,11 @@
 /**
- * Chat model settings and the provider switch. `llama-cpp` (default) runs a local GGUF; `openai`
- * is any OpenAI-compatible server (vLLM, llama.cpp server, LM Studio, OpenAI); `ollama` uses
- * Ollama's OpenAI-compatible endpoint (`/v1`), so no extra package is needed for it.
+ * The provider switch of the captioner's chat model. `llama-cpp` (default) runs a local GGUF on
+ * node-llama-cpp (llama-cpp-chat-model.ts); the servers go through LangChain's `initChatModel`:
+ * `openai` is any OpenAI-compatible server (vLLM, llama.cpp server, LM Studio, OpenAI), `ollama`
+ * is Ollama's OpenAI-compatible endpoint (`/v1`), so both need only @langchain/openai.
  *
- * Sampling defaults are the reference's: temperature 0.6, top_p 0.9, at most 512 new tokens.
- * temperature 0 is greedy decoding (deterministic; tests use it).
+ * Settings and their defaults (the reference's sampling: temperature 0.6, top_p 0.9, at most 512
+ * new tokens) are the config schema's `llm` section; temperature 0 is greedy decoding.
  */
 import { existsSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
@@ -103,25 +104,26 @@ export async function createChatModel(
     };
   }
   if (s.json_grammar) opts.log?.(`json_grammar applies to llama-cpp only; ignored for provider ${s.provider}`);
-  let mod: typeof import('@langchain/openai');
-  try {
-    mod = await import('@langchain/openai');
-  } catch {
-    throw new UserError(`provider '${s.provider}' needs the package @langchain/openai: npm install @langchain/openai`);
-  }
   const baseURL = s.base_url ?? (s.provider === 'ollama' ? 'http://localhost:11434/v1' : undefined);
   const apiKey = s.provider === 'ollama' ? 'ollama' : process.env[s.api_key_env];
   if (s.provider === 'openai' && !apiKey && !baseURL) {
     throw new UserError(`provider 'openai' needs an API key in $${s.api_key_env} (or a base_url of a local server)`);
   }
-  const model = new mod.ChatOpenAI({
-    model: s.model,
-    temperature: s.temperature,
-    topP: s.top_p,
-    maxTokens: s.max_tokens,
-    apiKey: apiKey ?? 'none',
-    configuration: baseURL ? { baseURL } : undefined,
-  });
+  // Loaded only for a server: langchain's universal model pulls in more than a local run needs.
+  const { initChatModel } = await import('langchain');
+  let model: BaseChatModel;
+  try {
+    model = await initChatModel(s.model, {
+      modelProvider: 'openai',
+      temperature: s.temperature,
+      topP: s.top_p,
+      maxTokens: s.max_tokens,
+      apiKey: apiKey ?? 'none',
+      configuration: baseURL ? { baseURL } : undefined,
+    });
+  } catch (err) {
+    throw new UserError(`provider '${s.provider}': ${(err as Error).message}`);
+  }
   const id = s.model;
   return {
     model,

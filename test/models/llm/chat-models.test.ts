@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ChatOpenAI } from '@langchain/openai';
+import { ConfigurableModel } from 'langchain/chat_models/universal';
 import { createChatModel, parseLlmSettings, samplingOf } from '../../../src/models/llm/chat-models.js';
 import { ChatLlamaCppLocal, llamaModelLoadCount } from '../../../src/models/llm/llama-cpp-chat-model.js';
 import { MissingModelError, UserError } from '../../../src/util/errors.js';
@@ -25,6 +26,12 @@ describe('LLM settings', () => {
   });
 });
 
+/** The model behind langchain's initChatModel wrapper. */
+async function served(model: unknown): Promise<ChatOpenAI> {
+  expect(model).toBeInstanceOf(ConfigurableModel);
+  return (await (model as ConfigurableModel)._getModelInstance()) as unknown as ChatOpenAI;
+}
+
 describe('provider selection', () => {
   itWithShared('llama-cpp builds the local model without loading it', [TINY], async () => {
     const before = llamaModelLoadCount();
@@ -44,8 +51,8 @@ describe('provider selection', () => {
     const h = await createChatModel(
       parseLlmSettings({ provider: 'openai', model: 'my-llama', base_url: 'http://127.0.0.1:8000/v1', api_key_env: 'IAPAS_TEST_KEY', temperature: 0.2, max_tokens: 64 }),
     );
-    expect(h.model).toBeInstanceOf(ChatOpenAI);
-    const m = h.model as ChatOpenAI;
+    const m = await served(h.model);
+    expect(m).toBeInstanceOf(ChatOpenAI);
     expect(m.model).toBe('my-llama');
     expect(m.temperature).toBe(0.2);
     expect(m.topP).toBe(0.9);
@@ -57,8 +64,10 @@ describe('provider selection', () => {
 
   it('ollama uses its OpenAI-compatible endpoint by default', async () => {
     const h = await createChatModel(parseLlmSettings({ provider: 'ollama', model: 'llama3:8b-instruct-q4_K_M' }));
-    expect(h.model).toBeInstanceOf(ChatOpenAI);
-    expect((h.model as unknown as { clientConfig: { baseURL?: string } }).clientConfig.baseURL).toBe('http://localhost:11434/v1');
+    const m = await served(h.model);
+    expect(m).toBeInstanceOf(ChatOpenAI);
+    expect(m.model).toBe('llama3:8b-instruct-q4_K_M');
+    expect((m as unknown as { clientConfig: { baseURL?: string } }).clientConfig.baseURL).toBe('http://localhost:11434/v1');
     const other = await createChatModel(parseLlmSettings({ provider: 'ollama', model: 'llama3' }));
     expect(await h.hash()).not.toBe(await other.hash());
   });
