@@ -134,6 +134,13 @@ export const configSchema = z
   })
   .strict();
 
+/**
+ * Points per curve (pixel PR, ROC, PRO) that the evaluation stores per category in metrics.json
+ * (src/metrics/curves.ts). Not a run setting: it changes no metric, so it stays out of config.json
+ * and of the hash that decides whether a run may be resumed.
+ */
+export const EVAL_CURVE_POINTS = 512;
+
 export type Config = z.infer<typeof configSchema>;
 
 /** Every schema default (the preset's own defaults come on top): what help texts print. */
