@@ -3,6 +3,7 @@ import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flag
 import { formatReportTable } from '../evaluation/report.js';
 import { runOnDataset } from '../session/run-dataset.js';
 import { UserError } from '../util/errors.js';
+import { writeCommandRecord } from './invocation.js';
 import { maybeWriteJson } from './json-output.js';
 import { abortOnSigint, printRunSummary } from './run-output.js';
 
@@ -45,6 +46,7 @@ export function register(program: Command): void {
         signal: sig.signal,
         quiet: opts.quiet,
       });
+      await writeCommandRecord(res.runDir);
       printRunSummary(res.run);
       if (res.run.aborted) {
         process.stderr.write(`stopped early; continue with: iapas run ... --run-dir ${res.runDir} --resume\n`);

@@ -5,6 +5,7 @@ import { RunDir } from '../pipeline/run-dir.js';
 import { writeVisuals, type VisualFiles } from '../pipeline/visuals.js';
 import { IMAGES_CATEGORY, runOnImages } from '../session/run-images.js';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
+import { writeCommandRecord } from './invocation.js';
 import { maybeWriteJson } from './json-output.js';
 import { abortOnSigint, printRunSummary } from './run-output.js';
 
@@ -36,6 +37,7 @@ export function register(program: Command): void {
     const sig = abortOnSigint();
     try {
       const { run, tests } = await runOnImages({ config, images, references: opts.refs ?? [], out, resume: opts.resume, signal: sig.signal, quiet: opts.quiet });
+      await writeCommandRecord(out);
       printRunSummary(run);
       const dir = new RunDir(out);
       const results: Array<{ image: string; files: VisualFiles; boxes: unknown; objectTag?: string }> = [];

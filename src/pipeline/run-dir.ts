@@ -3,6 +3,7 @@
  * killed run loses at most the images in flight and `--resume` can tell what is complete.
  *
  *   config.json                         effective config
+ *   command.json                        the iapas command line (argv, cwd), when a command made the run
  *   models.json                         model files used, with sha256
  *   categories/<cat>/stage-a.json       references, tags, object tag, raw LLM answer, caption
  *   categories/<cat>/images/<relId>.json boxes, phrases, scores, kept/dropped, masks (RLE)

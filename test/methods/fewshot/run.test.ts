@@ -15,6 +15,7 @@ import { RunDir } from '../../../src/pipeline/run-dir.js';
 import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { unionMask } from '../../../src/image/masks.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
+import { runCli } from '../../support/cli.js';
 
 let root: string;
 let data: string;
@@ -133,6 +134,15 @@ describe('fewshot preset through the run machinery', () => {
     expect(Buffer.from(maskPng.data).equals(Buffer.from(union))).toBe(true);
     const json = JSON.parse(await readFile(join(out, 'r.json'), 'utf8'));
     expect(json.images[0].files.overlay).toBe(join(out, '000.overlay.png'));
+  });
+
+  it('iapas run records its command line (argv, cwd) in command.json', async () => {
+    const runDir = join(root, 'run-cli');
+    const args = ['run', '--preset', 'fewshot', '--dataset', data, '--run-dir', runDir, '--k', '2', '--cache-dir', join(root, 'cache'), '--quiet'];
+    const res = await runCli(args);
+    expect(res.stderr).not.toMatch(/iapas:/);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(await readFile(join(runDir, 'command.json'), 'utf8'))).toEqual({ tool: 'iapas', argv: args, cwd: process.cwd() });
   });
 
   it('segment without references says what is missing', async () => {
