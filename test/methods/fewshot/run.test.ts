@@ -109,15 +109,15 @@ describe('fewshot preset through the run machinery', () => {
     await expect(stat(join(runDir, 'failed.json'))).rejects.toThrow();
   });
 
-  it('iapas compare puts two runs side by side and draws image / ground truth / both maps', async () => {
+  it('iapas compare puts two runs side by side and draws the image with its ground truth, then each run over it', async () => {
     const out = join(root, 'compare');
     const text = await cli(['compare', join(root, 'run'), join(root, 'run-bad'), '--labels', 'clean,bad', '--out', out, '--images', '2']);
     expect(text).toMatch(/clean pixel_ap/);
     const csv = (await readFile(join(out, 'compare.csv'), 'utf8')).split('\n');
     expect(csv[0]).toBe('category,clean:pixel_ap,clean:pixel_f1_max,bad:pixel_ap,bad:pixel_f1_max');
     const fig = await loadImage(join(out, 'disc.png'));
-    // 2 rows x 4 columns (image, ground truth, two maps) of 192 px cells with 4 px gaps.
-    expect([fig.width, fig.height]).toEqual([4 * 192 + 5 * 4, 2 * 192 + 3 * 4]);
+    // 2 rows x 3 columns (image with ground truth, two runs) of 192 px cells with 4 px gaps.
+    expect([fig.width, fig.height]).toEqual([3 * 192 + 4 * 4, 2 * 192 + 3 * 4]);
   });
 
   it('iapas segment writes map, heat map, mask and overlay per image', async () => {
