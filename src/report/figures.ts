@@ -3,7 +3,7 @@
  * (renderer 'none', no canvas, so vega estimates text widths), PNG by rasterising that SVG with
  * sharp (librsvg and fontconfig inside sharp's libvips), so no native canvas build is needed. PNG
  * text needs a system font that fontconfig finds (DejaVu Sans: Debian's fonts-dejavu-core);
- * without one librsvg draws no text at all, which `checkFigureFonts` reports.
+ * without one librsvg draws each glyph as a box, which `checkFigureFonts` detects.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -31,16 +31,25 @@ export async function svgToPng(svg: string, dpi: number): Promise<Buffer> {
     .toBuffer();
 }
 
-/**
- * Whether PNG figures get their text: rasterises a word and counts dark pixels (none when
- * fontconfig finds no font). Null when text renders, else a one-line warning.
- */
-export async function checkFigureFonts(): Promise<string | null> {
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="120" height="30"><text x="4" y="22" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="18">Recall</text></svg>`;
+/** Dark pixels of one line of text rasterised the way PNG figures are. */
+async function ink(text: string): Promise<number> {
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="200" height="30"><text x="4" y="22" font-family="DejaVu Sans, Helvetica, Arial, sans-serif" font-size="18">${text}</text></svg>`;
   const { data } = await sharp(Buffer.from(svg)).flatten({ background: '#ffffff' }).greyscale().raw().toBuffer({ resolveWithObject: true });
   let dark = 0;
   for (const v of data) if (v < 128) dark++;
-  return dark > 20 ? null : 'PNG figures will have no text: no font found by fontconfig (on Debian: apt-get install fonts-dejavu-core); the SVG figures are not affected';
+  return dark;
+}
+
+/**
+ * Whether PNG figures get readable text. Without a font that fontconfig finds, librsvg draws every
+ * glyph as the same box, so a line of narrow letters then has as much ink as one of wide letters.
+ * Null when text renders, else a one-line warning.
+ */
+export async function checkFigureFonts(): Promise<string | null> {
+  const [narrow, wide] = await Promise.all([ink('iiiiii'), ink('WWWWWW')]);
+  return wide > 1.5 * narrow
+    ? null
+    : 'PNG figures will have unreadable text (boxes): fontconfig finds no font (on Debian: apt-get install fonts-dejavu-core); SVG figures are not affected';
 }
 
 /** Writes <outDir>/<name>.<format> for every spec; returns the paths. */
