@@ -65,9 +65,13 @@ if (values.regenerate || !existsSync(join(root, 'generated'))) {
 if (!values['skip-build']) {
   await rm(out, { recursive: true, force: true });
   const t0 = Date.now();
+  // The build's own memory, sampled (maxRSS would include the generation above).
+  let peak = 0;
+  const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 100);
   const runDirs = readdirSync(runsDir).filter((d) => d.startsWith('run-')).sort().map((d) => join(runsDir, d));
   await buildReport({ inputs: runDirs, out, log: (m) => (/gallery: \d+0{2}\//.test(m) || !m.includes('gallery:') ? console.log(m) : undefined) });
-  console.log(`build: ${((Date.now() - t0) / 1000).toFixed(0)} s, peak RSS ${mb(process.resourceUsage().maxRSS * 1024)}, load average ${load()}`);
+  clearInterval(sampler);
+  console.log(`build: ${((Date.now() - t0) / 1000).toFixed(0)} s, RSS up to ${mb(peak)} (sampled every 0.1 s), load average ${load()}`);
 }
 
 const total = du(out);

@@ -264,14 +264,15 @@ export async function resizeImage(image: { width: number; height: number; data: 
 
 /**
  * Encodes an 8-bit gray or RGB image in memory: PNG (lossless; `colours` makes a palette PNG, small
- * for masks), WebP or JPEG at `quality`.
+ * for masks), WebP or JPEG at `quality`; resized first (Lanczos) when `width` and `height` are given.
  */
 export async function encodeImage(
   image: { width: number; height: number; data: Uint8Array },
-  opts: { format: 'png' | 'webp' | 'jpeg'; quality?: number; colours?: number },
+  opts: { format: 'png' | 'webp' | 'jpeg'; quality?: number; colours?: number; width?: number; height?: number },
 ): Promise<Buffer> {
   const channels = channelsOf(image);
   let p = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw: { width: image.width, height: image.height, channels } });
+  if (opts.width && opts.height && (opts.width !== image.width || opts.height !== image.height)) p = p.resize(opts.width, opts.height, { fit: 'fill', kernel: 'lanczos3' });
   if (channels === 1) p = p.toColourspace('b-w');
   if (opts.format === 'png') return p.png({ compressionLevel: 9, ...(opts.colours ? { palette: true, colours: opts.colours } : {}) }).toBuffer();
   if (opts.format === 'webp') return p.webp({ quality: opts.quality ?? 80, effort: 4 }).toBuffer();

@@ -19,7 +19,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ReportSettings } from '../config/schema.js';
-import { encodeImage, loadMask, loadRgb, resizeImage } from '../image/io.js';
+import { encodeImage, loadMask, loadRgb } from '../image/io.js';
 import { resizeBilinear, resizeNearest } from '../image/resize.js';
 import type { ImageRecord } from '../pipeline/run-dir.js';
 import { RunDir } from '../pipeline/run-dir.js';
@@ -160,8 +160,8 @@ export async function writeGallery(runs: LoadedRun[], outDir: string, o: Gallery
       const [tw, th] = fitSize(image.width, image.height, o.thumb);
       const [fw, fh] = fitSize(image.width, image.height, o.full);
       const enc = { format: o.image_format, quality: o.image_quality } as const;
-      await writeFile(join(outDir, `${base}.t.${ext}`), await encodeImage(await resizeImage(image, tw, th), enc));
-      await writeFile(join(outDir, `${base}.f.${ext}`), await encodeImage(await resizeImage(image, fw, fh), enc));
+      await writeFile(join(outDir, `${base}.t.${ext}`), await encodeImage(image, { ...enc, width: tw, height: th }));
+      await writeFile(join(outDir, `${base}.f.${ext}`), await encodeImage(image, { ...enc, width: fw, height: fh }));
       let gt = false;
       if (rec.maskPath) {
         const m = await loadMask(rec.maskPath);

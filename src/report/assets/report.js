@@ -262,6 +262,7 @@
     box.textContent = '';
     if (!g || !g.categories[ci]) return;
     var cat = g.categories[ci];
+    var runIds = data.runs.map(function (r) { return r.id; }).filter(function (id) { return cat.runs[id]; });
     loadCategoryData(ci);
     var frag = document.createDocumentFragment();
     cat.images.forEach(function (im, ii) {
@@ -276,10 +277,21 @@
       meta.querySelector('.tag').textContent = im.label;
       meta.querySelector('.defect').textContent = im.defect;
       row.appendChild(meta);
+      // One column per run of the category, in the same order on every row (a run without this
+      // image leaves its column empty), so a run's tiles line up down the page; columns shrink to
+      // fit the width rather than wrap, and the row scrolls sideways below a minimum size.
       var tiles = document.createElement('div');
       tiles.className = 'tiles';
+      tiles.style.gridTemplateColumns = 'repeat(' + (1 + runIds.length) + ', minmax(' + Math.min(96, g.thumb) + 'px, ' + g.thumb + 'px))';
       tiles.appendChild(tile(ci, ii, null, 'image + ground truth', cat.name + ' ' + im.relId));
-      im.runs.forEach(function (id) {
+      runIds.forEach(function (id) {
+        if (im.runs.indexOf(id) < 0) {
+          var empty = document.createElement('figure');
+          empty.className = 'no-map';
+          empty.textContent = runLabel[id] + ': no map';
+          tiles.appendChild(empty);
+          return;
+        }
         var a = im.area[id];
         var cap = runLabel[id] + (a !== undefined ? ' · mask ' + (100 * a).toFixed(1) + '%' : '');
         tiles.appendChild(tile(ci, ii, id, cap, cat.name + ' ' + im.relId + ' — ' + runLabel[id]));
