@@ -128,6 +128,7 @@ export const configSchema = z
           .describe('normal test images: include (full test set), skip, or reference (as the IAP-AS code: kept for MVTec AD only)'),
         aupro: z.enum(['grid', 'exact']).default('grid').describe('grid: 200 thresholds (SAA+/APRIL-GAN code); exact: every threshold (MVTec AD / anomalib)'),
         fpr_limit: z.number().gt(0).max(1).default(0.3).describe('AUPRO false-positive-rate limit'),
+        max_memory_gb: z.number().positive().optional().describe('most memory (GiB) one category may take to evaluate; default 3/4 of physical memory'),
       })
       .strict()
       .default({}),
