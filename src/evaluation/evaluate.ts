@@ -4,12 +4,12 @@
  * generic entry (the pipeline passes a loader over its run directory); `evaluateMapsFolder` reads
  * maps from files named after the samples.
  */
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { DatasetIndex, Sample } from '../datasets/types.js';
 import { imageSize, loadMask } from '../image/io.js';
 import { UserError } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
-import { findMapFile, listMapFiles, readMapFile } from './map-files.js';
+import { findMapFile, listMapFiles, mapFileIds, readMapFile } from './map-files.js';
 import {
   CategoryEvaluator,
   type CategoryMetrics,
@@ -145,15 +145,17 @@ export async function evaluateMapsFolder(p: EvaluateFolderParams): Promise<Evalu
     throw new UserError(`no maps found under ${p.mapsDir} for any of the ${expected} test images (expected e.g. ${ex}.npy or .png there)`);
   }
   // Extra: files matching no test image of the dataset (maps of skipped normal images are not extra).
-  const known = new Set(p.dataset.samples.filter((s) => s.split === 'test').map((s) => `${s.category}/${s.relId}`));
-  const evaluated = new Set(report.categories.map((c) => c.category));
+  const known = new Map<string, string>(); // file id -> `<category>/<relId>`
+  for (const s of p.dataset.samples) if (s.split === 'test') for (const id of mapFileIds(s.category, s.relId)) known.set(id, `${s.category}/${s.relId}`);
+  const evaluatedDirs = new Set(report.categories.flatMap((c) => mapFileIds(c.category, 'x').map((id) => id.split('/')[0])));
   const filtered = Boolean(p.categories?.length);
   for (const rel of await listMapFiles(p.mapsDir)) {
     const id = rel.replace(/\.(npy|png)$/i, '');
     // With --categories, files of the categories left out are neither used nor extra.
-    if (filtered && !evaluated.has(id.split('/')[0])) continue;
-    if (!known.has(id)) report.problems.extra_maps.push(rel);
-    else if (found.has(id) && !found.get(id)!.endsWith(rel.split('/').pop()!)) report.problems.extra_maps.push(`${rel} (ignored: .npy preferred)`);
+    if (filtered && !evaluatedDirs.has(id.split('/')[0])) continue;
+    const owner = known.get(id);
+    if (owner === undefined) report.problems.extra_maps.push(rel);
+    else if (found.get(owner) !== join(p.mapsDir, ...rel.split('/'))) report.problems.extra_maps.push(`${rel} (ignored: another file of this image was used)`);
   }
   return report;
 }

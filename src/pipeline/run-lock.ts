@@ -19,6 +19,7 @@ import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError, WriteError } from '../util/errors.js';
+import { pidAlive } from '../util/process.js';
 
 export const LOCK_FILE = 'run.lock';
 
@@ -78,15 +79,6 @@ export function processStartTicks(pid: number): number | undefined {
     return Number.isFinite(v) ? v : undefined;
   } catch {
     return undefined;
-  }
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 
