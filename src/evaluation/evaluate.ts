@@ -155,7 +155,7 @@ export async function evaluateMapsFolder(p: EvaluateFolderParams): Promise<Evalu
     if (filtered && !evaluatedDirs.has(id.split('/')[0])) continue;
     const owner = known.get(id);
     if (owner === undefined) report.problems.extra_maps.push(rel);
-    else if (found.get(owner) !== join(p.mapsDir, ...rel.split('/'))) report.problems.extra_maps.push(`${rel} (ignored: another file of this image was used)`);
+    else if (found.has(owner) && found.get(owner) !== join(p.mapsDir, ...rel.split('/'))) report.problems.extra_maps.push(`${rel} (ignored: another file of this image was used)`);
   }
   return report;
 }

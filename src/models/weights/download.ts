@@ -82,6 +82,29 @@ function isHubHost(url: string): boolean {
   return h === 'huggingface.co' || h.endsWith('.huggingface.co') || h === 'hf.co';
 }
 
+/**
+ * fetch that follows redirects itself, so that each hop is checked before it is requested (https
+ * only) and the Authorization header is not sent to another host.
+ */
+async function fetchFollowing(url: string, init: RequestInit & { headers: Record<string, string> }, fetchImpl: typeof fetch): Promise<{ res: Response; url: string }> {
+  let current = url;
+  let headers = init.headers;
+  for (let hop = 0; hop < 10; hop++) {
+    const res = await fetchImpl(current, { ...init, headers, redirect: 'manual' });
+    const location = res.status >= 300 && res.status < 400 ? res.headers.get('location') : null;
+    if (!location) return { res, url: current };
+    await res.body?.cancel().catch(() => undefined);
+    const next = new URL(location, current).toString();
+    const why = urlProblem(next);
+    if (why) throw new UserError(`download ${url}: redirected to ${next}: ${why}`);
+    if (new URL(next).host !== new URL(current).host) {
+      headers = Object.fromEntries(Object.entries(headers).filter(([k]) => k.toLowerCase() !== 'authorization'));
+    }
+    current = next;
+  }
+  throw new UserError(`download ${url}: more than 10 redirects`);
+}
+
 export interface RemoteInfo {
   /** sha256 the hub states for the file (Git LFS), or null. */
   sha256: string | null;
@@ -211,15 +234,11 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
       }
       let res: Response;
       try {
-        res = await fetchImpl(url, { headers: req, redirect: 'follow' });
+        res = (await fetchFollowing(url, { headers: req }, fetchImpl)).res;
       } catch (err) {
+        if (err instanceof UserError) throw err;
         lastError = err;
         continue;
-      }
-      const finalProblem = urlProblem(res.url || url);
-      if (finalProblem) {
-        await res.body?.cancel().catch(() => undefined);
-        throw new UserError(`download ${url}: redirected to ${res.url}: ${finalProblem}`);
       }
       if (res.status === 416 && have > 0) {
         await res.body?.cancel().catch(() => undefined);
