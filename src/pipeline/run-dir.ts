@@ -15,10 +15,10 @@
  * <cat> and <relId> are written through util/file-names.ts (escapeSegment / escapeRelPath): an
  * injective escaping, so two images never share a file and no name leaves the directory.
  */
-import { readFile, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { escapeRelPath, escapeSegment } from '../util/file-names.js';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
+import { tempOwnerPid, writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
 import { decodeNpy, encodeNpy } from '../util/npy.js';
 import type { Rle } from './rle.js';
 import type { BoxRecord, CaptionRecord, Detection, ModelRecord } from './types.js';
@@ -161,6 +161,21 @@ export class RunDir {
     const arr = decodeNpy(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), p);
     const data = arr.data instanceof Float32Array ? arr.data : Float32Array.from(arr.data as ArrayLike<number>);
     return { data, height: arr.shape[0], width: arr.shape[1] };
+  }
+
+  /**
+   * Removes the temporary files of atomic writes that never finished (a killed run leaves them).
+   * Only call while holding the directory's lock: then no other writer can own one.
+   */
+  async removeOrphanTemps(): Promise<number> {
+    let removed = 0;
+    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isFile() || tempOwnerPid(e.name) === undefined) continue;
+      await rm(join(e.parentPath, e.name), { force: true });
+      removed++;
+    }
+    return removed;
   }
 
   async writeJson(name: string, value: unknown): Promise<void> {

@@ -15,7 +15,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { link, mkdir, readFile, unlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, readdir, readFile, unlink, writeFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { UserError, WriteError } from '../util/errors.js';
@@ -139,6 +139,7 @@ export async function acquireRunLock(dir: string, opts: { command?: string; dirF
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         await link(tmp, path);
+        await removeDeadLockTemps(abs);
         return {
           dir: abs,
           path,
@@ -163,6 +164,14 @@ export async function acquireRunLock(dir: string, opts: { command?: string; dirF
     throw new RunDirLockedError(abs, await readRunLock(abs), opts.dirFlag ?? '--run-dir');
   } finally {
     await unlink(tmp).catch(() => undefined);
+  }
+}
+
+/** Temporary lock files (`run.lock.<pid>.<token>.tmp`) of processes that died while taking the lock. */
+async function removeDeadLockTemps(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const m = /^run\.lock\.(\d+)\.[0-9a-f]{16}\.tmp$/.exec(name);
+    if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await unlink(join(dir, name)).catch(() => undefined);
   }
 }
 

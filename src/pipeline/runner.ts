@@ -196,6 +196,8 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
   const dir = new RunDir(opts.runDir);
   const { pipeline, config } = opts;
   const modelsChanged = await prepareRunDir(dir, config, pipeline.models, !!opts.resume, dirFlag);
+  // This run holds the lock: temporary files here are a killed run's, never to be completed.
+  await dir.removeOrphanTemps();
 
   const timer = new StageTimer();
   const abort = new AbortController();

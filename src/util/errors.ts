@@ -60,6 +60,8 @@ export function describeFsError(err: unknown): string {
       return 'disk quota exceeded';
     case 'ENOTDIR':
       return 'a part of the path is a file, not a folder';
+    case 'EEXIST':
+      return e.syscall === 'mkdir' ? 'a part of the path is a file, not a folder' : 'already exists';
     case 'EISDIR':
       return 'is a folder';
     case 'ENOENT':
