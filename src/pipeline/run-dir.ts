@@ -23,11 +23,16 @@ import { decodeNpy, encodeNpy } from '../util/npy.js';
 import type { Rle } from './rle.js';
 import type { BoxRecord, CaptionRecord, Detection, ModelRecord } from './types.js';
 
-/** sha256 of the files an image's results were computed from. */
+/** sha256 of what an image's results were computed from; a resumed run recomputes when one differs. */
 export interface ImageInputs {
+  /** The image file. */
   image: string;
   /** The ground-truth mask (read by the evaluation only), null when the image has none. */
   mask: string | null;
+  /** The category's reference files: hashJson of their paths and sha256, in order. */
+  references: string;
+  /** The model files: hashJson of models.json's content. */
+  models: string;
 }
 
 export interface StageARecord {

@@ -101,10 +101,9 @@ export function resultConfigHash(config: Config): string {
   return hashJson(c);
 }
 
-/** Checks a run directory against this run; true when the recorded model files differ from these. */
-async function prepareRunDir(dir: RunDir, config: Config, models: Pipeline['models'], resume: boolean, dirFlag: string): Promise<boolean> {
+/** Checks a run directory against this run before anything is written to it. */
+async function prepareRunDir(dir: RunDir, config: Config, models: Pipeline['models'], resume: boolean, dirFlag: string): Promise<void> {
   const existing = await dir.readConfig();
-  let modelsChanged = false;
   if (existing) {
     if (!resume) {
       throw new UserError(`run directory ${dir.root} already holds a run; pass --resume to continue it, or choose another ${dirFlag}`);
@@ -114,12 +113,9 @@ async function prepareRunDir(dir: RunDir, config: Config, models: Pipeline['mode
         `cannot resume ${dir.root}: its config differs from this one in values that change results; use another ${dirFlag}`,
       );
     }
-    const recorded = await dir.readModels();
-    modelsChanged = recorded === undefined || stableStringify(recorded) !== stableStringify(models);
   }
   await dir.writeConfig(config);
   await dir.writeModels(models);
-  return modelsChanged;
 }
 
 async function maskHash(path: string | null): Promise<string | null> {
@@ -167,17 +163,22 @@ function imageRecord(dir: RunDir, s: ImageState, inputs: ImageInputs): ImageReco
   };
 }
 
-/** Why a complete record is stale for this sample, or null when it can be kept. */
-function staleReason(rec: ImageRecord, imageHash: string | null, refs: 'same' | 'changed' | 'unknown', modelsChanged: boolean): RecomputeReason | null {
-  if (!rec.inputs || refs === 'unknown') return 'no input hashes recorded';
-  if (modelsChanged) return 'models changed';
-  if (refs === 'changed') return 'references changed';
-  if (imageHash !== rec.inputs.image) return 'image changed';
-  return null;
-}
-
 function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
   return !!a && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * Why a complete record is stale for this sample, or null when it can be kept. Every input is
+ * compared with what the record itself says it was computed from, so a run killed halfway through
+ * recomputing leaves no record that looks current.
+ */
+function staleReason(rec: ImageRecord, now: { image: string | null; references: string; models: string }): RecomputeReason | null {
+  const was = rec.inputs;
+  if (!was || !was.image || !was.references || !was.models) return 'no input hashes recorded';
+  if (was.models !== now.models) return 'models changed';
+  if (was.references !== now.references) return 'references changed';
+  if (was.image !== now.image) return 'image changed';
+  return null;
 }
 
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
@@ -195,7 +196,8 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
   const t0 = performance.now();
   const dir = new RunDir(opts.runDir);
   const { pipeline, config } = opts;
-  const modelsChanged = await prepareRunDir(dir, config, pipeline.models, !!opts.resume, dirFlag);
+  await prepareRunDir(dir, config, pipeline.models, !!opts.resume, dirFlag);
+  const modelsHash = hashJson(pipeline.models);
   // This run holds the lock: temporary files here are a killed run's, never to be completed.
   await dir.removeOrphanTemps();
 
@@ -213,12 +215,7 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
     for (const job of opts.jobs) {
       if (abort.signal.aborted) break;
       const referenceHashes = await Promise.all(job.references.map((r) => imageFileHash(r.imagePath)));
-      const recorded = await dir.readStageA(job.category);
-      const refs: 'same' | 'changed' | 'unknown' = !recorded?.referenceHashes
-        ? 'unknown'
-        : sameList(recorded.references, job.references.map((r) => r.imagePath)) && sameList(recorded.referenceHashes, referenceHashes)
-          ? 'same'
-          : 'changed';
+      const referencesHash = hashJson(job.references.map((r, i) => [r.imagePath, referenceHashes[i]]));
       const catSummary: CategoryRunSummary = { category: job.category, images: job.tests.length, computed: 0, skipped: 0, recomputed: {}, updated: 0, stageA: 'loaded' };
       summary.categories.push(catSummary);
 
@@ -231,7 +228,7 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
           continue;
         }
         const imageHash = await imageFileHash(s.imagePath).catch(() => null);
-        const stale = staleReason(rec, imageHash, refs, modelsChanged);
+        const stale = staleReason(rec, { image: imageHash, references: referencesHash, models: modelsHash });
         if (stale) {
           pending.push({ sample: s, stale });
           continue;
@@ -244,7 +241,7 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
           maskPath: s.maskPath,
           label: s.label,
           defectType: s.defectType,
-          inputs: { image: rec.inputs!.image, mask: await maskHash(s.maskPath) },
+          inputs: { ...rec.inputs!, mask: await maskHash(s.maskPath) },
         };
         if (stableStringify(fresh) !== stableStringify(rec)) {
           await dir.writeRecord(fresh);
@@ -257,7 +254,8 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
       // Stage A is re-run whenever images remain: its per-category memory (e.g. reference
       // features) is not on disk, and its model calls are cache hits on a resumed run.
       let catState: CategoryState | undefined;
-      if (pending.length > 0 || !recorded || refs !== 'same') {
+      const recorded = await dir.readStageA(job.category);
+      if (pending.length > 0 || !recorded || !sameList(recorded.referenceHashes, referenceHashes)) {
         catState = await runStages(pipeline.categoryStages, { category: job.category, references: job.references }, ctx);
         await dir.writeStageA(stageARecord(catState, referenceHashes));
         catSummary.stageA = 'computed';
@@ -274,7 +272,7 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
           let state: ImageState;
           let inputs: ImageInputs;
           try {
-            inputs = { image: await imageFileHash(sample.imagePath), mask: await maskHash(sample.maskPath) };
+            inputs = { image: await imageFileHash(sample.imagePath), mask: await maskHash(sample.maskPath), references: referencesHash, models: modelsHash };
             state = await runStages(pipeline.imageStages, { sample, category: catState! }, ctx);
           } catch (err) {
             if (!(err instanceof UserError) || err instanceof MissingModelError || err instanceof WriteError || abort.signal.aborted) throw err;

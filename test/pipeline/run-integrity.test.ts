@@ -214,6 +214,23 @@ describe('--resume recomputes what changed since it was computed', () => {
     expect(await files(runDir)).toEqual(await files(join(root, 'fresh')));
   });
 
+  it('a run stopped halfway through recomputing leaves no stale record that looks current', async () => {
+    const root = await tmp();
+    const data = join(root, 'data');
+    await writeTinyMvtec(data);
+    const runDir = join(root, 'run');
+    await run(data, runDir);
+    const refs = (await new RunDir(runDir).readStageA('widget'))!.references;
+    await writeRgb(refs[1], 200);
+    // Stage A (and stage-a.json) is redone, then the run stops after one image.
+    const stopped = await runOnDataset({ config: config({ concurrency: 1 }), dataset: data, runDir, resume: true, quiet: true, pipeline: fakePipeline(), maxImages: 1 });
+    expect(stopped.run.aborted).toBe(true);
+    const rest = await run(data, runDir, { resume: true });
+    expect(rest.run.categories[0]).toMatchObject({ computed: 4, skipped: 1, recomputed: { 'references changed': 4 } });
+    await run(data, join(root, 'fresh'));
+    expect(await files(runDir)).toEqual(await files(join(root, 'fresh')));
+  });
+
   it("a killed writer's temporary files are removed by the next run, which holds the lock", async () => {
     const root = await tmp();
     const data = join(root, 'data');
