@@ -10,6 +10,8 @@ import { UserError } from '../util/errors.js';
 import { abortOnSigint, printRunSummary } from './run-output.js';
 import { writeCommandRecord } from './invocation.js';
 import { maybeWriteJson } from './json-output.js';
+import { checkOutputs } from '../util/writable.js';
+import { escapeRelPath } from '../util/file-names.js';
 
 interface DemoFlags extends ConfigFlags {
   out: string;
@@ -39,6 +41,10 @@ export function register(program: Command): void {
     if (!Number.isInteger(seed)) throw new UserError(`--data-seed expects an integer, got '${opts.dataSeed}'`);
     if (!Number.isInteger(size) || size < 64) throw new UserError(`--size expects an integer >= 64, got '${opts.size}'`);
     const out = resolve(opts.out);
+    await checkOutputs([
+      ['--out', opts.out, 'dir'],
+      ['--json', opts.json, 'file'],
+    ]);
     const dataRoot = join(out, 'data');
     const runDir = join(out, 'run');
     const overlays = join(out, 'overlays');
@@ -65,7 +71,7 @@ export function register(program: Command): void {
         if (!rec) continue;
         // One colour scale per category (the range the evaluation normalised with), so its images compare.
         const range = res.metrics?.categories.find((c) => c.category === s.category)?.map_range;
-        await writeVisuals(runDir, rec, join(overlays, s.category), s.relId.replace(/\//g, '_'), { maskPath: s.maskPath, range });
+        await writeVisuals(runDir, rec, join(overlays, s.category), escapeRelPath(s.relId), { maskPath: s.maskPath, range });
         written++;
       }
       process.stdout.write(`\nfewshot preset on the synthetic set (${synth.categories.join(', ')}):\n`);

@@ -5,7 +5,7 @@
  * and points: src/viz/overlay.ts), and the map itself as .npy.
  */
 import { copyFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadMask, loadRgb } from '../image/io.js';
 import { writeHeatmapPng, writeMaskPng, writeOverlayPng } from '../viz/index.js';
 import { decodeRle } from './rle.js';
@@ -19,7 +19,6 @@ export interface VisualFiles {
   overlay: string;
 }
 
-/** Writes <outDir>/<stem>.{npy, heatmap.png, mask.png, overlay.png}. */
 export interface VisualOptions {
   /** Ground-truth mask of the image, outlined in the overlay. */
   maskPath?: string | null;
@@ -30,9 +29,10 @@ export interface VisualOptions {
   range?: { min: number; max: number } | null;
 }
 
+/** Writes <outDir>/<stem>.{npy, heatmap.png, mask.png, overlay.png}; `stem` may name sub-folders (a/b). */
 export async function writeVisuals(runDir: string, rec: ImageRecord, outDir: string, stem: string, opts: VisualOptions = {}): Promise<VisualFiles> {
   const dir = new RunDir(runDir);
-  await mkdir(outDir, { recursive: true });
+  await mkdir(dirname(join(outDir, `${stem}.npy`)), { recursive: true });
   const files: VisualFiles = {
     map: join(outDir, `${stem}.npy`),
     heatmap: join(outDir, `${stem}.heatmap.png`),
