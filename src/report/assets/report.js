@@ -180,7 +180,7 @@
     ctx.filter = mapIm ? 'saturate(' + S.saturation + ')' : 'none';
     ctx.drawImage(base, 0, 0, w, h);
     ctx.filter = 'none';
-    var ov = new ImageData(w, h), o = ov.data, pred = null, gt = null;
+    var ov = new ImageData(w, h), o = ov.data, pred = null;
     if (mapIm) {
       var m = pixels(mapIm, w, h, true);
       if (thr !== null && thr !== undefined) pred = new Uint8Array(n);
@@ -194,18 +194,19 @@
         o[4 * i + 3] = Math.round(255 * S.alpha * Math.min(1, (t - S.floor) / span));
       }
     }
-    if (gtIm) {
-      var gp = pixels(gtIm, w, h, false);
-      gt = new Uint8Array(n);
-      for (i = 0; i < n; i++) gt[i] = gp[4 * i] > 127 ? 1 : 0;
-    }
     var th = Math.max(1, Math.round(Math.max(w, h) / S.pxPerLine));
     var coreR = Math.floor((th - 1) / 2), haloR = Math.max(1, Math.ceil(th / 2));
-    var layers = [];
-    if (gt) layers.push([band(gt, w, h, coreR), S.groundTruth]);
-    if (pred) layers.push([band(pred, w, h, coreR), S.prediction]);
-    layers.forEach(function (l) { paint(o, dilate(l[0], w, h, haloR), S.halo); });
-    layers.forEach(function (l) { paint(o, l[0], l[1]); });
+    var layers = []; // [core, halo, colour]
+    if (gtIm) {
+      var gto = gtOutline(gtIm, w, h, coreR, haloR);
+      layers.push([gto.core, gto.halo, S.groundTruth]);
+    }
+    if (pred) {
+      var pc = band(pred, w, h, coreR);
+      layers.push([pc, dilate(pc, w, h, haloR), S.prediction]);
+    }
+    layers.forEach(function (l) { paint(o, l[1], S.halo); });
+    layers.forEach(function (l) { paint(o, l[0], l[2]); });
     var oc = document.createElement('canvas');
     oc.width = w; oc.height = h;
     oc.getContext('2d').putImageData(ov, 0, 0);
@@ -223,6 +224,20 @@
         ctx.fillStyle = col; ctx.fillRect(p[0] * w - r, p[1] * h - r, 2 * r, 2 * r);
       });
     }
+  }
+  // The ground-truth outline of an image at a tile size, computed once for all the image's tiles.
+  var gtOutlines = new WeakMap();
+  function gtOutline(gtIm, w, h, coreR, haloR) {
+    var bySize = gtOutlines.get(gtIm);
+    if (!bySize) { bySize = {}; gtOutlines.set(gtIm, bySize); }
+    var key = w + 'x' + h;
+    if (!bySize[key]) {
+      var gp = pixels(gtIm, w, h, false), gt = new Uint8Array(w * h);
+      for (var i = 0; i < gt.length; i++) gt[i] = gp[4 * i] > 127 ? 1 : 0;
+      var core = band(gt, w, h, coreR);
+      bySize[key] = { core: core, halo: dilate(core, w, h, haloR) };
+    }
+    return bySize[key];
   }
   function paint(o, m, c) {
     for (var i = 0; i < m.length; i++) if (m[i]) { o[4 * i] = c[0]; o[4 * i + 1] = c[1]; o[4 * i + 2] = c[2]; o[4 * i + 3] = 255; }
