@@ -267,8 +267,13 @@
     if (run) c.dataset.run = run;
     c.title = title;
     c.className = 'tile';
+    // One line per part (run, mask area), each cut on its own when the column is narrow.
     var cap = document.createElement('figcaption');
-    cap.textContent = caption;
+    caption.forEach(function (line) {
+      var span = document.createElement('span');
+      span.textContent = line;
+      cap.appendChild(span);
+    });
     f.appendChild(c); f.appendChild(cap);
     if (tileObserver) tileObserver.observe(c); else drawTile(c, false);
     return f;
@@ -298,7 +303,7 @@
       var tiles = document.createElement('div');
       tiles.className = 'tiles';
       tiles.style.gridTemplateColumns = 'repeat(' + (1 + runIds.length) + ', minmax(' + Math.min(96, g.thumb) + 'px, ' + g.thumb + 'px))';
-      tiles.appendChild(tile(ci, ii, null, 'image + ground truth', cat.name + ' ' + im.relId));
+      tiles.appendChild(tile(ci, ii, null, ['image', im.gt ? '+ ground truth' : 'no ground truth'], cat.name + ' ' + im.relId));
       runIds.forEach(function (id) {
         if (im.runs.indexOf(id) < 0) {
           var empty = document.createElement('figure');
@@ -308,7 +313,7 @@
           return;
         }
         var a = im.area[id];
-        var cap = runLabel[id] + (a !== undefined ? ' · mask ' + (100 * a).toFixed(1) + '%' : '');
+        var cap = [runLabel[id], a !== undefined ? 'mask ' + (100 * a).toFixed(1) + '%' : 'no threshold'];
         tiles.appendChild(tile(ci, ii, id, cap, cat.name + ' ' + im.relId + ' — ' + runLabel[id]));
       });
       row.appendChild(tiles);
