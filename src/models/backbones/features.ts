@@ -114,3 +114,119 @@ export function concatLayersHwc(layers: Array<{ data: Float32Array; channels: nu
   }
   return { data: out, dim };
 }
+
+/** A patch-major (HWC) grid: data[(y * w + x) * c + k]. */
+export interface HwcGrid {
+  data: Float32Array;
+  h: number;
+  w: number;
+  c: number;
+}
+
+/** The top-left gh x gw cells of a row-major token tensor [h*w, c] (a ViT's [1, N, C] output), as HWC. */
+export function cropTokens(tokens: Float32Array, w: number, c: number, gh: number, gw: number): HwcGrid {
+  const data = new Float32Array(gh * gw * c);
+  for (let y = 0; y < gh; y++) data.set(tokens.subarray(y * w * c, (y * w + gw) * c), y * gw * c);
+  return { data, h: gh, w: gw, c };
+}
+
+/**
+ * The top-left gh x gw cells of a CHW tensor (h x w grid) average-pooled by `f` (partial last
+ * cells average what they have), as HWC: cropping, pooling and the layout change in one pass.
+ */
+export function cropPoolChwToHwc(src: Float32Array, c: number, h: number, w: number, gh: number, gw: number, f: number): HwcGrid {
+  const H = Math.ceil(gh / f);
+  const W = Math.ceil(gw / f);
+  const out = new Float32Array(H * W * c);
+  const count = new Float32Array(H * W);
+  for (let y = 0; y < gh; y++) for (let x = 0; x < gw; x++) count[Math.floor(y / f) * W + Math.floor(x / f)]++;
+  const plane = new Float32Array(H * W);
+  for (let k = 0; k < c; k++) {
+    plane.fill(0);
+    const base = k * h * w;
+    for (let y = 0; y < gh; y++) {
+      const o = Math.floor(y / f) * W;
+      const row = base + y * w;
+      for (let x = 0; x < gw; x++) plane[o + Math.floor(x / f)] += src[row + x];
+    }
+    for (let p = 0; p < H * W; p++) out[p * c + k] = plane[p] / count[p];
+  }
+  return { data: out, h: H, w: W, c };
+}
+
+/** Average pooling of an HWC grid by an integer factor; a partial last cell averages what it has. */
+export function poolHwc(g: HwcGrid, f: number): HwcGrid {
+  if (f <= 1) return g;
+  const { h, w, c, data } = g;
+  const H = Math.ceil(h / f);
+  const W = Math.ceil(w / f);
+  const out = new Float32Array(H * W * c);
+  const count = new Float32Array(H * W);
+  for (let y = 0; y < h; y++) {
+    const Y = Math.floor(y / f);
+    for (let x = 0; x < w; x++) {
+      const p = Y * W + Math.floor(x / f);
+      const o = p * c;
+      const s = (y * w + x) * c;
+      for (let k = 0; k < c; k++) out[o + k] += data[s + k];
+      count[p]++;
+    }
+  }
+  for (let p = 0; p < H * W; p++) {
+    const inv = 1 / count[p];
+    for (let k = 0; k < c; k++) out[p * c + k] *= inv;
+  }
+  return { data: out, h: H, w: W, c };
+}
+
+/**
+ * PatchCore's local aggregation on an HWC grid: each cell becomes the mean of the
+ * (2r+1) x (2r+1) cells around it (stride 1); cells outside the grid are left out of the mean (as
+ * an AveragePool with count_include_pad = 0), so the image border is not averaged with padding.
+ * Separable running sums: two passes of O(h w c) whatever r.
+ */
+export function localMeanHwc(g: HwcGrid, r: number): HwcGrid {
+  if (r <= 0) return g;
+  const { h, w, c, data } = g;
+  const tmp = new Float32Array(data.length);
+  const acc = new Float64Array(c);
+  for (let y = 0; y < h; y++) {
+    acc.fill(0);
+    const row = y * w;
+    for (let x = 0; x < Math.min(r, w); x++) for (let k = 0; k < c; k++) acc[k] += data[(row + x) * c + k];
+    for (let x = 0; x < w; x++) {
+      if (x + r < w) for (let k = 0, o = (row + x + r) * c; k < c; k++) acc[k] += data[o + k];
+      if (x - r - 1 >= 0) for (let k = 0, o = (row + x - r - 1) * c; k < c; k++) acc[k] -= data[o + k];
+      const inv = 1 / (Math.min(w - 1, x + r) - Math.max(0, x - r) + 1);
+      for (let k = 0, o = (row + x) * c; k < c; k++) tmp[o + k] = acc[k] * inv;
+    }
+  }
+  const out = new Float32Array(data.length);
+  for (let x = 0; x < w; x++) {
+    acc.fill(0);
+    for (let y = 0; y < Math.min(r, h); y++) for (let k = 0, o = (y * w + x) * c; k < c; k++) acc[k] += tmp[o + k];
+    for (let y = 0; y < h; y++) {
+      if (y + r < h) for (let k = 0, o = ((y + r) * w + x) * c; k < c; k++) acc[k] += tmp[o + k];
+      if (y - r - 1 >= 0) for (let k = 0, o = ((y - r - 1) * w + x) * c; k < c; k++) acc[k] -= tmp[o + k];
+      const inv = 1 / (Math.min(h - 1, y + r) - Math.max(0, y - r) + 1);
+      for (let k = 0, o = (y * w + x) * c; k < c; k++) out[o + k] = acc[k] * inv;
+    }
+  }
+  return { data: out, h, w, c };
+}
+
+/** L2-normalises every cell (row) of an HWC grid in place; an all-zero cell stays zero. */
+export function normaliseCells(g: HwcGrid): HwcGrid {
+  const { data, c } = g;
+  const n = g.h * g.w;
+  for (let p = 0; p < n; p++) {
+    const o = p * c;
+    let s = 0;
+    for (let k = 0; k < c; k++) s += data[o + k] * data[o + k];
+    if (s > 0) {
+      const inv = 1 / Math.sqrt(s);
+      for (let k = 0; k < c; k++) data[o + k] *= inv;
+    }
+  }
+  return g;
+}

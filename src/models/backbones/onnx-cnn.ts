@@ -1,6 +1,6 @@
 /**
  * Feature backbone from any ONNX CNN: intermediate tensors exposed as extra outputs (see
- * onnx-outputs.ts), image resized to a square input, ImageNet-normalised.
+ * models/onnx/expose.ts), image resized to a square input, ImageNet-normalised.
  *
  * Input:  `<inputName>` float32 [1,3,S,S]
  * Output: one float32 [1,C_i,S/s_i,S/s_i] per entry layer -> a FeatureGrid on the first layer's grid.
@@ -14,7 +14,7 @@ import { UserError } from '../../util/errors.js';
 import { hashJson, sha256File } from '../../util/hash.js';
 import { resolveBackboneFile, type OnnxCnnEntry } from './entries.js';
 import { concatLayersHwc, localAverageChw, resizeChw } from './features.js';
-import type { ExposedOutput } from './onnx-outputs.js';
+import type { ExposedOutput } from '../onnx/expose.js';
 import type { Backbone, FeatureGrid } from './types.js';
 
 /** RGB bytes (already at the input size) -> normalised CHW float32. */
@@ -39,12 +39,20 @@ export class OnnxCnnBackbone implements Backbone {
     return this.entry.name;
   }
 
+  get scaleNames(): readonly string[] {
+    return [this.entry.name];
+  }
+
+  async extractScales(image: RgbImage): Promise<FeatureGrid[]> {
+    return [await this.extract(image)];
+  }
+
   static async load(entry: OnnxCnnEntry, opts: { modelsDir?: string; threads?: number } = {}): Promise<OnnxCnnBackbone> {
     const path = await resolveBackboneFile(entry, opts.modelsDir);
     const bytes = new Uint8Array(await readFile(path));
     let modified: { bytes: Uint8Array; outputs: ExposedOutput[] };
     // Loaded here, not at import: only CNN backbones need the protobuf definitions (onnx-proto).
-    const { exposeTensors } = await import('./onnx-outputs.js');
+    const { exposeTensors } = await import('../onnx/expose.js');
     try {
       modified = exposeTensors(bytes, entry.layers, { freeSpatialInput: entry.freeSpatialInput });
     } catch (err) {

@@ -45,6 +45,14 @@ export class SamEncoderBackbone implements Backbone {
     return this.entry.name;
   }
 
+  get scaleNames(): readonly string[] {
+    return [this.entry.name];
+  }
+
+  async extractScales(image: RgbImage): Promise<FeatureGrid[]> {
+    return [await this.extract(image)];
+  }
+
   async id(): Promise<string> {
     return hashJson({ sam: await this.sam.embeddingKey('features'), pool: this.entry.pool, v: 1 });
   }

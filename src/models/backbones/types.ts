@@ -21,10 +21,15 @@ export interface FeatureGrid {
 }
 
 export interface Backbone {
-  /** Short name used in tables and cache keys ('mobilenetv2', 'sam'). */
+  /** Short name used in tables and cache keys ('mobilenetv2', 'sam', 'minisam-ms'). */
   readonly name: string;
+  /** Names of the feature scales, in the order `extractScales` returns them (one for most backbones). */
+  readonly scaleNames: readonly string[];
   /** Identity for cache keys: model file hash and every parameter that changes the features. */
   id(): Promise<string>;
+  /** One grid (a multi-scale backbone gives its primary scale). */
   extract(image: RgbImage): Promise<FeatureGrid>;
+  /** Every scale's grid, rows L2-normalised (per layer for concatenated layers), in `scaleNames` order. */
+  extractScales(image: RgbImage): Promise<FeatureGrid[]>;
   release?(): Promise<void>;
 }

@@ -8,10 +8,12 @@
  *       -> masks [1,K,h,w] logits at original size, iou_predictions [1,K], low_res_masks [1,K,256,256]
  *
  * Encode once per image (memory LRU + optional DiskCache keyed by encoder file hash and image
- * content hash), decode many prompts cheaply. The decoder export has a batch of 1 for embeddings,
+ * content hash), decode many prompts cheaply. `encodeWithInner` runs a copy of the encoder whose
+ * inner tensors are extra graph outputs (models/onnx/expose.ts), so one pass gives the feature
+ * backbones their tensors and SAM its embedding (which goes to the same caches as `encode`'s). The decoder export has a batch of 1 for embeddings,
  * so prompts are decoded one call each (~10 ms; see eval/bench-sam.ts).
  */
-import { access } from 'node:fs/promises';
+import { access, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
@@ -19,6 +21,7 @@ import { MissingModelError, UserError } from '../../util/errors.js';
 import { hashJson, sha256File } from '../../util/hash.js';
 import { decodeNpy, encodeNpy } from '../../util/npy.js';
 import type { DiskCache } from '../../util/disk-cache.js';
+import { exposeTensors } from '../onnx/expose.js';
 import { DECODER_INPUTS, DECODER_OUTPUTS, defaultSamEntry, type SamModelEntry } from './model-entry.js';
 import { preprocessForEncoder, SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';
 import { encodePrompt, resizedShape, SAM_IMAGE_SIZE, SAM_LOW_RES_SIZE, type SamPrompt } from './transforms.js';
@@ -53,6 +56,12 @@ export interface SamMaskResult {
   iou: number;
   /** 256x256 low-resolution logits, to feed back as `maskInput`. */
   lowRes: Float32Array;
+}
+
+/** An inner tensor of the encoder, row-major with `dims` as the graph computes it. */
+export interface EncoderTensor {
+  data: Float32Array;
+  dims: number[];
 }
 
 export interface SamLoadOptions {
@@ -119,6 +128,8 @@ export class SamModel {
   readonly stats: SamStats = { encoderRuns: 0, memoryHits: 0, diskHits: 0, decoderRuns: 0, encoderMs: 0, decoderMs: 0 };
   private readonly memory = new Map<string, Promise<SamEmbedding>>();
   private encoderHash: Promise<string> | undefined;
+  /** Encoder copies with inner tensors exposed, one per tensor list (built on first use). */
+  private readonly innerEncoders = new Map<string, Promise<ort.InferenceSession>>();
 
   private constructor(
     readonly entry: SamModelEntry,
@@ -171,7 +182,11 @@ export class SamModel {
       this.memory.set(imageHash, hit);
       return hit;
     }
-    const p = this.encodeUncached(image, imageHash);
+    return this.remember(imageHash, this.encodeUncached(image, imageHash));
+  }
+
+  private remember(imageHash: string, p: Promise<SamEmbedding>): Promise<SamEmbedding> {
+    this.memory.delete(imageHash);
     this.memory.set(imageHash, p);
     p.catch(() => this.memory.delete(imageHash));
     const capacity = this.opts.memoryCapacity ?? 8;
@@ -179,26 +194,80 @@ export class SamModel {
     return p;
   }
 
+  /**
+   * One encoder pass that returns the named inner tensors with the embedding. The embedding is
+   * kept in memory and in the disk cache as `encode` keeps it, so a later `encode` of the image
+   * (SAM's refinement) runs no encoder. The tensors are not cached here: callers cache what they
+   * derive from them. Names missing from the encoder graph are a UserError naming the file.
+   */
+  async encodeWithInner(image: RgbImage, tensors: readonly string[]): Promise<{ embedding: SamEmbedding; inner: Record<string, EncoderTensor> }> {
+    const session = await this.innerEncoder(tensors);
+    const imageHash = hashRgb(image);
+    const run = this.runEncoder(session, image, imageHash, tensors);
+    const embedding = run.then((r) => r.embedding);
+    // The embedding is stored (memory now, disk when the pass ends) even if the caller only wanted
+    // the tensors: the refinement of the same image is the next thing to ask for it.
+    void this.remember(imageHash, embedding).catch(() => undefined);
+    const r = await run;
+    return { embedding: r.embedding, inner: r.inner };
+  }
+
+  private innerEncoder(tensors: readonly string[]): Promise<ort.InferenceSession> {
+    const key = tensors.join('\n');
+    let s = this.innerEncoders.get(key);
+    if (!s) {
+      s = (async () => {
+        const path = this.entry.encoderPath;
+        let bytes: Uint8Array;
+        try {
+          bytes = exposeTensors(new Uint8Array(await readFile(path)), [...tensors]).bytes;
+        } catch (err) {
+          throw new UserError(`SAM model '${this.entry.name}': encoder ${path}: ${(err as Error).message} (inner-tensor backbones name tensors of one encoder export; see src/models/backbones/entries.ts)`, { cause: err });
+        }
+        return ort.InferenceSession.create(bytes, {
+          intraOpNumThreads: this.opts.threads ?? availableParallelism(),
+          interOpNumThreads: 1,
+          graphOptimizationLevel: 'all',
+        });
+      })();
+      s.catch(() => this.innerEncoders.delete(key));
+      this.innerEncoders.set(key, s);
+    }
+    return s;
+  }
+
   private async encodeUncached(image: RgbImage, imageHash: string): Promise<SamEmbedding> {
-    const base = {
+    const cache = this.opts.cache;
+    if (cache) {
+      const bytes = await cache.getBytes(CACHE_NAMESPACE, await this.embeddingKey(imageHash));
+      if (bytes) {
+        const arr = decodeNpy(bytes, 'cached SAM embedding');
+        if (arr.data instanceof Float32Array) {
+          this.stats.diskHits++;
+          return { ...this.embeddingBase(image, imageHash), data: arr.data, dims: arr.shape };
+        }
+      }
+    }
+    return (await this.runEncoder(this.encoder, image, imageHash, [])).embedding;
+  }
+
+  private embeddingBase(image: RgbImage, imageHash: string): Omit<SamEmbedding, 'data' | 'dims'> {
+    return {
       width: image.width,
       height: image.height,
       resized: resizedShape(image.width, image.height, this.imageSize),
       imageHash,
       model: this.entry.name,
     };
-    const cache = this.opts.cache;
-    const key = cache ? await this.embeddingKey(imageHash) : '';
-    if (cache) {
-      const bytes = await cache.getBytes(CACHE_NAMESPACE, key);
-      if (bytes) {
-        const arr = decodeNpy(bytes, 'cached SAM embedding');
-        if (arr.data instanceof Float32Array) {
-          this.stats.diskHits++;
-          return { ...base, data: arr.data, dims: arr.shape };
-        }
-      }
-    }
+  }
+
+  /** Preprocess, one encoder run, the embedding to the disk cache; `inner` names extra outputs to return. */
+  private async runEncoder(
+    session: ort.InferenceSession,
+    image: RgbImage,
+    imageHash: string,
+    inner: readonly string[],
+  ): Promise<{ embedding: SamEmbedding; inner: Record<string, EncoderTensor> }> {
     const e = this.entry;
     const input = await preprocessForEncoder(image, {
       normalised: e.encoderTakesNormalised,
@@ -207,16 +276,18 @@ export class SamModel {
       std: e.pixelStd,
     });
     const t0 = performance.now();
-    const out = await this.encoder.run({
+    const out = await session.run({
       [e.encoderInput ?? 'input']: new ort.Tensor('float32', input, [1, 3, this.imageSize, this.imageSize]),
     });
     this.stats.encoderMs += performance.now() - t0;
     this.stats.encoderRuns++;
     const t = out[e.encoderOutput ?? 'output'];
-    const data = t.data as Float32Array;
-    const dims = [...t.dims];
-    if (cache) await cache.setBytes(CACHE_NAMESPACE, key, encodeNpy(data, dims));
-    return { ...base, data, dims };
+    const embedding: SamEmbedding = { ...this.embeddingBase(image, imageHash), data: t.data as Float32Array, dims: [...t.dims] };
+    const cache = this.opts.cache;
+    if (cache) await cache.setBytes(CACHE_NAMESPACE, await this.embeddingKey(imageHash), encodeNpy(embedding.data, embedding.dims));
+    const tensors: Record<string, EncoderTensor> = {};
+    for (const name of inner) tensors[name] = { data: out[name].data as Float32Array, dims: [...out[name].dims] };
+    return { embedding, inner: tensors };
   }
 
   /** Decodes each prompt against the embedding; one result per prompt, in order. */
@@ -269,6 +340,8 @@ export class SamModel {
 
   async release(): Promise<void> {
     this.memory.clear();
+    for (const s of this.innerEncoders.values()) await (await s.catch(() => undefined))?.release();
+    this.innerEncoders.clear();
     await this.encoder.release();
     await this.decoder.release();
   }

@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { loadBackbone, MOBILENETV2, resolveBackboneFile } from '../../../src/models/backbones/index.js';
-import { exposeTensors, listTensorNames } from '../../../src/models/backbones/onnx-outputs.js';
+import { exposeTensors, listTensorNames } from '../../../src/models/onnx/expose.js';
 import { MissingModelError } from '../../../src/util/errors.js';
 import { describeWithShared, SHARED, sharedModelsDir } from '../../support/shared.js';
 

@@ -1,6 +1,7 @@
 /**
- * Graph surgery for feature extraction: classifier exports expose only their final output, so the
- * intermediate tensors a few-shot map needs are added as extra graph outputs. In a statically
+ * Graph surgery for feature extraction: exports expose only their final output (a classifier's
+ * logits, a SAM encoder's embedding), so the intermediate tensors a few-shot map needs are added
+ * as extra graph outputs; the graph's own outputs stay, so one run gives both. In a statically
  * quantised export (QLinearConv...) an intermediate tensor `X_quantized` is uint8 with its scale
  * and zero point stored as initializers `X_scale`, `X_zero_point`; a DequantizeLinear node is
  * appended so that the new output is float32 like in a float model.

@@ -1,0 +1,83 @@
+/**
+ * Feature scales from inside the SAM encoder (SamInnerEntry). One encoder pass per image, through
+ * SamModel.encodeWithInner, gives every scale's tensor and SAM's embedding (which the refinement
+ * of the same image then finds in SAM's memory and disk caches).
+ *
+ * Per scale: the cells over the image (the encoder sees the image with its longest side resized
+ * to the frame and zero padding right/bottom: a grid of stride s keeps ceil(resized/s) cells),
+ * average-pooled by `pool`, local mean over (2r+1)^2 cells with cells outside the image left out,
+ * L2 per cell. The grid covers gw * s * pool resized pixels, mapped back to image pixels as the
+ * `sam` backbone does (coverWidth/Height; a pooled last cell may reach into the padding).
+ */
+import type { RgbImage } from '../../image/types.js';
+import type { EncoderTensor, SamModel } from '../sam/model.js';
+import { hashJson } from '../../util/hash.js';
+import type { EncoderScale, SamInnerEntry } from './entries.js';
+import { cropPoolChwToHwc, cropTokens, localMeanHwc, normaliseCells, poolHwc, type HwcGrid } from './features.js';
+import type { Backbone, FeatureGrid } from './types.js';
+
+/** Feature grid of one scale from its encoder tensor (pure: the tested part of this backbone). */
+export function scaleGrid(
+  t: EncoderTensor,
+  scale: EncoderScale,
+  image: { width: number; height: number },
+  resized: { width: number; height: number },
+): FeatureGrid {
+  const gh = Math.ceil(resized.height / scale.stride);
+  const gw = Math.ceil(resized.width / scale.stride);
+  let g: HwcGrid;
+  if (scale.layout === 'tokens') {
+    const [, n, c] = t.dims;
+    const w = Math.round(Math.sqrt(n));
+    if (t.dims.length !== 3 || w * w !== n || gh > w || gw > w) throw new Error(`scale '${scale.name}': expected square [1, H*W, C] tokens covering ${gw}x${gh} cells, got [${t.dims.join(', ')}]`);
+    g = poolHwc(cropTokens(t.data, w, c, gh, gw), scale.pool);
+  } else {
+    const [, c, h, w] = t.dims;
+    if (t.dims.length !== 4 || gh > h || gw > w) throw new Error(`scale '${scale.name}': expected [1, C, H, W] covering ${gw}x${gh} cells, got [${t.dims.join(', ')}]`);
+    g = cropPoolChwToHwc(t.data, c, h, w, gh, gw, scale.pool);
+  }
+  g = normaliseCells(localMeanHwc(g, scale.radius));
+  const cell = scale.stride * scale.pool;
+  return {
+    data: g.data,
+    gridWidth: g.w,
+    gridHeight: g.h,
+    dim: g.c,
+    coverWidth: g.w * cell * (image.width / resized.width),
+    coverHeight: g.h * cell * (image.height / resized.height),
+  };
+}
+
+export class SamInnerBackbone implements Backbone {
+  private readonly tensors: string[];
+
+  constructor(
+    readonly entry: SamInnerEntry,
+    readonly sam: SamModel,
+  ) {
+    this.tensors = [...new Set(entry.scales.map((s) => s.tensor))];
+    if (!entry.scales.some((s) => s.name === entry.primary)) throw new Error(`backbone '${entry.name}': primary scale '${entry.primary}' is not one of its scales`);
+  }
+
+  get name(): string {
+    return this.entry.name;
+  }
+
+  get scaleNames(): readonly string[] {
+    return this.entry.scales.map((s) => s.name);
+  }
+
+  async id(): Promise<string> {
+    return hashJson({ sam: await this.sam.embeddingKey('features'), scales: this.entry.scales, v: 1 });
+  }
+
+  async extractScales(image: RgbImage): Promise<FeatureGrid[]> {
+    const { embedding, inner } = await this.sam.encodeWithInner(image, this.tensors);
+    return this.entry.scales.map((s) => scaleGrid(inner[s.tensor], s, image, embedding.resized));
+  }
+
+  async extract(image: RgbImage): Promise<FeatureGrid> {
+    const grids = await this.extractScales(image);
+    return grids[this.entry.scales.findIndex((s) => s.name === this.entry.primary)];
+  }
+}
