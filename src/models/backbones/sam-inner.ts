@@ -8,10 +8,17 @@
  * average-pooled by `pool`, local mean over (2r+1)^2 cells with cells outside the image left out,
  * L2 per cell. The grid covers gw * s * pool resized pixels, mapped back to image pixels as the
  * `sam` backbone does (coverWidth/Height; a pooled last cell may reach into the padding).
+ *
+ * With a DiskCache the finished grids are cached by content (backbone id + image hash, one entry
+ * per scale, namespace 'features'), as SAM's embeddings are: a sweep that changes only thresholds
+ * or the map's smoothing runs no encoder (the embedding the refinement needs is in SAM's cache).
  */
 import type { RgbImage } from '../../image/types.js';
-import type { EncoderTensor, SamModel } from '../sam/model.js';
+import { hashRgb, type EncoderTensor, type SamModel } from '../sam/model.js';
+import { resizedShape } from '../sam/transforms.js';
+import type { DiskCache } from '../../util/disk-cache.js';
 import { hashJson } from '../../util/hash.js';
+import { decodeNpy, encodeNpy } from '../../util/npy.js';
 import type { EncoderScale, SamInnerEntry } from './entries.js';
 import { cropPoolChwToHwc, cropTokens, localMeanHwc, normaliseCells, poolHwc, type HwcGrid } from './features.js';
 import type { Backbone, FeatureGrid } from './types.js';
@@ -37,6 +44,11 @@ export function scaleGrid(
     g = cropPoolChwToHwc(t.data, c, h, w, gh, gw, scale.pool);
   }
   g = normaliseCells(localMeanHwc(g, scale.radius));
+  return withGeometry(g, scale, image, resized);
+}
+
+/** A scale's HWC grid as a FeatureGrid: the image pixels it covers follow from stride and pool. */
+function withGeometry(g: HwcGrid, scale: EncoderScale, image: { width: number; height: number }, resized: { width: number; height: number }): FeatureGrid {
   const cell = scale.stride * scale.pool;
   return {
     data: g.data,
@@ -48,12 +60,15 @@ export function scaleGrid(
   };
 }
 
+const FEATURE_NAMESPACE = 'features';
+
 export class SamInnerBackbone implements Backbone {
   private readonly tensors: string[];
 
   constructor(
     readonly entry: SamInnerEntry,
     readonly sam: SamModel,
+    private readonly cache?: DiskCache,
   ) {
     this.tensors = [...new Set(entry.scales.map((s) => s.tensor))];
     if (!entry.scales.some((s) => s.name === entry.primary)) throw new Error(`backbone '${entry.name}': primary scale '${entry.primary}' is not one of its scales`);
@@ -72,8 +87,27 @@ export class SamInnerBackbone implements Backbone {
   }
 
   async extractScales(image: RgbImage): Promise<FeatureGrid[]> {
-    const { embedding, inner } = await this.sam.encodeWithInner(image, this.tensors);
-    return this.entry.scales.map((s) => scaleGrid(inner[s.tensor], s, image, embedding.resized));
+    const scales = this.entry.scales;
+    const resized = resizedShape(image.width, image.height, this.sam.imageSize);
+    let keys: string[] = [];
+    if (this.cache) {
+      const id = await this.id();
+      const imageHash = hashRgb(image);
+      keys = scales.map((s) => hashJson({ features: id, image: imageHash, scale: s.name }));
+      const hits = await Promise.all(keys.map((k) => this.cache!.getBytes(FEATURE_NAMESPACE, k)));
+      if (hits.every((b) => b !== undefined)) {
+        const grids = hits.map((b, i) => {
+          const a = decodeNpy(b!, `cached features of scale '${scales[i].name}'`);
+          const [h, w, c] = a.shape;
+          return a.data instanceof Float32Array && a.shape.length === 3 ? withGeometry({ data: a.data, h, w, c }, scales[i], image, resized) : null;
+        });
+        if (grids.every((g) => g !== null)) return grids as FeatureGrid[];
+      }
+    }
+    const { inner } = await this.sam.encodeWithInner(image, this.tensors);
+    const grids = scales.map((s) => scaleGrid(inner[s.tensor], s, image, resized));
+    if (this.cache) for (let i = 0; i < grids.length; i++) await this.cache.setBytes(FEATURE_NAMESPACE, keys[i], encodeNpy(grids[i].data, [grids[i].gridHeight, grids[i].gridWidth, grids[i].dim]));
+    return grids;
   }
 
   async extract(image: RgbImage): Promise<FeatureGrid> {
