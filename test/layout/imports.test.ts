@@ -35,6 +35,8 @@ const RANK: Record<string, number> = {
   'methods/iapas': 9,
   'methods/fewshot': 9,
   'methods/oracle': 9,
+  // mutual scoring turns its maps into masks with the few-shot method's SAM refinement.
+  'methods/mutual': 9.5,
   methods: 10,
   session: 11,
   commands: 12,

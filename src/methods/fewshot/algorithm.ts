@@ -123,7 +123,7 @@ export async function runFewshot(
 export async function refineWithSam(
   image: RgbImage,
   featureMap: Float32Array,
-  category: FewshotCategory,
+  category: Pick<FewshotCategory, 'categoryThreshold'>,
   ctx: { sam?: SamModel },
   options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
 ): Promise<FewshotResult> {

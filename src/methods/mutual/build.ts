@@ -1,0 +1,146 @@
+/**
+ * Preset `mutual` (algorithm.ts): stage A prepares the category's comparison pool from its test
+ * images (features, PCA, the pool members' own maps and the adaptive threshold from them);
+ * stage B scores each image against the pool and refines the map with SAM exactly as `fewshot`
+ * does (its threshold policy, prompts and combination).
+ */
+import type { Config } from '../../config/schema.js';
+import { loadRgb } from '../../image/io.js';
+import type { RgbImage } from '../../image/types.js';
+import { resizeBilinear } from '../../image/resize.js';
+import { backboneEntry, loadBackbone, resolveBackboneFile, withoutAggregation } from '../../models/backbones/index.js';
+import type { FeatureGrid } from '../../models/backbones/types.js';
+import { loadSam } from '../../models/sam/load.js';
+import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
+import { definePipeline, type BuildEnv, type CategoryState, type ModelRecord, type Pipeline, type Stage } from '../../pipeline/types.js';
+import { anomalyMapStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
+import { decodeImage } from '../../stages/decode.js';
+import { mapRefineStage, type MapRefiner } from '../../stages/map-refine.js';
+import { UserError } from '../../util/errors.js';
+import { adaptiveThreshold } from '../components/threshold.js';
+import { fewshotOptionsFrom, refineWithSam } from '../fewshot/algorithm.js';
+import { buildPool, checkCategorySize, choosePool, comparedColumns, mutualScores, mutualWorkMap, type MutualOptions, type MutualPool } from './algorithm.js';
+
+interface MutualCategory {
+  pool: MutualPool;
+  /** Work-size maps of the pool members (computed in stage A, reused in stage B), by image path. */
+  poolMaps: Map<string, { map: Float32Array; width: number; height: number }>;
+  categoryThreshold: number | null;
+}
+
+export function mutualOptionsFrom(config: Config): MutualOptions {
+  const m = config.mutual;
+  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
+}
+
+export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeline> {
+  const refine = fewshotOptionsFrom(config.fewshot);
+  const options = mutualOptionsFrom(config);
+  let entry;
+  try {
+    entry = withoutAggregation(backboneEntry(config.mutual.backbone));
+  } catch (err) {
+    throw new UserError(`mutual.backbone: ${(err as Error).message}`);
+  }
+  const models: ModelRecord[] = [];
+  if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
+  const sam = await loadSam(config.sam.model, env.modelsDir, env.cache);
+  models.push(await samModelRecord(config.sam.model, sam));
+  const backbone = await loadBackbone(entry, { sam, modelsDir: env.modelsDir, cache: env.cache });
+  let featureRuns = 0;
+  const features = async (image: RgbImage): Promise<FeatureGrid[]> => {
+    featureRuns++;
+    return backbone.extractScales(image);
+  };
+
+  const poolStage: Stage<CategoryState> = {
+    name: 'mutual-pool',
+    reads: ['tests'],
+    writes: ['memory', 'notes'],
+    async run(s, ctx) {
+      const tests = s.tests;
+      checkCategorySize(s.category, tests.length);
+      const chosen = choosePool(tests.length, options.maxCompared, config.seed);
+      const members: Array<{ path: string; image: RgbImage; grids: FeatureGrid[] }> = [];
+      const unreadable: string[] = [];
+      for (const i of chosen) {
+        let image: RgbImage;
+        try {
+          image = await loadRgb(tests[i].imagePath);
+        } catch (err) {
+          // A bad image is left out of the pool (stage B reports it as it does for any preset).
+          if (!(err instanceof UserError)) throw err;
+          unreadable.push(tests[i].imagePath);
+          continue;
+        }
+        members.push({ path: tests[i].imagePath, image, grids: await ctx.timer.time('mutual-pool/features', () => features(image)) });
+      }
+      checkCategorySize(s.category, members.length);
+      const pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options));
+      const poolMaps: MutualCategory['poolMaps'] = new Map();
+      for (const [k, m] of members.entries()) {
+        const parts = await ctx.timer.time('mutual-pool/search', () => mutualScores(m.grids, pool, comparedColumns(pool.size, k, options.maxCompared)));
+        poolMaps.set(m.path, mutualWorkMap(parts, m.image.width, m.image.height, options));
+      }
+      const p = refine.threshold;
+      let categoryThreshold: number | null = null;
+      if (p.kind === 'adaptive') {
+        // The pool members' own maps stand in for fewshot's references' leave-one-out maps.
+        const all = [...poolMaps.values()];
+        const pooled = new Float32Array(all.reduce((n, m) => n + m.map.length, 0));
+        let off = 0;
+        for (const m of all) {
+          pooled.set(m.map, off);
+          off += m.map.length;
+        }
+        categoryThreshold = adaptiveThreshold(pooled, p);
+      }
+      const memory: MutualCategory = { pool, poolMaps, categoryThreshold };
+      return {
+        memory,
+        notes: {
+          backbone: backbone.name,
+          test_images: tests.length,
+          pool: pool.size,
+          compared: comparedColumns(pool.size, -1, options.maxCompared).length,
+          keep: options.keep,
+          kernels: options.kernels,
+          threshold_policy: config.fewshot.threshold,
+          category_threshold: categoryThreshold,
+          ...(unreadable.length ? { unreadable } : {}),
+        },
+      };
+    },
+  };
+
+  const model: AnomalyMapModel<MutualCategory> = {
+    prepare: () => Promise.reject(new Error('mutual: the pool is prepared by its own stage')),
+    async score(image, memory, sample) {
+      let work = memory.poolMaps.get(sample.imagePath);
+      if (!work) {
+        const parts = await mutualScores(await features(image), memory.pool, comparedColumns(memory.pool.size, -1, options.maxCompared));
+        work = mutualWorkMap(parts, image.width, image.height, options);
+      }
+      return resizeBilinear(work.map, work.width, work.height, image.width, image.height);
+    },
+  };
+  const refiner: MapRefiner<MutualCategory> = {
+    refine: (image, rawMap, memory) => refineWithSam(image, rawMap, memory, { sam: refine.useSam ? sam : undefined }, refine),
+  };
+
+  return definePipeline({
+    name: config.preset,
+    categoryStages: [poolStage],
+    imageStages: [decodeImage, anomalyMapStage(model), mapRefineStage(refiner)],
+    models,
+    modelRuns: () => ({
+      'sam-encoder': sam.stats.encoderRuns,
+      'sam-decoder': sam.stats.decoderRuns,
+      ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: featureRuns } : {}),
+    }),
+    async dispose() {
+      await backbone.release?.();
+      await sam.release();
+    },
+  });
+}
