@@ -79,6 +79,8 @@ export interface RunSummary {
   cache: Record<string, { hits: number; misses: number }>;
   /** Model executions in this call (not cache hits). */
   modelRuns: Record<string, number>;
+  /** Milliseconds inside those executions, per model (where the pipeline measures them). */
+  modelMs: Record<string, number>;
   wallSeconds: number;
   /**
    * Images left out because their input was bad (corrupt or unreadable image, unreadable mask):
@@ -208,8 +210,9 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
   const ctx: StageContext = { config, cache: opts.cache, timer, signal: abort.signal };
   const limit = pLimit(config.concurrency);
   let computedTotal = 0;
-  const summary: RunSummary = { runDir: opts.runDir, aborted: false, categories: [], timing: {}, cache: {}, modelRuns: {}, wallSeconds: 0, failed: [] };
+  const summary: RunSummary = { runDir: opts.runDir, aborted: false, categories: [], timing: {}, cache: {}, modelRuns: {}, modelMs: {}, wallSeconds: 0, failed: [] };
   const runsBefore = pipeline.modelRuns?.() ?? {};
+  const msBefore = pipeline.modelMs?.() ?? {};
 
   try {
     for (const job of opts.jobs) {
@@ -306,8 +309,9 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
   if (opts.cache) for (const [ns, st] of opts.cache.stats) summary.cache[ns] = { ...st };
   const runsAfter = pipeline.modelRuns?.() ?? {};
   for (const [k, v] of Object.entries(runsAfter)) summary.modelRuns[k] = v - (runsBefore[k] ?? 0);
+  for (const [k, v] of Object.entries(pipeline.modelMs?.() ?? {})) summary.modelMs[k] = Math.round(v - (msBefore[k] ?? 0));
   summary.wallSeconds = +((performance.now() - t0) / 1000).toFixed(2);
-  await dir.writeJson('timing.json', { timing: summary.timing, cache: summary.cache, model_runs: summary.modelRuns, wall_seconds: summary.wallSeconds, categories: summary.categories });
+  await dir.writeJson('timing.json', { timing: summary.timing, cache: summary.cache, model_runs: summary.modelRuns, model_ms: summary.modelMs, wall_seconds: summary.wallSeconds, categories: summary.categories });
   // Rewritten (or removed) on every call, so a resumed run that fixed everything leaves none behind.
   if (summary.failed.length) await dir.writeJson('failed.json', summary.failed);
   else await rm(join(dir.root, 'failed.json'), { force: true });

@@ -110,6 +110,8 @@ export interface Pipeline {
   referencesAreShots?: boolean;
   /** How many times each model actually ran (cache hits excluded), for the run summary. */
   modelRuns?(): Record<string, number>;
+  /** Milliseconds spent inside each model's runs (same keys as modelRuns where measured), for throughput figures. */
+  modelMs?(): Record<string, number>;
   dispose?(): Promise<void>;
 }
 

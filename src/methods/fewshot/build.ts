@@ -14,6 +14,7 @@ import { mapRefineStage, type MapRefiner } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
 import { fewshotOptionsFrom, prepareFewshotCategory, refineWithSam, type FewshotCategory } from './algorithm.js';
 import { scoreQuery } from './memory-bank.js';
+import { timedBackbone } from '../components/timed-backbone.js';
 
 export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipeline> {
   const options = fewshotOptionsFrom(config.fewshot);
@@ -27,13 +28,12 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
   if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
   const sam = await loadSam(config.sam.model, env.modelsDir, env.cache);
   models.push(await samModelRecord(config.sam.model, sam));
-  const backbone = await loadBackbone(entry, { sam, modelsDir: env.modelsDir, cache: env.cache });
-  let featureRuns = 0;
+  // Timed: a CNN backbone's passes are model time of their own (SAM-encoder backbones are in sam.stats).
+  const backbone = timedBackbone(await loadBackbone(entry, { sam, modelsDir: env.modelsDir, cache: env.cache }));
 
   const model: AnomalyMapModel<FewshotCategory> = {
     async prepare(references, ctx) {
       const memory = await prepareFewshotCategory(backbone, references, options, { cache: env.cache, time: ctx ? (name, fn) => ctx.timer.time(name, fn) : undefined });
-      featureRuns += references.length;
       const bank = memory.bank;
       return {
         memory,
@@ -48,7 +48,6 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
       };
     },
     async score(image, memory) {
-      featureRuns++;
       return scoreQuery(backbone, memory.bank, image);
     },
   };
@@ -65,8 +64,9 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
     modelRuns: () => ({
       'sam-encoder': sam.stats.encoderRuns,
       'sam-decoder': sam.stats.decoderRuns,
-      ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: featureRuns } : {}),
+      ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: backbone.runs } : {}),
     }),
+    modelMs: () => ({ 'sam-encoder': sam.stats.encoderMs, 'sam-decoder': sam.stats.decoderMs, ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: backbone.ms } : {}) }),
     async dispose() {
       await backbone.release?.();
       await sam.release();

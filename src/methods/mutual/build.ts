@@ -18,6 +18,7 @@ import { decodeImage } from '../../stages/decode.js';
 import { mapRefineStage, type MapRefiner } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
 import { adaptiveThreshold } from '../components/threshold.js';
+import { timedBackbone } from '../components/timed-backbone.js';
 import { fewshotOptionsFrom, refineWithSam } from '../fewshot/algorithm.js';
 import { buildPool, checkCategorySize, choosePool, comparedColumns, mutualScores, mutualWorkMap, type MutualOptions, type MutualPool } from './algorithm.js';
 
@@ -46,12 +47,8 @@ export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeli
   if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
   const sam = await loadSam(config.sam.model, env.modelsDir, env.cache);
   models.push(await samModelRecord(config.sam.model, sam));
-  const backbone = await loadBackbone(entry, { sam, modelsDir: env.modelsDir, cache: env.cache });
-  let featureRuns = 0;
-  const features = async (image: RgbImage): Promise<FeatureGrid[]> => {
-    featureRuns++;
-    return backbone.extractScales(image);
-  };
+  const backbone = timedBackbone(await loadBackbone(entry, { sam, modelsDir: env.modelsDir, cache: env.cache }));
+  const features = (image: RgbImage): Promise<FeatureGrid[]> => backbone.extractScales(image);
 
   const poolStage: Stage<CategoryState> = {
     name: 'mutual-pool',
@@ -136,8 +133,9 @@ export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeli
     modelRuns: () => ({
       'sam-encoder': sam.stats.encoderRuns,
       'sam-decoder': sam.stats.decoderRuns,
-      ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: featureRuns } : {}),
+      ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: backbone.runs } : {}),
     }),
+    modelMs: () => ({ 'sam-encoder': sam.stats.encoderMs, 'sam-decoder': sam.stats.decoderMs, ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: backbone.ms } : {}) }),
     async dispose() {
       await backbone.release?.();
       await sam.release();
