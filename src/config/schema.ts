@@ -77,6 +77,12 @@ export const fewshotSchema = z
       .min(0)
       .default(20000)
       .describe("banks this large get the coreset: at k = 4 minisam-ms's stride-8 scale (65536 rows), at k >= 5 every scale"),
+    pca: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('scales with more dims are PCA-projected to this many, fitted on the references; 0 = off. Fast variant: pca=64 with coreset_min_rows=0'),
   })
   .strict()
   .default({});

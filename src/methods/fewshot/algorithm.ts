@@ -48,6 +48,8 @@ export interface FewshotOptions {
   boost: number;
   /** Coreset reduction of large memory banks (memory-bank.ts). */
   coreset: CoresetSettings;
+  /** PCA dims of the feature scales; 0 = off. */
+  pca: number;
 }
 
 /** The options of a config's `fewshot` section (every default is the schema's). */
@@ -66,6 +68,7 @@ export function fewshotOptionsFrom(f: FewshotConfig): FewshotOptions {
     regions: { minAreaFraction: f.min_area_fraction, maxPrompts: f.max_prompts },
     map: { workSize: f.work_size, smoothSigma: f.smooth_sigma },
     coreset: { fraction: f.coreset, minRows: f.coreset_min_rows, projection: CORESET_PROJECTION, seed: 0 },
+    pca: f.pca,
   };
 }
 
@@ -103,7 +106,7 @@ export async function prepareFewshotCategory(
   options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
   env: Pick<BankOptions, 'cache' | 'time'> = {},
 ): Promise<FewshotCategory> {
-  const bank = await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset });
+  const bank = await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca });
   const p = options.threshold;
   return { bank, categoryThreshold: p.kind === 'adaptive' ? categoryThreshold(bank, p) : null };
 }

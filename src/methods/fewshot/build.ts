@@ -42,7 +42,7 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
           threshold_policy: config.fewshot.threshold,
           category_threshold: memory.categoryThreshold,
           // Per scale: bank rows kept of all, and the normalisation (multi-scale backbones).
-          scales: bank.scales.map((s) => ({ name: s.name, rows: s.rows, kept: s.kept, ...(s.norm ? { loo_mean: s.norm.mean, loo_q999: s.norm.q999 } : {}) })),
+          scales: bank.scales.map((s) => ({ name: s.name, rows: s.rows, kept: s.kept, ...(s.pca ? { pca: s.pca.dims } : {}), ...(s.norm ? { loo_mean: s.norm.mean, loo_q999: s.norm.q999 } : {}) })),
           coreset_ms: Math.round(bank.coresetMs),
         },
       };

@@ -23,6 +23,7 @@ import { hashJson } from '../../util/hash.js';
 import { selectCoreset } from '../components/coreset.js';
 import { nearestCosineDistanceOrt, prepareMemory, type PreparedMemory } from '../components/nearest-ort.js';
 import { concatPatchSets, normaliseRows, type PatchSet } from '../components/patch-distance.js';
+import { applyPca, fitPca, type Pca } from '../components/pca.js';
 import { combineToImageMap, combineToWorkMap, type MapOptions, type ScaleScores } from '../components/score-map.js';
 import { adaptiveThreshold, quantile } from '../components/threshold.js';
 
@@ -40,6 +41,8 @@ export const NO_CORESET: CoresetSettings = { fraction: 1, minRows: 0, projection
 
 export interface BankOptions {
   map?: MapOptions;
+  /** Scales with more dims are PCA-projected to this many (fitted on the category's references); 0 = off. */
+  pca?: number;
   coreset?: CoresetSettings;
   /** Content cache for coreset selections (keyed by the bank's bytes and the settings). */
   cache?: DiskCache;
@@ -63,6 +66,8 @@ export interface ScaleBank {
   kept: number;
   /** null: raw distances (single-scale backbone, or fewer than 2 references). */
   norm: ScaleNorm | null;
+  /** The projection of this scale's patches (queries too), or null. */
+  pca: Pca | null;
 }
 
 export interface MemoryBank {
@@ -83,6 +88,11 @@ export interface MemoryBank {
 
 export function gridToPatches(grid: FeatureGrid): PatchSet {
   return normaliseRows({ data: grid.data.slice(), n: grid.gridWidth * grid.gridHeight, dim: grid.dim });
+}
+
+/** Patches projected by a scale's PCA (centred), rows L2-normalised again; unchanged without one. */
+async function projectPatches(set: PatchSet, pca: Pca | null): Promise<PatchSet> {
+  return pca ? normaliseRows(await applyPca(set, pca)) : set;
 }
 
 /** Leave-one-out scores are pooled from maps this small: enough pixels for a 0.999 quantile. */
@@ -137,7 +147,13 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
   const loo: ScaleScores[][] = references.map(() => []);
   let coresetMs = 0;
   for (let s = 0; s < names.length; s++) {
-    const sets = grids.map((g) => gridToPatches(g[s]));
+    let sets = grids.map((g) => gridToPatches(g[s]));
+    let pca: Pca | null = null;
+    if (opts.pca && opts.pca > 0 && sets[0].dim > opts.pca) {
+      const fit = () => Promise.resolve(fitPca(concatPatchSets(sets), opts.pca!));
+      pca = await (opts.time ? opts.time('memory/pca', fit) : fit());
+      sets = await Promise.all(sets.map((x) => projectPatches(x, pca)));
+    }
     const raw: Float32Array[] = [];
     if (k >= 2) for (let i = 0; i < k; i++) raw.push(await nearestCosineDistanceOrt(sets[i], concatPatchSets(sets.filter((_, j) => j !== i))));
     let norm: ScaleNorm | null = null;
@@ -149,7 +165,7 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
     const full = concatPatchSets(sets);
     const reduced = await reduceBank(full, coreset, opts);
     coresetMs += reduced.ms;
-    scales.push({ name: names[s], prepared: prepareMemory(reduced.rows), rows: full.n, kept: reduced.rows.n, norm });
+    scales.push({ name: names[s], prepared: prepareMemory(reduced.rows), rows: full.n, kept: reduced.rows.n, norm, pca });
   }
   let referenceScores: Float32Array = new Float32Array(0);
   let referenceStats: MemoryBank['referenceStats'] = null;
@@ -181,7 +197,7 @@ export async function scoreScales(grids: FeatureGrid[], bank: MemoryBank): Promi
   if (grids.length !== bank.scales.length) throw new Error(`few-shot: ${grids.length} feature scales for a bank of ${bank.scales.length}`);
   const parts: ScaleScores[] = [];
   for (let s = 0; s < grids.length; s++) {
-    const d = await nearestCosineDistanceOrt(gridToPatches(grids[s]), bank.scales[s].prepared);
+    const d = await nearestCosineDistanceOrt(await projectPatches(gridToPatches(grids[s]), bank.scales[s].pca), bank.scales[s].prepared);
     parts.push({ name: bank.scales[s].name, scores: normaliseScores(d, bank.scales[s].norm), grid: grids[s] });
   }
   return parts;

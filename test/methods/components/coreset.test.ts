@@ -89,3 +89,30 @@ describe('greedy coreset', () => {
     await expect(selectCoreset({ data: x, n, dim: d }, { fraction: 0, projection: 32, seed: 0 })).rejects.toThrow(/fraction/);
   });
 });
+
+describe('PCA', () => {
+  it('finds the dominant directions of the rows and projects centred rows onto them', async () => {
+    const { fitPca, applyPca } = await import('../../../src/methods/components/pca.js');
+    const rnd = mulberry32(2);
+    const n = 3000;
+    const d = 6;
+    // Variance 9 along (1,1,0,0,0,0)/sqrt2, 1 along e3, 0.01 elsewhere; mean (5, 0, ...).
+    const x = new Float32Array(n * d);
+    for (let i = 0; i < n; i++) {
+      const a = 3 * (rnd() * 2 - 1) * Math.sqrt(3);
+      const b = (rnd() * 2 - 1) * Math.sqrt(3);
+      for (let k = 0; k < d; k++) x[i * d + k] = 0.1 * (rnd() - 0.5);
+      x[i * d] += 5 + a / Math.SQRT2;
+      x[i * d + 1] += a / Math.SQRT2;
+      x[i * d + 2] += b;
+    }
+    const p = fitPca({ data: x, n, dim: d }, 2);
+    expect(p.mean[0]).toBeCloseTo(5, 0);
+    expect(Math.abs(p.axes[0 * 2 + 0])).toBeCloseTo(Math.SQRT1_2, 2);
+    expect(Math.abs(p.axes[1 * 2 + 0])).toBeCloseTo(Math.SQRT1_2, 2);
+    expect(Math.abs(p.axes[2 * 2 + 1])).toBeCloseTo(1, 2);
+    const y = await applyPca({ data: x.subarray(0, d), n: 1, dim: d }, p);
+    const centred = Array.from(x.subarray(0, d), (v, k) => v - p.mean[k]);
+    expect(y.data[0]).toBeCloseTo(centred.reduce((s, v, k) => s + v * p.axes[k * 2], 0), 4);
+  });
+});

@@ -166,6 +166,17 @@ describe('multi-scale memory bank', () => {
     expect(maps[1]).toEqual(maps[0]);
   });
 
+  it('with PCA (the fast variant) projects scales with more dims, queries too, and still ranks the defect first', async () => {
+    const refs = [1, 2, 3, 4].map((s) => image(s, false));
+    const bb = fakeBackbone(['fine', 'coarse']);
+    const bank = await prepareMemoryBank(bb, refs, { pca: 30, coreset: { fraction: 0.5, minRows: 0, projection: 16, seed: 0 } });
+    expect(bank.scales.map((s) => s.pca?.dims ?? null)).toEqual([null, 30]); // fine has 24 dims, coarse 40
+    expect(bank.scales.map((s) => s.prepared.dim)).toEqual([24, 30]);
+    const parts = await scoreScales(await bb.extractScales(image(9, true)), bank);
+    const bad = [4 * 16 + 10, 4 * 16 + 11, 5 * 16 + 10, 5 * 16 + 11];
+    for (const p of parts) expect(Math.min(...bad.map((i) => p.scores[i]))).toBeGreaterThan(Math.max(...Array.from(p.scores).filter((_, i) => !bad.includes(i))));
+  });
+
   it('reduces only banks at or above coreset_min_rows, and keeps the normalisation of the full bank', async () => {
     const refs = [1, 2, 3].map((s) => image(s, false));
     const full = await prepareMemoryBank(fakeBackbone(['fine', 'coarse']), refs, {});
