@@ -71,9 +71,9 @@ describe('config', () => {
   it('fewshot-cnn differs from fewshot only in its backbone', () => {
     const sam = buildConfig('fewshot', { presetDefaults: getPreset('fewshot').defaults });
     const cnn = buildConfig('fewshot-cnn', { presetDefaults: getPreset('fewshot-cnn').defaults });
-    expect(sam.fewshot.backbone).toBe('sam');
+    expect(sam.fewshot.backbone).toBe('minisam-ms');
     expect(cnn.fewshot.backbone).toBe('mobilenetv2');
-    expect({ ...cnn, preset: 'fewshot', fewshot: { ...cnn.fewshot, backbone: 'sam' } }).toEqual(sam);
+    expect({ ...cnn, preset: 'fewshot', fewshot: { ...cnn.fewshot, backbone: 'minisam-ms' } }).toEqual(sam);
   });
   it('rejects bad values and unknown keys with the key path', () => {
     expect(() => validateConfig({ preset: 'x', detector: { box_threshold: 1.5 } }, 'f.yaml')).toThrow(/detector\.box_threshold/);
