@@ -200,6 +200,17 @@ export const METRIC_KEYS = [
 ] as const;
 export type MetricKey = (typeof METRIC_KEYS)[number];
 
+/** Column titles, as papers print them (terminal tables, the report). */
+export const METRIC_LABELS: Record<MetricKey, string> = {
+  pixel_auroc: 'P-AUROC',
+  pixel_ap: 'P-AP',
+  pixel_f1_max: 'P-F1max',
+  aupro: 'AUPRO',
+  image_auroc: 'I-AUROC',
+  image_ap: 'I-AP',
+  image_f1_max: 'I-F1max',
+};
+
 /**
  * Accumulates one category: `add` resizes a map (and its mask) into the pool at once; `finish`
  * normalises and computes. Pure (no IO), so the pipeline and tests can feed it in memory.
