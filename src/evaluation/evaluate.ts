@@ -6,7 +6,7 @@
  */
 import { basename } from 'node:path';
 import type { DatasetIndex, Sample } from '../datasets/types.js';
-import { imageSize, loadMask } from '../image/io.js';
+import { GroundTruthStore } from './ground-truth.js';
 import { UserError } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
 import { findMapFile, listMapFiles, readMapFile } from './map-files.js';
@@ -14,7 +14,7 @@ import {
   CategoryEvaluator,
   type CategoryMetrics,
   type MapInput,
-  type MaskInput,
+  type PreparedMask,
   type ProtocolOptions,
   resolveProtocol,
   selectTestSamples,
@@ -37,10 +37,16 @@ export interface EvaluateMapsParams {
   /** Where the maps came from, recorded in the report. */
   mapsLabel?: string | null;
   quiet?: boolean;
+  /**
+   * Masks and image sizes prepared for the evaluation grid, kept between calls (a sweep passes
+   * one store to every run); by default they are read for this call only.
+   */
+  groundTruth?: GroundTruthStore;
 }
 
 export async function evaluateMaps(p: EvaluateMapsParams): Promise<EvaluationReport> {
   const options = resolveProtocol(p.options);
+  const gt = p.groundTruth ?? new GroundTruthStore({ maxBytes: 0 });
   const ds = p.dataset;
   const categories = p.categories?.length ? p.categories : ds.categories;
   const unknown = categories.filter((c) => !ds.categories.includes(c));
@@ -65,9 +71,9 @@ export async function evaluateMaps(p: EvaluateMapsParams): Promise<EvaluationRep
         missing++;
         continue;
       }
-      const mask: MaskInput | null = s.maskPath ? await loadMask(s.maskPath) : null;
+      const mask: PreparedMask | null = s.maskPath ? await gt.mask(s.maskPath, options.resolution) : null;
       if (p.checkSizes !== false) {
-        const size = mask ? { width: mask.width, height: mask.height } : await imageSize(s.imagePath);
+        const size = mask ? { width: mask.width, height: mask.height } : await gt.imageSize(s.imagePath);
         if (size.width !== map.width || size.height !== map.height) {
           mismatched.push({ map: mapName(s), map_size: [map.width, map.height], image_size: [size.width, size.height] });
         }

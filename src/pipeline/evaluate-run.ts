@@ -6,6 +6,7 @@
 import type { Config } from '../config/schema.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { evaluateMaps } from '../evaluation/evaluate.js';
+import type { GroundTruthStore } from '../evaluation/ground-truth.js';
 import { protocolOf } from '../evaluation/protocol.js';
 import { type EvaluationReport, writeReport } from '../evaluation/report.js';
 import { RunDir } from './run-dir.js';
@@ -15,7 +16,14 @@ import type { CategoryJob } from './runner.js';
  * Only the jobs' test images are evaluated: few-shot presets take their references out of the
  * test set when a category has no train split, and those must not be scored.
  */
-export async function evaluateRun(runDir: string, jobs: CategoryJob[], config: Config, index: DatasetIndex, quiet?: boolean): Promise<EvaluationReport> {
+export async function evaluateRun(
+  runDir: string,
+  jobs: CategoryJob[],
+  config: Config,
+  index: DatasetIndex,
+  quiet?: boolean,
+  groundTruth?: GroundTruthStore,
+): Promise<EvaluationReport> {
   const dir = new RunDir(runDir);
   const evaluated: DatasetIndex = { ...index, categories: jobs.map((j) => j.category), samples: jobs.flatMap((j) => j.tests) };
   const report = await evaluateMaps({
@@ -31,6 +39,7 @@ export async function evaluateRun(runDir: string, jobs: CategoryJob[], config: C
     },
     mapsLabel: 'maps/ (this run directory)',
     quiet,
+    groundTruth,
   });
   delete report.created;
   await writeReport(report, dir.root);

@@ -14,6 +14,7 @@ import { getPreset } from '../methods/registry.js';
 import { resultConfigHash, runPipeline, type RunSummary } from '../pipeline/runner.js';
 import type { EvaluationReport } from '../evaluation/report.js';
 import { evaluateRun } from '../pipeline/evaluate-run.js';
+import type { RunResources } from '../pipeline/resources.js';
 import type { ImageRecord } from '../pipeline/run-dir.js';
 
 export interface DatasetRunRequest {
@@ -31,6 +32,11 @@ export interface DatasetRunRequest {
   /** Evaluate after the run (default true). */
   evaluate?: boolean;
   index?: DatasetIndex;
+  /**
+   * Models, cache object, memo and prepared ground truth shared with the other runs of this
+   * process (a sweep): loaded once, released by their owner, never by this run.
+   */
+  resources?: RunResources;
 }
 
 export interface DatasetRunResult {
@@ -47,9 +53,10 @@ export function defaultRunDir(config: Config, dataset: string, categories?: stri
 export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunResult> {
   const { config } = req;
   const preset = getPreset(config.preset);
-  const cache = cacheOf(config);
+  const { resources } = req;
+  const cache = resources ? resources.diskCache(config) : cacheOf(config);
   // Models first: a missing file stops the run before any dataset or image work.
-  const pipeline = await preset.build(config, { cache, modelsDir: modelsDirOf(config) });
+  const pipeline = await preset.build(config, { cache, modelsDir: modelsDirOf(config), resources });
   try {
     const index = req.index ?? (await loadDataset(resolve(req.dataset)));
     const categories = selectCategories(index, req.categories);
@@ -67,9 +74,10 @@ export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunRe
       maxImages: req.maxImages,
       quiet: req.quiet,
       onImage: req.onImage,
+      resources,
     });
     let metrics: EvaluationReport | undefined;
-    if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, req.quiet);
+    if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, req.quiet, resources?.groundTruth);
     return { runDir, run, metrics };
   } finally {
     await pipeline.dispose?.();
