@@ -97,9 +97,13 @@ export function createOuterProgress(label: string, total: number, opts: { quiet?
     };
   }
   let first: { at: number; done: number } | undefined;
+  let shown: { at: number; done: number } | undefined;
   return {
     update(done) {
       first ??= { at: Date.now(), done };
+      // A line when something finished, else one a minute (a queued sweep polls often).
+      if (shown && shown.done === done && Date.now() - shown.at < 60_000) return;
+      shown = { at: Date.now(), done };
       const secs = (Date.now() - first.at) / 1000;
       const rate = (done - first.done) / Math.max(secs, 1e-3);
       const eta = rate > 0 ? `, ETA ${((total - done) / rate).toFixed(0)} s` : '';

@@ -129,10 +129,13 @@ export function defaultSweepDir(spec: SweepSpec): string {
 export function expandSweep(spec: SweepSpec, opts: ExpandOptions = {}): SweepPlan {
   const where = `sweep spec ${spec.file}`;
   const dir = opts.out ? resolve(opts.out) : defaultSweepDir(spec);
-  // Each value on its own first, so that an error names exactly the key and value at fault.
+  // Each value first on its own (the other factors at their first values), so that an error names
+  // exactly the key and value at fault.
+  const first: Record<string, unknown> = {};
+  for (const f of spec.factors) f.keys.forEach((k, i) => (first[k] = f.levels[0][i]));
   for (const f of spec.factors) {
     for (const level of f.levels) {
-      const assignment = Object.fromEntries(f.keys.map((k, i) => [k, level[i]]));
+      const assignment = { ...first, ...Object.fromEntries(f.keys.map((k, i) => [k, level[i]])) };
       const text = f.keys.map((k, i) => `${k} = ${formatValue(level[i])}`).join(', ');
       runConfig(spec, assignment, `${where}, ${f.origin} ${text}`, opts.runOnly);
     }
