@@ -77,7 +77,7 @@ export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunRe
       resources,
     });
     let metrics: EvaluationReport | undefined;
-    if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, req.quiet, resources?.groundTruth);
+    if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, req.quiet, resources);
     return { runDir, run, metrics };
   } finally {
     await pipeline.dispose?.();
