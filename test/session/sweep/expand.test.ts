@@ -3,7 +3,7 @@
  * validation errors that name the key and the value, the order that groups runs sharing model
  * outputs, the dry run's account of shared model passes, and the spec difference a resume reports.
  */
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -12,6 +12,7 @@ import { expandSweep } from '../../../src/session/sweep/expand.js';
 import { parseSweepSpec, readSweepSpec, specIdentity } from '../../../src/session/sweep/spec.js';
 import { identityDiff } from '../../../src/session/sweep/sweep-dir.js';
 import { runCli } from '../../support/cli.js';
+import { REPO_ROOT } from '../../support/shared.js';
 
 let root: string;
 beforeAll(async () => {
@@ -168,6 +169,21 @@ describe('what the runs of a sweep share (dry run)', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toContain('grid fewshot.max_prompts = 0');
     expect(bad.stderr).toContain('fewshot.max_prompts: Number must be greater than or equal to 1');
+  });
+});
+
+describe('the README', () => {
+  it("shows a spec that expands as its dry-run output says", async () => {
+    const readme = await readFile(join(REPO_ROOT, 'README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('### `iapas sweep`'));
+    const yaml = section.slice(section.indexOf('```yaml\n') + 8, section.indexOf('```\n', section.indexOf('```yaml\n') + 8));
+    const shown = section.slice(section.indexOf('```\nsweep ') + 4).split('```')[0].trim().split('\n');
+    const file = join(root, 'readme-sweep.yaml');
+    await writeFile(file, yaml);
+    const res = await runCli(['sweep', file, '--dry-run']);
+    expect(res.code).toBe(0);
+    const printed = res.stdout.split('\n');
+    for (const line of shown.filter((l) => !l.includes('...'))) expect(printed).toContain(line);
   });
 });
 
