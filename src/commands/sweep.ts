@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { CONFIG_DEFAULTS } from '../config/schema.js';
 import { METRIC_KEYS, type MetricKey } from '../evaluation/protocol.js';
 import { describePlan } from '../session/sweep/describe.js';
 import { expandSweep } from '../session/sweep/expand.js';
@@ -46,7 +47,7 @@ export function register(program: Command): void {
     .option('--timeout <s>', 'with --queue: stop waiting after s seconds (the jobs stay queued; re-attach with --resume)')
     .option('--concurrency <n>', 'images in flight per run (default: from the core count)')
     .option('--cache-dir <dir>', 'model-output cache (default $IAPAS_CACHE or .cache/iapas)')
-    .option('--models-dir <dir>', 'where model weights live (default models/)')
+    .option('--models-dir <dir>', `where model weights live (default ${CONFIG_DEFAULTS.models_dir}/)`)
     .option('--quiet', 'no progress output')
     .option('--json <file>', 'write the summary and the result rows as JSON')
     .action(async (specPath: string, opts: SweepFlags) => {

@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { defaultConcurrency } from '../config/schema.js';
 import { runWorker } from '../session/sweep/queue.js';
 import { UserError } from '../util/errors.js';
 
@@ -36,7 +35,6 @@ export function register(program: Command): void {
     .option('--quiet', 'no per-image progress')
     .action(async (opts: WorkerFlags) => {
       const concurrency = positive('concurrency', opts.concurrency, true) ?? 1;
-      if (concurrency > defaultConcurrency() * 4) process.stderr.write(`note: ${concurrency} jobs at once on ${defaultConcurrency()} core(s): each loads its own models\n`);
       const lock = positive('lock-duration', opts.lockDuration, false);
       const stalled = positive('stalled-interval', opts.stalledInterval, false);
       const idle = positive('exit-when-idle', opts.exitWhenIdle, false);

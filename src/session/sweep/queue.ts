@@ -52,6 +52,22 @@ async function ready(what: { waitUntilReady(): Promise<void> }, url: string): Pr
   }
 }
 
+/** Closes a BullMQ client without waiting forever on a Redis that never answered. */
+async function closeWithin(what: { close(force?: boolean): Promise<void> }, ms = 3000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([what.close(true).catch(() => {}), new Promise<void>((r) => (timer = setTimeout(r, ms)))]);
+  clearTimeout(timer);
+}
+
+/** A log that says a repeated error once (a lost connection is reported every retry). */
+function errorLog(log: (line: string) => void): (err: Error) => void {
+  let last = '';
+  return (err) => {
+    if (err.message !== last) log(`queue: ${err.message}`);
+    last = err.message;
+  };
+}
+
 export function queueJobId(plan: SweepPlan, job: SweepJob): string {
   // BullMQ ids may not contain ':'; run ids and dataset labels hold none.
   return `${sweepKey(plan)}_${job.run.id}_${job.dataset.label}`;
@@ -117,9 +133,15 @@ export async function submitSweep(plan: SweepPlan, opts: SubmitOptions): Promise
             outcome.completed++;
           } else if (state === 'failed') {
             open.delete(id);
+            const result = await readJobResult(job.runDir);
+            if (result?.status === 'done') {
+              // Finished by a worker whose lock had lapsed while another attempt failed: the
+              // result on disk is complete and counts.
+              outcome.completed++;
+              continue;
+            }
             outcome.failed++;
             const j = await queue.getJob(id);
-            const result = await readJobResult(job.runDir);
             // The worker records bad-input failures itself; a job that failed otherwise (bug,
             // environment, retries exhausted) gets BullMQ's reason.
             if (result?.status !== 'failed') await writeJobFailure(jobData(plan.dir, job), j?.failedReason || 'failed in the queue');
@@ -145,7 +167,7 @@ export async function submitSweep(plan: SweepPlan, opts: SubmitOptions): Promise
     throw err;
   } finally {
     progress.stop();
-    await queue.close();
+    await closeWithin(queue);
   }
 }
 
@@ -255,7 +277,7 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerOutcome> {
     // A job may be taken over after a killed worker a few times before it counts as failed.
     maxStalledCount: 3,
   });
-  worker.on('error', (err) => log(`worker: ${err.message}`));
+  worker.on('error', errorLog(log));
   const closed = new Promise<void>((resolve) => worker.on('closed', () => resolve()));
   const stop = () => void worker.close();
   opts.signal?.addEventListener('abort', stop, { once: true });
@@ -264,15 +286,19 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerOutcome> {
         if (active === 0 && Date.now() - lastActivity > opts.idleExitS! * 1000) stop();
       }, 500)
     : undefined;
+  let connected = false;
   try {
     await ready(worker, opts.url);
+    connected = true;
     log(`worker ${hostname()}:${process.pid} on ${opts.url}, ${concurrency} job(s) at once`);
     // Resolves when the worker is closed (signal or idle limit).
     await closed;
   } finally {
     if (idle) clearInterval(idle);
     opts.signal?.removeEventListener('abort', stop);
-    await worker.close();
+    // A worker that never reached Redis has nothing to finish, and a graceful close would wait for it.
+    if (connected) await worker.close();
+    else await closeWithin(worker);
     for (const r of all) await r.dispose();
   }
   return outcome;
