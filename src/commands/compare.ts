@@ -8,6 +8,7 @@ import type { EvaluationReport } from '../evaluation/report.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { maybeWriteJson } from './json-output.js';
+import { checkOutputs } from '../util/writable.js';
 
 async function readRun(dir: string, label: string): Promise<RunMetricsInput> {
   let report: EvaluationReport;
@@ -30,6 +31,10 @@ export function register(program: Command): void {
     .option('--images <n>', 'images per category in each figure (anomalous first); 0 = no figures', '4')
     .option('--json <file>', 'write the comparison as JSON')
     .action(async (runs: string[], opts: { labels?: string; metrics: string; out?: string; images: string; json?: string }) => {
+      await checkOutputs([
+        ['--out', opts.out, 'dir'],
+        ['--json', opts.json, 'file'],
+      ]);
       const labels = opts.labels ? opts.labels.split(',') : runs.map((r) => basename(resolve(r)));
       if (labels.length !== runs.length) throw new UserError(`--labels names ${labels.length} runs, ${runs.length} given`);
       const metrics = opts.metrics.split(',').map((m) => m.trim()) as MetricKey[];

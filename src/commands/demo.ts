@@ -9,6 +9,8 @@ import { generateSyntheticDataset } from '../synth/index.js';
 import { UserError } from '../util/errors.js';
 import { abortOnSigint, printRunSummary } from './run-output.js';
 import { maybeWriteJson } from './json-output.js';
+import { checkOutputs } from '../util/writable.js';
+import { escapeRelPath } from '../util/file-names.js';
 
 interface DemoFlags extends ConfigFlags {
   out: string;
@@ -38,6 +40,10 @@ export function register(program: Command): void {
     if (!Number.isInteger(seed)) throw new UserError(`--data-seed expects an integer, got '${opts.dataSeed}'`);
     if (!Number.isInteger(size) || size < 64) throw new UserError(`--size expects an integer >= 64, got '${opts.size}'`);
     const out = resolve(opts.out);
+    await checkOutputs([
+      ['--out', opts.out, 'dir'],
+      ['--json', opts.json, 'file'],
+    ]);
     const dataRoot = join(out, 'data');
     const runDir = join(out, 'run');
     const overlays = join(out, 'overlays');
@@ -61,7 +67,7 @@ export function register(program: Command): void {
         if (s.split !== 'test') continue;
         const rec = await dir.readImage(s.category, s.relId);
         if (!rec) continue;
-        await writeVisuals(runDir, rec, join(overlays, s.category), s.relId.replace(/\//g, '_'), { maskPath: s.maskPath });
+        await writeVisuals(runDir, rec, join(overlays, s.category), escapeRelPath(s.relId), { maskPath: s.maskPath });
         written++;
       }
       process.stdout.write(`\nfewshot preset on the synthetic set (${synth.categories.join(', ')}):\n`);

@@ -15,6 +15,7 @@ import { DiskCache } from '../util/disk-cache.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { maybeWriteJson } from './json-output.js';
+import { checkOutputs } from '../util/writable.js';
 
 function positiveInt(name: string, min = 1) {
   return (v: string): number => {
@@ -52,6 +53,10 @@ export function register(program: Command): void {
     .option('--json <file>', 'write the full result as JSON')
     .option('--quiet', 'no progress output')
     .action(async (o) => {
+      await checkOutputs([
+        ['--out', o.out, 'dir'],
+        ['--json', o.json, 'file'],
+      ]);
       const modes = parseModes(o.modes);
       const categories = o.categories ? String(o.categories).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined;
       const index = await loadDataset(o.dataset, { layout: o.layout as LayoutName | undefined, categories });

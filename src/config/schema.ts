@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { parseThresholdPolicy } from './threshold-policy.js';
 
 /** Model runs already use every core; more images in flight only need to cover decoding. */
 export function defaultConcurrency(): number {
@@ -48,7 +49,17 @@ export type LlmSettings = z.output<typeof llmSettingsSchema>;
 export const fewshotSchema = z
   .object({
     backbone: z.string().default('sam').describe('sam (the SAM encoder embeddings) | mobilenetv2'),
-    threshold: z.string().default('adaptive').describe('fixed:<v> | otsu[:floor] | adaptive[:quantile[:factor]], optionally +rel<r>'),
+    threshold: z
+      .string()
+      .superRefine((v, ctx) => {
+        try {
+          parseThresholdPolicy(v);
+        } catch (err) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+        }
+      })
+      .default('adaptive')
+      .describe('fixed:<v> | otsu[:floor] | adaptive[:quantile[:factor]], optionally +rel<r>'),
     use_sam: z.boolean().default(true).describe('refine the thresholded regions with SAM; off: the thresholded map is the mask'),
     mask_margin: z.number().min(0).default(0.1).describe('SAM masks are clipped to their prompt box grown by this fraction of its size on each side'),
     boost: z.number().min(0).default(1).describe('final map = map * (1 + boost * union of SAM masks)'),
@@ -128,6 +139,7 @@ export const configSchema = z
           .describe('normal test images: include (full test set), skip, or reference (as the IAP-AS code: kept for MVTec AD only)'),
         aupro: z.enum(['grid', 'exact']).default('grid').describe('grid: 200 thresholds (SAA+/APRIL-GAN code); exact: every threshold (MVTec AD / anomalib)'),
         fpr_limit: z.number().gt(0).max(1).default(0.3).describe('AUPRO false-positive-rate limit'),
+        max_memory_gb: z.number().positive().optional().describe('most memory (GiB) one category may take to evaluate; default 3/4 of physical memory'),
       })
       .strict()
       .default({}),

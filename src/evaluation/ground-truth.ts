@@ -25,18 +25,20 @@ export class GroundTruthStore {
     this.masks = maxBytes > 0 ? new LRUCache({ maxSize: maxBytes, sizeCalculation: (m) => Math.max(1, m.labels.byteLength + m.posRegion.byteLength) }) : undefined;
   }
 
-  private async fileKey(path: string): Promise<string> {
-    const st = await stat(path);
-    return `${path}\0${st.mtimeMs}\0${st.size}`;
+  /** Undefined when the file cannot be stat'ed: it is then read directly, and the reader's error says why. */
+  private async fileKey(path: string): Promise<string | undefined> {
+    const st = await stat(path).catch(() => undefined);
+    return st && `${path}\0${st.mtimeMs}\0${st.size}`;
   }
 
   /** The mask at `path` resized to side x side with its regions. */
   async mask(path: string, side: number): Promise<PreparedMask> {
-    if (!this.masks) {
+    const file = this.masks ? await this.fileKey(path) : undefined;
+    if (!this.masks || !file) {
       this.stats.prepared++;
       return prepareMask(await loadMask(path), side, path);
     }
-    const key = `${side}\0${await this.fileKey(path)}`;
+    const key = `${side}\0${file}`;
     const hit = this.masks.get(key);
     if (hit) {
       this.stats.reused++;
@@ -51,10 +53,10 @@ export class GroundTruthStore {
   /** Width and height of an image file (read from its header once). */
   async imageSize(path: string): Promise<{ width: number; height: number }> {
     const key = await this.fileKey(path);
-    const hit = this.sizes.get(key);
+    const hit = key && this.sizes.get(key);
     if (hit) return hit;
     const size = await imageSize(path);
-    this.sizes.set(key, size);
+    if (key) this.sizes.set(key, size);
     return size;
   }
 }

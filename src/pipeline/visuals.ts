@@ -5,7 +5,7 @@
  * itself as .npy.
  */
 import { copyFile, mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { loadMask, loadRgb } from '../image/io.js';
 import { writeHeatmapPng, writeMaskPng, writeOverlayPng } from '../viz/index.js';
 import { decodeRle } from './rle.js';
@@ -19,10 +19,10 @@ export interface VisualFiles {
   overlay: string;
 }
 
-/** Writes <outDir>/<stem>.{npy, heatmap.png, mask.png, overlay.png}. */
+/** Writes <outDir>/<stem>.{npy, heatmap.png, mask.png, overlay.png}; `stem` may name sub-folders (a/b). */
 export async function writeVisuals(runDir: string, rec: ImageRecord, outDir: string, stem: string, opts: { maskPath?: string | null } = {}): Promise<VisualFiles> {
   const dir = new RunDir(runDir);
-  await mkdir(outDir, { recursive: true });
+  await mkdir(dirname(join(outDir, `${stem}.npy`)), { recursive: true });
   const files: VisualFiles = {
     map: join(outDir, `${stem}.npy`),
     heatmap: join(outDir, `${stem}.heatmap.png`),

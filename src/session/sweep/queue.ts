@@ -14,9 +14,12 @@
  * - A job that fails for a bad input (UserError: bad dataset path, invalid combination of values,
  *   missing model) fails at once with its error recorded; other errors are retried (3 attempts).
  */
+import { readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
+import { join } from 'node:path';
 import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { RunResources } from '../../pipeline/resources.js';
+import { LOCK_FILE, readRunLock } from '../../pipeline/run-lock.js';
 import { UserError } from '../../util/errors.js';
 import { createOuterProgress } from '../../util/progress.js';
 import type { SweepJob, SweepPlan } from './expand.js';
@@ -206,6 +209,29 @@ async function enqueue(queue: Queue<SweepJobData>, plan: SweepPlan, jobs: SweepJ
   return fresh.length + requeued;
 }
 
+/** What a worker writes as the owner of a job's run-directory lock. */
+function lockCommand(jobId: string): string {
+  return `iapas worker ${jobId}`;
+}
+
+/**
+ * A job BullMQ hands out again (its worker stopped renewing the job's lock: killed, or cut off)
+ * may find the run-directory lock of its previous attempt. The run lock can tell a dead owner
+ * only on its own host; BullMQ already decided, for any host: this worker now holds the job, so
+ * a run lock naming this same job is released. Any other lock (an `iapas run` in that directory)
+ * is respected.
+ */
+async function releasePreviousAttempt(runDir: string, jobId: string, log: (line: string) => void): Promise<void> {
+  const owner = await readRunLock(runDir);
+  if (!owner || owner.command !== lockCommand(jobId) || (owner.pid === process.pid && owner.host === hostname())) return;
+  const path = join(runDir, LOCK_FILE);
+  const text = await readFile(path, 'utf8').catch(() => '');
+  if (text.includes(owner.token)) {
+    await unlink(path).catch(() => undefined);
+    log(`${jobId}: released the run directory lock of its previous attempt (pid ${owner.pid} on ${owner.host})`);
+  }
+}
+
 export interface WorkerOptions {
   url: string;
   /** Jobs at once in this process (each with its own models in memory). */
@@ -251,7 +277,8 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerOutcome> {
     };
     log(`${data.job}: started (attempt ${job.attemptsMade + 1}${job.stalledCounter ? `, after ${job.stalledCounter} stall(s)` : ''})`);
     try {
-      const result = await runJob(data, { resources, quiet: opts.quiet || concurrency > 1 });
+      if (job.attemptsMade > 0 || job.stalledCounter > 0) await releasePreviousAttempt(data.runDir, job.id!, log);
+      const result = await runJob(data, { resources, quiet: opts.quiet || concurrency > 1, command: lockCommand(job.id!) });
       if (!result) throw new Error('the run stopped before its end');
       if (result.status === 'failed') {
         outcome.failed++;

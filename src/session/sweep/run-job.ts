@@ -12,6 +12,7 @@ import type { CategoryMetrics } from '../../evaluation/protocol.js';
 import type { MeanRow } from '../../evaluation/report.js';
 import type { RunResources } from '../../pipeline/resources.js';
 import type { ImageRecord } from '../../pipeline/run-dir.js';
+import { RunDirLockedError } from '../../pipeline/run-lock.js';
 import { UserError } from '../../util/errors.js';
 import { writeJsonAtomic } from '../../util/fs-atomic.js';
 import { runOnDataset } from '../run-dataset.js';
@@ -72,12 +73,15 @@ export interface RunJobOptions {
   signal?: AbortSignal;
   quiet?: boolean;
   onImage?: (rec: ImageRecord, computed: boolean) => void | Promise<void>;
+  /** Who holds the run directory's lock while the job runs (default `iapas sweep <job>`). */
+  command?: string;
 }
 
 /**
  * Runs a job to its end. Returns its result (also written to the run directory), or undefined
  * when it was stopped by the signal (its finished images stay on disk). A UserError (bad dataset
- * path, invalid combination of values, missing model) is the job's result; anything else throws.
+ * path, invalid combination of values, missing model) is the job's result; anything else throws,
+ * and so does a run directory locked by another live run (the job is not at fault: try later).
  */
 export async function runJob(data: SweepJobData, opts: RunJobOptions = {}): Promise<JobResult | undefined> {
   const previous = await readJobResult(data.runDir);
@@ -102,6 +106,7 @@ export async function runJob(data: SweepJobData, opts: RunJobOptions = {}): Prom
       onImage: opts.onImage,
       index,
       resources,
+      command: opts.command ?? `iapas sweep ${data.job}`,
     });
     if (res.run.aborted || !res.metrics) return undefined;
     const result: JobResult = {
@@ -119,7 +124,7 @@ export async function runJob(data: SweepJobData, opts: RunJobOptions = {}): Prom
     await writeJsonAtomic(join(data.runDir, RESULT_FILE), result);
     return result;
   } catch (err) {
-    if (err instanceof UserError && !opts.signal?.aborted) return writeJobFailure(data, err.message, seconds());
+    if (err instanceof UserError && !(err instanceof RunDirLockedError) && !opts.signal?.aborted) return writeJobFailure(data, err.message, seconds());
     throw err;
   }
 }

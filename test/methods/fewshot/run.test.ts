@@ -122,10 +122,11 @@ describe('fewshot preset through the run machinery', () => {
   it('iapas segment writes map, heat map, mask and overlay per image', async () => {
     const out = join(root, 'seg');
     const good = join(data, 'disc/train/good');
-    const refs = (await readdir(good)).slice(0, 2).flatMap((f) => ['--refs', join(good, f)]);
+    const refs = (await readdir(good)).slice(0, 2).map((f) => join(good, f));
     const defect = (await readdir(join(data, 'disc/test'))).find((d) => d !== 'good')!;
     const img = join(data, 'disc/test', defect, '000.png');
-    await cli(['segment', '--preset', 'fewshot', ...refs, img, '--out', out, '--cache-dir', join(root, 'cache'), '--quiet', '--json', join(out, 'r.json')]);
+    // Several paths after one --refs are all references (issue 11: only the first was taken).
+    await cli(['segment', '--preset', 'fewshot', img, '--refs', ...refs, '--out', out, '--cache-dir', join(root, 'cache'), '--quiet', '--json', join(out, 'r.json')]);
     for (const ext of ['npy', 'heatmap.png', 'mask.png', 'overlay.png']) expect((await stat(join(out, `000.${ext}`))).size).toBeGreaterThan(0);
     const rec = (await new RunDir(out).readImage('input', '000'))!;
     const union = unionMask(rec.masks!.map(decodeRle), rec.width * rec.height);
@@ -133,6 +134,21 @@ describe('fewshot preset through the run machinery', () => {
     expect(Buffer.from(maskPng.data).equals(Buffer.from(union))).toBe(true);
     const json = JSON.parse(await readFile(join(out, 'r.json'), 'utf8'));
     expect(json.images[0].files.overlay).toBe(join(out, '000.overlay.png'));
+    expect((await new RunDir(out).readStageA('input'))!.references).toEqual(refs);
+    // One cache for the run: its counters reach timing.json.
+    const timing = JSON.parse(await readFile(join(out, 'timing.json'), 'utf8'));
+    expect(timing.cache['sam-embedding'].hits + timing.cache['sam-embedding'].misses).toBeGreaterThan(0);
+    // Running again into the same folder without --resume names segment's own option.
+    await expect(cli(['segment', '--preset', 'fewshot', img, '--refs', ...refs, '--out', out, '--quiet'])).rejects.toThrow(/--resume to continue it, or choose another --out$/);
+  });
+
+  it('segment with one reference and the adaptive threshold names flags that exist', async () => {
+    const good = join(data, 'disc/train/good');
+    const ref = join(good, (await readdir(good))[0]);
+    const img = join(data, 'disc/test/good/000.png');
+    const err = await cli(['segment', '--preset', 'fewshot', img, '--refs', ref, '--out', join(root, 'seg1'), '--cache-dir', join(root, 'cache'), '--quiet']).catch((e) => e);
+    expect(String(err.message)).toMatch(/at least 2 normal references .*--set fewshot\.threshold=otsu/);
+    expect(String(err.message)).not.toMatch(/--threshold /);
   });
 
   it('segment without references says what is missing', async () => {

@@ -127,6 +127,8 @@ describe.skipIf(!HAVE_REDIS)(HAVE_REDIS ? NAME : `${NAME} [skipped: redis-server
     // The second worker took the killed job over after its lock expired and resumed it.
     expect(first.log()).toContain(`${leader.id}: started (attempt 1)`);
     expect(second.log()).toMatch(new RegExp(`${leader.id}: started \\(attempt 1, after 1 stall\\(s\\)\\)`));
+    // Its run-directory lock, left by the killed worker, named this job: released (on any host).
+    expect(second.log()).toContain(`${queueJobId(queued, leader)}: released the run directory lock of its previous attempt`);
     const timing = JSON.parse(await readFile(join(leader.runDir, 'timing.json'), 'utf8'));
     expect(timing.categories[0].skipped).toBeGreaterThanOrEqual(1);
     expect(timing.categories[0].skipped + timing.categories[0].computed).toBe(4);
