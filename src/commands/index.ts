@@ -12,6 +12,7 @@ import { register as evaluateCmd } from './evaluate.js';
 import { register as compareCmd } from './compare.js';
 import { register as sweepCmd } from './sweep.js';
 import { register as workerCmd } from './worker.js';
+import { register as reportCmd } from './report.js';
 
 // One line per command group; each module exports `register(program: Command): void`.
 const groups: Array<(program: Command) => void> = [
@@ -28,6 +29,7 @@ const groups: Array<(program: Command) => void> = [
   compareCmd,
   sweepCmd,
   workerCmd,
+  reportCmd,
 ];
 
 export function registerAll(program: Command): void {

@@ -4,6 +4,7 @@ import { formatReportTable } from '../evaluation/report.js';
 import { runOnDataset } from '../session/run-dataset.js';
 import { UserError } from '../util/errors.js';
 import { checkOutputs } from '../util/writable.js';
+import { writeCommandRecord } from './invocation.js';
 import { maybeWriteJson } from './json-output.js';
 import { abortOnSigint, printEvaluationWarnings, printRunSummary } from './run-output.js';
 
@@ -50,6 +51,7 @@ export function register(program: Command): void {
         signal: sig.signal,
         quiet: opts.quiet,
       });
+      await writeCommandRecord(res.runDir);
       printRunSummary(res.run);
       if (res.run.aborted) {
         process.stderr.write(`stopped early; continue with: iapas run ... --run-dir ${res.runDir} --resume\n`);

@@ -6,6 +6,7 @@ import { writeVisuals, type VisualFiles } from '../pipeline/visuals.js';
 import { IMAGES_CATEGORY, runOnImages, segmentOutputStem } from '../session/run-images.js';
 import { checkOutputs } from '../util/writable.js';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
+import { writeCommandRecord } from './invocation.js';
 import { maybeWriteJson } from './json-output.js';
 import { abortOnSigint, printRunSummary } from './run-output.js';
 
@@ -56,6 +57,7 @@ export function register(program: Command): void {
         signal: sig.signal,
         quiet: opts.quiet,
         afterRun: async (_run, tests) => {
+          await writeCommandRecord(out);
           const stageA = await dir.readStageA(IMAGES_CATEGORY);
           objectTag = stageA?.objectTag;
           caption = stageA?.caption?.caption;

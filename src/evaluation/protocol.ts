@@ -20,11 +20,12 @@
  */
 import { totalmem } from 'node:os';
 import { basename } from 'node:path';
-import { CONFIG_DEFAULTS, type Config } from '../config/schema.js';
+import { CONFIG_DEFAULTS, type Config, EVAL_CURVE_POINTS } from '../config/schema.js';
 import type { LayoutName, Sample } from '../datasets/types.js';
 import { labelComponents } from '../image/components.js';
 import { resizeBicubic, resizeNearest } from '../image/resize.js';
 import type { AuproMode } from '../metrics/aupro.js';
+import type { CategoryCurves } from '../metrics/curves.js';
 import { pixelMetrics, rankingMetrics } from '../metrics/pixel-metrics.js';
 import { UserError } from '../util/errors.js';
 
@@ -214,6 +215,13 @@ export interface CategoryMetrics {
   image_f1_threshold: number | null;
   /** Why a metric is null, or anything else worth knowing about this row. */
   notes: string[];
+  /**
+   * Pixel PR / ROC / PRO curves from the same sweep as the metrics, downsampled with the F1-max
+   * point exact (src/metrics/curves.ts); absent in metrics.json files written before they existed.
+   */
+  curves?: CategoryCurves;
+  /** Range of the category's resized maps before normalisation (the min-max that normalises them); null without images. */
+  map_range?: { min: number; max: number } | null;
 }
 
 export const METRIC_KEYS = [
@@ -315,6 +323,7 @@ export class CategoryEvaluator {
     const labels = this.labels.subarray(0, n);
     const imageScores = this.imageScores.slice();
     const notes: string[] = [];
+    const mapRange = valueRange(scores);
     // Image scores given by the method are on their own scale: they are not normalised with the maps.
     const given = this.givenImageScores > 0;
     if (given) notes.push(`image scores given by the method for ${this.givenImageScores} of ${this.count} images (else max of the map)`);
@@ -339,7 +348,7 @@ export class CategoryEvaluator {
     const nAnomalous = this.imageLabels.reduce((a, b) => a + b, 0);
     const px = pixelMetrics(
       { scores, labels, posRegion: this.posRegion.subarray(0, this.nPos), regionArea: this.regionArea },
-      { aupro: this.options.aupro, fprLimit: this.options.fprLimit },
+      { aupro: this.options.aupro, fprLimit: this.options.fprLimit, curvePoints: EVAL_CURVE_POINTS },
     );
     if (this.count === 0) notes.push('no images evaluated');
     else if (this.nPos === 0) notes.push('no anomalous pixel: pixel metrics undefined');
@@ -364,6 +373,21 @@ export class CategoryEvaluator {
       pixel_f1_threshold: px.f1Threshold,
       image_f1_threshold: img.f1Threshold,
       notes,
+      curves: px.curves,
+      map_range: mapRange,
     };
   }
+}
+
+/** Smallest and largest value, or null when there is none. */
+function valueRange(values: Float32Array): { min: number; max: number } | null {
+  if (values.length === 0) return null;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
 }

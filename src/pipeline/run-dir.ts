@@ -3,6 +3,7 @@
  * killed run loses at most the images in flight and `--resume` can tell what is complete.
  *
  *   config.json                         effective config
+ *   command.json                        the iapas command line (argv, cwd), when a command made the run
  *   models.json                         model files used, with sha256
  *   run.lock                            while a run writes here: its pid and host (run-lock.ts)
  *   categories/<cat>/stage-a.json       references (with sha256), tags, object tag, raw LLM answer, caption

@@ -15,6 +15,7 @@ import { RunDir } from '../../../src/pipeline/run-dir.js';
 import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { unionMask } from '../../../src/image/masks.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
+import { runCli } from '../../support/cli.js';
 
 let root: string;
 let data: string;
@@ -108,15 +109,15 @@ describe('fewshot preset through the run machinery', () => {
     await expect(stat(join(runDir, 'failed.json'))).rejects.toThrow();
   });
 
-  it('iapas compare puts two runs side by side and draws image / ground truth / both maps', async () => {
+  it('iapas compare puts two runs side by side and draws the image with its ground truth, then each run over it', async () => {
     const out = join(root, 'compare');
     const text = await cli(['compare', join(root, 'run'), join(root, 'run-bad'), '--labels', 'clean,bad', '--out', out, '--images', '2']);
     expect(text).toMatch(/clean pixel_ap/);
     const csv = (await readFile(join(out, 'compare.csv'), 'utf8')).split('\n');
     expect(csv[0]).toBe('category,clean:pixel_ap,clean:pixel_f1_max,bad:pixel_ap,bad:pixel_f1_max');
     const fig = await loadImage(join(out, 'disc.png'));
-    // 2 rows x 4 columns (image, ground truth, two maps) of 192 px cells with 4 px gaps.
-    expect([fig.width, fig.height]).toEqual([4 * 192 + 5 * 4, 2 * 192 + 3 * 4]);
+    // 2 rows x 3 columns (image with ground truth, two runs) of 192 px cells with 4 px gaps.
+    expect([fig.width, fig.height]).toEqual([3 * 192 + 4 * 4, 2 * 192 + 3 * 4]);
   });
 
   it('iapas segment writes map, heat map, mask and overlay per image', async () => {
@@ -149,6 +150,15 @@ describe('fewshot preset through the run machinery', () => {
     const err = await cli(['segment', '--preset', 'fewshot', img, '--refs', ref, '--out', join(root, 'seg1'), '--cache-dir', join(root, 'cache'), '--quiet']).catch((e) => e);
     expect(String(err.message)).toMatch(/at least 2 normal references .*--set fewshot\.threshold=otsu/);
     expect(String(err.message)).not.toMatch(/--threshold /);
+  });
+
+  it('iapas run records its command line (argv, cwd) in command.json', async () => {
+    const runDir = join(root, 'run-cli');
+    const args = ['run', '--preset', 'fewshot', '--dataset', data, '--run-dir', runDir, '--k', '2', '--cache-dir', join(root, 'cache'), '--quiet'];
+    const res = await runCli(args);
+    expect(res.stderr).not.toMatch(/iapas:/);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(await readFile(join(runDir, 'command.json'), 'utf8'))).toEqual({ tool: 'iapas', argv: args, cwd: process.cwd() });
   });
 
   it('segment without references says what is missing', async () => {
