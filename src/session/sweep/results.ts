@@ -1,7 +1,7 @@
 /**
  * A sweep's results as one tidy table, `results.csv` and `results.json` (the same rows):
  *
- *   run, <every varied key>, dataset, category, n_images, <every metric>, wall_s, model_runs, cache_hits, error
+ *   run, <every varied key>, dataset, category, n_images, <every metric>, wall_s, model_runs, cache_hits, error, run_dir
  *
  * One row per (run, dataset, category); per (run, dataset) a row with category `mean` (the
  * dataset's figure: plain mean over its categories); per run a row with dataset and category
@@ -10,9 +10,10 @@
  * not counted) and cache_hits belong to a job, so they are on its dataset `mean` row (the run's
  * `mean` row sums them) and empty on category rows; they describe the call that finished the job
  * and differ from one execution to the next, unlike every other column. `error` says why a job
- * failed (its metrics are then empty).
+ * failed (its metrics are then empty). `run_dir` is the job's run directory relative to the sweep
+ * directory (empty on the run's `mean` row). `iapas report <sweep dir>` reads results.json.
  */
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { METRIC_KEYS, type MetricKey } from '../../evaluation/protocol.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/fs-atomic.js';
 import { formatValue, type SweepPlan } from './expand.js';
@@ -24,7 +25,7 @@ export type ResultRow = Record<string, string | number | boolean | null>;
 export const MEASURE_COLUMNS = ['wall_s', 'model_runs', 'cache_hits'] as const;
 
 export function resultColumns(plan: SweepPlan): string[] {
-  return ['run', ...plan.variedKeys, 'dataset', 'category', 'n_images', ...METRIC_KEYS, ...MEASURE_COLUMNS, 'error'];
+  return ['run', ...plan.variedKeys, 'dataset', 'category', 'n_images', ...METRIC_KEYS, ...MEASURE_COLUMNS, 'error', 'run_dir'];
 }
 
 const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
@@ -68,7 +69,9 @@ export async function collectResults(plan: SweepPlan): Promise<CollectedResults>
     let missing = 0;
     const errors: string[] = [];
     for (const dataset of plan.spec.datasets) {
-      const r = results.get(`${run.id}/${dataset.label}`);
+      const job = plan.jobs.find((j) => j.run === run && j.dataset === dataset)!;
+      const runDir = relative(plan.dir, job.runDir);
+      const r = results.get(job.id);
       if (!r) {
         missing++;
         dsMeans.push(null);
@@ -78,14 +81,14 @@ export async function collectResults(plan: SweepPlan): Promise<CollectedResults>
         for (const c of r.categories) {
           const row: ResultRow = { ...base(dataset.label, c.category), n_images: c.n_images };
           for (const k of METRIC_KEYS) row[k] = c[k];
-          rows.push({ ...row, wall_s: null, model_runs: null, cache_hits: null, error: null });
+          rows.push({ ...row, wall_s: null, model_runs: null, cache_hits: null, error: null, run_dir: runDir });
         }
       }
       const row: ResultRow = { ...base(dataset.label, 'mean'), n_images: r.mean?.n_images ?? null };
       for (const k of METRIC_KEYS) row[k] = r.mean?.[k] ?? null;
       const runs = sum(r.model_runs);
       const h = Object.values(r.cache).reduce((a, c) => a + c.hits, 0);
-      rows.push({ ...row, wall_s: r.wall_s, model_runs: runs, cache_hits: h, error: r.status === 'failed' ? (r.error ?? 'failed') : null });
+      rows.push({ ...row, wall_s: r.wall_s, model_runs: runs, cache_hits: h, error: r.status === 'failed' ? (r.error ?? 'failed') : null, run_dir: runDir });
       if (r.status === 'failed') {
         errors.push(`${dataset.label}: ${r.error ?? 'failed'}`);
         failed.push({ job: r.job, error: r.error ?? 'failed' });
@@ -100,7 +103,7 @@ export async function collectResults(plan: SweepPlan): Promise<CollectedResults>
     const complete = dsMeans.every((m) => m !== null);
     for (const k of METRIC_KEYS) overall[k] = complete ? mean(dsMeans.map((m) => m![k])) : null;
     const why = [...errors, ...(missing ? [`${missing} dataset(s) not finished`] : [])];
-    rows.push({ ...overall, wall_s: +wall.toFixed(2), model_runs: modelRuns, cache_hits: hits, error: why.length ? why.join(' | ') : null });
+    rows.push({ ...overall, wall_s: +wall.toFixed(2), model_runs: modelRuns, cache_hits: hits, error: why.length ? why.join(' | ') : null, run_dir: null });
   }
   return { rows, pending, failed };
 }

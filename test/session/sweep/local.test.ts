@@ -16,6 +16,8 @@ import { writeSweepReport } from '../../../src/session/sweep/report.js';
 import { MEASURE_COLUMNS } from '../../../src/session/sweep/results.js';
 import { readJobResult, type JobResult } from '../../../src/session/sweep/run-job.js';
 import { parseSweepSpec } from '../../../src/session/sweep/spec.js';
+import { discoverInputs } from '../../../src/report/inputs.js';
+import { readSweepResults } from '../../../src/report/sweep-results.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
 import { runCli } from '../../support/cli.js';
 
@@ -65,7 +67,7 @@ describe('a sweep on one machine', () => {
     const report = await writeSweepReport(first);
     const csv = (await readFile(join(first.dir, 'results.csv'), 'utf8')).trim().split('\n');
     expect(csv[0]).toBe(
-      'run,fewshot.threshold,fewshot.boost,dataset,category,n_images,pixel_auroc,pixel_ap,pixel_f1_max,aupro,image_auroc,image_ap,image_f1_max,wall_s,model_runs,cache_hits,error',
+      'run,fewshot.threshold,fewshot.boost,dataset,category,n_images,pixel_auroc,pixel_ap,pixel_f1_max,aupro,image_auroc,image_ap,image_f1_max,wall_s,model_runs,cache_hits,error,run_dir',
     );
     expect(csv).toHaveLength(1 + 4 * 3); // per run: the category, the dataset mean, the overall mean
     expect(report.rows.filter((r) => r.category === 'disc').map((r) => [r.run, r.n_images])).toEqual([
@@ -101,6 +103,16 @@ describe('a sweep on one machine', () => {
     expect(best.value).toBe(Math.max(...means.map((r) => r.pixel_f1_max as number)));
     expect(report.summary.around.map((a) => a.factor)).toEqual(['fewshot.threshold', 'fewshot.boost']);
     expect(report.summaryText).toContain(`best pixel_f1_max (%):\n  data: ${(100 * best.value).toFixed(1)} at ${best.run}`);
+
+    // iapas report reads the table: varied keys as parameters, metrics, run directories.
+    const parsed = await readSweepResults(join(first.dir, 'results.json'));
+    expect(parsed.varied).toEqual(['fewshot.threshold', 'fewshot.boost']);
+    const r02 = parsed.rows.find((r) => r.run === 'r02' && r.category === 'disc')!;
+    expect(r02.params).toEqual({ 'fewshot.threshold': 'fixed:0.3', 'fewshot.boost': 1 });
+    expect(r02.metrics.pixel_ap).toBe(report.rows.find((r) => r.run === 'r02' && r.category === 'disc')!.pixel_ap);
+    expect(r02.run_dir).toBe(join('runs', 'r02', 'data'));
+    const inputs = await discoverInputs([first.dir]);
+    expect(inputs.runs.map((r) => r.dir).sort()).toEqual(first.jobs.map((j) => j.runDir).sort());
   });
 
   it('gives the results of a plain run without cache or shared models', async () => {
