@@ -50,6 +50,11 @@ const limit = images > 0 ? images : undefined;
 const root = await mkdtemp(join(tmpdir(), 'iapas-bench-sweep-'));
 const modelsDir = join(root, 'models');
 const seconds = (t0: number) => (performance.now() - t0) / 1000;
+/** CPU seconds of this process (all threads: onnxruntime's too), less sensitive than wall time to other jobs. */
+const cpuNow = () => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 const load = () => loadavg().map((v) => v.toFixed(1)).join(' ');
 console.log(`load average ${load()} on 2 cores; dataset ${dataset}, ${limit ?? 'all'} test images per category`);
 
@@ -63,7 +68,12 @@ const IAPAS_BASE = {
 };
 const FEWSHOT_BASE = { 'references.k': 4 };
 
-async function coldRun(preset: string, set: Record<string, unknown>, cache: string): Promise<number> {
+interface Timed {
+  wall: number;
+  cpu: number;
+}
+
+async function coldRun(preset: string, set: Record<string, unknown>, cache: string): Promise<Timed> {
   const flags: Record<string, unknown> = { cache_dir: cache };
   for (const [k, v] of Object.entries(set)) {
     const path = k.split('.');
@@ -73,10 +83,11 @@ async function coldRun(preset: string, set: Record<string, unknown>, cache: stri
   }
   const config = buildConfig(preset, { presetDefaults: getPreset(preset).defaults, flags });
   const t0 = performance.now();
+  const c0 = cpuNow();
   const r = await runOnDataset({ config, dataset, runDir: join(root, `cold-${preset}`), limit, quiet: true });
-  const s = seconds(t0);
-  console.log(`  one cold run of ${preset}: ${s.toFixed(1)} s (model runs: ${Object.entries(r.run.modelRuns).map(([k, v]) => `${k} ${v}`).join(', ')})`);
-  return s;
+  const t = { wall: seconds(t0), cpu: cpuNow() - c0 };
+  console.log(`  one cold run of ${preset}: ${t.wall.toFixed(1)} s wall, ${t.cpu.toFixed(1)} s CPU (model runs: ${Object.entries(r.run.modelRuns).map(([k, v]) => `${k} ${v}`).join(', ')})`);
+  return t;
 }
 
 async function sweepPlan(name: string, preset: string, set: Record<string, unknown>, grid: Record<string, unknown[]>, cache: string): Promise<SweepPlan> {
@@ -84,10 +95,11 @@ async function sweepPlan(name: string, preset: string, set: Record<string, unkno
   return expandSweep(await parseSweepSpec(raw, join(root, `${name}.yaml`)), { out: join(root, name) });
 }
 
-async function sweepLocally(plan: SweepPlan): Promise<number> {
+async function sweepLocally(plan: SweepPlan): Promise<Timed> {
   const t0 = performance.now();
+  const c0 = cpuNow();
   await runSweepLocal(plan, { quiet: true });
-  const s = seconds(t0);
+  const t = { wall: seconds(t0), cpu: cpuNow() - c0 };
   const report = await writeSweepReport(plan);
   const runs: Record<string, number> = {};
   let first = 0;
@@ -98,11 +110,15 @@ async function sweepLocally(plan: SweepPlan): Promise<number> {
     if (i === 0) first = r.wall_s;
     else rest += r.wall_s;
   }
-  console.log(`  the ${plan.jobs.length}-point sweep: ${s.toFixed(1)} s (first job ${first.toFixed(1)} s, the other ${plan.jobs.length - 1} ${rest.toFixed(1)} s, ${(rest / (plan.jobs.length - 1)).toFixed(2)} s each)`);
+  console.log(
+    `  the ${plan.jobs.length}-point sweep: ${t.wall.toFixed(1)} s wall, ${t.cpu.toFixed(1)} s CPU (first job ${first.toFixed(1)} s wall, the other ${plan.jobs.length - 1} ${rest.toFixed(1)} s, ${(rest / (plan.jobs.length - 1)).toFixed(2)} s each)`,
+  );
   console.log(`  model runs over the sweep: ${Object.entries(runs).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   console.log(report.summaryText.split('\n').map((l) => '  | ' + l).join('\n'));
-  return s;
+  return t;
 }
+
+const ratios = (sweep: Timed, cold: Timed) => `wall ${(sweep.wall / cold.wall).toFixed(2)}, CPU ${(sweep.cpu / cold.cpu).toFixed(2)}`;
 
 try {
   if (which.has('detector')) {
@@ -121,7 +137,7 @@ try {
       join(root, 'cache-det-sweep'),
     );
     const sweep = await sweepLocally(plan);
-    console.log(`  RATIO sweep / cold run = ${(sweep / cold).toFixed(2)} (goal <= 1.3); load ${load()}`);
+    console.log(`  RATIO sweep / cold run: ${ratios(sweep, cold)} (goal <= 1.3); load ${load()}`);
   }
   if (which.has('fewshot') || which.has('queue')) {
     const grid = {
@@ -134,7 +150,7 @@ try {
       console.log('\nfew-shot grid: fewshot (SAM embeddings), threshold x min_area_fraction x boost');
       const cold = await coldRun('fewshot', FEWSHOT_BASE, join(root, 'cache-fs-cold'));
       const sweep = await sweepLocally(await sweepPlan('fewshot', 'fewshot', FEWSHOT_BASE, grid, cache));
-      console.log(`  RATIO sweep / cold run = ${(sweep / cold).toFixed(2)} (goal <= 3); load ${load()}`);
+      console.log(`  RATIO sweep / cold run: ${ratios(sweep, cold)} (goal <= 3); load ${load()}`);
     }
     if (which.has('queue')) {
       console.log('\nqueue: the few-shot sweep on a warm cache, locally and through 2 worker processes');
