@@ -17,8 +17,6 @@ export interface LocalSweepOptions {
   resume?: boolean;
   signal?: AbortSignal;
   quiet?: boolean;
-  /** Stop (as if killed) after this many jobs have been computed in this call (tests). */
-  maxJobs?: number;
   /** Called with every image of the running job (e.g. to stop after some). */
   onImage?: (rec: ImageRecord, computed: boolean) => void | Promise<void>;
   /** Called after each job this call finished or found finished. */
@@ -44,7 +42,7 @@ export async function runSweepLocal(plan: SweepPlan, opts: LocalSweepOptions = {
   let done = 0;
   try {
     for (const job of plan.jobs) {
-      if (opts.signal?.aborted || (opts.maxJobs !== undefined && outcome.computed >= opts.maxJobs)) {
+      if (opts.signal?.aborted) {
         outcome.aborted = true;
         break;
       }
