@@ -25,8 +25,10 @@ import type { MapRefinement, RefinedRegion } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
 import type { MapOptions } from '../components/score-map.js';
 import { binariseWithPolicy, describeThresholdPolicy, parseThresholdPolicy, type ThresholdPolicy } from '../components/threshold.js';
+import type { DiskCache } from '../../util/disk-cache.js';
 import { combineMapWithMasks } from './combine.js';
 import { categoryThreshold, prepareMemoryBank, scoreQuery, type BankOptions, type CoresetSettings, type MemoryBank } from './memory-bank.js';
+import { samPromptMasks } from './sam-masks.js';
 
 /**
  * The coreset selects on a random projection to this many dims (PatchCore projects too): the
@@ -106,7 +108,11 @@ export async function prepareFewshotCategory(
   options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
   env: Pick<BankOptions, 'cache' | 'time'> = {},
 ): Promise<FewshotCategory> {
-  const bank = await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca });
+  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca }), options);
+}
+
+/** The per-category state from a memory bank (which does not depend on the threshold policy). */
+export function fewshotCategoryFromBank(bank: MemoryBank, options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS): FewshotCategory {
   const p = options.threshold;
   return { bank, categoryThreshold: p.kind === 'adaptive' ? categoryThreshold(bank, p) : null };
 }
@@ -127,7 +133,7 @@ export async function refineWithSam(
   image: RgbImage,
   featureMap: Float32Array,
   category: Pick<FewshotCategory, 'categoryThreshold'>,
-  ctx: { sam?: SamModel },
+  ctx: { sam?: SamModel; cache?: DiskCache },
   options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
 ): Promise<FewshotResult> {
   const { width, height } = image;
@@ -138,8 +144,7 @@ export async function refineWithSam(
   const regions: RefinedRegion[] = [];
   if (options.useSam && prompts.length > 0) {
     if (!ctx.sam) throw new Error('few-shot: useSam is set but no SamModel was given');
-    const embedding = await ctx.sam.encode(image);
-    const results = await ctx.sam.decode(embedding, prompts.map((p) => ({ box: p.box, points: p.points })));
+    const results = await samPromptMasks(ctx.sam, image, prompts.map((p) => ({ box: p.box, points: p.points })), ctx.cache);
     results.forEach((r, i) => {
       const clipped = clipMaskToBox(r.mask, width, height, prompts[i].box, options.maskMargin);
       regions.push(maskArea(clipped) > 0 ? { ...prompts[i], mask: clipped, iou: r.iou } : fallback(i));

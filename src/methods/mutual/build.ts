@@ -12,6 +12,7 @@ import { backboneEntry, loadBackbone, resolveBackboneFile, withoutAggregation } 
 import type { FeatureGrid } from '../../models/backbones/types.js';
 import { loadSam } from '../../models/sam/load.js';
 import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
+import { acquireModel } from '../../pipeline/resources.js';
 import { definePipeline, type BuildEnv, type CategoryState, type ModelRecord, type Pipeline, type Stage } from '../../pipeline/types.js';
 import { anomalyMapStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
 import { decodeImage } from '../../stages/decode.js';
@@ -43,11 +44,21 @@ export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeli
   } catch (err) {
     throw new UserError(`mutual.backbone: ${(err as Error).message}`);
   }
+  const { cache, resources } = env;
   const models: ModelRecord[] = [];
   if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
-  const sam = await loadSam(config.sam.model, env.modelsDir, env.cache);
+  // Shared with other runs of a sweep when it gives resources (same keys as fewshot's).
+  const samKey = `sam\0${config.sam.model}\0${env.modelsDir}\0${cache?.root ?? ''}`;
+  const samRes = await acquireModel(resources, samKey, () => loadSam(config.sam.model, env.modelsDir, cache), (m) => m.release());
+  const sam = samRes.model;
   models.push(await samModelRecord(config.sam.model, sam));
-  const backbone = timedBackbone(await loadBackbone(entry, { sam, modelsDir: env.modelsDir, cache: env.cache }));
+  const backboneRes = await acquireModel(
+    resources,
+    `backbone\0${entry.name}\0${JSON.stringify(entry)}\0${env.modelsDir}\0${samKey}`,
+    () => loadBackbone(entry, { sam, modelsDir: env.modelsDir, cache }),
+    (b) => b.release?.(),
+  );
+  const backbone = timedBackbone(backboneRes.model);
   const features = (image: RgbImage): Promise<FeatureGrid[]> => backbone.extractScales(image);
 
   const poolStage: Stage<CategoryState> = {
@@ -122,7 +133,7 @@ export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeli
     },
   };
   const refiner: MapRefiner<MutualCategory> = {
-    refine: (image, rawMap, memory) => refineWithSam(image, rawMap, memory, { sam: refine.useSam ? sam : undefined }, refine),
+    refine: (image, rawMap, memory) => refineWithSam(image, rawMap, memory, { sam: refine.useSam ? sam : undefined, cache }, refine),
   };
 
   return definePipeline({
@@ -137,8 +148,8 @@ export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeli
     }),
     modelMs: () => ({ 'sam-encoder': sam.stats.encoderMs, 'sam-decoder': sam.stats.decoderMs, ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: backbone.ms } : {}) }),
     async dispose() {
-      await backbone.release?.();
-      await sam.release();
+      await backboneRes.release();
+      await samRes.release();
     },
   });
 }
