@@ -16,7 +16,7 @@ import { fewshotOptionsFrom, prepareFewshotCategory, refineWithSam, type Fewshot
 import { scoreQuery } from './memory-bank.js';
 
 export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipeline> {
-  const options = fewshotOptionsFrom(config.fewshot);
+  const options = fewshotOptionsFrom(config.fewshot, config.sam);
   let entry;
   try {
     entry = backboneEntry(config.fewshot.backbone);
