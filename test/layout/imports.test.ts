@@ -34,6 +34,7 @@ const RANK: Record<string, number> = {
   'methods/iapas': 9,
   'methods/fewshot': 9,
   'methods/oracle': 9,
+  'methods/saa-plus': 9,
   methods: 10,
   session: 11,
   commands: 12,
