@@ -56,7 +56,7 @@ export function register(program: Command): void {
     .option('--modes <list>', 'comma-separated modes: naive, b, bp, bps', 'naive,b,bp,bps')
     .option(
       '--refine <list>',
-      'comma-separated SAM refinement policies, each added as a column per mode (b+self, ...): self, cascade, multimask, multimask:map, self+multimask, cascade+multimask:map',
+      'comma-separated SAM refinement policies, each added as a column per mode (b+self, ...): self, cascade, single, multimask, multimask:map, self+multimask, cascade+single, ...',
     )
     .option('--set <key=value>', `refinement parameter, e.g. sam.self_iterations=5 (defaults: ${Object.entries(CONFIG_DEFAULTS.sam).filter(([k]) => k.startsWith('self_') || k.startsWith('cascade_')).map(([k, v]) => `${k} ${v}`).join(', ')}; repeatable)`, collect)
     .option('--categories <list>', 'comma-separated categories (default: all)')

@@ -46,7 +46,7 @@ export type LlmSettings = z.output<typeof llmSettingsSchema>;
 
 /** How SAM is prompted beyond one decode per prompt (src/models/sam/refine.ts). */
 export const SAM_REFINE_KINDS = ['none', 'self', 'cascade'] as const;
-export const SAM_MULTIMASK_CHOICES = ['off', 'iou', 'map'] as const;
+export const SAM_MULTIMASK_CHOICES = ['off', 'single', 'iou', 'map'] as const;
 
 export const samSchema = z
   .object({
@@ -58,7 +58,9 @@ export const samSchema = z
     multimask: z
       .enum(SAM_MULTIMASK_CHOICES)
       .default('off')
-      .describe("off: the decoder export's own output; iou: of SAM's 3 multimask outputs the one with the best predicted IoU; map: the one that agrees best with the anomaly map"),
+      .describe(
+        "which of SAM's outputs: off: the decoder export's own choice; single: the single-mask output (segment-anything's multimask_output=False); iou: of the 3 multimask outputs the one with the best predicted IoU; map: the one that agrees best with the anomaly map",
+      ),
     self_iterations: z.number().int().min(1).max(20).default(3).describe('self: at most this many extra decodes per prompt'),
     self_stop_iou: prob.default(0.98).describe('self: stop when the IoU of two successive masks reaches this'),
     cascade_positive: z.number().int().min(0).max(32).default(3).describe('cascade: positive points from the highest map values inside the box, spaced apart'),

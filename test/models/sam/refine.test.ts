@@ -160,6 +160,8 @@ describe('multimask choice', () => {
   it('by predicted IoU takes the best of tokens 1-3, never the single-mask token 0', () => {
     const s = set([0.99, 0.5, 0.8, 0.7], [rect(0, 0, 1, 1), rect(0, 0, 2, 2), rect(0, 0, 3, 3), rect(0, 0, 4, 4)]);
     expect(s.candidates[chooseCandidate(s, 'iou', { box: [0, 0, 9, 9] })].token).toBe(2);
+    // 'single' is token 0 whatever the predictions.
+    expect(s.candidates[chooseCandidate(s, 'single', { box: [0, 0, 9, 9] })].token).toBe(0);
   });
 
   it('by the map takes the output that correlates best with it inside the grown box', () => {
@@ -187,12 +189,12 @@ describe('multimask choice', () => {
 
 describe('policy names', () => {
   it('parses and prints the short names', () => {
-    for (const name of ['none', 'self', 'cascade', 'multimask', 'multimask:map', 'self+multimask', 'cascade+multimask:map']) {
+    for (const name of ['none', 'self', 'cascade', 'single', 'multimask', 'multimask:map', 'self+multimask', 'self+single', 'cascade+multimask:map']) {
       expect(refinePolicyName(parseRefinePolicyName(name, BASE))).toBe(name);
     }
     expect(parseRefinePolicyName('multimask:iou', BASE).multimask).toBe('iou');
     expect(parseRefinePolicyName(' self + multimask ', BASE)).toMatchObject({ refine: 'self', multimask: 'iou', selfIterations: BASE.selfIterations });
-    for (const bad of ['selff', 'self+cascade', 'multimask+multimask', 'none+multimask', 'multimask:best']) {
+    for (const bad of ['selff', 'self+cascade', 'multimask+multimask', 'single+multimask', 'none+multimask', 'multimask:best']) {
       expect(() => parseRefinePolicyName(bad, BASE)).toThrow(/unknown refinement policy/);
     }
   });
