@@ -13,6 +13,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { labelComponents } from '../src/image/components.js';
+import { EVAL_CURVE_POINTS } from '../src/config/schema.js';
 import { pixelMetrics } from '../src/metrics/pixel-metrics.js';
 import { CategoryEvaluator, resolveProtocol } from '../src/evaluation/protocol.js';
 import { encodeNpy } from '../src/util/npy.js';
@@ -112,7 +113,10 @@ function child(mode: string): void {
   }
   const t = performance.now();
   const c0 = process.cpuUsage();
-  const m = pixelMetrics(px, { aupro: mode as 'grid' | 'exact' | 'none' });
+  // 'grid+curves': the same pass also recording metrics.json's downsampled curves (as the evaluator does).
+  const [aupro, curves] = mode.split('+');
+  const m = pixelMetrics(px, { aupro: aupro as 'grid' | 'exact' | 'none', curvePoints: curves ? EVAL_CURVE_POINTS : undefined });
+  delete m.curves;
   const seconds = (performance.now() - t) / 1000;
   const c1 = process.cpuUsage(c0);
   const cpu = (c1.user + c1.system) / 1e6;
@@ -148,7 +152,7 @@ function main(): void {
   if (ci >= 0) return child(args[ci + 1]);
   console.log(`load average ${loadavg().map((x) => x.toFixed(1)).join(' ')} on ${cpus().length} cores (wall times grow with it)`);
   console.log(`pixel metrics on ${images} maps of ${side}x${side} = ${((images * side * side) / 1e6).toFixed(1)}M pooled pixels (each run in its own process)`);
-  for (const mode of ['grid', 'exact']) {
+  for (const mode of ['grid', 'grid+curves', 'exact', 'exact+curves']) {
     const r = runChild(mode);
     const m = r.metrics as Record<string, number>;
     console.log(

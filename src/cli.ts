@@ -4,6 +4,7 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerAll } from './commands/index.js';
+import { setInvocation } from './commands/invocation.js';
 import { UserError } from './util/errors.js';
 
 export function buildProgram(): Command {
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
 
 export async function main(argv: string[]): Promise<void> {
   const program = buildProgram();
+  setInvocation(argv.slice(2));
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -8,6 +8,7 @@ import type { EvaluationReport } from '../evaluation/report.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { maybeWriteJson } from './json-output.js';
+import { checkOutputs } from '../util/writable.js';
 
 async function readRun(dir: string, label: string): Promise<RunMetricsInput> {
   let report: EvaluationReport;
@@ -22,14 +23,18 @@ async function readRun(dir: string, label: string): Promise<RunMetricsInput> {
 export function register(program: Command): void {
   program
     .command('compare')
-    .description('compare finished runs: metrics side by side (table, CSV) and figures of image / ground truth / each run\'s map')
+    .description('compare finished runs: metrics side by side (table, CSV) and per-category figures (image with ground truth, each run\'s map over it); `iapas report` makes the HTML report')
     .argument('<runs...>', 'run directories (or iapas evaluate output folders) holding metrics.json')
     .option('--labels <a,b>', 'column labels (default: the folder names)')
     .option('--metrics <list>', `metrics to show, from ${METRIC_KEYS.join(', ')}`, 'pixel_ap,pixel_f1_max')
     .option('--out <dir>', 'write compare.csv and per-category figures (<category>.png) here')
-    .option('--images <n>', 'images per category in each figure (anomalous first); 0 = no figures', '4')
+    .option('--images <n>', 'images per category in each figure (anomalous first, then where the runs disagree most); 0 = no figures', '4')
     .option('--json <file>', 'write the comparison as JSON')
     .action(async (runs: string[], opts: { labels?: string; metrics: string; out?: string; images: string; json?: string }) => {
+      await checkOutputs([
+        ['--out', opts.out, 'dir'],
+        ['--json', opts.json, 'file'],
+      ]);
       const labels = opts.labels ? opts.labels.split(',') : runs.map((r) => basename(resolve(r)));
       if (labels.length !== runs.length) throw new UserError(`--labels names ${labels.length} runs, ${runs.length} given`);
       const metrics = opts.metrics.split(',').map((m) => m.trim()) as MetricKey[];
@@ -43,8 +48,8 @@ export function register(program: Command): void {
       let figures: string[] = [];
       if (opts.out) {
         await writeFileAtomic(join(opts.out, 'compare.csv'), comparisonCsv(inputs, metrics, rows));
-        if (perCategory > 0) figures = await writeComparisonFigures(runs, opts.out, perCategory);
-        process.stdout.write(`wrote ${join(opts.out, 'compare.csv')}${figures.length ? ` and ${figures.length} figure(s) (columns: image, ground truth, ${labels.join(', ')})` : ''}\n`);
+        if (perCategory > 0) figures = await writeComparisonFigures(inputs.map((r, i) => ({ dir: runs[i], report: r.report })), opts.out, perCategory);
+        process.stdout.write(`wrote ${join(opts.out, 'compare.csv')}${figures.length ? ` and ${figures.length} figure(s) (columns: image with ground truth, then ${labels.join(', ')}: heat map, mask at the F1-max threshold, prompts)` : ''}\n`);
       }
       await maybeWriteJson(opts.json, { runs: inputs.map((r, i) => ({ label: r.label, dir: runs[i], options: r.report.options })), metrics, rows, figures });
     });

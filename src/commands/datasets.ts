@@ -7,17 +7,29 @@ import pLimit from 'p-limit';
 import { loadDataset, LAYOUT_NAMES } from '../datasets/index.js';
 import type { DatasetIndex, DatasetProblem, LayoutName } from '../datasets/types.js';
 import { categoryLine, formatTable, summarise } from '../datasets/summary.js';
-import { imageSize } from '../image/io.js';
+import { imageSize, loadImage } from '../image/io.js';
 import { createProgress } from '../util/progress.js';
 import { UserError } from '../util/errors.js';
+import { checkOutputs } from '../util/writable.js';
 import { maybeWriteJson } from './json-output.js';
 
 interface InspectOptions {
   layout?: string;
   category?: string[];
   checkSizes?: boolean;
+  checkImages?: boolean;
   json?: string;
   maxProblems: string;
+}
+
+/** Reads a file's size from its header; an unreadable file becomes a problem under its own path. */
+async function sizeOrProblem(path: string, problems: DatasetProblem[]): Promise<{ width: number; height: number } | null> {
+  try {
+    return await imageSize(path);
+  } catch (err) {
+    problems.push({ kind: 'unreadable', path, message: (err as Error).message });
+    return null;
+  }
 }
 
 /** Compares each mask's size with its image's (headers only); unreadable files are problems too. */
@@ -29,17 +41,38 @@ export async function checkMaskSizes(index: DatasetIndex): Promise<DatasetProble
   await Promise.all(
     pairs.map((s) =>
       limit(async () => {
+        const [a, b] = await Promise.all([sizeOrProblem(s.imagePath, problems), sizeOrProblem(s.maskPath!, problems)]);
+        if (a && b && (a.width !== b.width || a.height !== b.height)) {
+          problems.push({
+            kind: 'size-mismatch',
+            path: s.maskPath!,
+            message: `mask is ${b.width}x${b.height}, image ${s.imagePath} is ${a.width}x${a.height}`,
+          });
+        }
+        progress.tick();
+      }),
+    ),
+  );
+  progress.stop();
+  return problems.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+}
+
+/**
+ * Decodes every image and mask of the index (what a run will do), and lists each file that fails
+ * with the reason: truncated, empty, not an image, over the decoder's pixel limit.
+ */
+export async function checkImages(index: DatasetIndex): Promise<DatasetProblem[]> {
+  const files = [...new Set(index.samples.flatMap((s) => (s.maskPath ? [s.imagePath, s.maskPath] : [s.imagePath])))];
+  const problems: DatasetProblem[] = [];
+  const progress = createProgress('decoding images and masks', files.length);
+  const limit = pLimit(2);
+  await Promise.all(
+    files.map((f) =>
+      limit(async () => {
         try {
-          const [a, b] = await Promise.all([imageSize(s.imagePath), imageSize(s.maskPath!)]);
-          if (a.width !== b.width || a.height !== b.height) {
-            problems.push({
-              kind: 'size-mismatch',
-              path: s.maskPath!,
-              message: `mask is ${b.width}x${b.height}, image ${s.imagePath} is ${a.width}x${a.height}`,
-            });
-          }
+          await loadImage(f);
         } catch (err) {
-          problems.push({ kind: 'unreadable', path: s.maskPath!, message: (err as Error).message });
+          problems.push({ kind: 'unreadable', path: f, message: (err as Error).message });
         } finally {
           progress.tick();
         }
@@ -61,7 +94,13 @@ async function inspect(root: string, opts: InspectOptions): Promise<void> {
     categories: opts.category,
     includeUnmasked: true,
   });
-  if (opts.checkSizes) index.problems.push(...(await checkMaskSizes(index)));
+  await checkOutputs([['--json', opts.json, 'file']]);
+  if (opts.checkImages) index.problems.push(...(await checkImages(index)));
+  if (opts.checkSizes) {
+    // A file already reported as undecodable is not reported again by the size check.
+    const known = new Set(index.problems.filter((p) => p.kind === 'unreadable').map((p) => p.path));
+    index.problems.push(...(await checkMaskSizes(index)).filter((p) => !(p.kind === 'unreadable' && known.has(p.path))));
+  }
   const summary = summarise(index);
   const out: string[] = [];
   out.push(`layout: ${summary.layout}`);
@@ -101,6 +140,7 @@ export function register(program: Command): void {
     .option('--layout <name>', `read the root as this layout instead of detecting it (${LAYOUT_NAMES.join(', ')})`)
     .option('--category <name...>', 'only these categories')
     .option('--check-sizes', 'also compare every mask size with its image size (reads file headers)')
+    .option('--check-images', 'also decode every image and mask, and list the ones that cannot be read (slow: reads every pixel)')
     .option('--max-problems <n>', 'problems to print (all go to --json)', '20')
     .option('--json <file>', 'write the summary and every problem as JSON')
     .action((root: string, opts: InspectOptions) => inspect(root, opts));

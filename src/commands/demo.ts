@@ -8,7 +8,10 @@ import { writeVisuals } from '../pipeline/visuals.js';
 import { generateSyntheticDataset } from '../synth/index.js';
 import { UserError } from '../util/errors.js';
 import { abortOnSigint, printRunSummary } from './run-output.js';
+import { writeCommandRecord } from './invocation.js';
 import { maybeWriteJson } from './json-output.js';
+import { checkOutputs } from '../util/writable.js';
+import { escapeRelPath } from '../util/file-names.js';
 
 interface DemoFlags extends ConfigFlags {
   out: string;
@@ -38,6 +41,10 @@ export function register(program: Command): void {
     if (!Number.isInteger(seed)) throw new UserError(`--data-seed expects an integer, got '${opts.dataSeed}'`);
     if (!Number.isInteger(size) || size < 64) throw new UserError(`--size expects an integer >= 64, got '${opts.size}'`);
     const out = resolve(opts.out);
+    await checkOutputs([
+      ['--out', opts.out, 'dir'],
+      ['--json', opts.json, 'file'],
+    ]);
     const dataRoot = join(out, 'data');
     const runDir = join(out, 'run');
     const overlays = join(out, 'overlays');
@@ -46,13 +53,14 @@ export function register(program: Command): void {
     const sig = abortOnSigint();
     try {
       const res = await runOnDataset({ config, dataset: dataRoot, runDir, resume: opts.resume, signal: sig.signal, quiet: opts.quiet });
+      await writeCommandRecord(runDir);
       printRunSummary(res.run);
       if (res.run.aborted) {
         process.stderr.write(`stopped early; continue with: iapas demo --out ${opts.out} --resume\n`);
         process.exitCode = 130;
         return;
       }
-      // Overlays: green = ground truth, red = predicted mask, yellow = SAM prompts.
+      // Overlays: heat map over the image; green = ground truth, magenta = predicted mask, yellow = SAM prompts.
       const dir = new RunDir(runDir);
       let written = 0;
       const { loadDataset } = await import('../datasets/index.js');
@@ -61,13 +69,15 @@ export function register(program: Command): void {
         if (s.split !== 'test') continue;
         const rec = await dir.readImage(s.category, s.relId);
         if (!rec) continue;
-        await writeVisuals(runDir, rec, join(overlays, s.category), s.relId.replace(/\//g, '_'), { maskPath: s.maskPath });
+        // One colour scale per category (the range the evaluation normalised with), so its images compare.
+        const range = res.metrics?.categories.find((c) => c.category === s.category)?.map_range;
+        await writeVisuals(runDir, rec, join(overlays, s.category), escapeRelPath(s.relId), { maskPath: s.maskPath, range });
         written++;
       }
       process.stdout.write(`\nfewshot preset on the synthetic set (${synth.categories.join(', ')}):\n`);
       process.stdout.write(formatReportTable(res.metrics!) + '\n\n');
       const rel = (p: string) => relative(process.cwd(), p) || '.';
-      process.stdout.write(`dataset:  ${rel(dataRoot)}\nresults:  ${rel(runDir)} (maps/*.npy, categories/*/images/*.json, metrics.csv)\noverlays: ${rel(overlays)} (${written} images; green = ground truth, red = prediction, yellow = prompts)\n`);
+      process.stdout.write(`dataset:  ${rel(dataRoot)}\nresults:  ${rel(runDir)} (maps/*.npy, categories/*/images/*.json, metrics.csv)\noverlays: ${rel(overlays)} (${written} images; heat map over the image; green = ground truth, magenta = prediction, yellow = prompts)\n`);
       await maybeWriteJson(opts.json, { dataset: dataRoot, runDir, overlays, metrics: res.metrics, timing: res.run.timing, cache: res.run.cache });
     } finally {
       sig.dispose();

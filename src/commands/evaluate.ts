@@ -9,7 +9,9 @@ import { DEFAULT_PROTOCOL, type NormalImages } from '../evaluation/protocol.js';
 import { formatReportTable, writeReport } from '../evaluation/report.js';
 import { parseAuproMode } from '../metrics/aupro.js';
 import { UserError } from '../util/errors.js';
+import { checkOutputs } from '../util/writable.js';
 import { maybeWriteJson } from './json-output.js';
+import { printEvaluationWarnings } from './run-output.js';
 
 interface EvaluateFlags {
   dataset: string;
@@ -25,10 +27,7 @@ interface EvaluateFlags {
   json?: string;
   strict?: boolean;
   quiet?: boolean;
-}
-
-function listSome(items: string[], max = 10): string {
-  return items.slice(0, max).join(', ') + (items.length > max ? `, ... (${items.length} in all)` : '');
+  maxMemory?: string;
 }
 
 export function register(program: Command): void {
@@ -45,7 +44,8 @@ export function register(program: Command): void {
     .option('--aupro <definition>', 'grid (200 thresholds, SAA+/APRIL-GAN code) | exact (every threshold, MVTec AD / anomalib style)', DEFAULT_PROTOCOL.aupro)
     .option('--fpr-limit <x>', 'AUPRO false-positive-rate limit', String(DEFAULT_PROTOCOL.fprLimit))
     .option('--out <dir>', 'write metrics.csv and metrics.json here (default: the maps folder)')
-    .option('--strict', 'exit with an error when maps are missing, extra or of the wrong size')
+    .option('--max-memory <GiB>', 'most memory one category may take to evaluate (default 3/4 of physical memory); see the README for the peak per pixel')
+    .option('--strict', 'exit with an error when maps are missing, extra, unreadable or of the wrong size')
     .option('--quiet', 'no progress output')
     .option('--json <file>', 'also write the full report as JSON to this file')
     .action(async (opts: EvaluateFlags) => {
@@ -62,6 +62,12 @@ export function register(program: Command): void {
       } catch (err) {
         throw new UserError(`--aupro: ${(err as Error).message}`);
       }
+      const maxMemory = opts.maxMemory === undefined ? undefined : Number(opts.maxMemory);
+      if (maxMemory !== undefined && !(maxMemory > 0)) throw new UserError(`--max-memory expects a positive number of GiB, got '${opts.maxMemory}'`);
+      await checkOutputs([
+        ['--out', opts.out ?? opts.maps, 'dir'],
+        ['--json', opts.json, 'file'],
+      ]);
       const categories = opts.categories?.split(',').map((c) => c.trim()).filter(Boolean);
       const dataset = await loadDataset(opts.dataset, { categories });
       const report = await evaluateMapsFolder({
@@ -70,21 +76,23 @@ export function register(program: Command): void {
         categories,
         datasetName: opts.datasetName,
         quiet: opts.quiet,
-        options: { resolution, normalize: opts.normalize, normalImages: opts.normalImages as NormalImages, aupro, fprLimit },
+        options: {
+          resolution,
+          normalize: opts.normalize,
+          normalImages: opts.normalImages as NormalImages,
+          aupro,
+          fprLimit,
+          memoryLimit: maxMemory === undefined ? undefined : maxMemory * 2 ** 30,
+        },
       });
       const files = await writeReport(report, opts.out ?? opts.maps);
       await maybeWriteJson(opts.json, report);
       process.stdout.write(formatReportTable(report) + '\n');
       const pr = report.problems;
-      if (pr.missing_maps.length) process.stderr.write(`warning: ${pr.missing_maps.length} map(s) missing: ${listSome(pr.missing_maps)}\n`);
-      if (pr.extra_maps.length) process.stderr.write(`warning: ${pr.extra_maps.length} map file(s) match no test image: ${listSome(pr.extra_maps)}\n`);
-      if (pr.size_mismatch.length) {
-        const items = pr.size_mismatch.map((m) => `${m.map} (${m.map_size.join('x')} vs image ${m.image_size.join('x')})`);
-        process.stderr.write(`warning: ${items.length} map(s) differ in size from their image, resized like every map: ${listSome(items)}\n`);
-      }
+      printEvaluationWarnings(report);
       process.stderr.write(`wrote ${files.csv} and ${files.json}\n`);
-      if (opts.strict && (pr.missing_maps.length || pr.extra_maps.length || pr.size_mismatch.length)) {
-        throw new UserError('--strict: missing, extra or mis-sized maps (see the warnings above)');
+      if (opts.strict && (pr.missing_maps.length || pr.extra_maps.length || pr.size_mismatch.length || pr.unreadable.length)) {
+        throw new UserError('--strict: missing, extra, unreadable or mis-sized maps (see the warnings above)');
       }
     });
 }

@@ -10,6 +10,7 @@ import { register as promptsCmd } from './prompts.js';
 import { register as modelsCmd } from './models.js';
 import { register as evaluateCmd } from './evaluate.js';
 import { register as compareCmd } from './compare.js';
+import { register as reportCmd } from './report.js';
 
 // One line per command group; each module exports `register(program: Command): void`.
 const groups: Array<(program: Command) => void> = [
@@ -24,6 +25,7 @@ const groups: Array<(program: Command) => void> = [
   modelsCmd,
   evaluateCmd,
   compareCmd,
+  reportCmd,
 ];
 
 export function registerAll(program: Command): void {

@@ -6,6 +6,7 @@ import { UserError } from '../util/errors.js';
 import { defaultModelsDir, loadManifest } from '../models/weights/manifest.js';
 import { modelStatus, pullModel, type ModelStatus, type PullReport } from '../models/weights/resolve.js';
 import { maybeWriteJson } from './json-output.js';
+import { checkOutputs } from '../util/writable.js';
 
 export function register(program: Command): void {
   const models = program.command('models').description('model manifest: list what is present, pull what is missing');
@@ -40,6 +41,10 @@ export function register(program: Command): void {
     .option('--json <file>', 'write what was fetched as JSON')
     .action(async (names: string[], opts: { modelsDir?: string; json?: string }) => {
       const dir = opts.modelsDir ?? defaultModelsDir();
+      await checkOutputs([
+        ['--models-dir', dir, 'dir'],
+        ['--json', opts.json, 'file'],
+      ]);
       const manifest = await loadManifest();
       const reports: PullReport[] = [];
       const pending: string[] = [];

@@ -17,6 +17,7 @@ import { DiskCache } from '../util/disk-cache.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { maybeWriteJson } from './json-output.js';
+import { checkOutputs } from '../util/writable.js';
 
 function positiveInt(name: string, min = 1) {
   return (v: string): number => {
@@ -73,6 +74,10 @@ export function register(program: Command): void {
     .option('--json <file>', 'write the full result as JSON')
     .option('--quiet', 'no progress output')
     .action(async (o) => {
+      await checkOutputs([
+        ['--out', o.out, 'dir'],
+        ['--json', o.json, 'file'],
+      ]);
       const modes = parseModes(o.modes);
       const refine = o.refine ? parseRefineList(String(o.refine), refineBaseFromSets(o.set)) : [];
       const categories = o.categories ? String(o.categories).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined;

@@ -12,6 +12,7 @@ import { CHAT_WRAPPERS, CONFIG_DEFAULTS, PROVIDERS, type LlmSettingsInput } from
 
 const LLM = CONFIG_DEFAULTS.llm;
 import { createLlmCaptioner } from '../prompts/captioner.js';
+import { checkOutputs } from '../util/writable.js';
 
 function num(name: string, integer = false) {
   return (v: string): number => {
@@ -155,6 +156,7 @@ export function register(program: Command): void {
       },
     ) => {
       if (!o.objectTag) throw new UserError('prompts generate: --object-tag is required');
+      await checkOutputs([['--json', o.json, 'file']]);
       const llm = {
         provider: o.provider,
         model: o.model,

@@ -3,8 +3,10 @@ import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flag
 import { formatReportTable } from '../evaluation/report.js';
 import { runOnDataset } from '../session/run-dataset.js';
 import { UserError } from '../util/errors.js';
+import { checkOutputs } from '../util/writable.js';
+import { writeCommandRecord } from './invocation.js';
 import { maybeWriteJson } from './json-output.js';
-import { abortOnSigint, printRunSummary } from './run-output.js';
+import { abortOnSigint, printEvaluationWarnings, printRunSummary } from './run-output.js';
 
 interface RunFlags extends ConfigFlags {
   dataset?: string;
@@ -33,6 +35,10 @@ export function register(program: Command): void {
     const config = await resolveConfig(opts, 'iap-as');
     const limit = opts.limit === undefined ? undefined : Number(opts.limit);
     if (limit !== undefined && !(Number.isInteger(limit) && limit > 0)) throw new UserError(`--limit expects a positive integer, got '${opts.limit}'`);
+    await checkOutputs([
+      ['--run-dir', opts.runDir, 'dir'],
+      ['--json', opts.json, 'file'],
+    ]);
     const sig = abortOnSigint();
     try {
       const res = await runOnDataset({
@@ -45,12 +51,16 @@ export function register(program: Command): void {
         signal: sig.signal,
         quiet: opts.quiet,
       });
+      await writeCommandRecord(res.runDir);
       printRunSummary(res.run);
       if (res.run.aborted) {
         process.stderr.write(`stopped early; continue with: iapas run ... --run-dir ${res.runDir} --resume\n`);
         process.exitCode = 130;
       }
-      if (res.metrics) process.stdout.write(formatReportTable(res.metrics) + '\n');
+      if (res.metrics) {
+        process.stdout.write(formatReportTable(res.metrics) + '\n');
+        printEvaluationWarnings(res.metrics);
+      }
       process.stdout.write(`results: ${res.runDir}\n`);
       await maybeWriteJson(opts.json, { runDir: res.runDir, config, metrics: res.metrics, timing: res.run.timing, cache: res.run.cache, categories: res.run.categories });
     } finally {

@@ -3,8 +3,10 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { RunDir } from '../pipeline/run-dir.js';
 import { writeVisuals, type VisualFiles } from '../pipeline/visuals.js';
-import { IMAGES_CATEGORY, runOnImages } from '../session/run-images.js';
+import { IMAGES_CATEGORY, runOnImages, segmentOutputStem } from '../session/run-images.js';
+import { checkOutputs } from '../util/writable.js';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
+import { writeCommandRecord } from './invocation.js';
 import { maybeWriteJson } from './json-output.js';
 import { abortOnSigint, printRunSummary } from './run-output.js';
 
@@ -16,16 +18,17 @@ interface SegmentFlags extends ConfigFlags {
   json?: string;
 }
 
-const collect = (v: string, prev: string[] = []) => [...prev, v];
-
 export function register(program: Command): void {
   addConfigOptions(
     program
       .command('segment')
       .description('segment anomalies in plain images with a preset; writes per image the map (.npy), heat map, mask and overlay PNGs')
       .argument('<images...>', 'image files')
-      .option('--refs <image>', 'normal reference image (repeatable; several paths after one flag also work): few-shot shots, or RAM tagging', collect)
-      .option('--out <dir>', 'output directory', 'out/segment')
+      .option(
+        '--refs <images...>',
+        'normal reference images: few-shot shots, or what RAM tags. Takes every path up to the next option, so put the images to segment first or after --; repeatable',
+      )
+      .option('--out <dir>', 'output directory (also a run directory: --resume continues it)', 'out/segment')
       .option('--resume', 'skip images already done in --out')
       .option('--quiet', 'no progress output')
       .option('--json <file>', 'write per-image boxes, scores and output files as JSON'),
@@ -33,22 +36,44 @@ export function register(program: Command): void {
   ).action(async (images: string[], opts: SegmentFlags) => {
     const config = await resolveConfig(opts, 'fewshot');
     const out = resolve(opts.out!);
+    await checkOutputs([
+      ['--out', opts.out, 'dir'],
+      ['--json', opts.json, 'file'],
+    ]);
     const sig = abortOnSigint();
     try {
-      const { run, tests } = await runOnImages({ config, images, references: opts.refs ?? [], out, resume: opts.resume, signal: sig.signal, quiet: opts.quiet });
-      printRunSummary(run);
       const dir = new RunDir(out);
       const results: Array<{ image: string; files: VisualFiles; boxes: unknown; objectTag?: string }> = [];
-      const stageA = await dir.readStageA(IMAGES_CATEGORY);
-      for (const t of tests) {
-        const rec = await dir.readImage(IMAGES_CATEGORY, t.relId);
-        if (!rec) continue;
-        const files = await writeVisuals(out, rec, out, t.relId);
-        results.push({ image: t.imagePath, files, boxes: rec.boxes, objectTag: stageA?.objectTag });
-        process.stdout.write(`${t.imagePath}: ${(rec.boxes ?? []).filter((b) => b.kept).length} region(s) -> ${files.overlay}\n`);
-      }
-      if (stageA?.caption) process.stdout.write(`caption: ${stageA.caption.caption}\n`);
-      await maybeWriteJson(opts.json, { out, preset: config.preset, objectTag: stageA?.objectTag, caption: stageA?.caption, images: results });
+      let caption: string | undefined;
+      let objectTag: string | undefined;
+      let captionRecord: unknown;
+      // Pictures are written while the run still holds the output folder's lock.
+      const { run } = await runOnImages({
+        config,
+        images,
+        references: opts.refs ?? [],
+        out,
+        resume: opts.resume,
+        signal: sig.signal,
+        quiet: opts.quiet,
+        afterRun: async (_run, tests) => {
+          await writeCommandRecord(out);
+          const stageA = await dir.readStageA(IMAGES_CATEGORY);
+          objectTag = stageA?.objectTag;
+          caption = stageA?.caption?.caption;
+          captionRecord = stageA?.caption;
+          for (const t of tests) {
+            const rec = await dir.completeRecord(IMAGES_CATEGORY, t.relId);
+            if (!rec) continue;
+            const files = await writeVisuals(out, rec, out, segmentOutputStem(t.relId));
+            results.push({ image: t.imagePath, files, boxes: rec.boxes, objectTag });
+            process.stdout.write(`${t.imagePath}: ${(rec.boxes ?? []).filter((b) => b.kept).length} region(s) -> ${files.overlay}\n`);
+          }
+        },
+      });
+      printRunSummary(run);
+      if (caption) process.stdout.write(`caption: ${caption}\n`);
+      await maybeWriteJson(opts.json, { out, preset: config.preset, objectTag, caption: captionRecord, images: results });
     } finally {
       sig.dispose();
     }

@@ -13,11 +13,33 @@ function isPlain(v: unknown): v is Plain {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
+/** Keys that would reach an object's prototype when assigned; no config key has these names. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * Refuses keys that could reach Object.prototype (`__proto__`, `constructor`, `prototype`) and
+ * objects whose prototype a parser has already replaced, anywhere in a config value.
+ */
+export function checkConfigKeys(value: unknown, source: string, path: string[] = []): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => checkConfigKeys(v, source, [...path, String(i)]));
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw new UserError(`invalid config (${source}): ${path.join('.') || '(root)'}: '__proto__' is not allowed`);
+  for (const k of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(k)) throw new UserError(`invalid config (${source}): ${[...path, k].join('.')}: key '${k}' is not allowed`);
+    checkConfigKeys((value as Plain)[k], source, [...path, k]);
+  }
+}
+
 /** Later layers win; objects merge key by key, arrays and scalars are replaced. */
 export function deepMerge(...layers: Array<Plain | undefined>): Plain {
   const out: Plain = {};
   for (const layer of layers) {
     if (!layer) continue;
+    checkConfigKeys(layer, 'merge');
     for (const [k, v] of Object.entries(layer)) {
       if (v === undefined) continue;
       out[k] = isPlain(v) && isPlain(out[k]) ? deepMerge(out[k] as Plain, v) : v;
@@ -41,6 +63,7 @@ export async function readConfigFile(path: string): Promise<Plain> {
   }
   if (value == null) return {};
   if (!isPlain(value)) throw new UserError(`config file ${path}: expected a mapping at the top level`);
+  checkConfigKeys(value, path);
   return value;
 }
 
@@ -49,6 +72,8 @@ export function parseSetFlag(expr: string): Plain {
   const eq = expr.indexOf('=');
   if (eq <= 0) throw new UserError(`--set expects key=value, got '${expr}'`);
   const path = expr.slice(0, eq).trim().split('.');
+  const bad = path.find((k) => FORBIDDEN_KEYS.has(k) || k === '');
+  if (bad !== undefined) throw new UserError(`--set ${expr}: ${bad === '' ? 'empty key' : `key '${bad}' is not allowed`}`);
   const raw = expr.slice(eq + 1);
   let value: unknown;
   try {
@@ -58,6 +83,7 @@ export function parseSetFlag(expr: string): Plain {
   }
   let obj: Plain = { [path[path.length - 1]]: value ?? raw };
   for (let i = path.length - 2; i >= 0; i--) obj = { [path[i]]: obj };
+  checkConfigKeys(obj, `--set ${expr}`);
   return obj;
 }
 

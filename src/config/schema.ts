@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
+import { parseThresholdPolicy } from './threshold-policy.js';
 
 /** Model runs already use every core; more images in flight only need to cover decoding. */
 export function defaultConcurrency(): number {
@@ -77,7 +78,17 @@ export type SamConfig = z.infer<typeof samSchema>;
 export const fewshotSchema = z
   .object({
     backbone: z.string().default('sam').describe('sam (the SAM encoder embeddings) | mobilenetv2'),
-    threshold: z.string().default('adaptive').describe('fixed:<v> | otsu[:floor] | adaptive[:quantile[:factor]], optionally +rel<r>'),
+    threshold: z
+      .string()
+      .superRefine((v, ctx) => {
+        try {
+          parseThresholdPolicy(v);
+        } catch (err) {
+          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
+        }
+      })
+      .default('adaptive')
+      .describe('fixed:<v> | otsu[:floor] | adaptive[:quantile[:factor]], optionally +rel<r>'),
     use_sam: z.boolean().default(true).describe('refine the thresholded regions with SAM; off: the thresholded map is the mask'),
     mask_margin: z.number().min(0).default(0.1).describe('SAM masks are clipped to their prompt box grown by this fraction of its size on each side'),
     boost: z.number().min(0).default(1).describe('final map = map * (1 + boost * union of SAM masks)'),
@@ -181,13 +192,46 @@ export const configSchema = z
           .describe('normal test images: include (full test set), skip, or reference (as the IAP-AS code: kept for MVTec AD only)'),
         aupro: z.enum(['grid', 'exact']).default('grid').describe('grid: 200 thresholds (SAA+/APRIL-GAN code); exact: every threshold (MVTec AD / anomalib)'),
         fpr_limit: z.number().gt(0).max(1).default(0.3).describe('AUPRO false-positive-rate limit'),
+        max_memory_gb: z.number().positive().optional().describe('most memory (GiB) one category may take to evaluate; default 3/4 of physical memory'),
       })
       .strict()
       .default({}),
   })
   .strict();
 
+/**
+ * Points per curve (pixel PR, ROC, PRO) that the evaluation stores per category in metrics.json
+ * (src/metrics/curves.ts). Not a run setting: it changes no metric, so it stays out of config.json
+ * and of the hash that decides whether a run may be resumed.
+ */
+export const EVAL_CURVE_POINTS = 512;
+
 export type Config = z.infer<typeof configSchema>;
+
+/**
+ * Options of `iapas report` (src/report): how the page and the figures are made. Not a run
+ * setting, so not part of `configSchema` or of any config.json; kept here so that every default
+ * is in this file and the command's help reads it.
+ */
+export const reportSchema = z
+  .object({
+    title: z.string().default('iapas report'),
+    thumb: z.number().int().min(32).max(1024).default(192).describe('longer side of the gallery thumbnails (px)'),
+    full: z.number().int().min(64).max(4096).default(512).describe('longer side of the picture a click on a thumbnail shows (px)'),
+    map_side: z.number().int().min(16).max(1024).default(192).describe('longer side of the maps stored for the page (px); the page smooths them up to the tile'),
+    image_format: z.enum(['webp', 'jpeg']).default('webp').describe('format of the gallery pictures'),
+    image_quality: z.number().int().min(1).max(100).default(75),
+    map_quality: z.number().int().min(1).max(100).default(85).describe('WebP quality of the stored maps'),
+    max_images: z.number().int().min(0).optional().describe('at most this many images per category in the gallery (default: all)'),
+    chart_points: z.number().int().min(8).default(120).describe('points per drawn curve (the stored curves are re-thinned for display)'),
+    figures: z.array(z.enum(['svg', 'png'])).default([]).describe('paper figures to write: svg, png'),
+    dpi: z.number().int().min(50).max(1200).default(300).describe('resolution of the PNG figures'),
+    recompute: z.boolean().default(true).describe('recompute missing curves from run directories (metrics.json written before curves existed)'),
+  })
+  .strict();
+
+export type ReportSettings = z.infer<typeof reportSchema>;
+export const REPORT_DEFAULTS: ReportSettings = reportSchema.parse({});
 
 /** Every schema default (the preset's own defaults come on top): what help texts print. */
 export const CONFIG_DEFAULTS: Config = configSchema.parse({ preset: '(none)' });

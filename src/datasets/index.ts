@@ -8,6 +8,7 @@ import { UserError } from '../util/errors.js';
 import type { DatasetIndex, LayoutName, Sample } from './types.js';
 import type { Layout, LoadOptions } from './layout.js';
 import { listDir, sortProblems, sortSamples } from './walk.js';
+import { uniqueRelIds } from './unique-ids.js';
 import { mvtecLayout } from './mvtec.js';
 import { btadLayout } from './btad.js';
 import { mtdLayout } from './mtd.js';
@@ -91,7 +92,8 @@ export interface LoadDatasetOptions extends LoadOptions {
 /**
  * Loads every sample of a dataset root. Samples are sorted by category, split (train first) and relId;
  * problems (missing masks, orphan masks, ...) are listed rather than thrown. Anomalous images without
- * a mask are left out of `samples` unless `includeUnmasked`.
+ * a mask are left out of `samples` unless `includeUnmasked`. relIds are unique within a category
+ * (unique-ids.ts): images sharing one are renamed and reported.
  */
 export async function loadDataset(root: string, opts: LoadDatasetOptions = {}): Promise<DatasetIndex> {
   const abs = await checkRoot(root);
@@ -100,8 +102,10 @@ export async function loadDataset(root: string, opts: LoadDatasetOptions = {}): 
   if (loaded.samples.length === 0 && loaded.problems.length === 0) {
     throw new UserError(`no images found under ${abs} as layout '${layout.name}' (expected ${layout.expects})`);
   }
-  let { categories, samples } = loaded;
-  let problems = loaded.problems;
+  let { categories } = loaded;
+  const unique = uniqueRelIds(loaded.samples);
+  let samples = unique.samples;
+  let problems = [...loaded.problems, ...unique.problems];
   if (opts.categories?.length) {
     const unknown = opts.categories.filter((c) => !categories.includes(c));
     if (unknown.length) {

@@ -32,7 +32,7 @@ export interface Sample {
 }
 
 export interface DatasetProblem {
-  kind: 'missing-mask' | 'unreadable' | 'orphan-mask' | 'size-mismatch' | 'other';
+  kind: 'missing-mask' | 'unreadable' | 'orphan-mask' | 'size-mismatch' | 'duplicate-name' | 'other';
   path: string;
   message: string;
 }

@@ -6,7 +6,7 @@
  * non-zero values rather than 255; loadMask's rule reads them as positive.
  */
 import { readFile } from 'node:fs/promises';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, relative, isAbsolute } from 'node:path';
 import type { DatasetProblem, Sample, Split } from './types.js';
 import { type Layout, missingMask } from './layout.js';
 import { parseCsv } from './csv.js';
@@ -66,9 +66,19 @@ export const visaLayout: Layout = {
         }
       };
       if (rows) {
+        // The split file names paths; one that leads out of the object's folder is refused.
+        const inside = (p: string) => {
+          const rel = relative(objectRoot, join(visaRoot, p));
+          return rel !== '' && rel !== '..' && !rel.startsWith('../') && !isAbsolute(rel);
+        };
         for (const r of rows.filter((x) => x.object === object)) {
           const split: Split = r.split === 'train' ? 'train' : 'test';
           const anomalous = r.label !== 'normal';
+          const bad = [r.image, r.mask].find((p) => p && !inside(p));
+          if (!r.image || bad !== undefined) {
+            problems.push({ kind: 'other', path: csvPath, message: `row for ${object}: path '${bad ?? r.image ?? ''}' is not inside ${objectRoot}; row skipped` });
+            continue;
+          }
           await push(split, join(visaRoot, r.image), anomalous, r.mask ? join(visaRoot, r.mask) : null);
         }
         continue;

@@ -4,15 +4,16 @@
  * generic entry (the pipeline passes a loader over its run directory); `evaluateMapsFolder` reads
  * maps from files named after the samples.
  */
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import type { DatasetIndex, Sample } from '../datasets/types.js';
 import { imageSize, loadMask } from '../image/io.js';
 import { UserError } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
-import { findMapFile, listMapFiles, readMapFile } from './map-files.js';
+import { findMapFile, listMapFiles, mapFileIds, readMapFile } from './map-files.js';
 import {
   CategoryEvaluator,
   type CategoryMetrics,
+  checkEvaluationMemory,
   type MapInput,
   type MaskInput,
   type ProtocolOptions,
@@ -28,11 +29,14 @@ export interface EvaluateMapsParams {
   options?: Partial<ProtocolOptions>;
   /** Name that decides normal_images 'reference' (default: the dataset root's folder name). */
   datasetName?: string;
-  /** The map of a sample, or null when there is none (reported as missing). */
+  /**
+   * The map of a sample, or null when there is none (reported as missing). A UserError (an
+   * unreadable map file) leaves the image out and lists it under problems.unreadable.
+   */
   loadMap: (sample: Sample) => Promise<MapInput | null>;
   /** A name for a sample's map in reports (default `<category>/<relId>`). */
   mapName?: (sample: Sample) => string;
-  /** Compare each map's size with its image's and report differences (default true). */
+  /** Compare each map's and mask's size with its image's and report differences (default true). */
   checkSizes?: boolean;
   /** Where the maps came from, recorded in the report. */
   mapsLabel?: string | null;
@@ -47,37 +51,62 @@ export async function evaluateMaps(p: EvaluateMapsParams): Promise<EvaluationRep
   if (unknown.length) throw new UserError(`unknown categor${unknown.length > 1 ? 'ies' : 'y'} ${unknown.join(', ')} (dataset has: ${ds.categories.join(', ')})`);
   const name = p.datasetName ?? basename(ds.root);
   const mapName = p.mapName ?? ((s: Sample) => `${s.category}/${s.relId}`);
-  const problems: EvaluationProblems = { missing_maps: [], extra_maps: [], size_mismatch: [], dataset: ds.problems };
+  const problems: EvaluationProblems = { missing_maps: [], extra_maps: [], size_mismatch: [], unreadable: [], dataset: ds.problems };
   const rows: CategoryMetrics[] = [];
   let resolved: 'include' | 'skip' = 'include';
-  for (const category of categories) {
-    const sel = selectTestSamples(ds.samples, category, options.normalImages, { root: ds.root, layout: ds.layout, name });
+  const selections = categories.map((category) => ({ category, sel: selectTestSamples(ds.samples, category, options.normalImages, { root: ds.root, layout: ds.layout, name }) }));
+  // Before any map is read: a category too large for memory is refused with an estimate.
+  for (const { category, sel } of selections) checkEvaluationMemory(category, sel.samples.length, options);
+  for (const { category, sel } of selections) {
     resolved = sel.normalImages;
     const ev = new CategoryEvaluator(category, sel.samples.length, options);
     const progress = createProgress(`evaluate ${category}`, sel.samples.length, { quiet: p.quiet });
     let missing = 0;
+    let unreadable = 0;
     const mismatched: SizeMismatch[] = [];
     for (const s of sel.samples) {
-      const map = await p.loadMap(s);
       progress.tick();
-      if (!map) {
-        problems.missing_maps.push(mapName(s));
-        missing++;
-        continue;
-      }
-      const mask: MaskInput | null = s.maskPath ? await loadMask(s.maskPath) : null;
-      if (p.checkSizes !== false) {
-        const size = mask ? { width: mask.width, height: mask.height } : await imageSize(s.imagePath);
-        if (size.width !== map.width || size.height !== map.height) {
-          mismatched.push({ map: mapName(s), map_size: [map.width, map.height], image_size: [size.width, size.height] });
+      // A file that cannot be read (a corrupt mask or map) leaves this image out, not the run.
+      let reading = s.maskPath ?? s.imagePath;
+      let map: MapInput | null;
+      let mask: MaskInput | null;
+      try {
+        reading = mapName(s);
+        map = await p.loadMap(s);
+        if (!map) {
+          problems.missing_maps.push(mapName(s));
+          missing++;
+          continue;
         }
+        reading = s.maskPath ?? s.imagePath;
+        mask = s.maskPath ? await loadMask(s.maskPath) : null;
+        if (p.checkSizes !== false) {
+          reading = s.imagePath;
+          const image = await imageSize(s.imagePath);
+          const mapOff = image.width !== map.width || image.height !== map.height;
+          const maskOff = !!mask && (image.width !== mask.width || image.height !== mask.height);
+          if (mapOff || maskOff) {
+            mismatched.push({
+              map: mapName(s),
+              map_size: [map.width, map.height],
+              image_size: [image.width, image.height],
+              ...(mask ? { mask_size: [mask.width, mask.height] as [number, number] } : {}),
+            });
+          }
+        }
+      } catch (err) {
+        if (!(err instanceof UserError)) throw err;
+        problems.unreadable.push({ map: mapName(s), path: reading, error: err.message });
+        unreadable++;
+        continue;
       }
       ev.add(mapName(s), s.label === 'anomalous', map, mask);
     }
     progress.stop();
     const row = ev.finish();
     if (missing) row.notes.push(`${missing} of ${sel.samples.length} test images have no map and were left out`);
-    if (mismatched.length) row.notes.push(`${mismatched.length} map(s) differ in size from their image (resized like every map)`);
+    if (unreadable) row.notes.push(`${unreadable} of ${sel.samples.length} test images were left out: a file could not be read (problems.unreadable)`);
+    if (mismatched.length) row.notes.push(`${mismatched.length} map(s) or mask(s) differ in size from their image (resized like every map)`);
     problems.size_mismatch.push(...mismatched);
     rows.push(row);
   }
@@ -116,15 +145,17 @@ export async function evaluateMapsFolder(p: EvaluateFolderParams): Promise<Evalu
     throw new UserError(`no maps found under ${p.mapsDir} for any of the ${expected} test images (expected e.g. ${ex}.npy or .png there)`);
   }
   // Extra: files matching no test image of the dataset (maps of skipped normal images are not extra).
-  const known = new Set(p.dataset.samples.filter((s) => s.split === 'test').map((s) => `${s.category}/${s.relId}`));
-  const evaluated = new Set(report.categories.map((c) => c.category));
+  const known = new Map<string, string>(); // file id -> `<category>/<relId>`
+  for (const s of p.dataset.samples) if (s.split === 'test') for (const id of mapFileIds(s.category, s.relId)) known.set(id, `${s.category}/${s.relId}`);
+  const evaluatedDirs = new Set(report.categories.flatMap((c) => mapFileIds(c.category, 'x').map((id) => id.split('/')[0])));
   const filtered = Boolean(p.categories?.length);
   for (const rel of await listMapFiles(p.mapsDir)) {
     const id = rel.replace(/\.(npy|png)$/i, '');
     // With --categories, files of the categories left out are neither used nor extra.
-    if (filtered && !evaluated.has(id.split('/')[0])) continue;
-    if (!known.has(id)) report.problems.extra_maps.push(rel);
-    else if (found.has(id) && !found.get(id)!.endsWith(rel.split('/').pop()!)) report.problems.extra_maps.push(`${rel} (ignored: .npy preferred)`);
+    if (filtered && !evaluatedDirs.has(id.split('/')[0])) continue;
+    const owner = known.get(id);
+    if (owner === undefined) report.problems.extra_maps.push(rel);
+    else if (found.has(owner) && found.get(owner) !== join(p.mapsDir, ...rel.split('/'))) report.problems.extra_maps.push(`${rel} (ignored: another file of this image was used)`);
   }
   return report;
 }

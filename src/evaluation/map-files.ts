@@ -2,11 +2,17 @@
  * Anomaly maps on disk, as any method can write them: `<maps>/<category>/<relId>.npy` (float32 or
  * float64, H x W; a singleton leading or trailing axis is accepted) or `.png` (8- or 16-bit,
  * single channel; raw integer values are the scores). `.npy` wins when both exist.
+ *
+ * Category and relId are written as run directories write them (util/file-names.ts: characters
+ * other than letters, digits, `_`, `-` and the file name's dots escaped as %XX), which is the
+ * plain relId for ordinary names. A map named with the raw relId (`a b.npy`) is found too, unless
+ * that raw name is the escaped name of another image.
  */
 import { readFile, readdir, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import { loadImage } from '../image/io.js';
 import { UserError } from '../util/errors.js';
+import { escapeRelPath, escapeSegment, isEscapedRelPath } from '../util/file-names.js';
 import { decodeNpy } from '../util/npy.js';
 import type { MapInput } from './protocol.js';
 
@@ -20,11 +26,24 @@ async function isFile(p: string): Promise<boolean> {
   }
 }
 
+/**
+ * The names (relative to the maps folder, '/'-separated, without extension) a test image's map
+ * may have, preferred first: the escaped name, then the raw one when it differs and is no other
+ * image's escaped name.
+ */
+export function mapFileIds(category: string, relId: string): string[] {
+  const escaped = `${escapeSegment(category, { folder: true })}/${escapeRelPath(relId)}`;
+  const raw = `${category}/${relId}`;
+  return raw === escaped || isEscapedRelPath(raw) ? [escaped] : [escaped, raw];
+}
+
 /** The map file of a test image, or null when there is none. */
 export async function findMapFile(mapsDir: string, category: string, relId: string): Promise<string | null> {
-  for (const ext of MAP_EXTENSIONS) {
-    const p = join(mapsDir, category, ...relId.split('/')) + ext;
-    if (await isFile(p)) return p;
+  for (const id of mapFileIds(category, relId)) {
+    for (const ext of MAP_EXTENSIONS) {
+      const p = join(mapsDir, ...id.split('/')) + ext;
+      if (await isFile(p)) return p;
+    }
   }
   return null;
 }

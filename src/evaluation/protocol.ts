@@ -14,14 +14,18 @@
  * MVTec AD only and skipped for every other dataset, so BTAD uses only `ko`).
  *
  * Maps are resized as they arrive into one pooled Float32Array per category, so a category never
- * holds more than one full-resolution map at a time.
+ * holds more than one full-resolution map at a time. The metrics are exact (every pooled pixel is
+ * sorted), so memory grows with images x resolution^2 (EVAL_BYTES_PER_PIXEL); a category that
+ * would not fit is refused up front with an estimate rather than streamed into approximations.
  */
+import { totalmem } from 'node:os';
 import { basename } from 'node:path';
-import { CONFIG_DEFAULTS, type Config } from '../config/schema.js';
+import { CONFIG_DEFAULTS, type Config, EVAL_CURVE_POINTS } from '../config/schema.js';
 import type { LayoutName, Sample } from '../datasets/types.js';
 import { labelComponents } from '../image/components.js';
 import { resizeBicubic, resizeNearest } from '../image/resize.js';
 import type { AuproMode } from '../metrics/aupro.js';
+import type { CategoryCurves } from '../metrics/curves.js';
 import { pixelMetrics, rankingMetrics } from '../metrics/pixel-metrics.js';
 import { UserError } from '../util/errors.js';
 
@@ -35,11 +39,64 @@ export interface ProtocolOptions {
   normalImages: NormalImages;
   aupro: AuproMode;
   fprLimit: number;
+  /**
+   * Most bytes one category's evaluation may take (see EVAL_BYTES_PER_PIXEL); a category that
+   * would need more is refused before any map is read. Default: 3/4 of the physical memory.
+   * Changes no result, so it is not part of reports.
+   */
+  memoryLimit?: number;
 }
 
 /** The protocol a config's `eval` section describes (its defaults are the schema's). */
 export function protocolOf(e: Config['eval']): ProtocolOptions {
-  return { resolution: e.resolution, normalize: e.normalize, normalImages: e.normals, aupro: e.aupro, fprLimit: e.fpr_limit };
+  return {
+    resolution: e.resolution,
+    normalize: e.normalize,
+    normalImages: e.normals,
+    aupro: e.aupro,
+    fprLimit: e.fpr_limit,
+    memoryLimit: e.max_memory_gb === undefined ? undefined : e.max_memory_gb * 2 ** 30,
+  };
+}
+
+/**
+ * Peak bytes per pooled pixel (images x resolution^2) of one category's evaluation: the pool
+ * (float32 score + uint8 label = 5), the sort in `finish` (uint32 keys of every pixel, 4, plus the
+ * radix sort's scratch copy of one label side, up to 4), and region indices of the anomalous
+ * pixels (4 each, more while the list grows). Measured with eval/bench-eval-memory.ts (peak RSS
+ * growth / pooled pixels, either AUPRO definition): 13.5 with no anomalous pixel, 14.4 with 5%,
+ * 17.4 with 50%. 16 covers the anomalous fractions of the benchmarks (a few percent).
+ */
+export const EVAL_BYTES_PER_PIXEL = 16;
+
+/** Bytes the evaluation of one category of `images` maps at `resolution` needs at its peak. */
+export function evaluationBytes(images: number, resolution: number): number {
+  return images * resolution * resolution * EVAL_BYTES_PER_PIXEL;
+}
+
+function gb(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
+}
+
+/**
+ * Refuses, with an estimate and what to change, a category whose evaluation would exceed the
+ * memory limit (or the 2^31 - 1 pixels one pool can hold). Call before reading any map.
+ */
+export function checkEvaluationMemory(category: string, images: number, options: Pick<ProtocolOptions, 'resolution' | 'memoryLimit'>): void {
+  const S = options.resolution;
+  const pixels = images * S * S;
+  const need = evaluationBytes(images, S);
+  const limit = options.memoryLimit ?? 0.75 * totalmem();
+  if (pixels <= 2 ** 31 - 1 && need <= limit) return;
+  // The largest resolution that fits, rounded down to a multiple of 8.
+  const fits = Math.floor(Math.sqrt(Math.min(limit / EVAL_BYTES_PER_PIXEL, 2 ** 31 - 1) / Math.max(1, images)) / 8) * 8;
+  throw new UserError(
+    `category ${category}: evaluating ${images} maps at ${S}x${S} needs about ${gb(need)} ` +
+      `(${EVAL_BYTES_PER_PIXEL} bytes per pooled pixel${pixels > 2 ** 31 - 1 ? `, and ${pixels} pixels exceed the pool's 2^31 - 1` : ''}), ` +
+      `more than the ${gb(limit)} allowed; lower --resolution` +
+      (fits >= 8 ? ` (${fits} needs ${gb(evaluationBytes(images, fits))})` : '') +
+      ` or raise the limit with --max-memory <GiB> (config eval.max_memory_gb)`,
+  );
 }
 
 export const DEFAULT_PROTOCOL: ProtocolOptions = protocolOf(CONFIG_DEFAULTS.eval);
@@ -53,6 +110,7 @@ export function resolveProtocol(partial: Partial<ProtocolOptions> = {}): Protoco
     throw new UserError(`normal images must be include, skip or reference, got '${o.normalImages}'`);
   }
   if (!(o.fprLimit > 0 && o.fprLimit <= 1)) throw new UserError(`AUPRO FPR limit must be in (0, 1], got ${o.fprLimit}`);
+  if (o.memoryLimit !== undefined && !(o.memoryLimit > 0)) throw new UserError(`evaluation memory limit must be positive, got ${o.memoryLimit}`);
   return o;
 }
 
@@ -122,6 +180,13 @@ export interface CategoryMetrics {
   image_f1_threshold: number | null;
   /** Why a metric is null, or anything else worth knowing about this row. */
   notes: string[];
+  /**
+   * Pixel PR / ROC / PRO curves from the same sweep as the metrics, downsampled with the F1-max
+   * point exact (src/metrics/curves.ts); absent in metrics.json files written before they existed.
+   */
+  curves?: CategoryCurves;
+  /** Range of the category's resized maps before normalisation (the min-max that normalises them); null without images. */
+  map_range?: { min: number; max: number } | null;
 }
 
 export const METRIC_KEYS = [
@@ -160,9 +225,7 @@ export class CategoryEvaluator {
   ) {
     this.side = options.resolution;
     const n = capacity * this.side * this.side;
-    if (n > 2 ** 31 - 1) {
-      throw new UserError(`category ${category}: ${capacity} images at ${this.side}x${this.side} exceed the pool limit; lower --resolution`);
-    }
+    checkEvaluationMemory(category, capacity, options);
     this.scores = new Float32Array(n);
     this.labels = new Uint8Array(n);
   }
@@ -226,6 +289,7 @@ export class CategoryEvaluator {
     const labels = this.labels.subarray(0, n);
     const imageScores = this.imageScores.slice();
     const notes: string[] = [];
+    const mapRange = valueRange(scores);
     // Image scores given by the method are on their own scale: they are not normalised with the maps.
     const given = this.givenImageScores > 0;
     if (given) notes.push(`image scores given by the method for ${this.givenImageScores} of ${this.count} images (else max of the map)`);
@@ -250,7 +314,7 @@ export class CategoryEvaluator {
     const nAnomalous = this.imageLabels.reduce((a, b) => a + b, 0);
     const px = pixelMetrics(
       { scores, labels, posRegion: this.posRegion.subarray(0, this.nPos), regionArea: this.regionArea },
-      { aupro: this.options.aupro, fprLimit: this.options.fprLimit },
+      { aupro: this.options.aupro, fprLimit: this.options.fprLimit, curvePoints: EVAL_CURVE_POINTS },
     );
     if (this.count === 0) notes.push('no images evaluated');
     else if (this.nPos === 0) notes.push('no anomalous pixel: pixel metrics undefined');
@@ -275,6 +339,21 @@ export class CategoryEvaluator {
       pixel_f1_threshold: px.f1Threshold,
       image_f1_threshold: img.f1Threshold,
       notes,
+      curves: px.curves,
+      map_range: mapRange,
     };
   }
+}
+
+/** Smallest and largest value, or null when there is none. */
+function valueRange(values: Float32Array): { min: number; max: number } | null {
+  if (values.length === 0) return null;
+  let min = Infinity;
+  let max = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i];
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  return { min, max };
 }

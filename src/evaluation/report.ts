@@ -21,10 +21,21 @@ export interface ReportOptions {
   mask_resize: 'nearest (OpenCV INTER_NEAREST)';
 }
 
+/** [width, height] of the map, its image and (when the image has one) its mask, when they differ. */
 export interface SizeMismatch {
   map: string;
   map_size: [number, number];
   image_size: [number, number];
+  /** Present when the image has a mask: maps and masks are resized to the evaluation size separately. */
+  mask_size?: [number, number];
+}
+
+/** A test image left out of the evaluation because a file of it could not be read. */
+export interface UnreadableInput {
+  map: string;
+  /** The file that could not be read (mask, map or image). */
+  path: string;
+  error: string;
 }
 
 export interface EvaluationProblems {
@@ -32,8 +43,10 @@ export interface EvaluationProblems {
   missing_maps: string[];
   /** Map files that match no test image of the dataset. */
   extra_maps: string[];
-  /** Maps whose width x height differs from their image's (evaluated after resizing, like any map). */
+  /** Maps or masks whose width x height differs from their image's (evaluated after resizing, like any map). */
   size_mismatch: SizeMismatch[];
+  /** Test images left out because their mask (or map, or image) could not be read. */
+  unreadable: UnreadableInput[];
   /** What the dataset loader reported (missing masks, unreadable files, ...). */
   dataset: DatasetProblem[];
 }

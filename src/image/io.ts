@@ -250,3 +250,38 @@ export async function imageSize(path: string): Promise<{ width: number; height: 
     throw new UserError(`cannot decode image ${path}: ${describe(err)}`, { cause: err });
   }
 }
+
+/** An 8-bit gray (width*height values) or RGB (width*height*3) image resized with Lanczos (sharp): thumbnails, figures. */
+export async function resizeImage(image: { width: number; height: number; data: Uint8Array }, width: number, height: number): Promise<{ width: number; height: number; data: Uint8Array }> {
+  const channels = channelsOf(image);
+  if (image.width === width && image.height === height) return image;
+  const { data } = await sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw: { width: image.width, height: image.height, channels } })
+    .resize(width, height, { fit: 'fill', kernel: 'lanczos3' })
+    .raw()
+    .toBuffer({ resolveWithObject: true });
+  return { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+}
+
+/**
+ * Encodes an 8-bit gray or RGB image in memory: PNG (lossless; `colours` makes a palette PNG, small
+ * for masks), WebP or JPEG at `quality`; resized first (Lanczos) when `width` and `height` are given.
+ */
+export async function encodeImage(
+  image: { width: number; height: number; data: Uint8Array },
+  opts: { format: 'png' | 'webp' | 'jpeg'; quality?: number; colours?: number; width?: number; height?: number },
+): Promise<Buffer> {
+  const channels = channelsOf(image);
+  let p = sharp(Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength), { raw: { width: image.width, height: image.height, channels } });
+  if (opts.width && opts.height && (opts.width !== image.width || opts.height !== image.height)) p = p.resize(opts.width, opts.height, { fit: 'fill', kernel: 'lanczos3' });
+  if (channels === 1) p = p.toColourspace('b-w');
+  if (opts.format === 'png') return p.png({ compressionLevel: 9, ...(opts.colours ? { palette: true, colours: opts.colours } : {}) }).toBuffer();
+  if (opts.format === 'webp') return p.webp({ quality: opts.quality ?? 80, effort: 4 }).toBuffer();
+  return p.jpeg({ quality: opts.quality ?? 80, mozjpeg: true }).toBuffer();
+}
+
+function channelsOf(image: { width: number; height: number; data: Uint8Array }): 1 | 3 {
+  const n = image.width * image.height;
+  if (image.data.length === n) return 1;
+  if (image.data.length === 3 * n) return 3;
+  throw new Error(`${image.data.length} values do not make a ${image.width}x${image.height} gray or RGB image`);
+}

@@ -16,3 +16,5 @@ export {
 export { iou } from './iou.js';
 export { pixelMetrics, rankingMetrics, type PixelMetrics, type RankingMetrics, type PixelMetricOptions } from './pixel-metrics.js';
 export { MetricInputError, radixSortU32, sortScores, sweepThresholds } from './ranking.js';
+export { selectCurvePoints, type SelectOptions } from './curve-points.js';
+export { CurveRecorder, curvesFromSweep, f1MaxIndex, type CategoryCurves } from './curves.js';

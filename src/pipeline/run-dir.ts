@@ -3,23 +3,44 @@
  * killed run loses at most the images in flight and `--resume` can tell what is complete.
  *
  *   config.json                         effective config
+ *   command.json                        the iapas command line (argv, cwd), when a command made the run
  *   models.json                         model files used, with sha256
- *   categories/<cat>/stage-a.json       references, tags, object tag, raw LLM answer, caption
- *   categories/<cat>/images/<relId>.json boxes, phrases, scores, kept/dropped, masks (RLE)
+ *   run.lock                            while a run writes here: its pid and host (run-lock.ts)
+ *   categories/<cat>/stage-a.json       references (with sha256), tags, object tag, raw LLM answer, caption
+ *   categories/<cat>/images/<relId>.json boxes, phrases, scores, kept/dropped, masks (RLE), input sha256
  *   maps/<cat>/<relId>.npy              final anomaly map (float32, image size)
  *   metrics.json, metrics.csv           evaluation tables
+ *   failed.json                         images left out for bad input (absent when none)
  *   timing.json                         per-stage times and cache counters (differs run to run)
+ *
+ * <cat> and <relId> are written through util/file-names.ts (escapeSegment / escapeRelPath): an
+ * injective escaping, so two images never share a file and no name leaves the directory.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
+import { escapeRelPath, escapeSegment } from '../util/file-names.js';
+import { tempOwnerPid, writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
 import { decodeNpy, encodeNpy } from '../util/npy.js';
 import type { Rle } from './rle.js';
 import type { BoxRecord, CaptionRecord, Detection, ModelRecord } from './types.js';
 
+/** sha256 of what an image's results were computed from; a resumed run recomputes when one differs. */
+export interface ImageInputs {
+  /** The image file. */
+  image: string;
+  /** The ground-truth mask (read by the evaluation only), null when the image has none. */
+  mask: string | null;
+  /** The category's reference files: hashJson of their paths and sha256, in order. */
+  references: string;
+  /** The model files: hashJson of models.json's content. */
+  models: string;
+}
+
 export interface StageARecord {
   category: string;
   references: string[];
+  /** sha256 of each reference file, same order: a resumed run recomputes the category when they differ. */
+  referenceHashes?: string[];
   tags?: string[][];
   objectTag?: string;
   objectTagSource?: string;
@@ -44,6 +65,8 @@ export interface ImageRecord {
   masks?: Rle[];
   /** Path of the map relative to the run directory. */
   map: string;
+  /** Content hashes of the inputs (absent in runs made before they were recorded). */
+  inputs?: ImageInputs;
   notes?: Record<string, unknown>;
 }
 
@@ -55,11 +78,6 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-/** Category names and relIds become path segments; keep them inside the run directory. */
-function safeSegment(s: string): string {
-  return s.replace(/\.\.+/g, '_').replace(/[^A-Za-z0-9_.\-/]/g, '_').replace(/^\/+/, '');
-}
-
 export class RunDir {
   constructor(readonly root: string) {}
 
@@ -68,15 +86,15 @@ export class RunDir {
   }
 
   stageAPath(category: string): string {
-    return join(this.root, 'categories', safeSegment(category), 'stage-a.json');
+    return join(this.root, 'categories', escapeSegment(category, { folder: true }), 'stage-a.json');
   }
 
   imagePath(category: string, relId: string): string {
-    return join(this.root, 'categories', safeSegment(category), 'images', `${safeSegment(relId)}.json`);
+    return join(this.root, 'categories', escapeSegment(category, { folder: true }), 'images', `${escapeRelPath(relId)}.json`);
   }
 
   mapRel(category: string, relId: string): string {
-    return join('maps', safeSegment(category), `${safeSegment(relId)}.npy`);
+    return join('maps', escapeSegment(category, { folder: true }), `${escapeRelPath(relId)}.npy`);
   }
 
   async readConfig(): Promise<Record<string, unknown> | undefined> {
@@ -89,6 +107,16 @@ export class RunDir {
 
   async writeModels(models: ModelRecord[]): Promise<void> {
     await writeJsonAtomic(join(this.root, 'models.json'), models);
+  }
+
+  async readModels(): Promise<ModelRecord[] | undefined> {
+    return readJson(join(this.root, 'models.json'));
+  }
+
+  /** Removes an image's record (first, so it is never complete without its map) and map. */
+  async removeImage(category: string, relId: string): Promise<void> {
+    await rm(this.imagePath(category, relId), { force: true });
+    await rm(join(this.root, this.mapRel(category, relId)), { force: true });
   }
 
   async readStageA(category: string): Promise<StageARecord | undefined> {
@@ -109,16 +137,28 @@ export class RunDir {
     return readJson(this.imagePath(category, relId));
   }
 
-  /** Complete = record parses and its map exists with the recorded size. */
-  async isComplete(category: string, relId: string): Promise<boolean> {
+  /** The record is re-written alone when only its metadata changed (e.g. a replaced mask). */
+  async writeRecord(rec: ImageRecord): Promise<void> {
+    await writeJsonAtomic(this.imagePath(rec.category, rec.relId), rec);
+  }
+
+  /**
+   * The record of an image when it is complete: it parses, names this image (category and relId),
+   * and its map exists at this run directory's name for it, with the recorded size.
+   */
+  async completeRecord(category: string, relId: string): Promise<ImageRecord | undefined> {
     const rec = await this.readImage(category, relId);
-    if (!rec || typeof rec.map !== 'string') return false;
+    if (!rec || rec.category !== category || rec.relId !== relId || rec.map !== this.mapRel(category, relId)) return undefined;
     try {
       const st = await stat(join(this.root, rec.map));
-      return st.size >= rec.width * rec.height * 4;
+      return st.size >= rec.width * rec.height * 4 ? rec : undefined;
     } catch {
-      return false;
+      return undefined;
     }
+  }
+
+  async isComplete(category: string, relId: string): Promise<boolean> {
+    return (await this.completeRecord(category, relId)) !== undefined;
   }
 
   async readMap(category: string, relId: string): Promise<{ data: Float32Array; width: number; height: number }> {
@@ -127,6 +167,21 @@ export class RunDir {
     const arr = decodeNpy(new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength), p);
     const data = arr.data instanceof Float32Array ? arr.data : Float32Array.from(arr.data as ArrayLike<number>);
     return { data, height: arr.shape[0], width: arr.shape[1] };
+  }
+
+  /**
+   * Removes the temporary files of atomic writes that never finished (a killed run leaves them).
+   * Only call while holding the directory's lock: then no other writer can own one.
+   */
+  async removeOrphanTemps(): Promise<number> {
+    let removed = 0;
+    const entries = await readdir(this.root, { recursive: true, withFileTypes: true }).catch(() => []);
+    for (const e of entries) {
+      if (!e.isFile() || tempOwnerPid(e.name) === undefined) continue;
+      await rm(join(e.parentPath, e.name), { force: true });
+      removed++;
+    }
+    return removed;
   }
 
   async writeJson(name: string, value: unknown): Promise<void> {

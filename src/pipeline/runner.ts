@@ -2,19 +2,26 @@
  * Runs a pipeline over categories of samples into a run directory: stage A once per category,
  * stage B per test image with bounded concurrency (decoding of one image overlaps the model runs
  * of another; model sessions are shared through the stages), each image's results written as
- * soon as they exist. With `resume`, images whose results are complete are skipped.
+ * soon as they exist. The run holds the directory's lock (run-lock.ts) throughout.
+ *
+ * With `resume`, an image is skipped when its record and map are complete and were computed from
+ * the same inputs: the sha256 of its image file, of the category's reference files, and of the
+ * model files all match what was recorded. Otherwise it is recomputed, and the summary says how
+ * many were and why. A changed mask (read only by the evaluation) updates the record alone.
  */
 import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
 import type { Config } from '../config/schema.js';
 import type { Sample } from '../datasets/types.js';
 import type { DiskCache } from '../util/disk-cache.js';
-import { MissingModelError, UserError } from '../util/errors.js';
-import { hashJson } from '../util/hash.js';
+import { MissingModelError, UserError, WriteError } from '../util/errors.js';
+import { hashJson, stableStringify } from '../util/hash.js';
+import { imageFileHash } from '../image/io.js';
+import { acquireRunLock, type RunLock } from './run-lock.js';
 import { createProgress, StageTimer } from '../util/progress.js';
 import { encodeRle } from './rle.js';
-import { RunDir, type ImageRecord, type StageARecord } from './run-dir.js';
+import { RunDir, type ImageInputs, type ImageRecord, type StageARecord } from './run-dir.js';
 import { runStages, type CategoryState, type ImageState, type Pipeline, type StageContext } from './types.js';
 
 export interface CategoryJob {
@@ -36,12 +43,38 @@ export interface RunOptions {
   quiet?: boolean;
   /** Called with every finished image (computed or found complete). */
   onImage?: (rec: ImageRecord, computed: boolean) => void | Promise<void>;
+  /**
+   * The lock of `runDir`, when the caller holds it (to cover more than the run, e.g. the
+   * evaluation after it); otherwise the runner takes it and releases it when done.
+   */
+  lock?: RunLock;
+  /** The command line's name for the run directory option, for messages (default '--run-dir'). */
+  dirFlag?: string;
+  /** What the lock file names as its owner (default 'iapas run'). */
+  command?: string;
+}
+
+/** Why a complete image of a resumed run is computed again. */
+export type RecomputeReason = 'image changed' | 'references changed' | 'models changed' | 'no input hashes recorded';
+
+export interface CategoryRunSummary {
+  category: string;
+  images: number;
+  /** Images computed in this call (recomputed ones included). */
+  computed: number;
+  /** Complete images kept as they were. */
+  skipped: number;
+  /** Of `computed`, the images that were complete but stale, by reason. */
+  recomputed: Partial<Record<RecomputeReason, number>>;
+  /** Complete images whose record alone was rewritten (their mask, or paths, changed). */
+  updated: number;
+  stageA: 'computed' | 'loaded';
 }
 
 export interface RunSummary {
   runDir: string;
   aborted: boolean;
-  categories: Array<{ category: string; images: number; computed: number; skipped: number; stageA: 'computed' | 'loaded' }>;
+  categories: CategoryRunSummary[];
   timing: ReturnType<StageTimer['summary']>;
   cache: Record<string, { hits: number; misses: number }>;
   /** Model executions in this call (not cache hits). */
@@ -61,28 +94,41 @@ const RUN_ONLY_KEYS = ['concurrency', 'cache', 'cache_dir', 'models_dir'];
 export function resultConfigHash(config: Config): string {
   const c: Record<string, unknown> = { ...config };
   for (const k of RUN_ONLY_KEYS) delete c[k];
+  if (config.eval) {
+    const { max_memory_gb: _memory, ...evalKeys } = config.eval;
+    c.eval = evalKeys;
+  }
   return hashJson(c);
 }
 
-async function prepareRunDir(dir: RunDir, config: Config, resume: boolean): Promise<void> {
+/** Checks a run directory against this run before anything is written to it. */
+async function prepareRunDir(dir: RunDir, config: Config, models: Pipeline['models'], resume: boolean, dirFlag: string): Promise<void> {
   const existing = await dir.readConfig();
   if (existing) {
     if (!resume) {
-      throw new UserError(`run directory ${dir.root} already holds a run; pass --resume to continue it, or choose another --run-dir`);
+      throw new UserError(`run directory ${dir.root} already holds a run; pass --resume to continue it, or choose another ${dirFlag}`);
     }
     if (resultConfigHash(existing as Config) !== resultConfigHash(config)) {
       throw new UserError(
-        `cannot resume ${dir.root}: its config differs from this one in values that change results; use another --run-dir`,
+        `cannot resume ${dir.root}: its config differs from this one in values that change results; use another ${dirFlag}`,
       );
     }
   }
   await dir.writeConfig(config);
+  await dir.writeModels(models);
 }
 
-function stageARecord(s: CategoryState): StageARecord {
+async function maskHash(path: string | null): Promise<string | null> {
+  if (!path) return null;
+  // An unreadable mask is the evaluation's to report; here it only means "no hash".
+  return imageFileHash(path).catch(() => null);
+}
+
+function stageARecord(s: CategoryState, referenceHashes: string[]): StageARecord {
   return {
     category: s.category,
     references: s.references.map((r) => r.imagePath),
+    referenceHashes,
     tags: s.tags,
     objectTag: s.objectTag,
     objectTagSource: s.objectTagSource,
@@ -91,7 +137,7 @@ function stageARecord(s: CategoryState): StageARecord {
   };
 }
 
-function imageRecord(dir: RunDir, s: ImageState): ImageRecord {
+function imageRecord(dir: RunDir, s: ImageState, inputs: ImageInputs): ImageRecord {
   const { sample } = s;
   const img = s.image;
   if (!s.map) throw new Error(`no map for ${sample.imagePath}`);
@@ -112,16 +158,48 @@ function imageRecord(dir: RunDir, s: ImageState): ImageRecord {
     boxes: s.boxes,
     masks: s.masks?.map((m) => encodeRle(m, width, height)),
     map: dir.mapRel(sample.category, sample.relId),
+    inputs,
     notes: s.notes,
   };
 }
 
+function sameList(a: readonly string[] | undefined, b: readonly string[]): boolean {
+  return !!a && a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+/**
+ * Why a complete record is stale for this sample, or null when it can be kept. Every input is
+ * compared with what the record itself says it was computed from, so a run killed halfway through
+ * recomputing leaves no record that looks current.
+ */
+function staleReason(rec: ImageRecord, now: { image: string | null; references: string; models: string }): RecomputeReason | null {
+  const was = rec.inputs;
+  if (!was || !was.image || !was.references || !was.models) return 'no input hashes recorded';
+  if (was.models !== now.models) return 'models changed';
+  if (was.references !== now.references) return 'references changed';
+  if (was.image !== now.image) return 'image changed';
+  return null;
+}
+
 export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
+  const dirFlag = opts.dirFlag ?? '--run-dir';
+  if (opts.lock && opts.lock.dir !== resolve(opts.runDir)) throw new Error(`runPipeline: the lock given is for ${opts.lock.dir}, not ${resolve(opts.runDir)}`);
+  const lock = opts.lock ?? (await acquireRunLock(opts.runDir, { command: opts.command ?? 'iapas run', dirFlag }));
+  try {
+    return await runLocked(opts, dirFlag);
+  } finally {
+    if (!opts.lock) await lock.release();
+  }
+}
+
+async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary> {
   const t0 = performance.now();
   const dir = new RunDir(opts.runDir);
   const { pipeline, config } = opts;
-  await prepareRunDir(dir, config, !!opts.resume);
-  await dir.writeModels(pipeline.models);
+  await prepareRunDir(dir, config, pipeline.models, !!opts.resume, dirFlag);
+  const modelsHash = hashJson(pipeline.models);
+  // This run holds the lock: temporary files here are a killed run's, never to be completed.
+  await dir.removeOrphanTemps();
 
   const timer = new StageTimer();
   const abort = new AbortController();
@@ -136,48 +214,78 @@ export async function runPipeline(opts: RunOptions): Promise<RunSummary> {
   try {
     for (const job of opts.jobs) {
       if (abort.signal.aborted) break;
-      const pending: Sample[] = [];
-      const done: Sample[] = [];
-      for (const s of job.tests) {
-        if (opts.resume && (await dir.isComplete(job.category, s.relId))) done.push(s);
-        else pending.push(s);
-      }
-      const catSummary = { category: job.category, images: job.tests.length, computed: 0, skipped: done.length, stageA: 'loaded' as 'computed' | 'loaded' };
+      const referenceHashes = await Promise.all(job.references.map((r) => imageFileHash(r.imagePath)));
+      const referencesHash = hashJson(job.references.map((r, i) => [r.imagePath, referenceHashes[i]]));
+      const catSummary: CategoryRunSummary = { category: job.category, images: job.tests.length, computed: 0, skipped: 0, recomputed: {}, updated: 0, stageA: 'loaded' };
       summary.categories.push(catSummary);
+
+      const pending: Array<{ sample: Sample; stale?: RecomputeReason }> = [];
+      const done: ImageRecord[] = [];
+      for (const s of job.tests) {
+        const rec = opts.resume ? await dir.completeRecord(job.category, s.relId) : undefined;
+        if (!rec) {
+          pending.push({ sample: s });
+          continue;
+        }
+        const imageHash = await imageFileHash(s.imagePath).catch(() => null);
+        const stale = staleReason(rec, { image: imageHash, references: referencesHash, models: modelsHash });
+        if (stale) {
+          pending.push({ sample: s, stale });
+          continue;
+        }
+        // Same image, references and models: the map stands. Facts the evaluation or figures read
+        // (mask, paths, label) are brought up to date in the record.
+        const fresh: ImageRecord = {
+          ...rec,
+          imagePath: s.imagePath,
+          maskPath: s.maskPath,
+          label: s.label,
+          defectType: s.defectType,
+          inputs: { ...rec.inputs!, mask: await maskHash(s.maskPath) },
+        };
+        if (stableStringify(fresh) !== stableStringify(rec)) {
+          await dir.writeRecord(fresh);
+          catSummary.updated++;
+        }
+        done.push(fresh);
+      }
+      catSummary.skipped = done.length;
 
       // Stage A is re-run whenever images remain: its per-category memory (e.g. reference
       // features) is not on disk, and its model calls are cache hits on a resumed run.
       let catState: CategoryState | undefined;
       const recorded = await dir.readStageA(job.category);
-      if (pending.length > 0 || !recorded) {
+      if (pending.length > 0 || !recorded || !sameList(recorded.referenceHashes, referenceHashes)) {
         catState = await runStages(pipeline.categoryStages, { category: job.category, references: job.references }, ctx);
-        await dir.writeStageA(stageARecord(catState));
+        await dir.writeStageA(stageARecord(catState, referenceHashes));
         catSummary.stageA = 'computed';
       }
 
       const progress = createProgress(job.category, job.tests.length, { quiet: opts.quiet });
-      for (const s of done) {
+      for (const rec of done) {
         progress.tick();
-        if (opts.onImage) {
-          const rec = await dir.readImage(job.category, s.relId);
-          if (rec) await opts.onImage(rec, false);
-        }
+        if (opts.onImage) await opts.onImage(rec, false);
       }
-      const tasks = pending.map((sample) =>
+      const tasks = pending.map(({ sample, stale }) =>
         limit(async () => {
           if (abort.signal.aborted) return;
           let state: ImageState;
+          let inputs: ImageInputs;
           try {
+            inputs = { image: await imageFileHash(sample.imagePath), mask: await maskHash(sample.maskPath), references: referencesHash, models: modelsHash };
             state = await runStages(pipeline.imageStages, { sample, category: catState! }, ctx);
           } catch (err) {
-            if (!(err instanceof UserError) || err instanceof MissingModelError || abort.signal.aborted) throw err;
+            if (!(err instanceof UserError) || err instanceof MissingModelError || err instanceof WriteError || abort.signal.aborted) throw err;
+            // Results of an earlier run for this image are stale now: nothing must evaluate them.
+            if (stale) await dir.removeImage(sample.category, sample.relId);
             summary.failed.push({ category: job.category, relId: sample.relId, image: sample.imagePath, error: err.message });
             progress.tick();
             return;
           }
-          const rec = imageRecord(dir, state);
+          const rec = imageRecord(dir, state, inputs);
           await timer.time('write', () => dir.writeImage(rec, state.map!));
           catSummary.computed++;
+          if (stale) catSummary.recomputed[stale] = (catSummary.recomputed[stale] ?? 0) + 1;
           computedTotal++;
           progress.tick();
           if (opts.onImage) await opts.onImage(rec, true);

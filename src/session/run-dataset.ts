@@ -1,7 +1,9 @@
 /**
  * One pipeline run from a command: effective config -> preset -> pipeline (all models resolved
  * and loaded before any image is touched) -> run directory -> evaluation. `iapas run` and
- * `iapas demo` both go through here.
+ * `iapas demo` both go through here. Before any work: the run directory must be writable and the
+ * evaluation must fit in memory; the directory's lock is held from the first write through the
+ * evaluation.
  */
 import { basename, resolve } from 'node:path';
 import { cacheOf, modelsDirOf } from '../config/locations.js';
@@ -15,6 +17,10 @@ import { resultConfigHash, runPipeline, type RunSummary } from '../pipeline/runn
 import type { EvaluationReport } from '../evaluation/report.js';
 import { evaluateRun } from '../pipeline/evaluate-run.js';
 import type { ImageRecord } from '../pipeline/run-dir.js';
+import { withRunLock } from '../pipeline/run-lock.js';
+import type { Pipeline } from '../pipeline/types.js';
+import { checkEvaluationMemory, protocolOf } from '../evaluation/protocol.js';
+import { checkWritable } from '../util/writable.js';
 
 export interface DatasetRunRequest {
   config: Config;
@@ -31,6 +37,10 @@ export interface DatasetRunRequest {
   /** Evaluate after the run (default true). */
   evaluate?: boolean;
   index?: DatasetIndex;
+  /** A pipeline built by the caller (default: the config's preset); it is disposed of here. */
+  pipeline?: Pipeline;
+  /** What the run directory's lock names as its owner (default 'iapas run'). */
+  command?: string;
 }
 
 export interface DatasetRunResult {
@@ -46,31 +56,35 @@ export function defaultRunDir(config: Config, dataset: string, categories?: stri
 
 export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunResult> {
   const { config } = req;
-  const preset = getPreset(config.preset);
+  const runDir = req.runDir ? resolve(req.runDir) : defaultRunDir(config, req.dataset, req.categories, req.limit);
+  await checkWritable(req.runDir ?? runDir, 'dir', '--run-dir');
   const cache = cacheOf(config);
   // Models first: a missing file stops the run before any dataset or image work.
-  const pipeline = await preset.build(config, { cache, modelsDir: modelsDirOf(config) });
+  const pipeline = req.pipeline ?? (await getPreset(config.preset).build(config, { cache, modelsDir: modelsDirOf(config) }));
   try {
     const index = req.index ?? (await loadDataset(resolve(req.dataset)));
     const categories = selectCategories(index, req.categories);
     const needsReferences = pipeline.categoryStages.some((s) => s.reads.includes('references'));
     const jobs = buildJobs(index, config, categories, { needsReferences, excludeReferences: pipeline.referencesAreShots, limit: req.limit });
-    const runDir = req.runDir ? resolve(req.runDir) : defaultRunDir(config, req.dataset, req.categories, req.limit);
-    const run = await runPipeline({
-      pipeline,
-      config,
-      jobs,
-      runDir,
-      resume: req.resume,
-      cache,
-      signal: req.signal,
-      maxImages: req.maxImages,
-      quiet: req.quiet,
-      onImage: req.onImage,
+    if (req.evaluate !== false) for (const j of jobs) checkEvaluationMemory(j.category, j.tests.length, protocolOf(config.eval));
+    return await withRunLock(runDir, { command: req.command ?? 'iapas run' }, async (lock) => {
+      const run = await runPipeline({
+        pipeline,
+        config,
+        jobs,
+        runDir,
+        resume: req.resume,
+        cache,
+        signal: req.signal,
+        maxImages: req.maxImages,
+        quiet: req.quiet,
+        onImage: req.onImage,
+        lock,
+      });
+      let metrics: EvaluationReport | undefined;
+      if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, req.quiet);
+      return { runDir, run, metrics };
     });
-    let metrics: EvaluationReport | undefined;
-    if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, req.quiet);
-    return { runDir, run, metrics };
   } finally {
     await pipeline.dispose?.();
   }

@@ -3,27 +3,61 @@
  * 'input', the reference images are its normal references, and the run goes to `out` as any run
  * directory does.
  */
-import { basename, extname, resolve } from 'node:path';
+import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { cacheOf, modelsDirOf } from '../config/locations.js';
 import type { Config } from '../config/schema.js';
 import type { Sample } from '../datasets/types.js';
 import { getPreset } from '../methods/registry.js';
+import { withRunLock } from '../pipeline/run-lock.js';
 import { runPipeline, type RunSummary } from '../pipeline/runner.js';
 import { UserError } from '../util/errors.js';
+import { escapeRelPath } from '../util/file-names.js';
+import { uniqueNames } from '../util/unique-names.js';
+import { checkWritable } from '../util/writable.js';
 
 export const IMAGES_CATEGORY = 'input';
 
-/** Plain images as samples of one pseudo-category; stems made unique so outputs never collide. */
+function commonDir(paths: string[]): string {
+  if (paths.length === 0) return '/';
+  let parts = dirname(paths[0]).split(sep);
+  for (const p of paths.slice(1)) {
+    const q = dirname(p).split(sep);
+    let i = 0;
+    while (i < parts.length && i < q.length && parts[i] === q[i]) i++;
+    parts = parts.slice(0, i);
+  }
+  return parts.join(sep) || sep;
+}
+
+/**
+ * Plain images as samples of one pseudo-category, each named (relId) by its file stem; images
+ * whose stems are shared are named by their path relative to the inputs' common folder, without
+ * and then with the extension (`a/x.jpg b/x.jpg c/x_1.jpg` -> `a/x`, `b/x`, `x_1`). Names are
+ * unique and depend only on the set of inputs; the same file given twice is taken once.
+ */
 export function imagesAsSamples(paths: string[], category: string, split: 'train' | 'test'): Sample[] {
-  const seen = new Map<string, number>();
-  return paths.map((p) => {
-    const abs = resolve(p);
-    let stem = basename(abs, extname(abs)).replace(/[^A-Za-z0-9_.-]/g, '_');
-    const n = seen.get(stem) ?? 0;
-    seen.set(stem, n + 1);
-    if (n > 0) stem = `${stem}_${n}`;
-    return { category, split, imagePath: abs, maskPath: null, label: 'normal', defectType: 'unknown', relId: stem };
+  const abs = [...new Set(paths.map((p) => resolve(p)))];
+  const root = commonDir(abs);
+  const rel = (p: string) => relative(root, p).split(sep).join('/');
+  const { names } = uniqueNames(abs, (p) => {
+    const r = rel(p);
+    return [basename(p, extname(p)), r.slice(0, r.length - extname(r).length), r];
   });
+  return abs.map((imagePath, i) => ({ category, split, imagePath, maskPath: null, label: 'normal', defectType: 'unknown', relId: names[i] }));
+}
+
+/**
+ * The stem under which `iapas segment` writes an image's map and pictures in its output folder,
+ * beside the run directory's own files: the escaped relId, with a leading `maps/` or
+ * `categories/` folder written `%6Daps/`, `%63ategories/` (never produced otherwise), so that no
+ * picture lands on a run-directory file.
+ */
+export function segmentOutputStem(relId: string): string {
+  const e = escapeRelPath(relId);
+  const slash = e.indexOf('/');
+  const first = slash < 0 ? '' : e.slice(0, slash);
+  if (first !== 'maps' && first !== 'categories') return e;
+  return `%${first.charCodeAt(0).toString(16).toUpperCase()}${e.slice(1)}`;
 }
 
 export interface ImagesRequest {
@@ -35,10 +69,14 @@ export interface ImagesRequest {
   resume?: boolean;
   signal?: AbortSignal;
   quiet?: boolean;
+  /** Runs after the run, still holding the output folder's lock (e.g. to write pictures there). */
+  afterRun?: (run: RunSummary, tests: Sample[]) => Promise<void>;
 }
 
 export async function runOnImages(req: ImagesRequest): Promise<{ run: RunSummary; tests: Sample[] }> {
   const { config } = req;
+  await checkWritable(req.out, 'dir', '--out');
+  if (req.images.length === 0) throw new UserError('no images to segment (images given after --refs are taken as references: put them before --refs or after --)');
   const cache = cacheOf(config);
   const pipeline = await getPreset(config.preset).build(config, { cache, modelsDir: modelsDirOf(config) });
   try {
@@ -52,17 +90,23 @@ export async function runOnImages(req: ImagesRequest): Promise<{ run: RunSummary
       );
     }
     const tests = imagesAsSamples(req.images, IMAGES_CATEGORY, 'test');
-    const run = await runPipeline({
-      pipeline,
-      config,
-      jobs: [{ category: IMAGES_CATEGORY, references: refs.slice(0, config.references.k), tests }],
-      runDir: resolve(req.out),
-      resume: req.resume,
-      cache,
-      signal: req.signal,
-      quiet: req.quiet,
+    return await withRunLock(req.out, { command: 'iapas segment', dirFlag: '--out' }, async (lock) => {
+      const run = await runPipeline({
+        pipeline,
+        config,
+        jobs: [{ category: IMAGES_CATEGORY, references: refs.slice(0, config.references.k), tests }],
+        runDir: resolve(req.out),
+        resume: req.resume,
+        cache,
+        signal: req.signal,
+        quiet: req.quiet,
+        lock,
+        dirFlag: '--out',
+        command: 'iapas segment',
+      });
+      await req.afterRun?.(run, tests);
+      return { run, tests };
     });
-    return { run, tests };
   } finally {
     await pipeline.dispose?.();
   }

@@ -7,8 +7,9 @@
  */
 import { readFile, stat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from './fs-atomic.js';
+import { tempOwnerPid, TEMP_SUFFIX, writeFileAtomic } from './fs-atomic.js';
 import { hashJson } from './hash.js';
+import { pidAlive } from './process.js';
 
 export interface CacheStats {
   hits: number;
@@ -76,7 +77,44 @@ export class DiskCache {
     return value;
   }
 
-  /** Total bytes and entry count per namespace. */
+  /**
+   * Temporary files of writes that never finished (their writer was killed): `<entry>.<pid>.<hex>.tmp`.
+   * One is stale when its writer is gone (no such pid on this host) and it is over a minute old,
+   * or when it is over an hour old whoever wrote it (a cache shared between hosts).
+   */
+  async staleTemps(now = Date.now()): Promise<Array<{ path: string; bytes: number }>> {
+    const out: Array<{ path: string; bytes: number }> = [];
+    const walk = async (dir: string): Promise<void> => {
+      let entries;
+      try {
+        entries = await readdir(dir, { withFileTypes: true });
+      } catch {
+        return;
+      }
+      for (const e of entries) {
+        const p = join(dir, e.name);
+        if (e.isDirectory()) await walk(p);
+        else if (e.name.endsWith(TEMP_SUFFIX)) {
+          const st = await stat(p).catch(() => null);
+          if (!st) continue;
+          const age = now - st.mtimeMs;
+          const pid = tempOwnerPid(e.name);
+          if (age > 3_600_000 || (age > 60_000 && (pid === undefined || !pidAlive(pid)))) out.push({ path: p, bytes: st.size });
+        }
+      }
+    };
+    await walk(this.root);
+    return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+  }
+
+  /** Removes the stale temporary files; returns how many and their bytes. */
+  async clearStale(now = Date.now()): Promise<{ files: number; bytes: number }> {
+    const stale = await this.staleTemps(now);
+    for (const t of stale) await rm(t.path, { force: true });
+    return { files: stale.length, bytes: stale.reduce((a, t) => a + t.bytes, 0) };
+  }
+
+  /** Total bytes and entry count per namespace (temporary files of unfinished writes not counted). */
   async size(): Promise<Map<string, { files: number; bytes: number }>> {
     const out = new Map<string, { files: number; bytes: number }>();
     let namespaces: string[];
@@ -91,7 +129,7 @@ export class DiskCache {
         for (const e of await readdir(dir, { withFileTypes: true })) {
           const p = join(dir, e.name);
           if (e.isDirectory()) await walk(p);
-          else {
+          else if (!e.name.endsWith(TEMP_SUFFIX)) {
             acc.files++;
             acc.bytes += (await stat(p)).size;
           }

@@ -30,3 +30,43 @@ export class MissingModelsError extends UserError {
     this.name = 'MissingModelsError';
   }
 }
+
+/**
+ * An output could not be written (permission, missing or non-folder parent, full disk). A user
+ * error (one line, naming the path), but never taken for bad input: a run stops on it.
+ */
+export class WriteError extends UserError {
+  constructor(
+    readonly path: string,
+    cause: unknown,
+  ) {
+    super(`cannot write ${path}: ${describeFsError(cause)}`, { cause });
+    this.name = 'WriteError';
+  }
+}
+
+/** A file-system error in a few words ('permission denied', 'not a folder: /a/b', ...). */
+export function describeFsError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e?.code) {
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EROFS':
+      return 'read-only file system';
+    case 'ENOSPC':
+      return 'no space left on the device';
+    case 'EDQUOT':
+      return 'disk quota exceeded';
+    case 'ENOTDIR':
+      return 'a part of the path is a file, not a folder';
+    case 'EEXIST':
+      return e.syscall === 'mkdir' ? 'a part of the path is a file, not a folder' : 'already exists';
+    case 'EISDIR':
+      return 'is a folder';
+    case 'ENOENT':
+      return 'no such file or folder';
+    default:
+      return (e?.message ?? String(err)).split('\n')[0];
+  }
+}

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compareMetrics, comparisonCsv, formatComparison, type RunMetricsInput } from '../../src/compare/table.js';
-import { pickFigureImages } from '../../src/compare/figures.js';
+import { commonImages } from '../../src/compare/figures.js';
 import type { EvaluationReport } from '../../src/evaluation/report.js';
 import type { ImageRecord } from '../../src/pipeline/run-dir.js';
 
@@ -34,13 +34,12 @@ describe('compareMetrics', () => {
   });
 });
 
-describe('pickFigureImages', () => {
+describe('commonImages', () => {
   const rec = (category: string, relId: string, label: string) => ({ category, relId, label }) as ImageRecord;
-  it('keeps images every run has, anomalous first, up to n per category', () => {
+  it('keeps the images every run has, in the first run\'s order', () => {
     const a = [rec('c', 'test/good/0', 'normal'), rec('c', 'test/x/1', 'anomalous'), rec('c', 'test/x/2', 'anomalous'), rec('d', 'test/y/0', 'anomalous')];
     const b = [rec('c', 'test/good/0', 'normal'), rec('c', 'test/x/2', 'anomalous'), rec('d', 'test/y/0', 'anomalous')];
-    expect(pickFigureImages([a, b], 2).map((r) => `${r.category}/${r.relId}`)).toEqual(['c/test/x/2', 'c/test/good/0', 'd/test/y/0']);
-    expect(pickFigureImages([a, b], 1).map((r) => r.relId)).toEqual(['test/x/2', 'test/y/0']);
-    expect(pickFigureImages([], 3)).toEqual([]);
+    expect(commonImages([a, b]).map((r) => `${r.category}/${r.relId}`)).toEqual(['c/test/good/0', 'c/test/x/2', 'd/test/y/0']);
+    expect(commonImages([])).toEqual([]);
   });
 });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import sharp from 'sharp';
+import { writeRgb, writeTinyMvtec } from '../support/fake-pipeline.js';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Command } from 'commander';
@@ -56,6 +58,37 @@ describe('iapas datasets inspect', () => {
     const j = JSON.parse(await readFile(json, 'utf8'));
     expect(j.problems).toEqual({ total: 1, byKind: { 'missing-mask': 1 } });
     expect(j.problemList[0].path).toBe(join(root, '03', 'test', 'ko', '0002.bmp'));
+  });
+
+  it('--check-sizes files an undecodable image under its own path; --check-images decodes every file', async () => {
+    const root = join(tmp, 'broken');
+    const cat = await writeTinyMvtec(root, 'widget', { anomalous: 3, normal: 1 });
+    const badImage = join(cat, 'test', 'crack', '000.png');
+    const badMask = join(cat, 'ground_truth', 'crack', '001_mask.png');
+    const png = await readFile(badImage);
+    await writeFile(badImage, png.subarray(0, 40));
+    await writeFile(badMask, '');
+    // Header intact, pixels cut: only decoding finds it.
+    const halfImage = join(cat, 'test', 'crack', '002.png');
+    const half = await readFile(halfImage);
+    await writeFile(halfImage, half.subarray(0, Math.floor(half.length / 2)));
+    await writeRgb(join(cat, 'test', 'crack', 'big.png'), 90, true);
+    await sharp(Buffer.alloc(16 * 8), { raw: { width: 16, height: 8, channels: 1 } }).png().toFile(join(cat, 'ground_truth', 'crack', 'big_mask.png'));
+
+    const sizes = join(tmp, 'sizes.json');
+    await run(['datasets', 'inspect', root, '--check-sizes', '--json', sizes]);
+    const list = JSON.parse(await readFile(sizes, 'utf8')).problemList as Array<{ kind: string; path: string; message: string }>;
+    // Each unreadable file under its own path (the image's error was filed under its mask's).
+    expect(list.filter((p) => p.kind === 'unreadable').map((p) => p.path).sort()).toEqual([badImage, badMask].sort());
+    expect(list.find((p) => p.path === join(cat, 'ground_truth', 'crack', '000_mask.png'))).toBeUndefined();
+    const mismatch = list.find((p) => p.kind === 'size-mismatch')!;
+    expect(mismatch.message).toMatch(/^mask is 16x8, image .*big\.png is 32x32$/);
+
+    const images = join(tmp, 'images.json');
+    const out = await run(['datasets', 'inspect', root, '--check-images', '--json', images]);
+    const bad = (JSON.parse(await readFile(images, 'utf8')).problemList as Array<{ kind: string; path: string }>).filter((p) => p.kind === 'unreadable');
+    expect(bad.map((p) => p.path).sort()).toEqual([badImage, badMask, halfImage].sort());
+    expect(out).toMatch(/unreadable: .*000\.png: cannot decode image/);
   });
 
   it('rejects an unknown layout name', async () => {

@@ -7,7 +7,7 @@ import { register } from '../../src/commands/evaluate.js';
 import { loadDataset } from '../../src/datasets/index.js';
 import type { Sample } from '../../src/datasets/types.js';
 import { evaluateMaps, evaluateMapsFolder } from '../../src/evaluation/evaluate.js';
-import { CategoryEvaluator, resolveProtocol, selectTestSamples } from '../../src/evaluation/protocol.js';
+import { CategoryEvaluator, checkEvaluationMemory, EVAL_BYTES_PER_PIXEL, evaluationBytes, resolveProtocol, selectTestSamples } from '../../src/evaluation/protocol.js';
 import { reportCsv, writeReport } from '../../src/evaluation/report.js';
 import { savePng } from '../../src/image/io.js';
 import { resizeBicubic, resizeNearest } from '../../src/image/resize.js';
@@ -230,5 +230,55 @@ describe('evaluating maps from a folder', () => {
     expect(given.categories[0].image_auroc).toBe(0);
     expect(given.categories[0].pixel_auroc).toBe(0.5);
     expect(given.categories[0].notes.join()).toMatch(/image scores given by the method for 5 of 5/);
+  });
+});
+
+describe('issue 11: sizes named right, memory bounded', () => {
+  it('a mask whose size differs from its image is reported with the image, mask and map sizes each in its place', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'iapas-eval-sizes-'));
+    try {
+      const cat = join(dir, 'set', 'c');
+      const W = 40;
+      const H = 30;
+      await savePng(join(cat, 'train', 'good', '000.png'), { width: W, height: H, data: new Uint8Array(W * H).fill(90) });
+      await savePng(join(cat, 'test', 'crack', '000.png'), { width: W, height: H, data: new Uint8Array(W * H).fill(90) });
+      await savePng(join(cat, 'test', 'good', '000.png'), { width: W, height: H, data: new Uint8Array(W * H).fill(90) });
+      // The mask is stored transposed (30 x 40), as a mislabelled export would.
+      await savePng(join(cat, 'ground_truth', 'crack', '000_mask.png'), { width: H, height: W, data: square(H, W, 2, 2, 6) }, { mask: true });
+      const maps = join(dir, 'maps');
+      await mkdir(join(maps, 'c', 'test', 'crack'), { recursive: true });
+      await mkdir(join(maps, 'c', 'test', 'good'), { recursive: true });
+      await writeFile(join(maps, 'c', 'test', 'crack', '000.npy'), encodeNpy(new Float32Array(W * H).fill(1), [H, W]));
+      await writeFile(join(maps, 'c', 'test', 'good', '000.npy'), encodeNpy(new Float32Array(W * H), [H, W]));
+      const report = await evaluateMapsFolder({ dataset: await loadDataset(join(dir, 'set')), mapsDir: maps, quiet: true, options: { resolution: 16 } });
+      expect(report.problems.size_mismatch).toEqual([{ map: 'c/test/crack/000', map_size: [40, 30], image_size: [40, 30], mask_size: [30, 40] }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a category too large for memory is refused with an estimate and what to lower, before any map is read', async () => {
+    const opts = resolveProtocol({ resolution: 4096, memoryLimit: 8 * 2 ** 30 });
+    expect(evaluationBytes(87, 4096)).toBe(87 * 4096 * 4096 * EVAL_BYTES_PER_PIXEL);
+    expect(() => checkEvaluationMemory('screw', 87, opts)).toThrow(
+      /category screw: evaluating 87 maps at 4096x4096 needs about 21\.8 GiB \(16 bytes per pooled pixel\), more than the 8\.0 GiB allowed; lower --resolution \(2480 needs 8\.0 GiB\) or raise the limit with --max-memory/,
+    );
+    expect(() => new CategoryEvaluator('screw', 87, opts)).toThrow(/needs about 21\.8 GiB/);
+    expect(() => checkEvaluationMemory('screw', 87, { resolution: 400, memoryLimit: 8 * 2 ** 30 })).not.toThrow();
+    // Over the pool's 2^31 - 1 pixels, whatever the memory.
+    expect(() => checkEvaluationMemory('big', 200, { resolution: 4096, memoryLimit: 2 ** 50 })).toThrow(/exceed the pool's 2\^31 - 1/);
+
+    let loaded = 0;
+    const dataset = {
+      layout: 'mvtec' as const,
+      root: '/x',
+      categories: ['c'],
+      problems: [],
+      samples: Array.from({ length: 87 }, (_, i): Sample => ({ category: 'c', split: 'test', imagePath: `/x/${i}.png`, maskPath: null, label: 'normal', defectType: 'good', relId: `test/good/${i}` })),
+    };
+    await expect(
+      evaluateMaps({ dataset, quiet: true, options: opts, loadMap: async () => (loaded++, { data: new Float32Array(4), width: 2, height: 2 }) }),
+    ).rejects.toThrow(/needs about 21\.8 GiB/);
+    expect(loaded).toBe(0);
   });
 });

@@ -31,6 +31,7 @@ const RANK: Record<string, number> = {
   stages: 8,
   'methods/components': 8,
   compare: 8,
+  report: 8,
   'methods/iapas': 9,
   'methods/fewshot': 9,
   'methods/oracle': 9,

@@ -1,3 +1,4 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
@@ -159,16 +160,26 @@ function fakePipeline(calls: { n: number }) {
   return definePipeline({ name: 'fake', categoryStages: [], imageStages: [fakeImage, scoreStage, normalizeStage], models: [] });
 }
 
+// The runner records the sha256 of every input file, so the fake images exist (their bytes are
+// never decoded by the fake stages).
+const FAKE_IMAGES = mkdtempSync(join(tmpdir(), 'iapas-fake-images-'));
+tmpDirs.push(FAKE_IMAGES);
 function samples(n: number): Sample[] {
   return Array.from({ length: n }, (_, i) => ({
     category: 'cat',
     split: 'test' as const,
-    imagePath: `/nowhere/${i}.png`,
+    imagePath: fakeImage(`${i}.png`, `image ${i}`),
     maskPath: null,
     label: 'anomalous' as const,
     defectType: 'scratch',
     relId: `test/scratch/${String(i).padStart(3, '0')}`,
   }));
+}
+
+function fakeImage(name: string, content: string): string {
+  const p = join(FAKE_IMAGES, name);
+  writeFileSync(p, content);
+  return p;
 }
 
 async function listFiles(root: string): Promise<Map<string, string>> {

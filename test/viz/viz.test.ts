@@ -6,9 +6,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import {
   colourAt,
   comparisonGrid,
-  drawBox,
   heatmapRgb,
-  maskOutline,
+  outlineBand,
   renderOverlay,
   writeComparisonFigure,
   writeHeatmapPng,
@@ -37,40 +36,61 @@ describe('colormaps', () => {
   });
 });
 
-describe('drawing', () => {
-  it('outlines a square mask on its border pixels only', () => {
-    const W = 8;
-    const mask = new Uint8Array(W * W);
-    for (let y = 2; y < 6; y++) for (let x = 2; x < 6; x++) mask[y * W + x] = 1;
-    const edge = maskOutline(mask, W, W);
-    expect(edge.reduce((a, v) => a + v, 0)).toBe(12);
-    expect(edge[3 * W + 3]).toBe(0);
-    expect(edge[2 * W + 2]).toBe(1);
-    expect(maskOutline(mask, W, W, 2).reduce((a, v) => a + v, 0)).toBe(16);
+describe('overlay (heat map over the image)', () => {
+  const W = 64;
+  const H = 48;
+  const map = new Float32Array(W * H);
+  for (let y = 0; y < H; y++) for (let x = 0; x < W; x++) map[y * W + x] = x / (W - 1); // 0 on the left, 1 on the right
+  const gt = new Uint8Array(W * H);
+  for (let y = 10; y < 30; y++) for (let x = 40; x < 60; x++) gt[y * W + x] = 1;
+  const pred = new Uint8Array(W * H);
+  for (let y = 20; y < 40; y++) for (let x = 5; x < 25; x++) pred[y * W + x] = 1;
+  const grey = { width: W, height: H, data: new Uint8Array(W * H * 3).fill(120) };
+  const out = renderOverlay(grey, { map, groundTruth: gt, prediction: pred, thickness: 1, points: [[32, 5]], boxes: [[2, 2, 11, 11]] });
+  const at = (x: number, y: number) => px(out.data, W, x, y);
+
+  it('keeps the image where the score is low (no tint) and the size', () => {
+    expect([out.width, out.height, out.data.length]).toEqual([W, H, W * H * 3]);
+    expect(at(1, 45)).toEqual([120, 120, 120]);
   });
 
-  it('draws box edges with an exclusive far corner', () => {
-    const img = { width: 6, height: 6, data: new Uint8Array(108) };
-    drawBox(img, [1, 1, 4, 5], [255, 0, 0], 1);
-    expect(px(img.data, 6, 1, 1)).toEqual([255, 0, 0]);
-    expect(px(img.data, 6, 3, 4)).toEqual([255, 0, 0]);
-    expect(px(img.data, 6, 2, 2)).toEqual([0, 0, 0]);
-    expect(px(img.data, 6, 4, 4)).toEqual([0, 0, 0]);
+  it('tints high scores, and the image still shows through', () => {
+    const p = at(62, 45); // jet's top end (dark red) at opacity 0.65
+    expect(p[0]).toBeGreaterThan(p[2] + 40);
+    expect(p[2]).toBeGreaterThan(20); // 0.35 of the grey image is left
   });
 
-  it('overlays the mask outline, ground truth and boxes without changing the size', () => {
-    const W = 16;
-    const image = { width: W, height: W, data: new Uint8Array(W * W * 3).fill(100) };
-    const mask = new Uint8Array(W * W);
-    for (let y = 4; y < 10; y++) for (let x = 4; x < 10; x++) mask[y * W + x] = 1;
-    const out = renderOverlay(image, { mask, boxes: [[0, 0, 3, 3]], thickness: 1 });
-    expect([out.width, out.height, out.data.length]).toEqual([W, W, W * W * 3]);
-    expect(px(out.data, W, 4, 4)).toEqual([255, 0, 0]);
-    expect(px(out.data, W, 6, 6)).toEqual([100, 100, 100]);
-    expect(px(out.data, W, 0, 0)).toEqual([255, 255, 0]);
-    expect(image.data[0]).toBe(100); // input untouched
+  it('outlines ground truth and prediction over a dark halo, not their insides; prompts in yellow', () => {
+    expect(at(40, 20)).toEqual([40, 255, 80]); // ground-truth edge
+    expect(at(50, 20)).not.toEqual([40, 255, 80]); // inside stays heat map
+    expect(at(5, 30)).toEqual([255, 40, 200]); // prediction edge
+    expect(at(39, 20)).toEqual([0, 0, 0]); // halo just outside the ground-truth edge
+    expect(at(32, 5)).toEqual([255, 230, 0]); // prompt point
+    expect(at(2, 7)).toEqual([255, 230, 0]); // box edge
+    expect(at(11, 7)).toEqual([255, 230, 0]); // the box's last column is its x2 (inclusive corners)
+    expect(at(12, 7)).toEqual([0, 0, 0]); // and the halo is outside it
   });
 
+  it('uses the given colour range, so images of a category share one scale', () => {
+    // On a scale up to 10 the same map (at most 1) is cold: barely tinted where its own scale is red.
+    const low = px(renderOverlay(grey, { map, min: 0, max: 10 }).data, W, 62, 45);
+    for (const c of low) expect(Math.abs(c - 120)).toBeLessThan(10);
+    expect(px(renderOverlay(grey, { map, min: 0, max: 1 }).data, W, 62, 45)).toEqual(at(62, 45));
+  });
+
+  it('does not change the input, and rejects a map of another size', () => {
+    expect(Array.from(grey.data.subarray(0, 6))).toEqual([120, 120, 120, 120, 120, 120]);
+    expect(() => renderOverlay(grey, { map: new Float32Array(5) })).toThrow(/5 values for a 64x48 image/);
+  });
+
+  it('outlineBand widens the edge on both sides', () => {
+    const count = (m: Uint8Array) => m.reduce((a, v) => a + v, 0);
+    expect(count(outlineBand(gt, W, H, 0))).toBe(2 * 20 + 2 * 18);
+    expect(count(outlineBand(gt, W, H, 1))).toBeGreaterThan(2 * count(outlineBand(gt, W, H, 0)));
+  });
+});
+
+describe('figures', () => {
   it('lays out a comparison grid with gaps', () => {
     const red = { width: 4, height: 2, data: new Uint8Array(24).fill(0).map((_, i) => (i % 3 === 0 ? 255 : 0)) };
     const g = comparisonGrid([[red, red, red], [red]], { cell: 10, gap: 2 });
@@ -96,7 +116,7 @@ describe('PNG writers', () => {
     const mask = Uint8Array.from({ length: W * H }, (_, i) => (i % 2 ? 1 : 0));
     await writeHeatmapPng(join(dir, 'h.png'), map, W, H, { colormap: 'jet' });
     await writeMaskPng(join(dir, 'm.png'), mask, W, H);
-    await writeOverlayPng(join(dir, 'o.png'), { width: W, height: H, data: new Uint8Array(W * H * 3) }, { mask, map });
+    await writeOverlayPng(join(dir, 'o.png'), { width: W, height: H, data: new Uint8Array(W * H * 3) }, { prediction: mask, map });
     await writeComparisonFigure(join(dir, 'f.png'), [[{ width: W, height: H, data: new Uint8Array(W * H * 3) }]], { cell: 20, gap: 1 });
     const meta = async (f: string) => {
       const m = await sharp(join(dir, f)).metadata();

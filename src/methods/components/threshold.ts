@@ -18,6 +18,10 @@
  * is not lost to a stronger one.
  */
 import { labelComponents } from '../../image/components.js';
+import { DEFAULT_ADAPTIVE, type ThresholdPolicy } from '../../config/threshold-policy.js';
+
+// The policy strings and their parser live with the config schema, which validates them.
+export { DEFAULT_ADAPTIVE, describeThresholdPolicy, parseThresholdPolicy, type ThresholdPolicy } from '../../config/threshold-policy.js';
 
 /*
  * Measured on the shared samples (eval/bench-fewshot.ts, MobileNetV2 at 320 px, k = 4, SAM on,
@@ -30,13 +34,6 @@ import { labelComponents } from '../../image/components.js';
  * within 2 points, so it is the default. The per-region relative cut changed nothing at 0.5 on
  * these data (defect peaks rarely exceed twice the reference maximum).
  */
-export type ThresholdPolicy = (
-  | { kind: 'fixed'; value: number }
-  | { kind: 'otsu'; bins?: number; floor?: number }
-  | { kind: 'adaptive'; quantile?: number; factor?: number }
-) & { relative?: number };
-
-export const DEFAULT_ADAPTIVE = { quantile: 0.999, factor: 1.0 } as const;
 
 /** Otsu's threshold over `bins` equal-width bins between the map's min and max. */
 export function otsuThreshold(values: ArrayLike<number>, bins = 256): number {
@@ -152,58 +149,4 @@ export function binariseWithPolicy(
   const threshold = thresholdFor(policy, map, categoryThreshold);
   const mask = binarise(map, threshold);
   return { threshold, mask: policy.relative ? relativeToPeaks(mask, map, width, height, policy.relative) : mask };
-}
-
-/**
- * Parses `fixed:0.35`, `otsu`, `otsu:0.2` (floor), `adaptive`, `adaptive:0.995`,
- * `adaptive:0.999:1.1`, each optionally followed by `+rel<r>` (e.g. `adaptive+rel0.5`).
- */
-export function parseThresholdPolicy(spec: string): ThresholdPolicy {
-  const [head, ...mods] = spec.split('+');
-  let relative: number | undefined;
-  for (const m of mods) {
-    const r = /^rel([0-9.]+)$/.exec(m);
-    if (!r || !Number.isFinite(Number(r[1]))) throw new Error(`threshold policy '${spec}': unknown modifier '+${m}' (expected +rel<fraction>)`);
-    relative = Number(r[1]);
-  }
-  const p = parseBasePolicy(head, spec);
-  return relative === undefined ? p : { ...p, relative };
-}
-
-function parseBasePolicy(head: string, spec: string): ThresholdPolicy {
-  const [kind, a, b] = head.split(':');
-  const num = (s: string | undefined, what: string): number | undefined => {
-    if (s === undefined || s === '') return undefined;
-    const v = Number(s);
-    if (!Number.isFinite(v)) throw new Error(`threshold policy '${spec}': ${what} '${s}' is not a number`);
-    return v;
-  };
-  switch (kind) {
-    case 'fixed': {
-      const value = num(a, 'value');
-      if (value === undefined) throw new Error(`threshold policy '${spec}': fixed needs a value, e.g. fixed:0.35`);
-      return { kind: 'fixed', value };
-    }
-    case 'otsu':
-      return { kind: 'otsu', floor: num(a, 'floor') };
-    case 'adaptive':
-      return { kind: 'adaptive', quantile: num(a, 'quantile'), factor: num(b, 'factor') };
-    default:
-      throw new Error(`unknown threshold policy '${spec}' (fixed:<v>, otsu[:floor], adaptive[:quantile[:factor]])`);
-  }
-}
-
-export function describeThresholdPolicy(p: ThresholdPolicy): string {
-  return describeBase(p) + (p.relative ? `+rel${p.relative}` : '');
-}
-
-function describeBase(p: ThresholdPolicy): string {
-  switch (p.kind) {
-    case 'fixed':
-      return `fixed:${p.value}`;
-    case 'otsu':
-      return p.floor === undefined ? 'otsu' : `otsu:${p.floor}`;
-    case 'adaptive':
-      return `adaptive:${p.quantile ?? DEFAULT_ADAPTIVE.quantile}:${p.factor ?? DEFAULT_ADAPTIVE.factor}`;
-  }
 }

@@ -77,7 +77,7 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
 /** The adaptive policy's per-category threshold; needs k >= 2 references. */
 export function categoryThreshold(bank: MemoryBank, opts: { quantile?: number; factor?: number } = {}): number {
   if (bank.referenceScores.length === 0) {
-    throw new UserError(`the adaptive threshold needs at least 2 normal references (got ${bank.referenceCount}); use --threshold otsu or fixed:<v>`);
+    throw new UserError(`the adaptive threshold needs at least 2 normal references (got ${bank.referenceCount}); give more references (--refs, --k) or another policy: --set fewshot.threshold=otsu or --set fewshot.threshold=fixed:<v>`);
   }
   return adaptiveThreshold(bank.referenceScores, opts);
 }

@@ -7,13 +7,37 @@ import { isAbsolute, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { UserError } from '../../util/errors.js';
+import { urlProblem } from './download.js';
 
 export const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 export const DEFAULT_MANIFEST = join(REPO_ROOT, 'models', 'manifest.json');
 
+/**
+ * A file's place inside its model folder: relative, '/'-separated, no '.', '..' or empty segment,
+ * so that no manifest entry can write outside the models directory.
+ */
+export function manifestPathProblem(p: string): string | null {
+  if (p.startsWith('/') || /^[A-Za-z]:/.test(p) || p.includes('\\')) return 'must be a relative path with / separators';
+  if (p.split('/').some((seg) => seg === '' || seg === '.' || seg === '..')) return "may not contain '.', '..' or empty segments";
+  return null;
+}
+
+/** Model names are folder names under the models directory. */
+const MODEL_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
+
 const fileSchema = z.object({
-  path: z.string().min(1),
-  url: z.string().url().nullable(),
+  path: z.string().min(1).superRefine((p, ctx) => {
+    const why = manifestPathProblem(p);
+    if (why) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `path '${p}' ${why}` });
+  }),
+  url: z
+    .string()
+    .url()
+    .superRefine((u, ctx) => {
+      const why = urlProblem(u);
+      if (why) ctx.addIssue({ code: z.ZodIssueCode.custom, message: `url ${u}: ${why}` });
+    })
+    .nullable(),
   sha256: z.string().regex(/^[0-9a-f]{64}$/).nullable(),
   size: z.number().int().positive().nullable(),
   approxSize: z.string().optional(),
@@ -36,7 +60,7 @@ const modelSchema = z.object({
 const manifestSchema = z.object({
   version: z.literal(1),
   note: z.string().optional(),
-  models: z.record(modelSchema),
+  models: z.record(z.string().regex(MODEL_NAME, 'model names are folder names: letters, digits, . _ -, not starting with . or -'), modelSchema),
 });
 
 export type ManifestFile = z.infer<typeof fileSchema>;
@@ -70,5 +94,13 @@ export function defaultModelsDir(): string {
 }
 
 export function modelDir(modelsDir: string, name: string): string {
+  if (!MODEL_NAME.test(name)) throw new UserError(`model name '${name}' is not a plain folder name`);
   return join(isAbsolute(modelsDir) ? modelsDir : resolve(modelsDir), name);
+}
+
+/** Absolute path of a manifest file inside its model folder; refuses a path that would leave it. */
+export function modelFilePath(dir: string, path: string): string {
+  const why = manifestPathProblem(path);
+  if (why) throw new UserError(`model manifest: file path '${path}' ${why}`);
+  return join(dir, path);
 }

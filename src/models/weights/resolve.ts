@@ -14,7 +14,7 @@ import { MissingModelError, UserError } from '../../util/errors.js';
 import { writeJsonAtomic } from '../../util/fs-atomic.js';
 import { sha256File } from '../../util/hash.js';
 import { downloadFile } from './download.js';
-import { defaultModelsDir, getModel, loadManifest, modelDir, type Manifest, type ManifestFile, type ModelEntry } from './manifest.js';
+import { defaultModelsDir, getModel, loadManifest, modelDir, modelFilePath, type Manifest, type ManifestFile, type ModelEntry } from './manifest.js';
 
 export interface ResolvedModel {
   name: string;
@@ -57,21 +57,22 @@ export async function resolveModel(name: string, modelsDir = defaultModelsDir(),
   const m = manifest ?? (await loadManifest());
   const entry = getModel(m, name);
   const dirs = candidateDirs(name, entry, modelsDir);
-  const dir = dirs.find((d) => entry.files.every((f) => f.optional || existsSync(join(d, f.path)))) ;
+  const dir = dirs.find((d) => entry.files.every((f) => f.optional || existsSync(modelFilePath(d, f.path)))) ;
   if (!dir) {
     const first = dirs[0];
-    const missing = entry.files.find((f) => !f.optional && !existsSync(join(first, f.path)))!;
+    const missing = entry.files.find((f) => !f.optional && !existsSync(modelFilePath(first, f.path)))!;
     const how = missing.url === null && missing.export
       ? `${missing.export.command.replace('{dir}', first)} (checkpoint: ${missing.export.checkpointUrl}); the other files: ${pullLine(name, modelsDir)}`
       : pullLine(name, modelsDir);
-    throw new MissingModelError(name, join(first, missing.path), `not found (looked in ${dirs.join(', ')})`, how);
+    throw new MissingModelError(name, modelFilePath(first, missing.path), `not found (looked in ${dirs.join(', ')})`, how);
   }
   const files: Record<string, string> = {};
-  for (const f of entry.files) if (existsSync(join(dir, f.path))) files[f.path] = join(dir, f.path);
+  for (const f of entry.files) if (existsSync(modelFilePath(dir, f.path))) files[f.path] = modelFilePath(dir, f.path);
   return { name, entry, dir, files };
 }
 
-type Stamp = Record<string, { size: number; mtimeMs: number; sha256: string }>;
+/** Per file: size and mtime when hashed, the hash, and the sha256 the hub stated when it was checked. */
+type Stamp = Record<string, { size: number; mtimeMs: number; sha256: string; hubSha256?: string }>;
 
 async function readStamp(dir: string): Promise<Stamp> {
   try {
@@ -81,10 +82,10 @@ async function readStamp(dir: string): Promise<Stamp> {
   }
 }
 
-async function recordHash(dir: string, file: string, sha: string): Promise<void> {
+async function recordHash(dir: string, file: string, sha: string, hubSha256?: string): Promise<void> {
   const st = await stat(join(dir, file));
   const stamp = await readStamp(dir);
-  stamp[file] = { size: st.size, mtimeMs: st.mtimeMs, sha256: sha };
+  stamp[file] = { size: st.size, mtimeMs: st.mtimeMs, sha256: sha, ...(hubSha256 ? { hubSha256 } : {}) };
   await writeJsonAtomic(join(dir, '.iapas-verified.json'), stamp);
 }
 
@@ -111,7 +112,7 @@ async function hashOf(dir: string, file: string, stamp: Stamp, writeStamp: boole
   const s = stamp[file];
   if (s && s.size === st.size && s.mtimeMs === st.mtimeMs) return s.sha256;
   const h = await sha256File(join(dir, file));
-  if (writeStamp) await recordHash(dir, file, h).catch(() => undefined);
+  if (writeStamp) await recordHash(dir, file, h, s?.hubSha256).catch(() => undefined);
   return h;
 }
 
@@ -119,12 +120,12 @@ export async function modelStatus(name: string, modelsDir = defaultModelsDir(), 
   const m = manifest ?? (await loadManifest());
   const entry = getModel(m, name);
   const dirs = candidateDirs(name, entry, modelsDir);
-  const dir = dirs.find((d) => entry.files.some((f) => existsSync(join(d, f.path)))) ?? dirs[0];
+  const dir = dirs.find((d) => entry.files.some((f) => existsSync(modelFilePath(d, f.path)))) ?? dirs[0];
   const stamp = await readStamp(dir);
   const writable = dir === modelDir(modelsDir, name);
   const files: FileStatus[] = [];
   for (const f of entry.files) {
-    const abs = join(dir, f.path);
+    const abs = modelFilePath(dir, f.path);
     if (!existsSync(abs)) {
       files.push({ path: f.path, absPath: abs, state: f.url === null && f.export ? 'export-needed' : 'missing' });
       continue;
@@ -135,8 +136,12 @@ export async function modelStatus(name: string, modelsDir = defaultModelsDir(), 
       continue;
     }
     const h = await hashOf(dir, f.path, stamp, writable);
-    if (f.sha256 && h !== f.sha256) files.push({ path: f.path, absPath: abs, state: 'corrupt', sha256: h, detail: `sha256 ${h}, expected ${f.sha256}` });
-    else files.push({ path: f.path, absPath: abs, state: f.sha256 ? 'verified' : 'unpinned', sha256: h });
+    // Without a pinned hash, the hub's (checked when the file was pulled) still counts.
+    const hub = stamp[f.path]?.hubSha256;
+    const expected = f.sha256 ?? hub ?? null;
+    if (expected && h !== expected) files.push({ path: f.path, absPath: abs, state: 'corrupt', sha256: h, detail: `sha256 ${h}, expected ${expected}${f.sha256 ? '' : " (the hub's)"}` });
+    else if (expected) files.push({ path: f.path, absPath: abs, state: 'verified', sha256: h, ...(f.sha256 ? {} : { detail: "sha256 as stated by the hub (X-Linked-Etag)" }) });
+    else files.push({ path: f.path, absPath: abs, state: 'unpinned', sha256: h });
   }
   const required = files.filter((_, i) => !entry.files[i].optional);
   const state = files.some((f) => f.state === 'corrupt')
@@ -187,7 +192,7 @@ export async function pullModel(
       continue;
     }
     try {
-      const r = await downloadFile(f.url, join(dir, f.path), {
+      const r = await downloadFile(f.url, modelFilePath(dir, f.path), {
         sha256: f.sha256,
         size: f.size,
         label: `${name}/${f.path}`,
@@ -196,8 +201,14 @@ export async function pullModel(
         fetchImpl: opts.fetchImpl,
         retries: opts.retries,
       });
-      await recordHash(dir, f.path, r.sha256);
-      report.files.push({ path: f.path, state: r.verified ? 'verified' : 'unpinned', sha256: r.sha256, bytes: r.bytes });
+      await recordHash(dir, f.path, r.sha256, r.verifiedBy === 'hub' ? r.sha256 : undefined);
+      report.files.push({
+        path: f.path,
+        state: r.verified ? 'verified' : 'unpinned',
+        sha256: r.sha256,
+        bytes: r.bytes,
+        ...(r.verifiedBy === 'hub' ? { detail: "sha256 checked against the hub's (X-Linked-Etag)" } : {}),
+      });
     } catch (err) {
       if (!f.optional) throw err;
       report.files.push({ path: f.path, state: 'skipped', detail: (err as Error).message });

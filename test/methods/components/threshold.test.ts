@@ -10,6 +10,7 @@ import {
   thresholdFor,
 } from '../../../src/methods/components/threshold.js';
 import { mulberry32 } from '../../../src/synth/rng.js';
+import { validateConfig } from '../../../src/config/load.js';
 
 describe('otsuThreshold', () => {
   it('splits a bimodal histogram between its modes', () => {
@@ -71,5 +72,21 @@ describe('parseThresholdPolicy', () => {
     expect(() => parseThresholdPolicy('fixed')).toThrow(/needs a value/);
     expect(() => parseThresholdPolicy('fixed:abc')).toThrow(/not a number/);
     expect(() => parseThresholdPolicy('otsu+xyz')).toThrow(/modifier/);
+  });
+
+  it('rejects values out of their range, and the config schema refuses them (issue 11)', () => {
+    for (const [spec, why] of [
+      ['fixed:-1', /value must be >= 0/],
+      ['adaptive:5', /quantile must be in \[0, 1\]/],
+      ['adaptive:-1', /quantile must be in \[0, 1\]/],
+      ['adaptive:0.99:-2', /factor must be > 0/],
+      ['otsu:-0.1', /floor must be >= 0/],
+      ['fixed:0.3+rel0', /rel must be in \(0, 1\]/],
+      ['fixed:0.3:9', /too many ':' parts/],
+    ] as const) {
+      expect(() => parseThresholdPolicy(spec), spec).toThrow(why);
+      expect(() => validateConfig({ preset: 'fewshot', fewshot: { threshold: spec } }, 'test'), spec).toThrow(/fewshot\.threshold: threshold policy/);
+    }
+    expect(validateConfig({ preset: 'fewshot', fewshot: { threshold: 'adaptive:1:1+rel0.5' } }, 'test').fewshot.threshold).toBe('adaptive:1:1+rel0.5');
   });
 });

@@ -15,6 +15,7 @@ import { RunDir } from '../../../src/pipeline/run-dir.js';
 import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { unionMask } from '../../../src/image/masks.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
+import { runCli } from '../../support/cli.js';
 
 let root: string;
 let data: string;
@@ -108,24 +109,25 @@ describe('fewshot preset through the run machinery', () => {
     await expect(stat(join(runDir, 'failed.json'))).rejects.toThrow();
   });
 
-  it('iapas compare puts two runs side by side and draws image / ground truth / both maps', async () => {
+  it('iapas compare puts two runs side by side and draws the image with its ground truth, then each run over it', async () => {
     const out = join(root, 'compare');
     const text = await cli(['compare', join(root, 'run'), join(root, 'run-bad'), '--labels', 'clean,bad', '--out', out, '--images', '2']);
     expect(text).toMatch(/clean pixel_ap/);
     const csv = (await readFile(join(out, 'compare.csv'), 'utf8')).split('\n');
     expect(csv[0]).toBe('category,clean:pixel_ap,clean:pixel_f1_max,bad:pixel_ap,bad:pixel_f1_max');
     const fig = await loadImage(join(out, 'disc.png'));
-    // 2 rows x 4 columns (image, ground truth, two maps) of 192 px cells with 4 px gaps.
-    expect([fig.width, fig.height]).toEqual([4 * 192 + 5 * 4, 2 * 192 + 3 * 4]);
+    // 2 rows x 3 columns (image with ground truth, two runs) of 192 px cells with 4 px gaps.
+    expect([fig.width, fig.height]).toEqual([3 * 192 + 4 * 4, 2 * 192 + 3 * 4]);
   });
 
   it('iapas segment writes map, heat map, mask and overlay per image', async () => {
     const out = join(root, 'seg');
     const good = join(data, 'disc/train/good');
-    const refs = (await readdir(good)).slice(0, 2).flatMap((f) => ['--refs', join(good, f)]);
+    const refs = (await readdir(good)).slice(0, 2).map((f) => join(good, f));
     const defect = (await readdir(join(data, 'disc/test'))).find((d) => d !== 'good')!;
     const img = join(data, 'disc/test', defect, '000.png');
-    await cli(['segment', '--preset', 'fewshot', ...refs, img, '--out', out, '--cache-dir', join(root, 'cache'), '--quiet', '--json', join(out, 'r.json')]);
+    // Several paths after one --refs are all references (issue 11: only the first was taken).
+    await cli(['segment', '--preset', 'fewshot', img, '--refs', ...refs, '--out', out, '--cache-dir', join(root, 'cache'), '--quiet', '--json', join(out, 'r.json')]);
     for (const ext of ['npy', 'heatmap.png', 'mask.png', 'overlay.png']) expect((await stat(join(out, `000.${ext}`))).size).toBeGreaterThan(0);
     const rec = (await new RunDir(out).readImage('input', '000'))!;
     const union = unionMask(rec.masks!.map(decodeRle), rec.width * rec.height);
@@ -133,6 +135,30 @@ describe('fewshot preset through the run machinery', () => {
     expect(Buffer.from(maskPng.data).equals(Buffer.from(union))).toBe(true);
     const json = JSON.parse(await readFile(join(out, 'r.json'), 'utf8'));
     expect(json.images[0].files.overlay).toBe(join(out, '000.overlay.png'));
+    expect((await new RunDir(out).readStageA('input'))!.references).toEqual(refs);
+    // One cache for the run: its counters reach timing.json.
+    const timing = JSON.parse(await readFile(join(out, 'timing.json'), 'utf8'));
+    expect(timing.cache['sam-embedding'].hits + timing.cache['sam-embedding'].misses).toBeGreaterThan(0);
+    // Running again into the same folder without --resume names segment's own option.
+    await expect(cli(['segment', '--preset', 'fewshot', img, '--refs', ...refs, '--out', out, '--quiet'])).rejects.toThrow(/--resume to continue it, or choose another --out$/);
+  });
+
+  it('segment with one reference and the adaptive threshold names flags that exist', async () => {
+    const good = join(data, 'disc/train/good');
+    const ref = join(good, (await readdir(good))[0]);
+    const img = join(data, 'disc/test/good/000.png');
+    const err = await cli(['segment', '--preset', 'fewshot', img, '--refs', ref, '--out', join(root, 'seg1'), '--cache-dir', join(root, 'cache'), '--quiet']).catch((e) => e);
+    expect(String(err.message)).toMatch(/at least 2 normal references .*--set fewshot\.threshold=otsu/);
+    expect(String(err.message)).not.toMatch(/--threshold /);
+  });
+
+  it('iapas run records its command line (argv, cwd) in command.json', async () => {
+    const runDir = join(root, 'run-cli');
+    const args = ['run', '--preset', 'fewshot', '--dataset', data, '--run-dir', runDir, '--k', '2', '--cache-dir', join(root, 'cache'), '--quiet'];
+    const res = await runCli(args);
+    expect(res.stderr).not.toMatch(/iapas:/);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(await readFile(join(runDir, 'command.json'), 'utf8'))).toEqual({ tool: 'iapas', argv: args, cwd: process.cwd() });
   });
 
   it('segment without references says what is missing', async () => {

@@ -1,0 +1,156 @@
+/**
+ * The report's inputs, found and read (files only; nothing is computed here):
+ *  - a run directory: metrics.json, config.json, models.json, command.json, image records, maps;
+ *  - an `iapas evaluate` output folder, or a metrics.json file: the metrics only (no gallery);
+ *  - a sweep folder, recognised by its results.json (sweep-results.ts): the results, and as runs
+ *    every folder with a metrics.json inside it (two levels down) or named by a row's `run_dir`;
+ *  - any other folder: its sub-folders that hold a metrics.json.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
+import type { EvaluationReport } from '../evaluation/report.js';
+import { listImageRecords, recordsByCategory } from '../pipeline/run-records.js';
+import type { ModelRecord } from '../pipeline/types.js';
+import { UserError } from '../util/errors.js';
+import { readSweepResults, type SweepResults } from './sweep-results.js';
+import type { LoadedRun, RecordedCommand } from './types.js';
+
+async function isFile(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isFile(), () => false);
+}
+
+async function isDir(p: string): Promise<boolean> {
+  return stat(p).then((s) => s.isDirectory(), () => false);
+}
+
+/** A JSON file, or null when it does not exist; unreadable JSON is an error naming the file. */
+async function readJson(path: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new UserError(`cannot read ${path}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+export interface FoundRun {
+  dir: string;
+  metricsPath: string;
+}
+
+export interface FoundInputs {
+  runs: FoundRun[];
+  sweeps: SweepResults[];
+}
+
+/** Folders under `dir` (itself excluded, `depth` levels down) that hold a metrics.json, sorted. */
+async function runsUnder(dir: string, depth: number): Promise<FoundRun[]> {
+  const out: FoundRun[] = [];
+  const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  for (const name of entries) {
+    const sub = join(dir, name);
+    if (await isFile(join(sub, 'metrics.json'))) out.push({ dir: sub, metricsPath: join(sub, 'metrics.json') });
+    else if (depth > 1) out.push(...(await runsUnder(sub, depth - 1)));
+  }
+  return out;
+}
+
+/** Resolves the command-line inputs to runs and sweep results. */
+export async function discoverInputs(inputs: string[]): Promise<FoundInputs> {
+  const runs: FoundRun[] = [];
+  const sweeps: SweepResults[] = [];
+  const add = (found: FoundRun[]) => {
+    for (const f of found) if (!runs.some((r) => r.metricsPath === f.metricsPath)) runs.push(f);
+  };
+  const addSweep = async (file: string) => {
+    const s = await readSweepResults(file);
+    sweeps.push(s);
+    const root = dirname(file);
+    add(await runsUnder(root, 2));
+    for (const d of new Set(s.rows.map((r) => r.run_dir).filter((d): d is string => !!d))) {
+      const dir = isAbsolute(d) ? d : resolve(root, d);
+      if (await isFile(join(dir, 'metrics.json'))) add([{ dir, metricsPath: join(dir, 'metrics.json') }]);
+    }
+  };
+  for (const input of inputs.map((p) => resolve(p))) {
+    if (await isFile(input)) {
+      if (basename(input) === 'results.json') await addSweep(input);
+      else add([{ dir: dirname(input), metricsPath: input }]);
+    } else if (!(await isDir(input))) {
+      throw new UserError(`report input ${input} does not exist`);
+    } else if (await isFile(join(input, 'metrics.json'))) {
+      add([{ dir: input, metricsPath: join(input, 'metrics.json') }]);
+    } else if (await isFile(join(input, 'results.json'))) {
+      await addSweep(join(input, 'results.json'));
+    } else {
+      const found = await runsUnder(input, 1);
+      if (!found.length) throw new UserError(`${input}: no metrics.json in it or in its sub-folders, and no results.json (is it a run directory, an evaluate output or a sweep folder?)`);
+      add(found);
+    }
+  }
+  return { runs, sweeps };
+}
+
+/** Unique display labels from folder names (the parent folder added where names collide). */
+export function uniqueLabels(dirs: string[]): string[] {
+  const base = dirs.map((d) => basename(d));
+  return base.map((b, i) => {
+    if (base.filter((x) => x === b).length === 1) return b;
+    const withParent = `${basename(dirname(dirs[i]))}/${b}`;
+    const clash = dirs.filter((d, j) => base[j] === b && `${basename(dirname(d))}/${b}` === withParent).length > 1;
+    return clash ? `${b}#${i + 1}` : withParent;
+  });
+}
+
+/** Checks the fields the report reads, so a foreign JSON file fails with one clear line. */
+function checkMetrics(json: unknown, path: string): EvaluationReport {
+  const m = json as Partial<EvaluationReport> | null;
+  const bad = (what: string) => new UserError(`${path}: not an iapas metrics.json (${what})`);
+  if (!m || typeof m !== 'object') throw bad('not an object');
+  if (!Array.isArray(m.categories)) throw bad('no categories list');
+  m.categories.forEach((c, i) => {
+    if (!c || typeof c.category !== 'string') throw bad(`category ${i + 1} has no name`);
+  });
+  if (!m.mean || typeof m.mean !== 'object') throw bad('no mean row');
+  if (!m.options || typeof m.options.resolution !== 'number') throw bad('no evaluation options');
+  if (!m.dataset || typeof m.dataset !== 'object') throw bad('no dataset');
+  return m as EvaluationReport;
+}
+
+function checkCommand(json: unknown): RecordedCommand | null {
+  const c = json as { argv?: unknown; cwd?: unknown } | null;
+  if (!c || !Array.isArray(c.argv) || !c.argv.every((a) => typeof a === 'string')) return null;
+  return { argv: c.argv as string[], cwd: typeof c.cwd === 'string' ? c.cwd : null };
+}
+
+export async function loadRuns(found: FoundRun[], labels?: string[]): Promise<LoadedRun[]> {
+  if (labels && labels.length !== found.length) throw new UserError(`--labels names ${labels.length} run(s), the inputs hold ${found.length}`);
+  const names = labels ?? uniqueLabels(found.map((f) => f.dir));
+  const runs: LoadedRun[] = [];
+  for (const [i, f] of found.entries()) {
+    const metrics = checkMetrics(await readJson(f.metricsPath), f.metricsPath);
+    const config = (await readJson(join(f.dir, 'config.json'))) as Record<string, unknown> | null;
+    const models = (await readJson(join(f.dir, 'models.json'))) as ModelRecord[] | null;
+    const command = checkCommand(await readJson(join(f.dir, 'command.json')));
+    const records = config ? recordsByCategory(await listImageRecords(f.dir)) : new Map();
+    runs.push({
+      id: `r${i}`,
+      label: names[i],
+      dir: f.dir,
+      kind: config ? 'run' : 'evaluation',
+      metrics,
+      metricsPath: f.metricsPath,
+      config,
+      models: Array.isArray(models) ? models : null,
+      command,
+      records,
+    });
+  }
+  return runs;
+}

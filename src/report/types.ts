@@ -1,0 +1,40 @@
+/** What the report reads: the runs (run directories or `iapas evaluate` outputs) as loaded. */
+import type { MetricKey } from '../evaluation/protocol.js';
+import type { EvaluationReport } from '../evaluation/report.js';
+import type { ImageRecord } from '../pipeline/run-dir.js';
+import type { ModelRecord } from '../pipeline/types.js';
+
+/** Column titles, as papers print them. */
+export const METRIC_LABELS: Record<MetricKey, string> = {
+  pixel_auroc: 'P-AUROC',
+  pixel_ap: 'P-AP',
+  pixel_f1_max: 'P-F1max',
+  aupro: 'AUPRO',
+  image_auroc: 'I-AUROC',
+  image_ap: 'I-AP',
+  image_f1_max: 'I-F1max',
+};
+
+/** The command line a run recorded (command.json, written by `iapas run` / `segment` / `demo`). */
+export interface RecordedCommand {
+  argv: string[];
+  cwd: string | null;
+}
+
+/** One input of the report. */
+export interface LoadedRun {
+  /** Short unique id, safe in file names and CSS: r0, r1, ... */
+  id: string;
+  /** Display label: the folder name, made unique (or --labels). */
+  label: string;
+  dir: string;
+  /** 'run': a run directory (config.json, image records, maps); 'evaluation': metrics.json only. */
+  kind: 'run' | 'evaluation';
+  metrics: EvaluationReport;
+  metricsPath: string;
+  config: Record<string, unknown> | null;
+  models: ModelRecord[] | null;
+  command: RecordedCommand | null;
+  /** Image records per category (run directories only). */
+  records: Map<string, ImageRecord[]>;
+}
