@@ -10,6 +10,8 @@ import { register as promptsCmd } from './prompts.js';
 import { register as modelsCmd } from './models.js';
 import { register as evaluateCmd } from './evaluate.js';
 import { register as compareCmd } from './compare.js';
+import { register as sweepCmd } from './sweep.js';
+import { register as workerCmd } from './worker.js';
 import { register as reportCmd } from './report.js';
 
 // One line per command group; each module exports `register(program: Command): void`.
@@ -25,6 +27,8 @@ const groups: Array<(program: Command) => void> = [
   modelsCmd,
   evaluateCmd,
   compareCmd,
+  sweepCmd,
+  workerCmd,
   reportCmd,
 ];
 

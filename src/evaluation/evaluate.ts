@@ -6,7 +6,7 @@
  */
 import { basename, join } from 'node:path';
 import type { DatasetIndex, Sample } from '../datasets/types.js';
-import { imageSize, loadMask } from '../image/io.js';
+import { GroundTruthStore } from './ground-truth.js';
 import { UserError } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
 import { findMapFile, listMapFiles, mapFileIds, readMapFile } from './map-files.js';
@@ -15,7 +15,7 @@ import {
   type CategoryMetrics,
   checkEvaluationMemory,
   type MapInput,
-  type MaskInput,
+  type PreparedMask,
   type ProtocolOptions,
   resolveProtocol,
   selectTestSamples,
@@ -41,10 +41,16 @@ export interface EvaluateMapsParams {
   /** Where the maps came from, recorded in the report. */
   mapsLabel?: string | null;
   quiet?: boolean;
+  /**
+   * Masks and image sizes prepared for the evaluation grid, kept between calls (a sweep passes
+   * one store to every run); by default they are read for this call only.
+   */
+  groundTruth?: GroundTruthStore;
 }
 
 export async function evaluateMaps(p: EvaluateMapsParams): Promise<EvaluationReport> {
   const options = resolveProtocol(p.options);
+  const gt = p.groundTruth ?? new GroundTruthStore({ maxBytes: 0 });
   const ds = p.dataset;
   const categories = p.categories?.length ? p.categories : ds.categories;
   const unknown = categories.filter((c) => !ds.categories.includes(c));
@@ -69,7 +75,7 @@ export async function evaluateMaps(p: EvaluateMapsParams): Promise<EvaluationRep
       // A file that cannot be read (a corrupt mask or map) leaves this image out, not the run.
       let reading = s.maskPath ?? s.imagePath;
       let map: MapInput | null;
-      let mask: MaskInput | null;
+      let mask: PreparedMask | null;
       try {
         reading = mapName(s);
         map = await p.loadMap(s);
@@ -79,10 +85,10 @@ export async function evaluateMaps(p: EvaluateMapsParams): Promise<EvaluationRep
           continue;
         }
         reading = s.maskPath ?? s.imagePath;
-        mask = s.maskPath ? await loadMask(s.maskPath) : null;
+        mask = s.maskPath ? await gt.mask(s.maskPath, options.resolution) : null;
         if (p.checkSizes !== false) {
           reading = s.imagePath;
-          const image = await imageSize(s.imagePath);
+          const image = await gt.imageSize(s.imagePath);
           const mapOff = image.width !== map.width || image.height !== map.height;
           const maskOff = !!mask && (image.width !== mask.width || image.height !== mask.height);
           if (mapOff || maskOff) {

@@ -162,6 +162,41 @@ export interface MaskInput {
   height: number;
 }
 
+/**
+ * A ground-truth mask on the evaluation grid: resized (nearest) to side x side, binary, with its
+ * 8-connected regions. Depends only on the mask file and the resolution, so a sweep prepares it
+ * once per dataset and every run pools the same object (src/evaluation/ground-truth.ts).
+ */
+export interface PreparedMask {
+  side: number;
+  /** 0/1, side x side, row-major. */
+  labels: Uint8Array;
+  /** Pixel count of each region. */
+  regionArea: number[];
+  /** Region index (into regionArea) of each positive pixel, in row-major order. */
+  posRegion: Uint32Array;
+  /** Size of the mask before resizing (for the size check against the map). */
+  width: number;
+  height: number;
+}
+
+function isPrepared(m: MaskInput | PreparedMask): m is PreparedMask {
+  return (m as PreparedMask).posRegion !== undefined;
+}
+
+/** Resizes a mask to side x side (INTER_NEAREST), binarises it and labels its regions. */
+export function prepareMask(mask: MaskInput, side: number, name = 'mask'): PreparedMask {
+  if (mask.data.length !== mask.width * mask.height) throw new Error(`mask of ${name}: ${mask.data.length} values for ${mask.width}x${mask.height}`);
+  const m = resizeNearest(mask.data, mask.width, mask.height, side, side);
+  for (let i = 0; i < m.length; i++) m[i] = m[i] !== 0 ? 1 : 0;
+  const { labels, components } = labelComponents(m, side, side);
+  let n = 0;
+  for (let i = 0; i < labels.length; i++) if (labels[i] !== 0) n++;
+  const posRegion = new Uint32Array(n);
+  for (let i = 0, j = 0; i < labels.length; i++) if (labels[i] !== 0) posRegion[j++] = labels[i] - 1;
+  return { side, labels: m, regionArea: components.map((c) => c.area), posRegion, width: mask.width, height: mask.height };
+}
+
 export interface CategoryMetrics {
   category: string;
   n_images: number;
@@ -200,6 +235,17 @@ export const METRIC_KEYS = [
 ] as const;
 export type MetricKey = (typeof METRIC_KEYS)[number];
 
+/** Column titles, as papers print them (terminal tables, the report). */
+export const METRIC_LABELS: Record<MetricKey, string> = {
+  pixel_auroc: 'P-AUROC',
+  pixel_ap: 'P-AP',
+  pixel_f1_max: 'P-F1max',
+  aupro: 'AUPRO',
+  image_auroc: 'I-AUROC',
+  image_ap: 'I-AP',
+  image_f1_max: 'I-F1max',
+};
+
 /**
  * Accumulates one category: `add` resizes a map (and its mask) into the pool at once; `finish`
  * normalises and computes. Pure (no IO), so the pipeline and tests can feed it in memory.
@@ -236,9 +282,10 @@ export class CategoryEvaluator {
 
   /**
    * Adds one test image. `name` identifies it in errors (e.g. its relId or map path); `anomalous`
-   * is the image label; `mask` null means no anomalous pixel.
+   * is the image label; `mask` null means no anomalous pixel. A mask already prepared for this
+   * resolution (prepareMask, GroundTruthStore) is pooled as is: a sweep resizes each mask once.
    */
-  add(name: string, anomalous: boolean, map: MapInput, mask: MaskInput | null): void {
+  add(name: string, anomalous: boolean, map: MapInput, mask: MaskInput | PreparedMask | null): void {
     if (this.count >= this.capacity) throw new Error(`category ${this.category}: more than the ${this.capacity} images announced`);
     if (this.names.has(name)) throw new Error(`category ${this.category}: ${name} added twice`);
     if (map.data.length !== map.width * map.height) {
@@ -261,22 +308,20 @@ export class CategoryEvaluator {
     this.imageScores.push(max);
     this.imageLabels.push(anomalous ? 1 : 0);
     if (mask) {
-      if (mask.data.length !== mask.width * mask.height) throw new Error(`mask of ${name}: ${mask.data.length} values for ${mask.width}x${mask.height}`);
-      const m = resizeNearest(mask.data, mask.width, mask.height, S, S);
-      for (let i = 0; i < m.length; i++) m[i] = m[i] !== 0 ? 1 : 0;
-      this.labels.set(m, off);
-      const { labels, components } = labelComponents(m, S, S);
+      const prepared = isPrepared(mask) ? mask : prepareMask(mask, S, name);
+      if (prepared.side !== S) throw new Error(`mask of ${name}: prepared for ${prepared.side}x${prepared.side}, the pool is ${S}x${S}`);
+      this.labels.set(prepared.labels, off);
       const base = this.regionArea.length;
-      for (const c of components) this.regionArea.push(c.area);
-      for (let i = 0; i < labels.length; i++) {
-        if (labels[i] === 0) continue;
-        if (this.nPos === this.posRegion.length) {
-          const grown = new Uint32Array(this.posRegion.length * 2);
-          grown.set(this.posRegion);
-          this.posRegion = grown;
-        }
-        this.posRegion[this.nPos++] = base + labels[i] - 1;
+      for (const a of prepared.regionArea) this.regionArea.push(a);
+      const pos = prepared.posRegion;
+      if (this.nPos + pos.length > this.posRegion.length) {
+        let size = this.posRegion.length;
+        while (size < this.nPos + pos.length) size *= 2;
+        const grown = new Uint32Array(size);
+        grown.set(this.posRegion.subarray(0, this.nPos));
+        this.posRegion = grown;
       }
+      for (let i = 0; i < pos.length; i++) this.posRegion[this.nPos++] = base + pos[i];
     }
     this.names.add(name);
     this.count++;

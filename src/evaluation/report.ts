@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import type { DatasetProblem } from '../datasets/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
-import { type CategoryMetrics, METRIC_KEYS, type MetricKey, type ProtocolOptions } from './protocol.js';
+import { type CategoryMetrics, METRIC_KEYS, METRIC_LABELS, type MetricKey, type ProtocolOptions } from './protocol.js';
 
 export interface ReportOptions {
   resolution: number;
@@ -117,16 +117,7 @@ export function reportCsv(r: EvaluationReport): string {
 
 /** A fixed-width table in percent (as papers print them) for the terminal. */
 export function formatReportTable(r: EvaluationReport): string {
-  const short: Record<MetricKey, string> = {
-    pixel_auroc: 'P-AUROC',
-    pixel_ap: 'P-AP',
-    pixel_f1_max: 'P-F1max',
-    aupro: 'AUPRO',
-    image_auroc: 'I-AUROC',
-    image_ap: 'I-AP',
-    image_f1_max: 'I-F1max',
-  };
-  const rows: string[][] = [['category', 'images', ...METRIC_KEYS.map((k) => short[k])]];
+  const rows: string[][] = [['category', 'images', ...METRIC_KEYS.map((k) => METRIC_LABELS[k])]];
   const pct = (v: number | null) => (v === null ? '-' : (100 * v).toFixed(1));
   for (const c of r.categories) rows.push([c.category, String(c.n_images), ...METRIC_KEYS.map((k) => pct(c[k]))]);
   rows.push(['mean', String(r.mean.n_images), ...METRIC_KEYS.map((k) => pct(r.mean[k]))]);

@@ -21,6 +21,7 @@ import { imageFileHash } from '../image/io.js';
 import { acquireRunLock, type RunLock } from './run-lock.js';
 import { createProgress, StageTimer } from '../util/progress.js';
 import { encodeRle } from './rle.js';
+import type { RunResources } from './resources.js';
 import { RunDir, type ImageInputs, type ImageRecord, type StageARecord } from './run-dir.js';
 import { runStages, type CategoryState, type ImageState, type Pipeline, type StageContext } from './types.js';
 
@@ -43,6 +44,8 @@ export interface RunOptions {
   quiet?: boolean;
   /** Called with every finished image (computed or found complete). */
   onImage?: (rec: ImageRecord, computed: boolean) => void | Promise<void>;
+  /** Shared with the other runs of this process (see resources.ts). */
+  resources?: RunResources;
   /**
    * The lock of `runDir`, when the caller holds it (to cover more than the run, e.g. the
    * evaluation after it); otherwise the runner takes it and releases it when done.
@@ -205,11 +208,13 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const ctx: StageContext = { config, cache: opts.cache, timer, signal: abort.signal };
+  const ctx: StageContext = { config, cache: opts.cache, timer, signal: abort.signal, resources: opts.resources };
   const limit = pLimit(config.concurrency);
   let computedTotal = 0;
   const summary: RunSummary = { runDir: opts.runDir, aborted: false, categories: [], timing: {}, cache: {}, modelRuns: {}, wallSeconds: 0, failed: [] };
   const runsBefore = pipeline.modelRuns?.() ?? {};
+  // Models and the cache object may outlive this run (shared resources): report differences.
+  const cacheBefore = new Map([...(opts.cache?.stats ?? [])].map(([ns, st]) => [ns, { ...st }]));
 
   try {
     for (const job of opts.jobs) {
@@ -303,7 +308,12 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
 
   summary.aborted = abort.signal.aborted;
   summary.timing = timer.summary();
-  if (opts.cache) for (const [ns, st] of opts.cache.stats) summary.cache[ns] = { ...st };
+  if (opts.cache) {
+    for (const [ns, st] of opts.cache.stats) {
+      const b = cacheBefore.get(ns) ?? { hits: 0, misses: 0 };
+      if (st.hits - b.hits || st.misses - b.misses) summary.cache[ns] = { hits: st.hits - b.hits, misses: st.misses - b.misses };
+    }
+  }
   const runsAfter = pipeline.modelRuns?.() ?? {};
   for (const [k, v] of Object.entries(runsAfter)) summary.modelRuns[k] = v - (runsBefore[k] ?? 0);
   summary.wallSeconds = +((performance.now() - t0) / 1000).toFixed(2);

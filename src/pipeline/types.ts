@@ -9,6 +9,7 @@ import type { DiskCache } from '../util/disk-cache.js';
 import type { StageTimer } from '../util/progress.js';
 import type { Config } from '../config/schema.js';
 import type { Box, RgbImage } from '../image/types.js';
+import type { RunResources } from './resources.js';
 
 
 export interface Detection {
@@ -73,6 +74,8 @@ export interface StageContext {
   cache?: DiskCache;
   timer: StageTimer;
   signal?: AbortSignal;
+  /** Shared with the other runs of this process (a sweep), when there are any: see resources.ts. */
+  resources?: RunResources;
 }
 
 export interface Stage<S> {
@@ -87,6 +90,8 @@ export interface BuildEnv {
   cache?: DiskCache;
   /** Absolute models directory (config.models_dir resolved against the working directory). */
   modelsDir: string;
+  /** Loaded models and memoised values shared with the other runs of this process (a sweep). */
+  resources?: RunResources;
 }
 
 export interface ModelRecord {

@@ -10,7 +10,7 @@ import type { Spec } from './chart-style.js';
 import type { GalleryData } from './gallery-files.js';
 import type { RunProvenance } from './provenance.js';
 import type { TableGroup } from './table.js';
-import { METRIC_LABELS } from './types.js';
+import { METRIC_LABELS } from '../evaluation/protocol.js';
 
 export interface PageModel {
   title: string;

@@ -7,7 +7,7 @@
 import type { MetricKey } from '../evaluation/protocol.js';
 import { baseConfig, type ChartSize, DATASET_SCHEME, PAGE_SIZE, type Spec, VEGA_LITE_SCHEMA } from './chart-style.js';
 import type { ParamValue, SweepResults } from './sweep-results.js';
-import { METRIC_LABELS } from './types.js';
+import { METRIC_LABELS } from '../evaluation/protocol.js';
 
 interface SweepPoint {
   run: string;

@@ -1,19 +1,7 @@
 /** What the report reads: the runs (run directories or `iapas evaluate` outputs) as loaded. */
-import type { MetricKey } from '../evaluation/protocol.js';
 import type { EvaluationReport } from '../evaluation/report.js';
 import type { ImageRecord } from '../pipeline/run-dir.js';
 import type { ModelRecord } from '../pipeline/types.js';
-
-/** Column titles, as papers print them. */
-export const METRIC_LABELS: Record<MetricKey, string> = {
-  pixel_auroc: 'P-AUROC',
-  pixel_ap: 'P-AP',
-  pixel_f1_max: 'P-F1max',
-  aupro: 'AUPRO',
-  image_auroc: 'I-AUROC',
-  image_ap: 'I-AP',
-  image_f1_max: 'I-F1max',
-};
 
 /** The command line a run recorded (command.json, written by `iapas run` / `segment` / `demo`). */
 export interface RecordedCommand {

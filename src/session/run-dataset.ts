@@ -16,6 +16,7 @@ import { getPreset } from '../methods/registry.js';
 import { resultConfigHash, runPipeline, type RunSummary } from '../pipeline/runner.js';
 import type { EvaluationReport } from '../evaluation/report.js';
 import { evaluateRun } from '../pipeline/evaluate-run.js';
+import type { RunResources } from '../pipeline/resources.js';
 import type { ImageRecord } from '../pipeline/run-dir.js';
 import { withRunLock } from '../pipeline/run-lock.js';
 import type { Pipeline } from '../pipeline/types.js';
@@ -41,6 +42,11 @@ export interface DatasetRunRequest {
   pipeline?: Pipeline;
   /** What the run directory's lock names as its owner (default 'iapas run'). */
   command?: string;
+  /**
+   * Models, cache object, memo and prepared ground truth shared with the other runs of this
+   * process (a sweep): loaded once, released by their owner, never by this run.
+   */
+  resources?: RunResources;
 }
 
 export interface DatasetRunResult {
@@ -58,9 +64,10 @@ export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunRe
   const { config } = req;
   const runDir = req.runDir ? resolve(req.runDir) : defaultRunDir(config, req.dataset, req.categories, req.limit);
   await checkWritable(req.runDir ?? runDir, 'dir', '--run-dir');
-  const cache = cacheOf(config);
+  const { resources } = req;
+  const cache = resources ? resources.diskCache(config) : cacheOf(config);
   // Models first: a missing file stops the run before any dataset or image work.
-  const pipeline = req.pipeline ?? (await getPreset(config.preset).build(config, { cache, modelsDir: modelsDirOf(config) }));
+  const pipeline = req.pipeline ?? (await getPreset(config.preset).build(config, { cache, modelsDir: modelsDirOf(config), resources }));
   try {
     const index = req.index ?? (await loadDataset(resolve(req.dataset)));
     const categories = selectCategories(index, req.categories);
@@ -80,9 +87,10 @@ export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunRe
         quiet: req.quiet,
         onImage: req.onImage,
         lock,
+        resources,
       });
       let metrics: EvaluationReport | undefined;
-      if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, req.quiet);
+      if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, req.quiet, resources);
       return { runDir, run, metrics };
     });
   } finally {

@@ -10,19 +10,19 @@ export interface Progress {
   stop(): void;
 }
 
+// The bar of the work that contains the bars created now (a sweep over its runs), on a terminal.
+let outer: cliProgress.MultiBar | undefined;
+
 export function createProgress(label: string, total: number, opts: { quiet?: boolean } = {}): Progress {
   if (opts.quiet || process.env.IAPAS_QUIET === '1' || total <= 0) return { tick() {}, stop() {} };
   const start = Date.now();
   if (process.stderr.isTTY) {
-    const bar = new cliProgress.SingleBar(
-      {
-        format: `${label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted}`,
-        stream: process.stderr,
-        hideCursor: true,
-      },
-      cliProgress.Presets.shades_classic,
-    );
-    bar.start(total, 0, { rate: '0.00' });
+    const format = `${label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted}`;
+    const group = outer;
+    const bar = group
+      ? group.create(total, 0, { rate: '0.00' }, { format })
+      : new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
+    if (!group) (bar as cliProgress.SingleBar).start(total, 0, { rate: '0.00' });
     let done = 0;
     return {
       tick(n = 1) {
@@ -31,7 +31,8 @@ export function createProgress(label: string, total: number, opts: { quiet?: boo
         bar.update(done, { rate: rate.toFixed(2) });
       },
       stop() {
-        bar.stop();
+        if (group) group.remove(bar);
+        else bar.stop();
       },
     };
   }
@@ -56,6 +57,62 @@ export function createProgress(label: string, total: number, opts: { quiet?: boo
     stop() {
       line(true);
     },
+  };
+}
+
+export interface OuterProgress {
+  /** Sets how many units are done. */
+  update(done: number): void;
+  /** A line printed above the bars (or on its own without a terminal). */
+  log(line: string): void;
+  stop(): void;
+}
+
+/**
+ * One bar over the work it contains (a sweep's runs): while it lives, bars made by createProgress
+ * are drawn under it. Without a terminal, one line per update.
+ */
+export function createOuterProgress(label: string, total: number, opts: { quiet?: boolean; unit?: string } = {}): OuterProgress {
+  const unit = opts.unit ?? 'done';
+  if (opts.quiet || process.env.IAPAS_QUIET === '1') return { update() {}, log() {}, stop() {} };
+  const start = Date.now();
+  if (process.stderr.isTTY && !outer) {
+    const group = new cliProgress.MultiBar(
+      { stream: process.stderr, hideCursor: true, clearOnComplete: false, format: `${label} [{bar}] {value}/{total} ${unit} | ETA {eta_formatted}` },
+      cliProgress.Presets.shades_classic,
+    );
+    outer = group;
+    const bar = group.create(total, 0);
+    return {
+      update(done) {
+        bar.update(done);
+      },
+      log(line) {
+        group.log(line.endsWith('\n') ? line : line + '\n');
+      },
+      stop() {
+        group.stop();
+        if (outer === group) outer = undefined;
+      },
+    };
+  }
+  let first: { at: number; done: number } | undefined;
+  let shown: { at: number; done: number } | undefined;
+  return {
+    update(done) {
+      first ??= { at: Date.now(), done };
+      // A line when something finished, else one a minute (a queued sweep polls often).
+      if (shown && shown.done === done && Date.now() - shown.at < 60_000) return;
+      shown = { at: Date.now(), done };
+      const secs = (Date.now() - first.at) / 1000;
+      const rate = (done - first.done) / Math.max(secs, 1e-3);
+      const eta = rate > 0 ? `, ETA ${((total - done) / rate).toFixed(0)} s` : '';
+      process.stderr.write(`${label}: ${done}/${total} ${unit} (${((Date.now() - start) / 1000).toFixed(1)} s${eta})\n`);
+    },
+    log(line) {
+      process.stderr.write(line.endsWith('\n') ? line : line + '\n');
+    },
+    stop() {},
   };
 }
 

@@ -5,7 +5,7 @@
  * 'inserts untrusted values as data'.)
  */
 import { spawn } from 'node:child_process';
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
@@ -17,7 +17,7 @@ import { RunDir } from '../../src/pipeline/run-dir.js';
 import { runOnDataset } from '../../src/session/run-dataset.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { runCli } from '../support/cli.js';
-import { fakePipeline, writeRgb, writeTinyMvtec } from '../support/fake-pipeline.js';
+import { fakePipeline, runDirFiles, writeRgb, writeTinyMvtec } from '../support/fake-pipeline.js';
 import { REPO_ROOT } from '../support/shared.js';
 
 const dirs: string[] = [];
@@ -32,15 +32,6 @@ afterAll(async () => {
 
 const config = () => buildConfig('fewshot', { flags: { references: { k: 2 }, concurrency: 2, cache: false, eval: { resolution: 32 } } });
 
-/** Every file of a run directory but timing.json, as bytes. */
-async function files(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const f of await readdir(root, { recursive: true })) {
-    const p = join(root, String(f));
-    if ((await stat(p)).isFile() && !String(f).endsWith('timing.json')) out.set(String(f), (await readFile(p)).toString('base64'));
-  }
-  return out;
-}
 
 /** A PNG whose header says 30000 x 30000: over sharp's pixel limit, 200 bytes on disk. */
 function overLimitPng(): Buffer {
@@ -135,8 +126,8 @@ describe('killed runs resume to the same bytes', () => {
     expect([0, 130]).toContain(interrupted.code);
     const last = await child(data, runDir, true);
     expect(last.code, last.stderr).toBe(0);
-    const got = await files(runDir);
-    const want = await files(reference);
+    const got = await runDirFiles(runDir);
+    const want = await runDirFiles(reference);
     expect([...got.keys()].sort()).toEqual([...want.keys()].sort());
     for (const [f, bytes] of want) expect(got.get(f), f).toBe(bytes);
   }, 240_000);

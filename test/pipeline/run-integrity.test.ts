@@ -18,7 +18,7 @@ import { runPipeline } from '../../src/pipeline/runner.js';
 import { runOnDataset } from '../../src/session/run-dataset.js';
 import { imagesAsSamples, segmentOutputStem } from '../../src/session/run-images.js';
 import { runCli } from '../support/cli.js';
-import { fakePipeline, writeDefectMask, writeRgb, writeTinyMvtec } from '../support/fake-pipeline.js';
+import { fakePipeline, runDirFiles, writeDefectMask, writeRgb, writeTinyMvtec } from '../support/fake-pipeline.js';
 
 const dirs: string[] = [];
 async function tmp(prefix = 'iapas-integrity-'): Promise<string> {
@@ -37,15 +37,6 @@ async function run(dataset: string, runDir: string, opts: { resume?: boolean; cf
   return runOnDataset({ config: opts.cfg ?? config(), dataset, runDir, resume: opts.resume, quiet: true, pipeline: fakePipeline() });
 }
 
-/** Every file of a run directory but timing.json, as bytes. */
-async function files(root: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  for (const f of await readdir(root, { recursive: true })) {
-    const p = join(root, String(f));
-    if ((await stat(p)).isFile() && !String(f).endsWith('timing.json')) out.set(String(f), (await readFile(p)).toString('base64'));
-  }
-  return out;
-}
 
 describe('names that collide after sanitising get distinct, stable files', () => {
   it("'a b' and 'a_b', and 'dup.jpg' with 'dup.png', each get their own record and map; evaluate and resume see them all", async () => {
@@ -190,7 +181,7 @@ describe('--resume recomputes what changed since it was computed', () => {
     const fresh = await run(data, join(root, 'fresh'));
     expect(resumed.metrics!.categories[0].pixel_ap).toBe(fresh.metrics!.categories[0].pixel_ap);
     expect(resumed.metrics!.categories[0].pixel_ap).not.toBe(first.metrics!.categories[0].pixel_ap);
-    expect(await files(runDir)).toEqual(await files(join(root, 'fresh')));
+    expect(await runDirFiles(runDir)).toEqual(await runDirFiles(join(root, 'fresh')));
   });
 
   it('a replaced reference recomputes the whole category; a replaced mask updates records and metrics only', async () => {
@@ -211,7 +202,7 @@ describe('--resume recomputes what changed since it was computed', () => {
     expect(afterMask.run.categories[0]).toMatchObject({ computed: 0, skipped: 5, updated: 1 });
     const fresh = await run(data, join(root, 'fresh'));
     expect(afterMask.metrics!.categories[0].pixel_ap).toBe(fresh.metrics!.categories[0].pixel_ap);
-    expect(await files(runDir)).toEqual(await files(join(root, 'fresh')));
+    expect(await runDirFiles(runDir)).toEqual(await runDirFiles(join(root, 'fresh')));
   });
 
   it('a run stopped halfway through recomputing leaves no stale record that looks current', async () => {
@@ -228,7 +219,7 @@ describe('--resume recomputes what changed since it was computed', () => {
     const rest = await run(data, runDir, { resume: true });
     expect(rest.run.categories[0]).toMatchObject({ computed: 4, skipped: 1, recomputed: { 'references changed': 4 } });
     await run(data, join(root, 'fresh'));
-    expect(await files(runDir)).toEqual(await files(join(root, 'fresh')));
+    expect(await runDirFiles(runDir)).toEqual(await runDirFiles(join(root, 'fresh')));
   });
 
   it("a killed writer's temporary files are removed by the next run, which holds the lock", async () => {

@@ -7,7 +7,7 @@
  *
  * Also writes small MVTec-layout datasets with real PNG/JPEG files.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import sharp from 'sharp';
 import type { CategoryState, ImageState, Pipeline, Stage } from '../../src/pipeline/types.js';
@@ -88,4 +88,14 @@ export async function writeTinyMvtec(root: string, category = 'widget', opts: { 
     await writeDefectMask(join(cat, 'ground_truth', 'crack', `00${i}_mask.png`));
   }
   return cat;
+}
+
+/** Every file of a run directory but timing.json (its times differ run to run), as base64 bytes. */
+export async function runDirFiles(root: string): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (const f of await readdir(root, { recursive: true })) {
+    const p = join(root, String(f));
+    if ((await stat(p)).isFile() && !String(f).endsWith('timing.json')) out.set(String(f), (await readFile(p)).toString('base64'));
+  }
+  return out;
 }

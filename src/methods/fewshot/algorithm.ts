@@ -27,8 +27,10 @@ import type { MapRefinement, RefinedRegion } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
 import type { MapOptions } from '../components/score-map.js';
 import { binariseWithPolicy, describeThresholdPolicy, parseThresholdPolicy, type ThresholdPolicy } from '../components/threshold.js';
+import type { DiskCache } from '../../util/disk-cache.js';
 import { combineMapWithMasks } from './combine.js';
 import { categoryThreshold, prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
+import { samPromptMasks } from './sam-masks.js';
 
 export type RegionOptions = Pick<RegionPromptOptions, 'minArea' | 'minAreaFraction' | 'maxPrompts'>;
 
@@ -93,7 +95,11 @@ export interface FewshotResult extends MapRefinement {
 
 /** Per category: memory bank from normal references, and the adaptive threshold when used. */
 export async function prepareFewshotCategory(backbone: Backbone, references: RgbImage[], options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS): Promise<FewshotCategory> {
-  const bank = await prepareMemoryBank(backbone, references, options.map);
+  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, options.map), options);
+}
+
+/** The per-category state from a memory bank (which does not depend on the threshold policy). */
+export function fewshotCategoryFromBank(bank: MemoryBank, options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS): FewshotCategory {
   const p = options.threshold;
   return { bank, categoryThreshold: p.kind === 'adaptive' ? categoryThreshold(bank, p) : null };
 }
@@ -114,7 +120,7 @@ export async function refineWithSam(
   image: RgbImage,
   featureMap: Float32Array,
   category: FewshotCategory,
-  ctx: { sam?: SamModel },
+  ctx: { sam?: SamModel; cache?: DiskCache },
   options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
 ): Promise<FewshotResult> {
   const { width, height } = image;
@@ -126,9 +132,17 @@ export async function refineWithSam(
   let samRefine: FewshotResult['samRefine'];
   if (options.useSam && prompts.length > 0) {
     if (!ctx.sam) throw new Error('few-shot: useSam is set but no SamModel was given');
-    const embedding = await ctx.sam.encode(image);
-    const results = await refineMasks(ctx.sam, embedding, prompts.map((p) => ({ box: p.box, points: p.points })), options.refine, { map: featureMap });
-    if (!isPlainPolicy(options.refine)) samRefine = { policy: refinePolicyName(options.refine), decoderCalls: results.reduce((n, r) => n + r.decoderCalls, 0) };
+    const samPrompts = prompts.map((p) => ({ box: p.box, points: p.points }));
+    let results: Array<{ mask: Uint8Array; iou: number }>;
+    if (isPlainPolicy(options.refine)) {
+      // One decode per prompt: the masks go through the model-output cache (sam-masks.ts).
+      results = await samPromptMasks(ctx.sam, image, samPrompts, ctx.cache);
+    } else {
+      // A refinement policy reads the feature map and feeds masks back: decoded every time.
+      const refined = await refineMasks(ctx.sam, await ctx.sam.encode(image), samPrompts, options.refine, { map: featureMap });
+      samRefine = { policy: refinePolicyName(options.refine), decoderCalls: refined.reduce((n, r) => n + r.decoderCalls, 0) };
+      results = refined;
+    }
     results.forEach((r, i) => {
       const clipped = clipMaskToBox(r.mask, width, height, prompts[i].box, options.maskMargin);
       regions.push(maskArea(clipped) > 0 ? { ...prompts[i], mask: clipped, iou: r.iou } : fallback(i));

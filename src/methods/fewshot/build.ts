@@ -2,18 +2,38 @@
  * Presets `fewshot` and `fewshot-cnn`: stage A builds a memory bank from the k normal references
  * (and the adaptive threshold from their own scores); stage B scores the image against it, turns
  * the thresholded map into box + point prompts and refines them with SAM (algorithm.ts).
+ *
+ * What depends only on images and models is computed once per sweep: the memory bank is kept in
+ * the shared resources (keyed by backbone, reference contents and map options), an image's raw
+ * anomaly map is in the model-output cache (namespace `fewshot-map`), and so are SAM's masks per
+ * prompt (sam-masks.ts); a threshold, margin or boost change re-runs only what comes after them.
  */
 import type { Config } from '../../config/schema.js';
+import type { RgbImage } from '../../image/types.js';
 import { backboneEntry, loadBackbone, resolveBackboneFile } from '../../models/backbones/index.js';
 import { loadSam } from '../../models/sam/load.js';
+import { hashRgb } from '../../models/sam/model.js';
 import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
+import { acquireModel } from '../../pipeline/resources.js';
 import { definePipeline, type BuildEnv, type ModelRecord, type Pipeline } from '../../pipeline/types.js';
 import { anomalyMapStage, memoryStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
 import { decodeImage, loadReferences } from '../../stages/decode.js';
 import { mapRefineStage, type MapRefiner } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
-import { fewshotOptionsFrom, prepareFewshotCategory, refineWithSam, type FewshotCategory } from './algorithm.js';
-import { scoreQuery } from './memory-bank.js';
+import { hashJson } from '../../util/hash.js';
+import { decodeNpy, encodeNpy } from '../../util/npy.js';
+import { fewshotCategoryFromBank, fewshotOptionsFrom, refineWithSam, type FewshotCategory } from './algorithm.js';
+import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
+
+/** Bumped whenever the raw map's computation changes, so stale cached maps are never reused. */
+const RAW_MAP_VERSION = 1;
+
+/** The category state with the identity of its bank (backbone, references, map options). */
+type KeyedCategory = FewshotCategory & { bankKey: string };
+
+function bankBytes(b: MemoryBank): number {
+  return b.memory.data.byteLength * 2 + b.referenceScores.byteLength;
+}
 
 export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipeline> {
   const options = fewshotOptionsFrom(config.fewshot, config.sam);
@@ -23,26 +43,43 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
   } catch (err) {
     throw new UserError(`fewshot.backbone: ${(err as Error).message}`);
   }
+  const { cache, resources } = env;
   const models: ModelRecord[] = [];
   if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
-  const sam = await loadSam(config.sam.model, env.modelsDir, env.cache);
-  models.push(await samModelRecord(config.sam.model, sam));
-  const backbone = await loadBackbone(entry, { sam, modelsDir: env.modelsDir });
+  const samKey = `sam\0${config.sam.model}\0${env.modelsDir}\0${cache?.root ?? ''}`;
+  const sam = await acquireModel(resources, samKey, () => loadSam(config.sam.model, env.modelsDir, cache), (m) => m.release());
+  models.push(await samModelRecord(config.sam.model, sam.model));
+  const backbone = await acquireModel(
+    resources,
+    `backbone\0${entry.name}\0${env.modelsDir}\0${samKey}`,
+    () => loadBackbone(entry, { sam: sam.model, modelsDir: env.modelsDir }),
+    (b) => b.release?.(),
+  );
+  const features = backbone.model;
   let featureRuns = 0;
 
-  const model: AnomalyMapModel<FewshotCategory> = {
+  const model: AnomalyMapModel<KeyedCategory> = {
     async prepare(references) {
-      const memory = await prepareFewshotCategory(backbone, references, options);
-      featureRuns += references.length;
-      return { memory, notes: { backbone: backbone.name, threshold_policy: config.fewshot.threshold, category_threshold: memory.categoryThreshold } };
+      const bankKey = hashJson({ v: RAW_MAP_VERSION, backbone: await features.id(), references: references.map(hashRgb), map: options.map });
+      const build = async () => {
+        featureRuns += references.length;
+        return prepareMemoryBank(features, references, options.map);
+      };
+      const bank = resources ? await resources.memo(`fewshot-bank\0${bankKey}`, build, bankBytes) : await build();
+      const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey };
+      return { memory, notes: { backbone: features.name, threshold_policy: config.fewshot.threshold, category_threshold: memory.categoryThreshold } };
     },
     async score(image, memory) {
-      featureRuns++;
-      return scoreQuery(backbone, memory.bank, image);
+      const compute = async () => {
+        featureRuns++;
+        return scoreQuery(features, memory.bank, image);
+      };
+      if (!cache) return compute();
+      return cachedRawMap(cache, cache.key({ bank: memory.bankKey, image: hashRgb(image) }), image, compute);
     },
   };
-  const refiner: MapRefiner<FewshotCategory> = {
-    refine: (image, rawMap, memory) => refineWithSam(image, rawMap, memory, { sam: options.useSam ? sam : undefined }, options),
+  const refiner: MapRefiner<KeyedCategory> = {
+    refine: (image, rawMap, memory) => refineWithSam(image, rawMap, memory, { sam: options.useSam ? sam.model : undefined, cache }, options),
   };
 
   return definePipeline({
@@ -52,13 +89,30 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
     models,
     referencesAreShots: true,
     modelRuns: () => ({
-      'sam-encoder': sam.stats.encoderRuns,
-      'sam-decoder': sam.stats.decoderRuns,
-      ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: featureRuns } : {}),
+      'sam-encoder': sam.model.stats.encoderRuns,
+      'sam-decoder': sam.model.stats.decoderRuns,
+      ...(entry.kind === 'onnx-cnn' ? { [features.name]: featureRuns } : {}),
     }),
     async dispose() {
-      await backbone.release?.();
+      await backbone.release();
       await sam.release();
     },
   });
+}
+
+/** The raw anomaly map of an image from the model-output cache, or computed and stored there. */
+async function cachedRawMap(
+  cache: NonNullable<BuildEnv['cache']>,
+  key: string,
+  image: RgbImage,
+  compute: () => Promise<Float32Array>,
+): Promise<Float32Array> {
+  const bytes = await cache.getBytes('fewshot-map', key);
+  if (bytes) {
+    const arr = decodeNpy(bytes, 'cached few-shot map');
+    if (arr.data instanceof Float32Array && arr.data.length === image.width * image.height) return arr.data;
+  }
+  const map = await compute();
+  await cache.setBytes('fewshot-map', key, encodeNpy(map, [image.height, image.width]));
+  return map;
 }

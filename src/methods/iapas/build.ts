@@ -14,6 +14,7 @@ import { hashRgb } from '../../models/sam/model.js';
 import { policyNeedsMap, refinePolicyFrom, refinePolicyName } from '../../models/sam/refine.js';
 import { resolveModel } from '../../models/weights/resolve.js';
 import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
+import { acquireModel } from '../../pipeline/resources.js';
 import { definePipeline, type BuildEnv, type CategoryState, type ImageState, type ModelRecord, type Pipeline, type Stage } from '../../pipeline/types.js';
 import { createLlmCaptioner, createStaticCaptioner, type Captioner } from '../../prompts/captioner.js';
 import { captionStage } from '../../stages/caption.js';
@@ -71,16 +72,29 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
   if (missing.length > 1) throw new MissingModelsError(missing);
   if (!gdinoFiles) throw new Error('unreachable: Grounding DINO resolved without files');
 
-  // 2. Load.
+  // 2. Load (or take the models already loaded by an earlier run of this process: a sweep). The
+  // keys name everything a load depends on, the cache root included: a model writes its outputs
+  // to the cache it was loaded with.
+  const cacheRoot = env.cache?.root ?? '';
   const models: ModelRecord[] = [];
-  const gdino = await GroundingDino.load(gdinoFiles.dir, { cache: env.cache });
+  const gdinoHandle = await acquireModel(env.resources, `gdino\0${gdinoFiles.dir}\0${cacheRoot}`, () => GroundingDino.load(gdinoFiles.dir, { cache: env.cache }), (m) => m.dispose());
+  const gdino = gdinoHandle.model;
   models.push({ name: det.model, files: [await fileRecord(gdinoModelFile(gdinoFiles.dir))] });
   let ram: RamTagger | undefined;
+  let ramHandle: { release(): Promise<void> } | undefined;
   if (ramFiles) {
     const onnx = ramFiles.files.find((f) => f.endsWith('.onnx'));
     const tagList = ramFiles.files.find((f) => f.endsWith('ram_tag_list.txt'));
     if (!onnx || !tagList) throw new MissingModelError(config.tagging.model, join(ramFiles.dir, onnx ? 'ram_tag_list.txt' : '*.onnx'));
-    ram = await RamTagger.load(onnx, { tagListPath: tagList, thresholdPath: ramFiles.files.find((f) => f.endsWith('_threshold.txt')), cache: env.cache });
+    const thresholdPath = ramFiles.files.find((f) => f.endsWith('_threshold.txt'));
+    const h = await acquireModel(
+      env.resources,
+      `ram\0${onnx}\0${tagList}\0${thresholdPath ?? ''}\0${cacheRoot}`,
+      () => RamTagger.load(onnx, { tagListPath: tagList, thresholdPath, cache: env.cache }),
+      (m) => m.dispose(),
+    );
+    ram = h.model;
+    ramHandle = h;
     models.push({ name: config.tagging.model, files: await Promise.all(ramFiles.files.map(fileRecord)) });
   }
   let captioner: Captioner;
@@ -90,11 +104,12 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
         ? await createLlmCaptioner({ template: config.caption.template, llm: config.llm, cache: env.cache, modelsDir: env.modelsDir })
         : createStaticCaptioner(config.caption.static);
   } catch (err) {
-    await gdino.dispose();
-    await ram?.dispose();
+    await gdinoHandle.release();
+    await ramHandle?.release();
     throw err;
   }
-  const sam = await loadSam(config.sam.model, env.modelsDir, env.cache);
+  const samHandle = await acquireModel(env.resources, `sam\0${config.sam.model}\0${env.modelsDir}\0${cacheRoot}`, () => loadSam(config.sam.model, env.modelsDir, env.cache), (m) => m.release());
+  const sam = samHandle.model;
   models.push(await samModelRecord(config.sam.model, sam));
 
   const detector: RawDetector = { raw: (image, caption) => gdino.infer(image, prepareCaption(caption), hashRgb(image)) };
@@ -126,9 +141,9 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
     }),
     async dispose() {
       await captioner.dispose();
-      await gdino.dispose();
-      await ram?.dispose();
-      await sam.release();
+      await gdinoHandle.release();
+      await ramHandle?.release();
+      await samHandle.release();
     },
   });
 }

@@ -91,9 +91,18 @@ export interface SamStats {
   decoderMs: number;
 }
 
+// Several stages key the same image (embedding, detector output, masks); an image kept in memory
+// between the runs of a sweep is hashed once.
+const rgbHashes = new WeakMap<Uint8Array, string>();
+
 /** sha256 of an RGB image's dimensions and bytes: the image part of every embedding key. */
 export function hashRgb(image: RgbImage): string {
-  return createHash('sha256').update(`rgb8:${image.width}x${image.height}:`).update(image.data).digest('hex');
+  const known = rgbHashes.get(image.data);
+  const tag = `rgb8:${image.width}x${image.height}:`;
+  if (known !== undefined && known.startsWith(tag)) return known.slice(tag.length);
+  const h = createHash('sha256').update(tag).update(image.data).digest('hex');
+  rgbHashes.set(image.data, tag + h);
+  return h;
 }
 
 export function sigmoid(logits: Float32Array): Float32Array {
@@ -138,6 +147,7 @@ export class SamModel {
   private readonly memory = new Map<string, Promise<SamEmbedding>>();
   private encoderHash: Promise<string> | undefined;
   private multimask: Promise<ort.InferenceSession> | undefined;
+  private decoderHash: Promise<string> | undefined;
 
   private constructor(
     readonly entry: SamModelEntry,
@@ -177,6 +187,12 @@ export class SamModel {
       },
       image: imageHash,
     });
+  }
+
+  /** Identity of the decoder for cache keys of its outputs: its file's sha256. */
+  decoderKey(): Promise<string> {
+    this.decoderHash ??= sha256File(this.entry.decoderPath);
+    return this.decoderHash;
   }
 
   /** Image embedding: from memory, else from the disk cache, else by running the encoder. */

@@ -1,0 +1,87 @@
+/**
+ * A sweep in this process: its jobs one after another in the plan's order, sharing loaded
+ * models, decoded images, memory banks and prepared masks (RunResources), every model output
+ * going through the content cache. Killed or interrupted, it loses at most the images in flight:
+ * `--resume` skips the jobs whose result is on disk and continues the others from their run
+ * directories. A job that fails (bad dataset path, invalid combination of values, missing
+ * model, or a bug) is recorded with its error and the sweep goes on.
+ */
+import { RunResources } from '../../pipeline/resources.js';
+import type { ImageRecord } from '../../pipeline/run-dir.js';
+import { createOuterProgress } from '../../util/progress.js';
+import type { SweepPlan } from './expand.js';
+import { jobData, readJobResult, runJob, writeJobFailure, type JobResult } from './run-job.js';
+import { prepareSweepDir } from './sweep-dir.js';
+
+export interface LocalSweepOptions {
+  resume?: boolean;
+  signal?: AbortSignal;
+  quiet?: boolean;
+  /** Called with every image of the running job (e.g. to stop after some). */
+  onImage?: (rec: ImageRecord, computed: boolean) => void | Promise<void>;
+  /** Called after each job this call finished or found finished. */
+  onJob?: (result: JobResult, computed: boolean) => void;
+}
+
+export interface LocalSweepOutcome {
+  /** Jobs computed by this call. */
+  computed: number;
+  /** Jobs found finished (a resumed sweep). */
+  skipped: number;
+  failed: number;
+  aborted: boolean;
+  wallSeconds: number;
+}
+
+export async function runSweepLocal(plan: SweepPlan, opts: LocalSweepOptions = {}): Promise<LocalSweepOutcome> {
+  const t0 = performance.now();
+  await prepareSweepDir(plan, !!opts.resume);
+  const outcome: LocalSweepOutcome = { computed: 0, skipped: 0, failed: 0, aborted: false, wallSeconds: 0 };
+  const progress = createOuterProgress(`sweep ${plan.spec.name}`, plan.jobs.length, { quiet: opts.quiet, unit: 'jobs' });
+  const resources = new RunResources();
+  let done = 0;
+  try {
+    for (const job of plan.jobs) {
+      if (opts.signal?.aborted) {
+        outcome.aborted = true;
+        break;
+      }
+      const previous = await readJobResult(job.runDir);
+      if (previous?.status === 'done') {
+        outcome.skipped++;
+        progress.update(++done);
+        opts.onJob?.(previous, false);
+        continue;
+      }
+      const data = jobData(plan.dir, job);
+      let result: JobResult | undefined;
+      try {
+        result = await runJob(data, { resources, signal: opts.signal, quiet: opts.quiet, onImage: opts.onImage });
+      } catch (err) {
+        // Not a user error: a bug or an environment problem. Recorded like a failure so the other
+        // jobs still run; `--resume` tries it again.
+        if (opts.signal?.aborted) throw err;
+        result = await writeJobFailure(data, `${(err as Error).message ?? String(err)}`);
+      }
+      if (!result) {
+        outcome.aborted = true;
+        break;
+      }
+      outcome.computed++;
+      if (result.status === 'failed') {
+        outcome.failed++;
+        progress.log(`${job.id}: FAILED: ${result.error}`);
+      } else {
+        const runs = Object.entries(result.model_runs).filter(([, n]) => n > 0);
+        progress.log(`${job.id}: ${result.wall_s} s, model runs: ${runs.length ? runs.map(([k, n]) => `${k} ${n}`).join(', ') : 'none'}`);
+      }
+      progress.update(++done);
+      opts.onJob?.(result, true);
+    }
+  } finally {
+    progress.stop();
+    await resources.dispose();
+  }
+  outcome.wallSeconds = +((performance.now() - t0) / 1000).toFixed(2);
+  return outcome;
+}

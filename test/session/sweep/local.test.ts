@@ -1,0 +1,194 @@
+/**
+ * A small sweep run for real (embedded `fewshot` preset, a seeded synthetic category): every
+ * model output computed once, the same results as plain uncached runs, a killed sweep resumed
+ * without recomputing what was finished, a changed spec refused, and a failing job recorded
+ * while the sweep goes on.
+ */
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ImageRecord } from '../../../src/pipeline/run-dir.js';
+import { runOnDataset } from '../../../src/session/run-dataset.js';
+import { expandSweep, type SweepPlan } from '../../../src/session/sweep/expand.js';
+import { runSweepLocal } from '../../../src/session/sweep/local.js';
+import { writeSweepReport } from '../../../src/session/sweep/report.js';
+import { MEASURE_COLUMNS } from '../../../src/session/sweep/results.js';
+import { readJobResult, type JobResult } from '../../../src/session/sweep/run-job.js';
+import { parseSweepSpec } from '../../../src/session/sweep/spec.js';
+import { discoverInputs } from '../../../src/report/inputs.js';
+import { readSweepResults } from '../../../src/report/sweep-results.js';
+import { generateSyntheticDataset } from '../../../src/synth/index.js';
+import { runCli } from '../../support/cli.js';
+
+let root: string;
+let data: string;
+let cache: string;
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'iapas-sweep-local-'));
+  data = join(root, 'data');
+  cache = join(root, 'cache');
+  await generateSyntheticDataset(data, { seed: 3, categories: ['disc'], size: 128, counts: { train: 2, testGood: 1, anomalous: 3 } });
+});
+
+afterAll(async () => {
+  await rm(root, { recursive: true, force: true });
+});
+
+function specRaw(grid: Record<string, unknown[]> = { 'fewshot.threshold': ['adaptive', 'fixed:0.3'], 'fewshot.boost': [1, 2] }) {
+  return { base: { preset: 'fewshot', set: { 'references.k': 2, cache_dir: cache, concurrency: 1 } }, datasets: [data], grid };
+}
+
+async function plan(out: string, grid?: Record<string, unknown[]>): Promise<SweepPlan> {
+  return expandSweep(await parseSweepSpec(specRaw(grid), join(root, 'spec.yaml')), { out: join(root, out) });
+}
+
+/** results.csv without the columns that measure an execution (time, model runs, cache hits). */
+async function resultsWithoutMeasures(dir: string): Promise<string> {
+  const lines = (await readFile(join(dir, 'results.csv'), 'utf8')).trim().split('\n').map((l) => l.split(','));
+  const drop = new Set(MEASURE_COLUMNS.map((c) => lines[0].indexOf(c)));
+  return lines.map((l) => l.filter((_, i) => !drop.has(i)).join(',')).join('\n');
+}
+
+async function imageRecords(runDir: string): Promise<ImageRecord[]> {
+  const dir = join(runDir, 'categories', 'disc', 'images');
+  const files = (await readdir(dir, { recursive: true })).filter((f) => f.endsWith('.json'));
+  return Promise.all(files.map(async (f) => JSON.parse(await readFile(join(dir, f), 'utf8')) as ImageRecord));
+}
+
+describe('a sweep on one machine', () => {
+  let first: SweepPlan;
+
+  it('runs every point, computes each model output once, and writes one tidy table', async () => {
+    first = await plan('sw1');
+    const outcome = await runSweepLocal(first, { quiet: true });
+    expect(outcome).toMatchObject({ computed: 4, skipped: 0, failed: 0, aborted: false });
+    const report = await writeSweepReport(first);
+    const csv = (await readFile(join(first.dir, 'results.csv'), 'utf8')).trim().split('\n');
+    expect(csv[0]).toBe(
+      'run,fewshot.threshold,fewshot.boost,dataset,category,n_images,pixel_auroc,pixel_ap,pixel_f1_max,aupro,image_auroc,image_ap,image_f1_max,wall_s,model_runs,cache_hits,error,run_dir',
+    );
+    expect(csv).toHaveLength(1 + 4 * 3); // per run: the category, the dataset mean, the overall mean
+    expect(report.rows.filter((r) => r.category === 'disc').map((r) => [r.run, r.n_images])).toEqual([
+      ['r00', 4],
+      ['r01', 4],
+      ['r02', 4],
+      ['r03', 4],
+    ]);
+
+    const results = new Map<string, JobResult>();
+    for (const j of first.jobs) results.set(j.run.id, (await readJobResult(j.runDir))!);
+    // The leader encodes the 2 references and 4 test images once; nobody encodes again.
+    expect(results.get('r00')!.model_runs['sam-encoder']).toBe(6);
+    for (const id of ['r01', 'r02', 'r03']) {
+      expect(results.get(id)!.model_runs['sam-encoder']).toBe(0);
+      expect(results.get(id)!.cache['fewshot-map']).toEqual({ hits: 4, misses: 0 });
+    }
+    // The SAM decoder ran once per distinct prompt over the whole sweep (thresholds change prompts).
+    const prompts = new Set<string>();
+    for (const j of first.jobs) {
+      for (const rec of await imageRecords(j.runDir)) {
+        const points = (rec.notes?.points ?? []) as unknown[];
+        rec.boxes!.forEach((b, i) => prompts.add(JSON.stringify([rec.relId, b.box, points[i]])));
+      }
+    }
+    const decoderRuns = [...results.values()].reduce((a, r) => a + r.model_runs['sam-decoder'], 0);
+    expect(prompts.size).toBeGreaterThan(0);
+    expect(decoderRuns).toBe(prompts.size);
+
+    // Summary: the best point and each key's range around it.
+    const best = report.summary.overall!;
+    const means = report.rows.filter((r) => r.dataset === 'mean');
+    expect(best.value).toBe(Math.max(...means.map((r) => r.pixel_f1_max as number)));
+    expect(report.summary.around.map((a) => a.factor)).toEqual(['fewshot.threshold', 'fewshot.boost']);
+    expect(report.summaryText).toContain(`best pixel_f1_max (%):\n  data: ${(100 * best.value).toFixed(1)} at ${best.run}`);
+
+    // iapas report reads the table: varied keys as parameters, metrics, run directories.
+    const parsed = await readSweepResults(join(first.dir, 'results.json'));
+    expect(parsed.varied).toEqual(['fewshot.threshold', 'fewshot.boost']);
+    const r02 = parsed.rows.find((r) => r.run === 'r02' && r.category === 'disc')!;
+    expect(r02.params).toEqual({ 'fewshot.threshold': 'fixed:0.3', 'fewshot.boost': 1 });
+    expect(r02.metrics.pixel_ap).toBe(report.rows.find((r) => r.run === 'r02' && r.category === 'disc')!.pixel_ap);
+    expect(r02.run_dir).toBe(join('runs', 'r02', 'data'));
+    const inputs = await discoverInputs([first.dir]);
+    expect(inputs.runs.map((r) => r.dir).sort()).toEqual(first.jobs.map((j) => j.runDir).sort());
+  });
+
+  it('gives the results of a plain run without cache or shared models', async () => {
+    const job = first.jobs.find((j) => j.run.id === 'r03')!;
+    const plain = await runOnDataset({ config: { ...job.run.config, cache: false }, dataset: data, runDir: join(root, 'plain-r03'), quiet: true });
+    expect(plain.run.modelRuns['sam-encoder']).toBe(6);
+    const swept = JSON.parse(await readFile(join(job.runDir, 'metrics.json'), 'utf8'));
+    expect(JSON.parse(await readFile(join(root, 'plain-r03', 'metrics.json'), 'utf8'))).toEqual(swept);
+    for (const f of await readdir(join(job.runDir, 'maps', 'disc'), { recursive: true })) {
+      if (!f.endsWith('.npy')) continue;
+      expect(await readFile(join(root, 'plain-r03', 'maps', 'disc', f))).toEqual(await readFile(join(job.runDir, 'maps', 'disc', f)));
+    }
+  });
+
+  it('a stopped sweep resumes: finished jobs are kept, the job in flight continues from its images', async () => {
+    const p = await plan('sw2');
+    const stop = new AbortController();
+    let computed = 0;
+    const killed = await runSweepLocal(p, {
+      quiet: true,
+      signal: stop.signal,
+      onImage: (_rec, fresh) => {
+        // Stop in the middle of the second job (the first has 4 images).
+        if (fresh && ++computed === 6) stop.abort(new Error('killed'));
+      },
+    });
+    expect(killed).toMatchObject({ computed: 1, aborted: true });
+    const inFlight = p.jobs[1];
+    expect(await readJobResult(inFlight.runDir)).toBeUndefined();
+    expect((await imageRecords(inFlight.runDir)).length).toBe(2);
+
+    await expect(runSweepLocal(p, { quiet: true })).rejects.toThrow(/already holds sweep .*pass --resume/);
+    const changed = await plan('sw2', { 'fewshot.threshold': ['adaptive', 'fixed:0.3'], 'fewshot.boost': [1, 3] });
+    await expect(runSweepLocal(changed, { quiet: true, resume: true })).rejects.toThrow(/the spec changed: varied \/ fewshot\.boost \/ values: \[1,2\] -> \[1,3\]/);
+
+    const seen: Array<[string, boolean]> = [];
+    const again: Array<{ relId: string; fresh: boolean }> = [];
+    const resumed = await runSweepLocal(p, {
+      quiet: true,
+      resume: true,
+      onJob: (r, fresh) => seen.push([r.job, fresh]),
+      onImage: (rec, fresh) => void again.push({ relId: rec.relId, fresh }),
+    });
+    expect(resumed).toMatchObject({ computed: 3, skipped: 1, aborted: false });
+    expect(seen[0]).toEqual([p.jobs[0].id, false]);
+    // The job in flight: 2 images found complete, 2 computed.
+    expect(again.slice(0, 4).filter((x) => !x.fresh)).toHaveLength(2);
+    const timing = JSON.parse(await readFile(join(inFlight.runDir, 'timing.json'), 'utf8'));
+    expect(timing.categories[0]).toMatchObject({ images: 4, skipped: 2, computed: 2 });
+    await writeSweepReport(p);
+    expect(await resultsWithoutMeasures(p.dir)).toBe(await resultsWithoutMeasures(first.dir));
+  });
+
+  it('iapas sweep records a failing job with its error and goes on', async () => {
+    const file = join(root, 'fail.yaml');
+    await writeFile(
+      file,
+      [
+        'base: { preset: fewshot, set: { references.k: 2, concurrency: 1 } }',
+        `datasets: [${data}, { path: ${join(root, 'no-such-data')}, name: missing }]`,
+        'grid: { fewshot.boost: [1] }',
+        `out: ${join(root, 'sw3')}`,
+      ].join('\n'),
+    );
+    const res = await runCli(['sweep', file, '--quiet', '--cache-dir', cache]);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('1 job(s) failed');
+    expect(res.stdout).toContain('best pixel_f1_max (%):\n  data: ');
+    expect(res.stdout).toContain('missing: no finished run');
+    const rows = JSON.parse(await readFile(join(root, 'sw3', 'results.json'), 'utf8')).rows as Array<Record<string, unknown>>;
+    const missing = rows.find((r) => r.dataset === 'missing')!;
+    expect(missing.error).toContain(`dataset root not found: ${join(root, 'no-such-data')}`);
+    expect(missing.pixel_ap).toBeNull();
+    expect(rows.find((r) => r.dataset === 'data' && r.category === 'mean')!.pixel_ap).toBeGreaterThan(0);
+    const overall = rows.find((r) => r.dataset === 'mean')!;
+    expect(overall.pixel_ap).toBeNull();
+    expect(overall.error).toContain('missing: dataset root not found');
+  });
+});
