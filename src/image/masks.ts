@@ -3,6 +3,7 @@
  * and its per-image normalisation (docs/method.md §1 stage B 5), unions, areas, clipping.
  */
 import { boxPixels } from './box.js';
+import type { Box } from './types.js';
 
 /** `sum_i s_i * m_i`: each binary mask adds its box score where it is set; overlaps add up. */
 export function scoreMap(masks: Uint8Array[], scores: number[], width: number, height: number): Float32Array {
@@ -54,4 +55,36 @@ export function clipMaskToBox(mask: Uint8Array, width: number, height: number, b
   if (!r) return out;
   for (let y = r.y0; y <= r.y1; y++) for (let x = r.x0; x <= r.x1; x++) out[y * width + x] = mask[y * width + x] ? 1 : 0;
   return out;
+}
+
+/** The tight box of a mask's set pixels (inclusive corners, as componentBox), or null when it is empty. */
+export function maskBox(mask: ArrayLike<number>, width: number, height: number): Box | null {
+  let x0 = width;
+  let y0 = height;
+  let x1 = -1;
+  let y1 = -1;
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      if (!mask[y * width + x]) continue;
+      if (x < x0) x0 = x;
+      if (x > x1) x1 = x;
+      if (y < y0) y0 = y;
+      if (y > y1) y1 = y;
+    }
+  }
+  return x1 < 0 ? null : [x0, y0, x1, y1];
+}
+
+/** |a ∩ b| / |a ∪ b| of two binary masks; 1 when both are empty. */
+export function maskIou(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  if (a.length !== b.length) throw new Error(`maskIou: masks of ${a.length} and ${b.length} pixels`);
+  let inter = 0;
+  let union = 0;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] ? 1 : 0;
+    const y = b[i] ? 1 : 0;
+    inter += x & y;
+    union += x | y;
+  }
+  return union === 0 ? 1 : inter / union;
 }

@@ -15,6 +15,7 @@ const BUILDERS: Record<PresetInfo['method'], Builder> = {
   iapas: async (config, env) => (await import('./iapas/build.js')).buildIapas(config, env),
   fewshot: async (config, env) => (await import('./fewshot/build.js')).buildFewshot(config, env),
   mutual: async (config, env) => (await import('./mutual/build.js')).buildMutual(config, env),
+  'saa-plus': async (config, env) => (await import('./saa-plus/build.js')).buildSaaPlus(config, env),
 };
 
 export interface Preset extends PresetInfo {

@@ -6,8 +6,9 @@
 import { anomalyPass, objectPass, type DetectorRaw, type DetectParams } from '../models/grounding-dino/postprocess.js';
 import type { Config } from '../config/schema.js';
 import { boxArea } from '../image/box.js';
-import type { BoxRecord, ImageState, Stage } from '../pipeline/types.js';
+import type { BoxRecord, Detection, ImageState, Stage } from '../pipeline/types.js';
 import type { RgbImage } from '../image/types.js';
+import type { TextPrompts } from './text-prompts.js';
 
 /** What the pipeline needs from a text-grounded detector. */
 export interface RawDetector {
@@ -56,6 +57,42 @@ export function anomalyPassStage(det: RawDetector): Stage<ImageState> {
         area: boxArea(d.box, width, height),
       }));
       return { boxes };
+    },
+  };
+}
+
+/** What a prompt-ensemble method does with the raw outputs of its object prompt and defect prompts. */
+export interface EnsembleProposer {
+  propose(
+    raws: { object: DetectorRaw; prompts: DetectorRaw[] },
+    prompts: TextPrompts,
+    config: Config,
+  ): { objectBox: Detection | null; objectSize: number; boxes: BoxRecord[]; notes?: Record<string, unknown> };
+}
+
+/**
+ * SAA+'s detection: the object prompt and every text prompt of the category (stage A's
+ * TextPrompts in its memory) through the detector, one raw output each (cached per caption by
+ * the adapter), then the method's filters.
+ */
+export function promptEnsembleStage(det: RawDetector, proposer: EnsembleProposer): Stage<ImageState> {
+  return {
+    name: 'detect',
+    reads: ['image', 'category'],
+    writes: ['objectBox', 'objectSize', 'boxes', 'notes'],
+    async run(s, ctx) {
+      const prompts = s.category.memory as TextPrompts | undefined;
+      if (!prompts?.prompts) throw new Error(`category '${s.category.category}' has no text prompts (stage A's text-prompts stage)`);
+      const object = await det.raw(s.image!, prompts.object);
+      const raws: DetectorRaw[] = [];
+      for (const p of prompts.prompts) raws.push(await det.raw(s.image!, p));
+      const r = proposer.propose({ object, prompts: raws }, prompts, ctx.config);
+      return {
+        objectBox: r.objectBox ? { ...r.objectBox, box: roundBox(r.objectBox.box) } : null,
+        objectSize: r.objectSize,
+        boxes: r.boxes,
+        notes: { ...s.notes, ...r.notes },
+      };
     },
   };
 }

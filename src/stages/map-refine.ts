@@ -23,6 +23,8 @@ export interface MapRefinement {
   threshold: number;
   thresholdPolicy: string;
   regions: RefinedRegion[];
+  /** The SAM refinement policy and the decoder calls it made, when it is more than one decode per prompt. */
+  samRefine?: { policy: string; decoderCalls: number };
 }
 
 export interface MapRefiner<M> {
@@ -46,6 +48,7 @@ export function mapRefineStage<M>(refiner: MapRefiner<M>): Stage<ImageState> {
           threshold_policy: r.thresholdPolicy,
           points: r.regions.map((g) => g.points[0]),
           sam_iou: r.regions.map((g) => g.iou),
+          ...(r.samRefine ? { sam_refine: r.samRefine.policy, sam_decoder_calls: r.samRefine.decoderCalls } : {}),
         },
       };
     },

@@ -37,6 +37,7 @@ const RANK: Record<string, number> = {
   'methods/oracle': 9,
   // mutual scoring turns its maps into masks with the few-shot method's SAM refinement.
   'methods/mutual': 9.5,
+  'methods/saa-plus': 9,
   methods: 10,
   session: 11,
   commands: 12,

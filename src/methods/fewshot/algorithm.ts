@@ -10,17 +10,19 @@
  *      fraction of its peak; methods/components/threshold.ts);
  *   3. prompts = one box + peak point per connected region above a minimum area
  *      (models/sam/region-prompts.ts);
- *   4. SAM decodes each prompt; a mask is clipped to its box grown by `maskMargin`; an empty mask
- *      falls back to its region;
+ *   4. SAM decodes each prompt through the refinement policy (config `sam.refine`, `sam.multimask`;
+ *      models/sam/refine.ts; the anomaly map is its map); a mask is clipped to its box grown by
+ *      `maskMargin`; an empty mask falls back to its region;
  *   5. final map = map * (1 + boost * union of masks) (combine.ts).
  */
-import type { FewshotConfig } from '../../config/schema.js';
-import { FEWSHOT_DEFAULTS } from '../../config/schema.js';
+import type { FewshotConfig, SamConfig } from '../../config/schema.js';
+import { CONFIG_DEFAULTS, FEWSHOT_DEFAULTS } from '../../config/schema.js';
 import { clipMaskToBox, maskArea, unionMask } from '../../image/masks.js';
 import type { RgbImage } from '../../image/types.js';
 import type { Backbone } from '../../models/backbones/types.js';
 import type { SamModel } from '../../models/sam/model.js';
 import { regionPrompts, type RegionPromptOptions } from '../../models/sam/region-prompts.js';
+import { isPlainPolicy, refineMasks, refinePolicyFrom, refinePolicyName, type RefinePolicy } from '../../models/sam/refine.js';
 import type { MapRefinement, RefinedRegion } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
 import type { MapOptions } from '../components/score-map.js';
@@ -52,10 +54,12 @@ export interface FewshotOptions {
   coreset: CoresetSettings;
   /** PCA dims of the feature scales; 0 = off. */
   pca: number;
+  /** How each prompt is decoded (config `sam.refine`, `sam.multimask`, ...). */
+  refine: RefinePolicy;
 }
 
-/** The options of a config's `fewshot` section (every default is the schema's). */
-export function fewshotOptionsFrom(f: FewshotConfig): FewshotOptions {
+/** The options of a config's `fewshot` and `sam` sections (every default is the schema's). */
+export function fewshotOptionsFrom(f: FewshotConfig, sam: SamConfig = CONFIG_DEFAULTS.sam): FewshotOptions {
   let threshold: ThresholdPolicy;
   try {
     threshold = parseThresholdPolicy(f.threshold);
@@ -67,6 +71,7 @@ export function fewshotOptionsFrom(f: FewshotConfig): FewshotOptions {
     useSam: f.use_sam,
     maskMargin: f.mask_margin,
     boost: f.boost,
+    refine: refinePolicyFrom(sam),
     regions: { minAreaFraction: f.min_area_fraction, maxPrompts: f.max_prompts },
     map: { workSize: f.work_size, smoothSigma: f.smooth_sigma },
     coreset: { fraction: f.coreset, minRows: f.coreset_min_rows, projection: CORESET_PROJECTION, seed: 0 },
@@ -142,9 +147,20 @@ export async function refineWithSam(
   // The thresholded pixels inside a prompt's box stand in for its region.
   const fallback = (i: number): RefinedRegion => ({ ...prompts[i], mask: clipMaskToBox(binary, width, height, prompts[i].box), iou: null });
   const regions: RefinedRegion[] = [];
+  let samRefine: FewshotResult['samRefine'];
   if (options.useSam && prompts.length > 0) {
     if (!ctx.sam) throw new Error('few-shot: useSam is set but no SamModel was given');
-    const results = await samPromptMasks(ctx.sam, image, prompts.map((p) => ({ box: p.box, points: p.points })), ctx.cache);
+    const samPrompts = prompts.map((p) => ({ box: p.box, points: p.points }));
+    let results: Array<{ mask: Uint8Array; iou: number }>;
+    if (isPlainPolicy(options.refine)) {
+      // One decode per prompt: the masks go through the model-output cache (sam-masks.ts).
+      results = await samPromptMasks(ctx.sam, image, samPrompts, ctx.cache);
+    } else {
+      // A refinement policy reads the feature map and feeds masks back: decoded every time.
+      const refined = await refineMasks(ctx.sam, await ctx.sam.encode(image), samPrompts, options.refine, { map: featureMap });
+      samRefine = { policy: refinePolicyName(options.refine), decoderCalls: refined.reduce((n, r) => n + r.decoderCalls, 0) };
+      results = refined;
+    }
     results.forEach((r, i) => {
       const clipped = clipMaskToBox(r.mask, width, height, prompts[i].box, options.maskMargin);
       regions.push(maskArea(clipped) > 0 ? { ...prompts[i], mask: clipped, iou: r.iou } : fallback(i));
@@ -154,5 +170,5 @@ export async function refineWithSam(
   }
   const union = unionMask(regions.map((g) => g.mask), width * height);
   const map = combineMapWithMasks(featureMap, regions.length > 0 ? union : null, options.boost);
-  return { width, height, map, featureMap, threshold, thresholdPolicy: describeThresholdPolicy(options.threshold), mask: union, regions };
+  return { width, height, map, featureMap, threshold, thresholdPolicy: describeThresholdPolicy(options.threshold), mask: union, regions, samRefine };
 }

@@ -37,7 +37,7 @@ function bankBytes(b: MemoryBank): number {
 }
 
 export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipeline> {
-  const options = fewshotOptionsFrom(config.fewshot);
+  const options = fewshotOptionsFrom(config.fewshot, config.sam);
   let entry;
   try {
     entry = backboneEntry(config.fewshot.backbone);

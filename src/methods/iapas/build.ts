@@ -11,6 +11,7 @@ import { resolveGgufPath } from '../../models/llm/chat-models.js';
 import { RamTagger } from '../../models/ram/model.js';
 import { loadSam, samEntryFor } from '../../models/sam/load.js';
 import { hashRgb } from '../../models/sam/model.js';
+import { policyNeedsMap, refinePolicyFrom, refinePolicyName } from '../../models/sam/refine.js';
 import { resolveModel } from '../../models/weights/resolve.js';
 import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
 import { acquireModel } from '../../pipeline/resources.js';
@@ -39,6 +40,12 @@ function checkConfig(config: Config): void {
   }
   if (det.size_filter && !det.object_pass) throw new UserError('the size filter needs the object pass (detector.object_pass=true) or detector.size_filter=false');
   if (captioner === 'llm' && tagger === 'none') throw new UserError('the LLM captioner needs an object tag: set a tagger, or use --captioner static');
+  const refine = refinePolicyFrom(config.sam);
+  if (policyNeedsMap(refine)) {
+    throw new UserError(
+      `SAM refinement '${refinePolicyName(refine)}' needs an anomaly map, and ${config.preset} has none before SAM (its map is made from the masks): use sam.refine=self or none with sam.multimask=off or iou`,
+    );
+  }
 }
 
 export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipeline> {
@@ -118,7 +125,7 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
   if (det.object_pass) imageStages.push(objectPassStage(detector));
   imageStages.push(anomalyPassStage(detector));
   if (det.size_filter) imageStages.push(sizeFilterStage);
-  imageStages.push(samOnBoxes(sam), scoreStage, normalizeStage);
+  imageStages.push(samOnBoxes(sam, refinePolicyFrom(config.sam)), scoreStage, normalizeStage);
 
   return definePipeline({
     name: config.preset,

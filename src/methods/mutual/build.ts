@@ -36,7 +36,7 @@ export function mutualOptionsFrom(config: Config): MutualOptions {
 }
 
 export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeline> {
-  const refine = fewshotOptionsFrom(config.fewshot);
+  const refine = fewshotOptionsFrom(config.fewshot, config.sam);
   const options = mutualOptionsFrom(config);
   let entry;
   try {

@@ -32,6 +32,10 @@ export interface OracleFigures {
   pixel_auroc: number | null;
   pixel_auroc_logit: number | null;
   prompts: number;
+  /** Decoder calls this column's masks took (a refinement reusing its mode's decode counts that decode too). */
+  decoder_calls: number;
+  /** Their decoder time, ms. */
+  decoder_ms: number;
 }
 
 export class OracleAccumulator {
@@ -42,17 +46,22 @@ export class OracleAccumulator {
   private probs: Float32Array[] = [];
   private labels: Uint8Array[] = [];
   private promptCount = 0;
+  private decoderCalls = 0;
+  private decoderMs = 0;
 
   constructor(readonly evalSize = 400) {}
 
   /**
    * Adds one image: its binary prediction, its score map (max logit; null when no prompt was
-   * given) and its ground truth, all width*height.
+   * given) and its ground truth, all width*height; the decoder calls and time it took (default:
+   * one call per prompt, time not recorded).
    */
-  add(pred: Uint8Array, score: Float32Array | null, gt: Uint8Array, width: number, height: number, prompts: number): void {
+  add(pred: Uint8Array, score: Float32Array | null, gt: Uint8Array, width: number, height: number, prompts: number, decoder: { calls: number; ms: number } = { calls: prompts, ms: 0 }): void {
     const n = width * height;
     if (pred.length !== n || gt.length !== n || (score && score.length !== n)) throw new Error('OracleAccumulator.add: sizes differ');
     this.promptCount += prompts;
+    this.decoderCalls += decoder.calls;
+    this.decoderMs += decoder.ms;
     let inter = 0;
     let union = 0;
     let positives = 0;
@@ -97,6 +106,8 @@ export class OracleAccumulator {
       pixel_auroc: pooledAuroc(concat(this.probs, Float32Array), labels),
       pixel_auroc_logit: pooledAuroc(concat(this.scores, Float32Array), labels),
       prompts: this.promptCount,
+      decoder_calls: this.decoderCalls,
+      decoder_ms: +this.decoderMs.toFixed(1),
     };
   }
 }

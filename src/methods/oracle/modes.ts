@@ -8,8 +8,15 @@
  *   bps    that box plus 20 points drawn uniformly (without replacement) from the region's pixels
  *
  * One SAM call per region; the image's prediction is the union of its regions' masks.
+ *
+ * Refinement columns (`--refine`): each GT-derived mode (b, bp, bps) once more with its prompts
+ * through a SAM refinement policy (models/sam/refine.ts), named `<mode>+<policy>` (e.g. bp+self).
+ * The anomaly map those policies read (cascade's points, multimask=map's agreement) is the
+ * signed distance to the ground-truth region's border: highest deep inside a region, lowest far
+ * from it, so cascade's positive points lie inside and its negative points outside the region.
  */
 import { regionPrompts } from '../../models/sam/region-prompts.js';
+import { parseRefinePolicyName, refinePolicyName, type RefinePolicy } from '../../models/sam/refine.js';
 import type { SamPrompt } from '../../models/sam/transforms.js';
 import { UserError } from '../../util/errors.js';
 import { sha256 } from '../../util/hash.js';
@@ -51,4 +58,38 @@ export function oraclePrompts(
   if (mode === 'naive') return [{ box: [0, 0, width - 1, height - 1] }];
   const point = ({ b: 'none', bp: 'central', bps: 'sample' } as const)[mode];
   return regionPrompts(gt, width, height, { point, count: opts.points, random: opts.random }).map(({ box, points }) => (points.length ? { box, points } : { box }));
+}
+
+/** A column of the study: a mode, optionally with a refinement policy. */
+export interface OracleColumn {
+  /** 'bp' or 'bp+self'. */
+  name: string;
+  mode: OracleMode;
+  refine?: RefinePolicy;
+}
+
+/** The modes as columns, then each GT-derived mode with each policy (naive is never refined). */
+export function oracleColumns(modes: OracleMode[], policies: RefinePolicy[] = []): OracleColumn[] {
+  const out: OracleColumn[] = modes.map((mode) => ({ name: mode, mode }));
+  for (const refine of policies) {
+    for (const mode of modes) if (mode !== 'naive') out.push({ name: `${mode}+${refinePolicyName(refine)}`, mode, refine });
+  }
+  return out;
+}
+
+/** Policies from a comma-separated list of short names (models/sam/refine.ts), with `base`'s parameters. */
+export function parseRefineList(text: string, base: RefinePolicy): RefinePolicy[] {
+  const names = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
+  try {
+    return names.map((n) => parseRefinePolicyName(n, base)).filter((p) => refinePolicyName(p) !== 'none');
+  } catch (err) {
+    throw new UserError((err as Error).message);
+  }
+}
+
+/** Table heading of a column: the mode's title, then the policy. */
+export function columnTitle(name: string): string {
+  const [mode, ...rest] = name.split('+');
+  const title = MODE_TITLES[mode as OracleMode] ?? mode;
+  return rest.length ? `${title}, ${rest.join('+')}` : title;
 }

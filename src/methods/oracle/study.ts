@@ -1,20 +1,26 @@
 /**
  * The prompted-SAM study: every evaluated image is encoded once and decoded under each mode's
- * ground-truth prompts; figures per category and their plain mean (the "unified" row).
+ * ground-truth prompts, and again through each refinement policy (columns `<mode>+<policy>`,
+ * modes.ts); figures per category and their plain mean (the "unified" row).
  */
 import type { Sample } from '../../datasets/types.js';
 import { loadMask, loadRgb } from '../../image/io.js';
 import { resizeNearest } from '../../image/resize.js';
 import type { SamModel } from '../../models/sam/model.js';
 import { maxLogit } from '../../models/sam/combine.js';
+import { policyNeedsMap, refineMask, type RefinePolicy } from '../../models/sam/refine.js';
+import type { SamMaskResult } from '../../models/sam/model.js';
+import { signedDistance } from '../../image/distance.js';
 import { unionMask } from '../../image/masks.js';
 import { mulberry32, sampleWithoutReplacement } from '../../util/random.js';
 import { createProgress } from '../../util/progress.js';
 import { OracleAccumulator, type OracleFigures } from './accumulate.js';
-import { imageSeed, oraclePrompts, type OracleMode } from './modes.js';
+import { imageSeed, oracleColumns, oraclePrompts, type OracleMode } from './modes.js';
 
 export interface OracleOptions {
   modes: OracleMode[];
+  /** Refinement policies, each added as a column per GT-derived mode (modes.ts oracleColumns). */
+  refine?: RefinePolicy[];
   /** Categories to run (default: all in the samples). */
   categories?: string[];
   /** At most this many anomalous images per category, drawn with `seed` (default: all). */
@@ -39,6 +45,8 @@ export interface OracleCategoryResult {
 export interface OracleResult {
   model: string;
   modes: OracleMode[];
+  /** Every column: the modes, then `<mode>+<policy>` for each refinement policy. */
+  columns: string[];
   seed: number;
   points: number;
   evalSize: number;
@@ -83,8 +91,10 @@ export async function runOracle(sam: SamModel, samples: Sample[], opts: OracleOp
   const enc0 = { ...sam.stats };
   const out: OracleCategoryResult[] = [];
 
+  const columns = oracleColumns(opts.modes, opts.refine);
+  const needsMap = columns.some((c) => c.refine && policyNeedsMap(c.refine));
   for (const { category, anomalous, normal } of plan) {
-    const accs = new Map(opts.modes.map((m) => [m, new OracleAccumulator(evalSize)]));
+    const accs = new Map(columns.map((c) => [c.name, new OracleAccumulator(evalSize)]));
     for (const sample of [...anomalous, ...normal]) {
       const image = await loadRgb(sample.imagePath);
       const { width, height } = image;
@@ -96,32 +106,54 @@ export async function runOracle(sam: SamModel, samples: Sample[], opts: OracleOp
           gt = resizeNearest(m.data, m.width, m.height, width, height);
         } else gt = m.data;
       }
-      const perMode = opts.modes.map((mode) => ({
-        mode,
-        prompts: oraclePrompts(mode, gt, width, height, { random: mulberry32(imageSeed(seed, category, sample.relId)), points }),
-      }));
-      const needsSam = perMode.some((p) => p.prompts.length > 0);
+      const prompts = new Map(
+        opts.modes.map((mode) => [mode, oraclePrompts(mode, gt, width, height, { random: mulberry32(imageSeed(seed, category, sample.relId)), points })]),
+      );
+      const needsSam = [...prompts.values()].some((p) => p.length > 0);
       const embedding = needsSam ? await sam.encode(image) : null;
-      for (const { mode, prompts } of perMode) {
-        const results = embedding && prompts.length ? await sam.decode(embedding, prompts) : [];
+      const map = needsMap && needsSam ? signedDistance(gt, width, height) : undefined;
+      const base = new Map<OracleMode, { results: SamMaskResult[]; ms: number }>();
+      for (const column of columns) {
+        const modePrompts = prompts.get(column.mode)!;
+        const ms0 = sam.stats.decoderMs;
+        let results: SamMaskResult[] = [];
+        let calls = 0;
+        let reusedMs = 0;
+        if (embedding && modePrompts.length) {
+          if (!column.refine) {
+            results = await sam.decode(embedding, modePrompts);
+            calls = results.length;
+          } else {
+            // Self refinement starts from the mode's own decode (computed above, as modes come first).
+            const first = column.refine.refine === 'self' && column.refine.multimask === 'off' ? base.get(column.mode) : undefined;
+            for (const [i, prompt] of modePrompts.entries()) {
+              const r = await refineMask(sam, embedding, prompt, column.refine, { map, first: first?.results[i] });
+              results.push(r);
+              calls += r.decoderCalls + (r.steps[0] === 'given' ? 1 : 0);
+            }
+            if (first && results.length) reusedMs = first.ms;
+          }
+        }
+        const ms = sam.stats.decoderMs - ms0;
+        if (!column.refine) base.set(column.mode, { results, ms });
         const pred = unionMask(results.map((r) => r.mask), width * height);
-        accs.get(mode)!.add(pred, results.length ? maxLogit(results, width, height) : null, gt, width, height, prompts.length);
+        accs.get(column.name)!.add(pred, results.length ? maxLogit(results, width, height) : null, gt, width, height, modePrompts.length, { calls, ms: ms + reusedMs });
       }
       progress.tick();
     }
     const figures: Record<string, OracleFigures> = {};
-    for (const [mode, acc] of accs) figures[mode] = acc.finish();
+    for (const [name, acc] of accs) figures[name] = acc.finish();
     out.push({ category, anomalous: anomalous.length, normal: normal.length, figures });
   }
   progress.stop();
 
   const meanRow: OracleResult['mean'] = {};
-  for (const mode of opts.modes) {
-    meanRow[mode] = {
-      iou: mean(out.map((c) => c.figures[mode].iou)),
-      iou_pooled: mean(out.map((c) => c.figures[mode].iou_pooled)),
-      pixel_auroc: mean(out.map((c) => c.figures[mode].pixel_auroc)),
-      pixel_auroc_logit: mean(out.map((c) => c.figures[mode].pixel_auroc_logit)),
+  for (const { name } of columns) {
+    meanRow[name] = {
+      iou: mean(out.map((c) => c.figures[name].iou)),
+      iou_pooled: mean(out.map((c) => c.figures[name].iou_pooled)),
+      pixel_auroc: mean(out.map((c) => c.figures[name].pixel_auroc)),
+      pixel_auroc_logit: mean(out.map((c) => c.figures[name].pixel_auroc_logit)),
     };
   }
   const encRuns = sam.stats.encoderRuns - enc0.encoderRuns;
@@ -129,6 +161,7 @@ export async function runOracle(sam: SamModel, samples: Sample[], opts: OracleOp
   return {
     model: sam.entry.name,
     modes: opts.modes,
+    columns: columns.map((c) => c.name),
     seed,
     points,
     evalSize,

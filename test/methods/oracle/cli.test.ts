@@ -46,6 +46,25 @@ describeWithShared('iapas oracle on real SAM weights', [SRC], () => {
     expect(table).toMatch(/^mean,1,/m);
   });
 
+  it('adds refinement columns with their decoder calls', async () => {
+    const json = join(dir, 'refine.json');
+    process.exitCode = undefined;
+    await main(['node', 'iapas', 'oracle', '--dataset', join(dir, 'data'), '--modes', 'b', '--refine', 'self,cascade,multimask', '--set', 'sam.self_iterations=2', '--json', json, '--quiet']);
+    expect(process.exitCode ?? 0).toBe(0);
+    const r = JSON.parse(await readFile(json, 'utf8'));
+    expect(r.columns).toEqual(['b', 'b+self', 'b+cascade', 'b+multimask']);
+    const f = r.categories[0].figures;
+    // Two ground-truth regions: one decode each for b, two each for cascade, one to three each for self.
+    expect(f.b.decoder_calls).toBe(2);
+    expect(f['b+cascade'].decoder_calls).toBe(4);
+    expect(f['b+self'].decoder_calls).toBeGreaterThanOrEqual(4);
+    expect(f['b+self'].decoder_calls).toBeLessThanOrEqual(6);
+    // A box alone: the export already returns the best multimask output by predicted IoU.
+    expect(f['b+multimask'].decoder_calls).toBe(2);
+    expect(f['b+multimask'].iou).toBe(f.b.iou);
+    for (const c of r.columns) expect(f[c].iou).toBeGreaterThan(0.6);
+  });
+
   it('fails with a one-line error on an unknown mode', async () => {
     process.exitCode = undefined;
     await main(['node', 'iapas', 'oracle', '--dataset', join(dir, 'data'), '--modes', 'box', '--quiet']);

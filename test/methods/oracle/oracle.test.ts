@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { LOGIT_CLAMP, OracleAccumulator } from '../../../src/methods/oracle/accumulate.js';
-import { imageSeed, oraclePrompts, parseModes } from '../../../src/methods/oracle/modes.js';
+import { columnTitle, imageSeed, oracleColumns, oraclePrompts, parseModes, parseRefineList } from '../../../src/methods/oracle/modes.js';
+import { refineBaseFromSets } from '../../../src/commands/oracle.js';
+import { CONFIG_DEFAULTS } from '../../../src/config/schema.js';
+import { refinePolicyFrom } from '../../../src/models/sam/refine.js';
 import { selectOracleSamples, type OracleResult } from '../../../src/methods/oracle/study.js';
 import { longCsv, wideCsv } from '../../../src/methods/oracle/table.js';
 import { mulberry32 } from '../../../src/util/random.js';
@@ -42,7 +45,7 @@ describe('OracleAccumulator', () => {
     const gt = Uint8Array.from([0, 1, 1, 0, 0, 0, 0, 0]);
     const score = Float32Array.from([-5, 3, 4, -2, -9, -9, -1, -3]);
     acc.add(Uint8Array.from(gt), score, gt, w, h, 1);
-    expect(acc.finish()).toEqual({ images: 1, iou: 1, iou_pooled: 1, pixel_auroc: 1, pixel_auroc_logit: 1, prompts: 1 });
+    expect(acc.finish()).toEqual({ images: 1, iou: 1, iou_pooled: 1, pixel_auroc: 1, pixel_auroc_logit: 1, prompts: 1, decoder_calls: 1, decoder_ms: 0 });
   });
 
   it('averages IoU per image (iou) and over pooled pixels (iou_pooled)', () => {
@@ -111,10 +114,11 @@ describe('oracle sample selection and tables', () => {
   });
 
   it('writes the seed-style table with a mean row', () => {
-    const fig = (iou: number, au: number) => ({ images: 2, iou, iou_pooled: iou, pixel_auroc: au, pixel_auroc_logit: au, prompts: 3 });
+    const fig = (iou: number, au: number) => ({ images: 2, iou, iou_pooled: iou, pixel_auroc: au, pixel_auroc_logit: au, prompts: 3, decoder_calls: 3, decoder_ms: 30 });
     const r: OracleResult = {
       model: 'm',
       modes: ['b', 'bp'],
+      columns: ['b', 'bp'],
       seed: 0,
       points: 20,
       evalSize: 400,
@@ -135,6 +139,27 @@ describe('oracle sample selection and tables', () => {
       'mean,4,60.0 / 85.0,70.0 / 90.0',
       '',
     ]);
-    expect(longCsv(r).split('\n')[1]).toBe('a,b,2,3,0.500000,0.500000,0.900000,0.900000');
+    expect(longCsv(r).split('\n')[1]).toBe('a,b,2,3,3,30,0.500000,0.500000,0.900000,0.900000');
+  });
+});
+
+describe('oracle refinement columns', () => {
+  const base = refinePolicyFrom(CONFIG_DEFAULTS.sam);
+
+  it('adds each policy as a column per GT-derived mode, never to naive', () => {
+    const policies = parseRefineList('self, multimask:map,self', base);
+    expect(policies.map((p) => p.refine + '/' + p.multimask)).toEqual(['self/off', 'none/map']);
+    expect(oracleColumns(['naive', 'b', 'bp'], policies).map((c) => c.name)).toEqual(['naive', 'b', 'bp', 'b+self', 'bp+self', 'b+multimask:map', 'bp+multimask:map']);
+    expect(columnTitle('bp+self+multimask')).toBe('box + 1 point, self+multimask');
+    expect(columnTitle('bps')).toBe('box + 20 points');
+    expect(() => parseRefineList('selfie', base)).toThrow(/unknown refinement policy 'selfie'/);
+  });
+
+  it('takes refinement parameters from --set sam.* only', () => {
+    expect(refineBaseFromSets(['sam.self_iterations=5', 'sam.cascade_positive=1'])).toMatchObject({ selfIterations: 5, cascadePositive: 1, selfStopIou: base.selfStopIou });
+    expect(() => refineBaseFromSets(['detector.box_threshold=0.2'])).toThrow(/sam\.\* refinement keys only/);
+    expect(() => refineBaseFromSets(['sam.model=x'])).toThrow(/--sam-encoder/);
+    expect(() => refineBaseFromSets(['sam.self_iterations=0'])).toThrow(/self_iterations/);
+    expect(() => refineBaseFromSets(['sam.selfiterations=2'])).toThrow(/unknown key/);
   });
 });
