@@ -101,3 +101,11 @@ export async function resolveConfig(f: ConfigFlags, fallbackPreset?: string): Pr
   const preset = presetInfo(presetName);
   return buildConfig(preset.name, { presetDefaults: preset.defaults, file, fileName: f.config, flags: flagsToConfig(f) });
 }
+
+/** A flag that must be a positive number (or integer): its value, undefined when not given, else a one-line error naming it. */
+export function positive(name: string, v: string | undefined, int: boolean): number | undefined {
+  if (v === undefined) return undefined;
+  const n = Number(v);
+  if (!(Number.isFinite(n) && n > 0) || (int && !Number.isInteger(n))) throw new UserError(`--${name} expects a positive ${int ? 'integer' : 'number'}, got '${v}'`);
+  return n;
+}

@@ -9,6 +9,7 @@ import { writeSweepReport } from '../session/sweep/report.js';
 import { readSweepSpec, sweepSpecSchema } from '../session/sweep/spec.js';
 import { prepareSweepDir } from '../session/sweep/sweep-dir.js';
 import { UserError } from '../util/errors.js';
+import { positive } from './config-flags.js';
 import { maybeWriteJson } from './json-output.js';
 import { abortOnSigint } from './run-output.js';
 
@@ -27,13 +28,6 @@ interface SweepFlags {
 }
 
 const DEFAULT_METRIC = sweepSpecSchema.parse({ datasets: ['x'] }).metric;
-
-function positive(name: string, v: string | undefined, int: boolean): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(Number.isFinite(n) && n > 0) || (int && !Number.isInteger(n))) throw new UserError(`--${name} expects a positive ${int ? 'integer' : 'number'}, got '${v}'`);
-  return n;
-}
 
 export function register(program: Command): void {
   program

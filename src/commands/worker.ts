@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { runWorker } from '../session/sweep/queue.js';
-import { UserError } from '../util/errors.js';
+import { positive } from './config-flags.js';
 
 interface WorkerFlags {
   queue: string;
@@ -12,13 +12,6 @@ interface WorkerFlags {
   stalledInterval?: string;
   exitWhenIdle?: string;
   quiet?: boolean;
-}
-
-function positive(name: string, v: string | undefined, int: boolean): number | undefined {
-  if (v === undefined) return undefined;
-  const n = Number(v);
-  if (!(Number.isFinite(n) && n > 0) || (int && !Number.isInteger(n))) throw new UserError(`--${name} expects a positive ${int ? 'integer' : 'number'}, got '${v}'`);
-  return n;
 }
 
 export function register(program: Command): void {

@@ -32,6 +32,30 @@ export class MissingModelsError extends UserError {
 }
 
 /**
+ * Resolves a build's model files while collecting the missing ones, so that a user downloading
+ * several GB learns about every missing file before the first pull, not one per attempt:
+ * `need(resolve)` gives the value or undefined; `check()` then throws for all that were missing.
+ */
+export function missingModelCollector(): { need<T>(resolveOne: () => Promise<T>): Promise<T | undefined>; check(): void } {
+  const missing: MissingModelError[] = [];
+  return {
+    async need(resolveOne) {
+      try {
+        return await resolveOne();
+      } catch (err) {
+        if (err instanceof MissingModelError) missing.push(err);
+        else throw err;
+        return undefined;
+      }
+    },
+    check() {
+      if (missing.length === 1) throw missing[0];
+      if (missing.length > 1) throw new MissingModelsError(missing);
+    },
+  };
+}
+
+/**
  * An output could not be written (permission, missing or non-folder parent, full disk). A user
  * error (one line, naming the path), but never taken for bad input: a run stops on it.
  */

@@ -10,11 +10,9 @@
  */
 import type { Config } from '../../config/schema.js';
 import type { RgbImage } from '../../image/types.js';
-import { backboneEntry, loadBackbone, resolveBackboneFile } from '../../models/backbones/index.js';
-import { loadSam } from '../../models/sam/load.js';
+import { backboneEntry, resolveBackboneFile } from '../../models/backbones/index.js';
 import { hashRgb } from '../../models/sam/model.js';
 import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
-import { acquireModel } from '../../pipeline/resources.js';
 import { definePipeline, type BuildEnv, type ModelRecord, type Pipeline } from '../../pipeline/types.js';
 import { anomalyMapStage, memoryStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
 import { decodeImage, loadReferences } from '../../stages/decode.js';
@@ -24,6 +22,7 @@ import { hashJson } from '../../util/hash.js';
 import { decodeNpy, encodeNpy } from '../../util/npy.js';
 import { fewshotCategoryFromBank, fewshotOptionsFrom, refineWithSam, type FewshotCategory } from './algorithm.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
+import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
 
 /** Bumped whenever the raw map's computation changes, so stale cached maps are never reused. */
@@ -47,15 +46,9 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
   const { cache, resources } = env;
   const models: ModelRecord[] = [];
   if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
-  const samKey = `sam\0${config.sam.model}\0${env.modelsDir}\0${cache?.root ?? ''}`;
-  const sam = await acquireModel(resources, samKey, () => loadSam(config.sam.model, env.modelsDir, cache), (m) => m.release());
+  const sam = await acquireSam(config.sam.model, env);
   models.push(await samModelRecord(config.sam.model, sam.model));
-  const backbone = await acquireModel(
-    resources,
-    `backbone\0${entry.name}\0${env.modelsDir}\0${samKey}`,
-    () => loadBackbone(entry, { sam: sam.model, modelsDir: env.modelsDir, cache }),
-    (b) => b.release?.(),
-  );
+  const backbone = await acquireBackbone(entry, sam, env);
   // Timed: a CNN backbone's passes are model time of their own (SAM-encoder backbones are in sam.stats).
   const features = timedBackbone(backbone.model);
 

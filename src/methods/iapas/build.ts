@@ -6,10 +6,10 @@
  */
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
-import { GroundingDino, gdinoModelFile, prepareCaption } from '../../models/grounding-dino/model.js';
+import { gdinoModelFile, prepareCaption } from '../../models/grounding-dino/model.js';
 import { resolveGgufPath } from '../../models/llm/chat-models.js';
 import { RamTagger } from '../../models/ram/model.js';
-import { loadSam, samEntryFor } from '../../models/sam/load.js';
+import { samEntryFor } from '../../models/sam/load.js';
 import { hashRgb } from '../../models/sam/model.js';
 import { policyNeedsMap, refinePolicyFrom, refinePolicyName } from '../../models/sam/refine.js';
 import { resolveModel } from '../../models/weights/resolve.js';
@@ -24,7 +24,8 @@ import { normalizeStage, scoreStage } from '../../stages/score.js';
 import { samOnBoxes } from '../../stages/segment.js';
 import { sizeFilterStage } from '../../stages/size-filter.js';
 import { classnameTagStage, fixedTagStage, ramObjectTagStage } from '../../stages/tag.js';
-import { MissingModelError, MissingModelsError, UserError } from '../../util/errors.js';
+import { MissingModelError, missingModelCollector, UserError } from '../../util/errors.js';
+import { acquireGroundingDino, acquireSam } from '../components/shared-models.js';
 
 /** Files of a manifest model: MissingModelError naming the first absent file. */
 export async function requireModelFiles(name: string, modelsDir: string): Promise<{ dir: string; files: string[] }> {
@@ -54,22 +55,12 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
 
   // 1. Resolve every model file first, and name every missing one at once: a user downloading
   // several GB should learn about all of them before the first pull, not one per attempt.
-  const missing: MissingModelError[] = [];
-  const need = async <T>(resolveOne: () => Promise<T>): Promise<T | undefined> => {
-    try {
-      return await resolveOne();
-    } catch (err) {
-      if (err instanceof MissingModelError) missing.push(err);
-      else throw err;
-      return undefined;
-    }
-  };
+  const { need, check: checkMissing } = missingModelCollector();
   const gdinoFiles = await need(() => requireModelFiles(det.model, env.modelsDir));
   const ramFiles = tagger === 'ram' ? await need(() => requireModelFiles(config.tagging.model, env.modelsDir)) : undefined;
   if (config.captioner === 'llm' && config.llm.provider === 'llama-cpp') await need(() => resolveGgufPath(config.llm.model, env.modelsDir));
   await need(() => samEntryFor(config.sam.model, env.modelsDir));
-  if (missing.length === 1) throw missing[0];
-  if (missing.length > 1) throw new MissingModelsError(missing);
+  checkMissing();
   if (!gdinoFiles) throw new Error('unreachable: Grounding DINO resolved without files');
 
   // 2. Load (or take the models already loaded by an earlier run of this process: a sweep). The
@@ -77,7 +68,7 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
   // to the cache it was loaded with.
   const cacheRoot = env.cache?.root ?? '';
   const models: ModelRecord[] = [];
-  const gdinoHandle = await acquireModel(env.resources, `gdino\0${gdinoFiles.dir}\0${cacheRoot}`, () => GroundingDino.load(gdinoFiles.dir, { cache: env.cache }), (m) => m.dispose());
+  const gdinoHandle = await acquireGroundingDino(gdinoFiles.dir, env);
   const gdino = gdinoHandle.model;
   models.push({ name: det.model, files: [await fileRecord(gdinoModelFile(gdinoFiles.dir))] });
   let ram: RamTagger | undefined;
@@ -108,7 +99,7 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
     await ramHandle?.release();
     throw err;
   }
-  const samHandle = await acquireModel(env.resources, `sam\0${config.sam.model}\0${env.modelsDir}\0${cacheRoot}`, () => loadSam(config.sam.model, env.modelsDir, env.cache), (m) => m.release());
+  const samHandle = await acquireSam(config.sam.model, env);
   const sam = samHandle.model;
   models.push(await samModelRecord(config.sam.model, sam));
 

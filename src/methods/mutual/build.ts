@@ -8,17 +8,16 @@ import type { Config } from '../../config/schema.js';
 import { loadRgb } from '../../image/io.js';
 import type { RgbImage } from '../../image/types.js';
 import { resizeBilinear } from '../../image/resize.js';
-import { backboneEntry, loadBackbone, resolveBackboneFile, withoutAggregation } from '../../models/backbones/index.js';
+import { backboneEntry, resolveBackboneFile, withoutAggregation } from '../../models/backbones/index.js';
 import type { FeatureGrid } from '../../models/backbones/types.js';
-import { loadSam } from '../../models/sam/load.js';
 import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
-import { acquireModel } from '../../pipeline/resources.js';
 import { definePipeline, type BuildEnv, type CategoryState, type ModelRecord, type Pipeline, type Stage } from '../../pipeline/types.js';
 import { anomalyMapStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
 import { decodeImage } from '../../stages/decode.js';
 import { mapRefineStage, type MapRefiner } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
 import { adaptiveThreshold } from '../components/threshold.js';
+import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
 import { fewshotOptionsFrom, refineWithSam } from '../fewshot/algorithm.js';
 import { buildPool, checkCategorySize, choosePool, comparedColumns, mutualScores, mutualWorkMap, type MutualOptions, type MutualPool } from './algorithm.js';
@@ -44,20 +43,13 @@ export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeli
   } catch (err) {
     throw new UserError(`mutual.backbone: ${(err as Error).message}`);
   }
-  const { cache, resources } = env;
+  const { cache } = env;
   const models: ModelRecord[] = [];
   if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
-  // Shared with other runs of a sweep when it gives resources (same keys as fewshot's).
-  const samKey = `sam\0${config.sam.model}\0${env.modelsDir}\0${cache?.root ?? ''}`;
-  const samRes = await acquireModel(resources, samKey, () => loadSam(config.sam.model, env.modelsDir, cache), (m) => m.release());
+  const samRes = await acquireSam(config.sam.model, env);
   const sam = samRes.model;
   models.push(await samModelRecord(config.sam.model, sam));
-  const backboneRes = await acquireModel(
-    resources,
-    `backbone\0${entry.name}\0${JSON.stringify(entry)}\0${env.modelsDir}\0${samKey}`,
-    () => loadBackbone(entry, { sam, modelsDir: env.modelsDir, cache }),
-    (b) => b.release?.(),
-  );
+  const backboneRes = await acquireBackbone(entry, samRes, env);
   const backbone = timedBackbone(backboneRes.model);
   const features = (image: RgbImage): Promise<FeatureGrid[]> => backbone.extractScales(image);
 

@@ -14,9 +14,9 @@
  * still limited to 1/N of the image, but the saliency stays the single-image one.
  */
 import type { Config } from '../../config/schema.js';
-import { backboneEntry, loadBackbone, resolveBackboneFile, type BackboneEntry } from '../../models/backbones/index.js';
-import { GroundingDino, gdinoModelFile, prepareCaption } from '../../models/grounding-dino/model.js';
-import { loadSam, samEntryFor } from '../../models/sam/load.js';
+import { backboneEntry, resolveBackboneFile, type BackboneEntry } from '../../models/backbones/index.js';
+import { gdinoModelFile, prepareCaption } from '../../models/grounding-dino/model.js';
+import { samEntryFor } from '../../models/sam/load.js';
 import { hashRgb } from '../../models/sam/model.js';
 import { refinePolicyFrom } from '../../models/sam/refine.js';
 import { resolveModel } from '../../models/weights/resolve.js';
@@ -28,7 +28,8 @@ import { detectParams, promptEnsembleStage, type EnsembleProposer, type RawDetec
 import { rescoreStage, type MaskRescorer } from '../../stages/rescore.js';
 import { samOnBoxes } from '../../stages/segment.js';
 import { textPromptsStage } from '../../stages/text-prompts.js';
-import { MissingModelError, MissingModelsError, UserError } from '../../util/errors.js';
+import { missingModelCollector, UserError } from '../../util/errors.js';
+import { acquireBackbone, acquireGroundingDino, acquireSam } from '../components/shared-models.js';
 import { categoryPrompts, phraseBook } from './phrases.js';
 import { saaDefectBoxes, saaObjectPass } from './regions.js';
 import { confidenceMap, meanInside, rescore, topK } from './rescore.js';
@@ -51,30 +52,24 @@ export async function buildSaaPlus(config: Config, env: BuildEnv): Promise<Pipel
   const entry = saliencyBackbone(saa.backbone);
 
   // 1. Resolve every model file first, naming every missing one at once.
-  const missing: MissingModelError[] = [];
-  const need = async <T>(resolveOne: () => Promise<T>): Promise<T | undefined> => {
-    try {
-      return await resolveOne();
-    } catch (err) {
-      if (err instanceof MissingModelError) missing.push(err);
-      else throw err;
-      return undefined;
-    }
-  };
+  const { need, check: checkMissing } = missingModelCollector();
   const gdinoDir = await need(async () => (await resolveModel(config.detector.model, env.modelsDir)).dir);
   const cnnFile = entry.kind === 'onnx-cnn' ? await need(() => resolveBackboneFile(entry, env.modelsDir)) : undefined;
   await need(() => samEntryFor(config.sam.model, env.modelsDir));
-  if (missing.length === 1) throw missing[0];
-  if (missing.length > 1) throw new MissingModelsError(missing);
+  checkMissing();
 
   // 2. Load.
   const models: ModelRecord[] = [];
-  const gdino = await GroundingDino.load(gdinoDir!, { cache: env.cache });
+  // Through the run resources: a sweep's runs share one load of each.
+  const gdinoHandle = await acquireGroundingDino(gdinoDir!, env);
+  const gdino = gdinoHandle.model;
   models.push({ name: config.detector.model, files: [await fileRecord(gdinoModelFile(gdinoDir!))] });
-  const sam = await loadSam(config.sam.model, env.modelsDir, env.cache);
+  const samHandle = await acquireSam(config.sam.model, env);
+  const sam = samHandle.model;
   models.push(await samModelRecord(config.sam.model, sam));
   if (cnnFile && entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(cnnFile)] });
-  const backbone = await loadBackbone(entry, { sam, modelsDir: env.modelsDir });
+  const backboneHandle = await acquireBackbone(entry, samHandle, env);
+  const backbone = backboneHandle.model;
   let saliencyRuns = 0;
 
   const detector: RawDetector = { raw: (image, caption) => gdino.infer(image, prepareCaption(caption), hashRgb(image)) };
@@ -126,9 +121,9 @@ export async function buildSaaPlus(config: Config, env: BuildEnv): Promise<Pipel
       saliency: saliencyRuns,
     }),
     async dispose() {
-      await gdino.dispose();
-      await backbone.release?.();
-      await sam.release();
+      await gdinoHandle.release();
+      await backboneHandle.release();
+      await samHandle.release();
     },
   });
 }
