@@ -7,8 +7,8 @@
  *     config: base.yaml             # optional config file
  *     set: { references.k: 4 }      # dotted keys as --set (or a list of "key=value")
  *   datasets:
- *     - ../shared/datasets/mpdd                   # a dataset root
- *     - { path: ../shared/datasets/mvtec_ad, categories: [grid], limit: 10, name: mvtec }
+ *     - ../datasets/mpdd                          # a dataset root
+ *     - { path: ../datasets/mvtec_ad, categories: [grid], limit: 10, name: mvtec }
  *   grid:                           # dotted config key -> values: their cartesian product
  *     fewshot.threshold: [adaptive, "adaptive:0.99", "fixed:0.3"]
  *   zip:                            # groups of keys varied together (one factor per group)
