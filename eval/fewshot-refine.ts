@@ -8,6 +8,7 @@
  *
  *   npx tsx eval/fewshot-refine.ts [--datasets mvtec_ad,mpdd,ksdd-derived,mtd,hazelnut_toy]
  *       [--policies none,self,cascade,multimask,multimask:map] [--preset fewshot] [--out /tmp/fewshot-refine] [--json out.json]
+ *       [--cache-dir dir]   (share the encoder passes and raw maps between policies)
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +27,9 @@ const { values } = parseArgs({
     preset: { type: 'string', default: 'fewshot' },
     out: { type: 'string', default: '/tmp/fewshot-refine' },
     json: { type: 'string' },
+    // A model-output cache shared by the policies: the encoder passes and raw maps of the first
+    // policy serve the others (refinement policies always decode; they are never cached).
+    'cache-dir': { type: 'string' },
   },
 });
 
@@ -37,7 +41,7 @@ process.stdout.write('dataset          policy          P-AP  F1-max  decoder cal
 for (const dataset of values.datasets!.split(',')) {
   for (const name of values.policies!.split(',')) {
     const p = parseRefinePolicyName(name, base);
-    const config = buildConfig(preset.name, { presetDefaults: preset.defaults, flags: { cache: false, sam: { refine: p.refine, multimask: p.multimask } } });
+    const config = buildConfig(preset.name, { presetDefaults: preset.defaults, flags: { ...(values['cache-dir'] ? { cache_dir: values['cache-dir'] } : { cache: false }), sam: { refine: p.refine, multimask: p.multimask } } });
     const runDir = join(values.out!, `${dataset}-${name.replace(/[:+]/g, '_')}`);
     await rm(runDir, { recursive: true, force: true });
     await mkdir(values.out!, { recursive: true });
