@@ -1,13 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { labelComponents } from '../../src/image/components.js';
 import { auproExactSorted, gridProCurveSorted, type RegionPixels } from '../../src/metrics/aupro.js';
 import { selectCurvePoints } from '../../src/metrics/curve-points.js';
 import { CurveRecorder, curvesFromSweep, f1MaxIndex } from '../../src/metrics/curves.js';
 import { pixelMetrics } from '../../src/metrics/pixel-metrics.js';
 import { keyToScore, sortScores, sweepThresholds } from '../../src/metrics/ranking.js';
 import { mulberry32 } from '../../src/util/random.js';
-import { genImages } from './golden-data.js';
+import { genImages, poolImageSet } from './golden-data.js';
 
 /** A pool with structure: positives score higher, many ties, regions of different sizes. */
 function pool(n: number, seed = 1): RegionPixels {
@@ -208,20 +207,7 @@ describe('pixelMetrics with curves', () => {
     expect(cases.length).toBeGreaterThan(0);
     for (const c of cases) {
       const set = genImages(c.seed, c.count, c.width, c.height, c.levels);
-      const n = set.width * set.height;
-      const scores = new Float32Array(n * set.maps.length);
-      const labels = new Uint8Array(n * set.maps.length);
-      const posRegion: number[] = [];
-      const regionArea: number[] = [];
-      set.maps.forEach((map, k) => {
-        scores.set(map, k * n);
-        labels.set(set.masks[k], k * n);
-        const { labels: lab, components } = labelComponents(set.masks[k], set.width, set.height);
-        const base = regionArea.length;
-        for (const comp of components) regionArea.push(comp.area);
-        for (let i = 0; i < n; i++) if (lab[i] > 0) posRegion.push(base + lab[i] - 1);
-      });
-      const px = { scores, labels, posRegion: Uint32Array.from(posRegion), regionArea };
+      const px = poolImageSet(set);
       for (const aupro of ['grid', 'exact'] as const) {
         const { curves, ...m } = pixelMetrics(px, { aupro, curvePoints: 512 });
         expect(m, `${c.name} ${aupro}`).toEqual(pixelMetrics(px, { aupro }));

@@ -3,6 +3,8 @@
  * generators in tools/golden/metrics_golden.py call for call (same LCG, same arithmetic in float64,
  * rounded to float32 at the end), so the expected values computed there apply here.
  */
+import { labelComponents } from '../../src/image/components.js';
+import type { RegionPixels } from '../../src/metrics/aupro.js';
 export class Lcg {
   private s: number;
   constructor(seed: number) {
@@ -107,4 +109,26 @@ export function genImages(seed: number, count: number, w: number, h: number, lev
     masks.push(mask);
   }
   return { maps, masks, width: w, height: h };
+}
+
+/** A set's maps and masks pooled as the evaluation pools them, with regions and image-level scores. */
+export function poolImageSet(set: ImageSet): RegionPixels & { imageScores: number[]; imageLabels: number[] } {
+  const n = set.width * set.height;
+  const scores = new Float32Array(n * set.maps.length);
+  const labels = new Uint8Array(n * set.maps.length);
+  const posRegion: number[] = [];
+  const regionArea: number[] = [];
+  const imageScores: number[] = [];
+  const imageLabels: number[] = [];
+  set.maps.forEach((map, k) => {
+    scores.set(map, k * n);
+    labels.set(set.masks[k], k * n);
+    const { labels: lab, components } = labelComponents(set.masks[k], set.width, set.height);
+    const base = regionArea.length;
+    for (const c of components) regionArea.push(c.area);
+    for (let i = 0; i < n; i++) if (lab[i] > 0) posRegion.push(base + lab[i] - 1);
+    imageScores.push(map.reduce((a, b) => Math.max(a, b), -Infinity));
+    imageLabels.push(set.masks[k].some((v) => v !== 0) ? 1 : 0);
+  });
+  return { scores, labels, posRegion: Uint32Array.from(posRegion), regionArea, imageScores, imageLabels };
 }

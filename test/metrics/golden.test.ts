@@ -1,37 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { labelComponents } from '../../src/image/components.js';
 import { auroc } from '../../src/metrics/auroc.js';
 import { averagePrecision } from '../../src/metrics/average-precision.js';
 import { f1Max } from '../../src/metrics/f1-max.js';
-import { gridProCurve, gridProCurveSorted, type RegionPixels } from '../../src/metrics/aupro.js';
+import { gridProCurve, gridProCurveSorted } from '../../src/metrics/aupro.js';
 import { sortScores } from '../../src/metrics/ranking.js';
 import { pixelMetrics, rankingMetrics } from '../../src/metrics/pixel-metrics.js';
-import { genImages, type ImageSet, scoreGenerators } from './golden-data.js';
+import { genImages, poolImageSet, scoreGenerators } from './golden-data.js';
 
 const golden = JSON.parse(readFileSync(new URL('./fixtures/metrics-golden.json', import.meta.url), 'utf8'));
 const TOL = 1e-6;
 
-function pool(set: ImageSet): RegionPixels & { imageScores: number[]; imageLabels: number[] } {
-  const n = set.width * set.height;
-  const scores = new Float32Array(n * set.maps.length);
-  const labels = new Uint8Array(n * set.maps.length);
-  const posRegion: number[] = [];
-  const regionArea: number[] = [];
-  const imageScores: number[] = [];
-  const imageLabels: number[] = [];
-  set.maps.forEach((map, k) => {
-    scores.set(map, k * n);
-    labels.set(set.masks[k], k * n);
-    const { labels: lab, components } = labelComponents(set.masks[k], set.width, set.height);
-    const base = regionArea.length;
-    for (const c of components) regionArea.push(c.area);
-    for (let i = 0; i < n; i++) if (lab[i] > 0) posRegion.push(base + lab[i] - 1);
-    imageScores.push(map.reduce((a, b) => Math.max(a, b), -Infinity));
-    imageLabels.push(set.masks[k].some((v) => v !== 0) ? 1 : 0);
-  });
-  return { scores, labels, posRegion: Uint32Array.from(posRegion), regionArea, imageScores, imageLabels };
-}
 
 describe('metrics agree with scikit-learn (fixtures from tools/golden/metrics_golden.py)', () => {
   for (const c of golden.cases) {
@@ -39,7 +18,7 @@ describe('metrics agree with scikit-learn (fixtures from tools/golden/metrics_go
       const e = c.expected;
       if (c.generator === 'images') {
         const set = genImages(c.seed, c.count, c.width, c.height, c.levels);
-        const px = pool(set);
+        const px = poolImageSet(set);
         expect(px.regionArea.length).toBe(e.regions);
         const grid = pixelMetrics(px, { aupro: 'grid' });
         const exact = pixelMetrics(px, { aupro: 'exact' });

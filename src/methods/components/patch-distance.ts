@@ -4,6 +4,7 @@
  * is a plain dot product, done in blocks of memory rows that stay in cache while a block of
  * query rows walks over them.
  */
+import { normaliseRowsInPlace } from '../../util/rows.js';
 
 /** A set of row vectors: n rows of dim floats, row-major. */
 export interface PatchSet {
@@ -14,16 +15,7 @@ export interface PatchSet {
 
 /** L2-normalises each row in place; zero rows stay zero (their similarity to anything is 0). */
 export function normaliseRows(set: PatchSet): PatchSet {
-  const { data, n, dim } = set;
-  for (let i = 0; i < n; i++) {
-    const o = i * dim;
-    let s = 0;
-    for (let c = 0; c < dim; c++) s += data[o + c] * data[o + c];
-    if (s > 0) {
-      const inv = 1 / Math.sqrt(s);
-      for (let c = 0; c < dim; c++) data[o + c] *= inv;
-    }
-  }
+  normaliseRowsInPlace(set.data, set.n, set.dim);
   return set;
 }
 

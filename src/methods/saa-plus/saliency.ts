@@ -14,6 +14,7 @@ import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { DT, GraphBuilder } from '../../models/onnx/graph.js';
 import type { FeatureGrid } from '../../models/backbones/types.js';
+import { normaliseRowsInPlace } from '../../util/rows.js';
 import { gridToMap } from '../components/score-map.js';
 
 let session: Promise<ort.InferenceSession> | undefined;
@@ -45,13 +46,7 @@ export function saliencyTop(patches: number, fraction: number): number {
 export async function gridSaliency(grid: FeatureGrid, fraction: number): Promise<Float32Array> {
   const n = grid.gridWidth * grid.gridHeight;
   const d = grid.dim;
-  const x = new Float32Array(n * d);
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let c = 0; c < d; c++) s += grid.data[i * d + c] ** 2;
-    const inv = s > 0 ? 1 / Math.sqrt(s) : 0;
-    for (let c = 0; c < d; c++) x[i * d + c] = grid.data[i * d + c] * inv;
-  }
+  const x = normaliseRowsInPlace(grid.data.slice(0, n * d), n, d);
   const out = await (await getSession()).run({
     patches: new ort.Tensor('float32', x, [n, d]),
     k: new ort.Tensor('int64', BigInt64Array.from([BigInt(saliencyTop(n, fraction))]), [1]),

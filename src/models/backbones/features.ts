@@ -1,4 +1,5 @@
 /** Pure feature-grid operations shared by the backbones (no models here). */
+import { normaliseRowsInPlace } from '../../util/rows.js';
 
 /**
  * Bilinear resampling of a CHW feature tensor to another grid size, align_corners=false
@@ -217,16 +218,6 @@ export function localMeanHwc(g: HwcGrid, r: number): HwcGrid {
 
 /** L2-normalises every cell (row) of an HWC grid in place; an all-zero cell stays zero. */
 export function normaliseCells(g: HwcGrid): HwcGrid {
-  const { data, c } = g;
-  const n = g.h * g.w;
-  for (let p = 0; p < n; p++) {
-    const o = p * c;
-    let s = 0;
-    for (let k = 0; k < c; k++) s += data[o + k] * data[o + k];
-    if (s > 0) {
-      const inv = 1 / Math.sqrt(s);
-      for (let k = 0; k < c; k++) data[o + k] *= inv;
-    }
-  }
+  normaliseRowsInPlace(g.data, g.h * g.w, g.c);
   return g;
 }
