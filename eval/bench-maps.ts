@@ -15,13 +15,13 @@
  *
  *   npx tsx eval/bench-maps.ts [--part table|cost|all] [--presets fewshot,fewshot-cnn,mutual]
  *       [--datasets mvtec_ad,mpdd,mtd,ksdd-derived,hazelnut_toy] [--limit 24] [--k 4]
- *       [--cost-n 100,500] [--cost-grid 32] [--cost-cap 16] [--json out.json]
+ *       [--cost-n 100,500] [--cost-grid 32] [--cost-cap 16] [--json out.json] [--set key=value ...]
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildConfig } from '../src/config/load.js';
+import { buildConfig, deepMerge, parseSetFlag } from '../src/config/load.js';
 import { CONFIG_DEFAULTS } from '../src/config/schema.js';
 import { getPreset } from '../src/methods/registry.js';
 import { buildPool, choosePool, comparedColumns, mutualScores, type MutualOptions } from '../src/methods/mutual/algorithm.js';
@@ -41,6 +41,7 @@ const { values } = parseArgs({
     'cost-grid': { type: 'string', default: '32' },
     'cost-cap': { type: 'string', default: String(CONFIG_DEFAULTS.mutual.max_compared) },
     json: { type: 'string' },
+    set: { type: 'string', multiple: true },
   },
 });
 
@@ -63,7 +64,7 @@ async function table(): Promise<void> {
       for (const ds of datasets) {
         const config = buildConfig(preset, {
           presetDefaults: getPreset(preset).defaults,
-          flags: { cache_dir: cacheDir, models_dir: modelsDir, concurrency: 1, references: { k: Number(values.k) } },
+          flags: deepMerge({ cache_dir: cacheDir, models_dir: modelsDir, concurrency: 1, references: { k: Number(values.k) } }, ...(values.set ?? []).map(parseSetFlag)),
         });
         const res = await runOnDataset({ config, dataset: join(SHARED.datasets, ds), runDir: join(root, `${preset}-${ds}`), limit, quiet: true });
         const m = res.metrics!.mean;

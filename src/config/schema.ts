@@ -104,14 +104,18 @@ export const fewshotSchema = z
       .number()
       .int()
       .min(0)
-      .default(20000)
-      .describe("banks this large get the coreset: at k = 4 minisam-ms's stride-8 scale (65536 rows), at k >= 5 every scale"),
+      .default(8192)
+      .describe("banks with this many rows (all references together) get the coreset: at k = 4 every minisam-ms scale (16384 or 65536 rows); mobilenetv2's 40x40 grids from k = 6"),
+    coreset_scope: z
+      .enum(['reference', 'bank'])
+      .default('reference')
+      .describe("'reference': a coreset per reference, the bank their union, leave-one-out against the other references' coresets; 'bank': one coreset of the whole bank (PatchCore's), leave-one-out against full rows"),
     pca: z
       .number()
       .int()
       .min(0)
       .default(0)
-      .describe('scales with more dims are PCA-projected to this many, fitted on the references; 0 = off. Fast variant: pca=64 with coreset_min_rows=0'),
+      .describe('scales with more dims are PCA-projected to this many, fitted on the references; 0 = off. Fast variant: pca=64'),
   })
   .strict()
   .default({});

@@ -74,7 +74,7 @@ export function fewshotOptionsFrom(f: FewshotConfig, sam: SamConfig = CONFIG_DEF
     refine: refinePolicyFrom(sam),
     regions: { minAreaFraction: f.min_area_fraction, maxPrompts: f.max_prompts },
     map: { workSize: f.work_size, smoothSigma: f.smooth_sigma },
-    coreset: { fraction: f.coreset, minRows: f.coreset_min_rows, projection: CORESET_PROJECTION, seed: 0 },
+    coreset: { fraction: f.coreset, minRows: f.coreset_min_rows, scope: f.coreset_scope, projection: CORESET_PROJECTION, seed: 0 },
     pca: f.pca,
   };
 }

@@ -10,7 +10,9 @@ import { scaleGrid } from '../../../src/models/backbones/sam-inner.js';
 import type { Backbone, FeatureGrid } from '../../../src/models/backbones/types.js';
 import type { RgbImage } from '../../../src/image/types.js';
 import { combineToWorkMap, type ScaleScores } from '../../../src/methods/components/score-map.js';
-import { normaliseScores, prepareMemoryBank, scaleNorm, scoreScales } from '../../../src/methods/fewshot/memory-bank.js';
+import { selectCoreset } from '../../../src/methods/components/coreset.js';
+import { concatPatchSets } from '../../../src/methods/components/patch-distance.js';
+import { gridToPatches, normaliseScores, prepareMemoryBank, scaleNorm, scoreScales } from '../../../src/methods/fewshot/memory-bank.js';
 import { mulberry32, shuffleInPlace } from '../../../src/util/random.js';
 
 function randomGrid(h: number, w: number, c: number, seed: number): HwcGrid {
@@ -169,7 +171,7 @@ describe('multi-scale memory bank', () => {
   it('with PCA (the fast variant) projects scales with more dims, queries too, and still ranks the defect first', async () => {
     const refs = [1, 2, 3, 4].map((s) => image(s, false));
     const bb = fakeBackbone(['fine', 'coarse']);
-    const bank = await prepareMemoryBank(bb, refs, { pca: 30, coreset: { fraction: 0.5, minRows: 0, projection: 16, seed: 0 } });
+    const bank = await prepareMemoryBank(bb, refs, { pca: 30, coreset: { fraction: 0.5, minRows: 0, scope: 'reference', projection: 16, seed: 0 } });
     expect(bank.scales.map((s) => s.pca?.dims ?? null)).toEqual([null, 30]); // fine has 24 dims, coarse 40
     expect(bank.scales.map((s) => s.prepared.dim)).toEqual([24, 30]);
     const parts = await scoreScales(await bb.extractScales(image(9, true)), bank);
@@ -177,16 +179,43 @@ describe('multi-scale memory bank', () => {
     for (const p of parts) expect(Math.min(...bad.map((i) => p.scores[i]))).toBeGreaterThan(Math.max(...Array.from(p.scores).filter((_, i) => !bad.includes(i))));
   });
 
-  it('reduces only banks at or above coreset_min_rows, and keeps the normalisation of the full bank', async () => {
+  it('bank scope: reduces only banks at or above coreset_min_rows, and keeps the normalisation of the full bank', async () => {
     const refs = [1, 2, 3].map((s) => image(s, false));
     const full = await prepareMemoryBank(fakeBackbone(['fine', 'coarse']), refs, {});
-    const reduced = await prepareMemoryBank(fakeBackbone(['fine', 'coarse']), refs, { coreset: { fraction: 0.25, minRows: 700, projection: 16, seed: 0 } });
+    const reduced = await prepareMemoryBank(fakeBackbone(['fine', 'coarse']), refs, { coreset: { fraction: 0.25, minRows: 700, scope: 'bank', projection: 16, seed: 0 } });
     expect(reduced.scales.map((s) => [s.rows, s.kept])).toEqual([
       [768, 192],
       [768, 192],
     ]);
     expect(reduced.scales.map((s) => s.norm)).toEqual(full.scales.map((s) => s.norm));
-    const none = await prepareMemoryBank(fakeBackbone(['fine', 'coarse']), refs, { coreset: { fraction: 0.25, minRows: 769, projection: 16, seed: 0 } });
+    const none = await prepareMemoryBank(fakeBackbone(['fine', 'coarse']), refs, { coreset: { fraction: 0.25, minRows: 769, scope: 'bank', projection: 16, seed: 0 } });
     expect(none.scales.map((s) => s.kept)).toEqual([768, 768]);
+  });
+
+  it("reference scope: the bank is the union of each reference's own coreset, and leave-one-out runs against the other references' coresets", async () => {
+    const refs = [1, 2, 3].map((s) => image(s, false));
+    const bb = fakeBackbone(['fine', 'coarse']);
+    const settings = { fraction: 0.25, minRows: 700, scope: 'reference' as const, projection: 16, seed: 0 };
+    const full = await prepareMemoryBank(bb, refs, {});
+    const per = await prepareMemoryBank(bb, refs, { coreset: settings });
+    expect(per.scales.map((s) => [s.rows, s.kept])).toEqual([
+      [768, 192],
+      [768, 192],
+    ]);
+    for (let s = 0; s < 2; s++) {
+      // The bank's rows, in order: reference 0's coreset, then 1's, then 2's.
+      const own = await Promise.all(refs.map(async (r) => (await selectCoreset(gridToPatches((await bb.extractScales(r))[s]), settings)).rows));
+      const expected = concatPatchSets(own);
+      const { tensor, n, dim } = per.scales[s].prepared;
+      const t = tensor.data as Float32Array;
+      const rows = new Float32Array(n * dim);
+      for (let j = 0; j < n; j++) for (let c = 0; c < dim; c++) rows[j * dim + c] = t[c * n + j];
+      expect(rows).toEqual(expected.data);
+      // Fewer rows to match: every leave-one-out distance can only grow, so the mean does.
+      expect(per.scales[s].norm!.mean).toBeGreaterThan(full.scales[s].norm!.mean);
+    }
+    const small = await prepareMemoryBank(bb, refs, { coreset: { ...settings, minRows: 769 } });
+    expect(small.scales.map((s) => s.kept)).toEqual([768, 768]);
+    expect(small.scales.map((s) => s.norm)).toEqual(full.scales.map((s) => s.norm));
   });
 });
