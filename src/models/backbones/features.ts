@@ -124,62 +124,6 @@ export interface HwcGrid {
   c: number;
 }
 
-/** The top-left gh x gw cells of a row-major token tensor [h*w, c] (a ViT's [1, N, C] output), as HWC. */
-export function cropTokens(tokens: Float32Array, w: number, c: number, gh: number, gw: number): HwcGrid {
-  const data = new Float32Array(gh * gw * c);
-  for (let y = 0; y < gh; y++) data.set(tokens.subarray(y * w * c, (y * w + gw) * c), y * gw * c);
-  return { data, h: gh, w: gw, c };
-}
-
-/**
- * The top-left gh x gw cells of a CHW tensor (h x w grid) average-pooled by `f` (partial last
- * cells average what they have), as HWC: cropping, pooling and the layout change in one pass.
- */
-export function cropPoolChwToHwc(src: Float32Array, c: number, h: number, w: number, gh: number, gw: number, f: number): HwcGrid {
-  const H = Math.ceil(gh / f);
-  const W = Math.ceil(gw / f);
-  const out = new Float32Array(H * W * c);
-  const count = new Float32Array(H * W);
-  for (let y = 0; y < gh; y++) for (let x = 0; x < gw; x++) count[Math.floor(y / f) * W + Math.floor(x / f)]++;
-  const plane = new Float32Array(H * W);
-  for (let k = 0; k < c; k++) {
-    plane.fill(0);
-    const base = k * h * w;
-    for (let y = 0; y < gh; y++) {
-      const o = Math.floor(y / f) * W;
-      const row = base + y * w;
-      for (let x = 0; x < gw; x++) plane[o + Math.floor(x / f)] += src[row + x];
-    }
-    for (let p = 0; p < H * W; p++) out[p * c + k] = plane[p] / count[p];
-  }
-  return { data: out, h: H, w: W, c };
-}
-
-/** Average pooling of an HWC grid by an integer factor; a partial last cell averages what it has. */
-export function poolHwc(g: HwcGrid, f: number): HwcGrid {
-  if (f <= 1) return g;
-  const { h, w, c, data } = g;
-  const H = Math.ceil(h / f);
-  const W = Math.ceil(w / f);
-  const out = new Float32Array(H * W * c);
-  const count = new Float32Array(H * W);
-  for (let y = 0; y < h; y++) {
-    const Y = Math.floor(y / f);
-    for (let x = 0; x < w; x++) {
-      const p = Y * W + Math.floor(x / f);
-      const o = p * c;
-      const s = (y * w + x) * c;
-      for (let k = 0; k < c; k++) out[o + k] += data[s + k];
-      count[p]++;
-    }
-  }
-  for (let p = 0; p < H * W; p++) {
-    const inv = 1 / count[p];
-    for (let k = 0; k < c; k++) out[p * c + k] *= inv;
-  }
-  return { data: out, h: H, w: W, c };
-}
-
 /**
  * PatchCore's local aggregation on an HWC grid: each cell becomes the mean of the
  * (2r+1) x (2r+1) cells around it (stride 1); cells outside the grid are left out of the mean (as

@@ -6,7 +6,8 @@
  * Per scale: the cells over the image (the encoder sees the image with its longest side resized
  * to the frame and zero padding right/bottom: a grid of stride s keeps ceil(resized/s) cells),
  * average-pooled by `pool`, local mean over (2r+1)^2 cells with cells outside the image left out,
- * L2 per cell. The grid covers gw * s * pool resized pixels, mapped back to image pixels as the
+ * L2 per cell; one small onnxruntime graph per (layout, pool, radius) does all four steps
+ * (scale-grid-ort.ts). The grid covers gw * s * pool resized pixels, mapped back to image pixels as the
  * `sam` backbone does (coverWidth/Height; a pooled last cell may reach into the padding).
  *
  * With a DiskCache the finished grids are cached by content (backbone id + image hash, one entry
@@ -20,35 +21,45 @@ import type { DiskCache } from '../../util/disk-cache.js';
 import { hashJson } from '../../util/hash.js';
 import { decodeNpy, encodeNpy } from '../../util/npy.js';
 import type { EncoderScale, SamInnerEntry } from './entries.js';
-import { cropPoolChwToHwc, cropTokens, localMeanHwc, normaliseCells, poolHwc, type HwcGrid } from './features.js';
+import type { HwcGrid } from './features.js';
+import { scaleGridOrt } from './scale-grid-ort.js';
 import type { Backbone, FeatureGrid } from './types.js';
 
-/** Feature grid of one scale from its encoder tensor (pure: the tested part of this backbone). */
-export function scaleGrid(
+/** The cells of a scale's tensor that cover the resized image (the frame is padded right/bottom). */
+export function scaleCrop(scale: EncoderScale, resized: { width: number; height: number }): { gh: number; gw: number } {
+  return { gh: Math.ceil(resized.height / scale.stride), gw: Math.ceil(resized.width / scale.stride) };
+}
+
+/** Throws unless the tensor has the scale's layout and covers the crop. */
+export function checkScaleTensor(t: EncoderTensor, scale: EncoderScale, gh: number, gw: number): void {
+  if (scale.layout === 'tokens') {
+    const [, n] = t.dims;
+    const w = Math.round(Math.sqrt(n));
+    if (t.dims.length !== 3 || w * w !== n || gh > w || gw > w) throw new Error(`scale '${scale.name}': expected square [1, H*W, C] tokens covering ${gw}x${gh} cells, got [${t.dims.join(', ')}]`);
+  } else {
+    const [, , h, w] = t.dims;
+    if (t.dims.length !== 4 || gh > h || gw > w) throw new Error(`scale '${scale.name}': expected [1, C, H, W] covering ${gw}x${gh} cells, got [${t.dims.join(', ')}]`);
+  }
+}
+
+/**
+ * Feature grid of one scale from its encoder tensor: crop, pool, local mean and L2 per cell as one
+ * onnxruntime graph (scale-grid-ort.ts; its plain-JS reference is in the tests).
+ */
+export async function scaleGrid(
   t: EncoderTensor,
   scale: EncoderScale,
   image: { width: number; height: number },
   resized: { width: number; height: number },
-): FeatureGrid {
-  const gh = Math.ceil(resized.height / scale.stride);
-  const gw = Math.ceil(resized.width / scale.stride);
-  let g: HwcGrid;
-  if (scale.layout === 'tokens') {
-    const [, n, c] = t.dims;
-    const w = Math.round(Math.sqrt(n));
-    if (t.dims.length !== 3 || w * w !== n || gh > w || gw > w) throw new Error(`scale '${scale.name}': expected square [1, H*W, C] tokens covering ${gw}x${gh} cells, got [${t.dims.join(', ')}]`);
-    g = poolHwc(cropTokens(t.data, w, c, gh, gw), scale.pool);
-  } else {
-    const [, c, h, w] = t.dims;
-    if (t.dims.length !== 4 || gh > h || gw > w) throw new Error(`scale '${scale.name}': expected [1, C, H, W] covering ${gw}x${gh} cells, got [${t.dims.join(', ')}]`);
-    g = cropPoolChwToHwc(t.data, c, h, w, gh, gw, scale.pool);
-  }
-  g = normaliseCells(localMeanHwc(g, scale.radius));
+): Promise<FeatureGrid> {
+  const { gh, gw } = scaleCrop(scale, resized);
+  checkScaleTensor(t, scale, gh, gw);
+  const g = await scaleGridOrt(t.data, t.dims, scale, gh, gw);
   return withGeometry(g, scale, image, resized);
 }
 
 /** A scale's HWC grid as a FeatureGrid: the image pixels it covers follow from stride and pool. */
-function withGeometry(g: HwcGrid, scale: EncoderScale, image: { width: number; height: number }, resized: { width: number; height: number }): FeatureGrid {
+export function withGeometry(g: HwcGrid, scale: EncoderScale, image: { width: number; height: number }, resized: { width: number; height: number }): FeatureGrid {
   const cell = scale.stride * scale.pool;
   return {
     data: g.data,
@@ -105,7 +116,8 @@ export class SamInnerBackbone implements Backbone {
       }
     }
     const { inner } = await this.sam.encodeWithInner(image, this.tensors);
-    const grids = scales.map((s) => scaleGrid(inner[s.tensor], s, image, resized));
+    const grids: FeatureGrid[] = [];
+    for (const s of scales) grids.push(await scaleGrid(inner[s.tensor], s, image, resized));
     if (this.cache) for (let i = 0; i < grids.length; i++) await this.cache.setBytes(FEATURE_NAMESPACE, keys[i], encodeNpy(grids[i].data, [grids[i].gridHeight, grids[i].gridWidth, grids[i].dim]));
     return grids;
   }

@@ -5,7 +5,7 @@
  * two-scale stand-in backbone. The real encoder is exercised in minisam-ms.test.ts.
  */
 import { describe, expect, it } from 'vitest';
-import { cropPoolChwToHwc, cropTokens, localMeanHwc, poolHwc, type HwcGrid } from '../../../src/models/backbones/features.js';
+import { localMeanHwc, type HwcGrid } from '../../../src/models/backbones/features.js';
 import { scaleGrid } from '../../../src/models/backbones/sam-inner.js';
 import type { Backbone, FeatureGrid } from '../../../src/models/backbones/types.js';
 import type { RgbImage } from '../../../src/image/types.js';
@@ -14,6 +14,7 @@ import { selectCoreset } from '../../../src/methods/components/coreset.js';
 import { concatPatchSets } from '../../../src/methods/components/patch-distance.js';
 import { gridToPatches, normaliseScores, prepareMemoryBank, scaleNorm, scoreScales } from '../../../src/methods/fewshot/memory-bank.js';
 import { mulberry32, shuffleInPlace } from '../../../src/util/random.js';
+import { cropPoolChwToHwc, cropTokens, poolHwc } from '../../support/scale-grid-reference.js';
 
 function randomGrid(h: number, w: number, c: number, seed: number): HwcGrid {
   const rnd = mulberry32(seed);
@@ -56,7 +57,7 @@ describe('feature steps on HWC grids', () => {
     one.data.forEach((v, i) => expect(v).toBeCloseTo(two.data[i], 6));
   });
 
-  it('token tensors are cropped to the image cells and the grid covers the image like the stride says', () => {
+  it('token tensors are cropped to the image cells and the grid covers the image like the stride says', async () => {
     const w = 8;
     const c = 2;
     const tokens = Float32Array.from({ length: w * w * c }, (_, i) => i);
@@ -64,12 +65,12 @@ describe('feature steps on HWC grids', () => {
     expect(Array.from(crop.data.subarray(0, c))).toEqual([0, 1]);
     expect(Array.from(crop.data.subarray(5 * c, 6 * c))).toEqual([w * c, w * c + 1]); // row 1, column 0
     // A 200 x 100 image in a 128 frame: resized 128 x 64; stride 16 keeps 8 x 4 cells of the 8 x 8.
-    const grid = scaleGrid({ data: tokens, dims: [1, w * w, c] }, { name: 's', tensor: 't', layout: 'tokens', stride: 16, pool: 1, radius: 0 }, { width: 200, height: 100 }, { width: 128, height: 64 });
+    const grid = await scaleGrid({ data: tokens, dims: [1, w * w, c] }, { name: 's', tensor: 't', layout: 'tokens', stride: 16, pool: 1, radius: 0 }, { width: 200, height: 100 }, { width: 128, height: 64 });
     expect([grid.gridWidth, grid.gridHeight, grid.dim]).toEqual([8, 4, 2]);
     expect([grid.coverWidth, grid.coverHeight]).toEqual([200, 100]);
     // Rows come out L2-normalised.
     for (let p = 0; p < 32; p++) expect(Math.hypot(grid.data[2 * p], grid.data[2 * p + 1])).toBeCloseTo(1, 5);
-    expect(() => scaleGrid({ data: tokens, dims: [1, w * w, c] }, { name: 's', tensor: 't', layout: 'tokens', stride: 8, pool: 1, radius: 0 }, { width: 200, height: 100 }, { width: 128, height: 64 })).toThrow(/covering 16x8 cells/);
+    await expect(scaleGrid({ data: tokens, dims: [1, w * w, c] }, { name: 's', tensor: 't', layout: 'tokens', stride: 8, pool: 1, radius: 0 }, { width: 200, height: 100 }, { width: 128, height: 64 })).rejects.toThrow(/covering 16x8 cells/);
   });
 });
 

