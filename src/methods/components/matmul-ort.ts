@@ -3,9 +3,9 @@
  * coreset's random projection and PCA; one MatMul instead of a JS triple loop (the research's
  * PCA projection went from ~1.9 s in JS to ~0.2 s this way).
  */
-import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { DT, GraphBuilder } from '../../models/onnx/graph.js';
+import { sessionOptions } from '../../models/onnx/session-options.js';
 import type { PatchSet } from './patch-distance.js';
 
 let session: Promise<ort.InferenceSession> | undefined;
@@ -18,7 +18,7 @@ function getSession(): Promise<ort.InferenceSession> {
     const m = g.input('m', DT.FLOAT, ['d', 'k']);
     g.op('MatMul', [g.op('Sub', [x, mean]), m], {}, 'y');
     g.output('y', DT.FLOAT, ['n', 'k']);
-    return ort.InferenceSession.create(g.toBytes(13), { intraOpNumThreads: availableParallelism(), interOpNumThreads: 1 });
+    return ort.InferenceSession.create(g.toBytes(13), sessionOptions());
   })();
   return session;
 }

@@ -6,9 +6,9 @@
  *
  * Same contract as `nearestCosineDistance`: rows L2-normalised, result 1 - max cosine in [0, 2].
  */
-import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { DT, GraphBuilder } from '../../models/onnx/graph.js';
+import { sessionOptions } from '../../models/onnx/session-options.js';
 import type { PatchSet } from './patch-distance.js';
 
 /** Query rows per run, so that the n x m similarity block stays near 64 MB. */
@@ -27,7 +27,7 @@ function buildGraph(): Uint8Array {
 }
 
 function getSession(): Promise<ort.InferenceSession> {
-  session ??= ort.InferenceSession.create(buildGraph(), { intraOpNumThreads: availableParallelism(), interOpNumThreads: 1 });
+  session ??= ort.InferenceSession.create(buildGraph(), sessionOptions());
   return session;
 }
 

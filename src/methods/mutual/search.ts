@@ -5,9 +5,9 @@
  * patches than the block's largest (other aspect ratios) are padded with copies of their own first
  * row, which never changes a maximum.
  */
-import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { DT, GraphBuilder } from '../../models/onnx/graph.js';
+import { sessionOptions } from '../../models/onnx/session-options.js';
 import type { PatchSet } from '../components/patch-distance.js';
 
 /** Query rows per run, so that the n x (J P) similarity block stays near 64 MB. */
@@ -24,7 +24,7 @@ function getSession(): Promise<ort.InferenceSession> {
     const r = g.op('Reshape', [g.op('MatMul', [q, mt]), shape]);
     g.op('ReduceMax', [r], { axes: [2], keepdims: 0 }, 'best');
     g.output('best', DT.FLOAT, ['n', 'j']);
-    return ort.InferenceSession.create(g.toBytes(13), { intraOpNumThreads: availableParallelism(), interOpNumThreads: 1 });
+    return ort.InferenceSession.create(g.toBytes(13), sessionOptions());
   })();
   return session;
 }

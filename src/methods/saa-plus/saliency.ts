@@ -10,9 +10,9 @@
  * dissimilar partners and score high; a normal patch finds mostly similar ones. The all-pairs
  * product is one MatMul + TopK on onnxruntime (n = 4096 patches: 4 G multiply-adds).
  */
-import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { DT, GraphBuilder } from '../../models/onnx/graph.js';
+import { sessionOptions } from '../../models/onnx/session-options.js';
 import type { FeatureGrid } from '../../models/backbones/types.js';
 import { normaliseRowsInPlace } from '../../util/rows.js';
 import { gridToMap } from '../components/score-map.js';
@@ -33,7 +33,7 @@ function buildGraph(): Uint8Array {
 }
 
 function getSession(): Promise<ort.InferenceSession> {
-  session ??= ort.InferenceSession.create(buildGraph(), { intraOpNumThreads: availableParallelism(), interOpNumThreads: 1 });
+  session ??= ort.InferenceSession.create(buildGraph(), sessionOptions());
   return session;
 }
 

@@ -6,7 +6,6 @@
  * Output: one float32 [1,C_i,S/s_i,S/s_i] per entry layer -> a FeatureGrid on the first layer's grid.
  */
 import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { RgbImage } from '../../image/io.js';
@@ -16,6 +15,7 @@ import { resolveBackboneFile, type OnnxCnnEntry } from './entries.js';
 import { concatLayersHwc, localAverageChw, resizeChw } from './features.js';
 import type { ExposedOutput } from '../onnx/expose.js';
 import type { Backbone, FeatureGrid } from './types.js';
+import { sessionOptions } from '../onnx/session-options.js';
 
 /** RGB bytes (already at the input size) -> normalised CHW float32. */
 export function toNormalisedChw(rgb: Uint8Array, width: number, height: number, mean: readonly number[], std: readonly number[]): Float32Array {
@@ -58,11 +58,7 @@ export class OnnxCnnBackbone implements Backbone {
     } catch (err) {
       throw new UserError(`backbone '${entry.name}' (${path}): ${(err as Error).message}`, { cause: err });
     }
-    const session = await ort.InferenceSession.create(modified.bytes, {
-      intraOpNumThreads: opts.threads ?? availableParallelism(),
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    });
+    const session = await ort.InferenceSession.create(modified.bytes, sessionOptions(opts.threads, { graphOptimizationLevel: 'all' }));
     if (!session.inputNames.includes(entry.inputName)) {
       throw new UserError(`backbone '${entry.name}' (${path}) has inputs [${session.inputNames.join(', ')}], the entry names '${entry.inputName}'`);
     }

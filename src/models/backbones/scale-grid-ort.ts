@@ -28,10 +28,10 @@
  * Agrees with the plain-JS steps to float32 rounding (test/models/backbones/scale-grid-ort.test.ts,
  * max |diff| ~1.5e-7 on real encoder tensors).
  */
-import { availableParallelism } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import { DT, GraphBuilder } from '../onnx/graph.js';
 import type { HwcGrid } from './features.js';
+import { sessionOptions } from '../onnx/session-options.js';
 
 export type ScaleLayout = 'tokens' | 'nchw';
 
@@ -87,14 +87,7 @@ function session(op: ScaleGridOp, crop: boolean): Promise<ort.InferenceSession> 
   const key = `${op.layout}/${op.pool}/${op.radius}/${crop}`;
   let s = sessions.get(key);
   if (!s) {
-    s = ort.InferenceSession.create(buildScaleGridGraph(op, crop), {
-      intraOpNumThreads: availableParallelism(),
-      interOpNumThreads: 1,
-      // Its ops are short and memory-bound: threads that spin while waiting for a core that
-      // another process holds cost more than the work (minisam-ms's four scales on a loaded
-      // 2-core machine: ~17 ms without spinning, 34-89 ms with, 19-25 ms on one thread).
-      extra: { session: { intra_op: { allow_spinning: '0' } } },
-    });
+    s = ort.InferenceSession.create(buildScaleGridGraph(op, crop), sessionOptions());
     s.catch(() => sessions.delete(key));
     sessions.set(key, s);
   }

@@ -40,6 +40,7 @@ import { sha256, sha256File } from '../../util/hash.js';
 import { CaptionTokenizer, subSentenceMasks, type TokenizedCaption } from './text.js';
 import { decodeRaw, encodeRaw, prepareCaption, sigmoid, type DetectorRaw } from './postprocess.js';
 import type { RgbImage } from '../../image/types.js';
+import { sessionOptions } from '../onnx/session-options.js';
 
 export * from './postprocess.js';
 export { CaptionTokenizer, subSentenceMasks } from './text.js';
@@ -130,7 +131,7 @@ export class GroundingDino {
       kernel: kernels[(pc.resample ?? 2) as 0 | 1 | 2 | 3] ?? 'linear',
     };
     const threads = opts.threads ?? Number(process.env.IAPAS_THREADS ?? 0);
-    const session = await ort.InferenceSession.create(modelPath, threads > 0 ? { intraOpNumThreads: threads } : {});
+    const session = await ort.InferenceSession.create(modelPath, sessionOptions(threads));
     try {
       return await GroundingDino.check(session, modelPath, folder, pre, cfg.max_text_len ?? 256, opts);
     } catch (err) {

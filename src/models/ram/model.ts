@@ -19,6 +19,7 @@ import { UserError } from '../../util/errors.js';
 import { resolveModel } from '../weights/resolve.js';
 import { sha256, sha256File } from '../../util/hash.js';
 import type { RgbImage } from '../../image/types.js';
+import { sessionOptions } from '../onnx/session-options.js';
 
 export const RAM_INPUT_SIZE = 384;
 
@@ -116,7 +117,7 @@ export class RamTagger {
   ): Promise<RamTagger> {
     const [tagList, modelHash] = await Promise.all([loadRamTagList(opts.tagListPath, opts.thresholdPath), sha256File(modelPath)]);
     const threads = opts.threads ?? Number(process.env.IAPAS_THREADS ?? 0);
-    const session = await ort.InferenceSession.create(modelPath, threads > 0 ? { intraOpNumThreads: threads } : {});
+    const session = await ort.InferenceSession.create(modelPath, sessionOptions(threads));
     const ins = session.inputMetadata.filter((m) => m.isTensor);
     const outs = session.outputMetadata.filter((m) => m.isTensor);
     const input = ins.length === 1 ? ins[0] : ins.find((m) => m.name === 'image');

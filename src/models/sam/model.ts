@@ -17,7 +17,6 @@
  * so prompts are decoded one call each (~10 ms; see eval/bench-sam.ts).
  */
 import { access, readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { MissingModelError, UserError } from '../../util/errors.js';
@@ -25,6 +24,7 @@ import { hashJson, sha256File } from '../../util/hash.js';
 import { decodeNpy, encodeNpy } from '../../util/npy.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { exposeTensors } from '../onnx/expose.js';
+import { sessionOptions } from '../onnx/session-options.js';
 import { DECODER_INPUTS, DECODER_OUTPUTS, defaultSamEntry, type SamModelEntry } from './model-entry.js';
 import { preprocessForEncoder, SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';
 import { MultimaskSurgeryError, multimaskDecoder } from './multimask-export.js';
@@ -120,7 +120,7 @@ export function sigmoid(logits: Float32Array): Float32Array {
   return out;
 }
 
-async function createSession(modelName: string, path: string, role: string, threads: number): Promise<ort.InferenceSession> {
+async function createSession(modelName: string, path: string, role: string, threads: number | undefined): Promise<ort.InferenceSession> {
   try {
     await access(path);
   } catch {
@@ -131,11 +131,7 @@ async function createSession(modelName: string, path: string, role: string, thre
     throw new MissingModelError(modelName, path, `(SAM ${role}) not found`, how);
   }
   try {
-    return await ort.InferenceSession.create(path, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      graphOptimizationLevel: 'all',
-    });
+    return await ort.InferenceSession.create(path, sessionOptions(threads, { graphOptimizationLevel: 'all' }));
   } catch (err) {
     throw new UserError(`SAM model '${modelName}': could not load ${role} ${path}: ${(err as Error).message}`, { cause: err });
   }
@@ -169,9 +165,8 @@ export class SamModel {
 
   /** Loads both sessions once; throws MissingModelError when a file is absent, UserError on name mismatch. */
   static async load(entry: SamModelEntry = defaultSamEntry(), opts: SamLoadOptions = {}): Promise<SamModel> {
-    const threads = opts.threads ?? availableParallelism();
-    const encoder = await createSession(entry.name, entry.encoderPath, 'encoder', threads);
-    const decoder = await createSession(entry.name, entry.decoderPath, 'decoder', threads);
+    const encoder = await createSession(entry.name, entry.encoderPath, 'encoder', opts.threads);
+    const decoder = await createSession(entry.name, entry.decoderPath, 'decoder', opts.threads);
     checkNames(entry.name, 'encoder', entry.encoderPath, 'inputs', encoder.inputNames, [entry.encoderInput ?? 'input']);
     checkNames(entry.name, 'encoder', entry.encoderPath, 'outputs', encoder.outputNames, [entry.encoderOutput ?? 'output']);
     checkNames(entry.name, 'decoder', entry.decoderPath, 'inputs', decoder.inputNames, DECODER_INPUTS);
@@ -259,11 +254,7 @@ export class SamModel {
         } catch (err) {
           throw new UserError(`SAM model '${this.entry.name}': encoder ${path}: ${(err as Error).message} (inner-tensor backbones name tensors of one encoder export; see src/models/backbones/entries.ts)`, { cause: err });
         }
-        return ort.InferenceSession.create(bytes, {
-          intraOpNumThreads: this.opts.threads ?? availableParallelism(),
-          interOpNumThreads: 1,
-          graphOptimizationLevel: 'all',
-        });
+        return ort.InferenceSession.create(bytes, sessionOptions(this.opts.threads, { graphOptimizationLevel: 'all' }));
       })();
       s.catch(() => this.innerEncoders.delete(key));
       this.innerEncoders.set(key, s);
@@ -372,8 +363,7 @@ export class SamModel {
           'export the decoder with return_single_mask=False, or use sam.multimask=off',
       );
     }
-    const threads = this.opts.threads ?? availableParallelism();
-    return ort.InferenceSession.create(bytes, { intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+    return ort.InferenceSession.create(bytes, sessionOptions(this.opts.threads, { graphOptimizationLevel: 'all' }));
   }
 
   /** One decoder call; `result(k)` cuts out mask token k. */
