@@ -310,6 +310,8 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
   }
 
   summary.aborted = abort.signal.aborted;
+  // The cache writes behind the pipeline; the run is over when they are on disk.
+  await opts.cache?.flush();
   summary.timing = timer.summary();
   if (opts.cache) {
     for (const [ns, st] of opts.cache.stats) {

@@ -4,6 +4,12 @@
  * that changes only thresholds finds every model output here.
  *
  * Layout: <root>/<namespace>/<key[0..2]>/<key>.<ext>. Entries are written atomically.
+ *
+ * Byte entries are written behind: `setBytes` hands the write to the file system and returns, so
+ * a pipeline does not wait for the tens of MB an image's features, embedding and map take
+ * (~100 ms per image on the 2-core machine, issue 12); a read of an entry still being written is
+ * served from memory, `flush` waits for every pending write (the runner calls it before it reports
+ * a run's time), and a failed write is a warning, never a failed image: the cache only saves work.
  */
 import { readFile, stat, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -18,6 +24,11 @@ export interface CacheStats {
 
 export class DiskCache {
   readonly stats = new Map<string, CacheStats>();
+  /** Writes handed off and not finished, by path, with the bytes being written. */
+  private readonly pending = new Map<string, { data: Uint8Array; done: Promise<void> }>();
+  private failedWrites = 0;
+  /** Where a failed write is reported (once per cache; the count is in `flush`'s answer). */
+  warn: (message: string) => void = (m) => process.stderr.write(`warning: ${m}\n`);
 
   constructor(readonly root: string) {}
 
@@ -37,6 +48,11 @@ export class DiskCache {
   }
 
   async getBytes(namespace: string, key: string): Promise<Uint8Array | undefined> {
+    const writing = this.pending.get(this.path(namespace, key, 'bin'));
+    if (writing) {
+      this.count(namespace, true);
+      return writing.data;
+    }
     try {
       const b = await readFile(this.path(namespace, key, 'bin'));
       this.count(namespace, true);
@@ -47,8 +63,26 @@ export class DiskCache {
     }
   }
 
+  /** Starts writing the entry and returns at once (see the top of this file); `data` must not change afterwards. */
   async setBytes(namespace: string, key: string, data: Uint8Array): Promise<void> {
-    await writeFileAtomic(this.path(namespace, key, 'bin'), data);
+    const path = this.path(namespace, key, 'bin');
+    const done = writeFileAtomic(path, data).then(
+      () => undefined,
+      (err: Error) => {
+        if (this.failedWrites++ === 0) this.warn(`model-output cache: ${err.message} (results are unaffected; later writes that fail are counted, not shown)`);
+      },
+    );
+    const entry = { data, done };
+    this.pending.set(path, entry);
+    void done.finally(() => {
+      if (this.pending.get(path) === entry) this.pending.delete(path);
+    });
+  }
+
+  /** Waits for every write handed off so far; answers how many writes have failed since this cache was made. */
+  async flush(): Promise<{ failedWrites: number }> {
+    while (this.pending.size > 0) await Promise.all([...this.pending.values()].map((p) => p.done));
+    return { failedWrites: this.failedWrites };
   }
 
   async getJson<T>(namespace: string, key: string): Promise<T | undefined> {

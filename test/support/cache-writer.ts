@@ -31,6 +31,8 @@ const out = { writes: 0, reads: 0, torn: 0, errors: [] as string[] };
 for (let i = 0; i < writes; i++) {
   try {
     await cache.setBytes('stress', KEYS[i % KEYS.length], payload(i));
+    // Writes go behind; wait for this one, so that the reads below race the other process on disk.
+    await cache.flush();
     out.writes++;
     const got = await cache.getBytes('stress', KEYS[(i * 7 + Number(id)) % KEYS.length]);
     if (got) {

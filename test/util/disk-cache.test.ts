@@ -41,3 +41,29 @@ describe('temporary files orphaned by a killed run', () => {
     expect((await cache.staleTemps(Date.now() + 2 * 3_600_000)).length).toBe(2);
   });
 });
+
+describe('writes behind the pipeline', () => {
+  it('setBytes returns before the entry is on disk, a read meanwhile gets the bytes, flush puts it on disk', async () => {
+    const cache = new DiskCache(join(root, 'behind'));
+    const data = new Uint8Array([1, 2, 3, 4]);
+    await cache.setBytes('ns', 'cafe01', data);
+    expect(await cache.getBytes('ns', 'cafe01')).toEqual(data);
+    expect(await cache.flush()).toEqual({ failedWrites: 0 });
+    // Another cache object (another process) reads it from disk.
+    expect(await new DiskCache(join(root, 'behind')).getBytes('ns', 'cafe01')).toEqual(data);
+  });
+
+  it('a failed write is one warning and a count, never an error of the caller', async () => {
+    const file = join(root, 'not-a-dir');
+    await writeFile(file, 'x');
+    const cache = new DiskCache(file);
+    const warnings: string[] = [];
+    cache.warn = (m) => warnings.push(m);
+    await cache.setBytes('ns', 'beef01', new Uint8Array([1]));
+    await cache.setBytes('ns', 'beef02', new Uint8Array([2]));
+    expect(await cache.flush()).toEqual({ failedWrites: 2 });
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/model-output cache: .*not-a-dir.*results are unaffected/);
+    expect(await cache.getBytes('ns', 'beef01')).toBeUndefined();
+  });
+});

