@@ -51,7 +51,8 @@ export class DiskCache {
     const writing = this.pending.get(this.path(namespace, key, 'bin'));
     if (writing) {
       this.count(namespace, true);
-      return writing.data;
+      // A copy, as a read from disk would give: the caller may change what it got.
+      return writing.data.slice();
     }
     try {
       const b = await readFile(this.path(namespace, key, 'bin'));

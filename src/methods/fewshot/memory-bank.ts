@@ -98,8 +98,13 @@ export interface MemoryBank {
   coresetMs: number;
 }
 
+/**
+ * A grid's cells as unit rows for the search, normalised in the grid's own buffer: a backbone
+ * hands out a fresh grid per call, used afterwards only for its geometry, and a copy of the ~17 MB
+ * of minisam-ms grids per image cost more than the search of its smaller scales.
+ */
 export function gridToPatches(grid: FeatureGrid): PatchSet {
-  return normaliseRows({ data: grid.data.slice(), n: grid.gridWidth * grid.gridHeight, dim: grid.dim });
+  return normaliseRows({ data: grid.data, n: grid.gridWidth * grid.gridHeight, dim: grid.dim });
 }
 
 /** Patches projected by a scale's PCA (centred), rows L2-normalised again; unchanged without one. */
