@@ -21,6 +21,38 @@ describe('ONNX graph writer', () => {
     const r = await s.run({ x: i64([2, 5, -4], [1, 3]) });
     expect(Array.from(r.y.data as Float32Array)).toEqual([1, 2.5, -2]);
   });
+
+  it('writes Loop bodies as graph attributes: outer values read by name, carried state, scan outputs, early stop', async () => {
+    // Doubles `v` (carried) and adds the outer `step` each iteration, emitting v; stops once v > limit.
+    const g = new GraphBuilder('loop');
+    const v0 = g.input('v0', DT.FLOAT, [2]);
+    const step = g.input('step', DT.FLOAT, [2]);
+    const limit = g.input('limit', DT.FLOAT, []);
+    const body = g.subgraph('body');
+    body.input('i', DT.INT64, []);
+    body.input('cond_in', DT.BOOL, []);
+    const v = body.input('v_in', DT.FLOAT, [2]);
+    const next = body.op('Add', [body.op('Mul', [v, body.constF32([2], [])]), step], {}, 'v_out');
+    body.op('Greater', [limit, body.op('ReduceMax', [next], { keepdims: 0 })], {}, 'cond_out');
+    body.op('Identity', [next], {}, 'emitted');
+    body.output('cond_out', DT.BOOL, []);
+    body.output('v_out', DT.FLOAT, [2]);
+    body.output('emitted', DT.FLOAT, [2]);
+    const [last, seq] = g.opMulti('Loop', [g.constI64([10], []), g.constBool([true], []), v0], 2, { body: { graph: body } });
+    g.op('Identity', [last], {}, 'last');
+    g.op('Identity', [seq], {}, 'seq');
+    g.output('last', DT.FLOAT, [2]);
+    g.output('seq', DT.FLOAT, ['k', 2]);
+    const s = await ort.InferenceSession.create(g.toBytes());
+    const f32 = (a: number[], dims: number[]) => new ort.Tensor('float32', Float32Array.from(a), dims);
+    const r = await s.run({ v0: f32([1, 0], [2]), step: f32([1, 1], [2]), limit: f32([20], []) });
+    // v: (1,0) -> (3,1) -> (7,3) -> (15,7) -> (31,15): stops after the first v beyond 20.
+    expect(r.seq.dims).toEqual([4, 2]);
+    expect(Array.from(r.seq.data as Float32Array)).toEqual([3, 1, 7, 3, 15, 7, 31, 15]);
+    expect(Array.from(r.last.data as Float32Array)).toEqual([31, 15]);
+    const capped = await s.run({ v0: f32([1, 0], [2]), step: f32([1, 1], [2]), limit: f32([1e9], []) });
+    expect(capped.seq.dims).toEqual([10, 2]); // the trip count ends it
+  });
 });
 
 describeWithShared('tiny Grounding DINO graph', [SHARED.bertTokenizer], () => {
