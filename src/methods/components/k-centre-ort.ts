@@ -22,6 +22,7 @@
  */
 import * as ort from 'onnxruntime-node';
 import { DT, GraphBuilder } from '../../models/onnx/graph.js';
+import { sessionOptions } from '../../models/onnx/session-options.js';
 
 /** A new level is this fraction of the farthest (squared) distance. */
 const RHO = 0.8;
@@ -36,7 +37,7 @@ const U = 2 ** -24;
  * One thread: a step's work is small, and handing each of its ops to a second thread cost more
  * than it saved (2-3x slower per selection on the 2-core build machine, measured).
  */
-const SESSION_OPTIONS: ort.InferenceSession.SessionOptions = { intraOpNumThreads: 1, interOpNumThreads: 1 };
+const SESSION_OPTIONS = sessionOptions(1);
 let stepsSession: Promise<ort.InferenceSession> | undefined;
 let updateSession: Promise<ort.InferenceSession> | undefined;
 
