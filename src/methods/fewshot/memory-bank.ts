@@ -133,7 +133,7 @@ export function normaliseScores(d: Float32Array, norm: ScaleNorm | null): Float3
 
 /** The coreset rows of one set of patches (a bank or one reference's), cached by content. */
 async function reduceRows(memory: PatchSet, c: CoresetSettings, opts: BankOptions): Promise<{ rows: PatchSet; ms: number }> {
-  const key = hashJson({ bank: memory.data, n: memory.n, dim: memory.dim, fraction: c.fraction, projection: c.projection, seed: c.seed, v: 1 });
+  const key = hashJson({ bank: memory.data, n: memory.n, dim: memory.dim, fraction: c.fraction, projection: c.projection, seed: c.seed, v: 2 });
   const hit = await opts.cache?.getBytes('coreset', key);
   let indices: Int32Array | undefined;
   if (hit && hit.byteLength % 4 === 0) indices = new Int32Array(hit.slice().buffer);
