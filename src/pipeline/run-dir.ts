@@ -20,7 +20,7 @@ import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { escapeRelPath, escapeSegment } from '../util/file-names.js';
 import { tempOwnerPid, writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
-import { decodeNpy, encodeNpy } from '../util/npy.js';
+import { decodeNpy, npyParts } from '../util/npy.js';
 import type { Rle } from './rle.js';
 import type { BoxRecord, CaptionRecord, Detection, ModelRecord } from './types.js';
 
@@ -129,7 +129,7 @@ export class RunDir {
 
   /** The map goes first and the record last, so a record on disk means the image is complete. */
   async writeImage(rec: ImageRecord, map: Float32Array): Promise<void> {
-    await writeFileAtomic(join(this.root, rec.map), encodeNpy(map, [rec.height, rec.width]));
+    await writeFileAtomic(join(this.root, rec.map), npyParts(map, [rec.height, rec.width]));
     await writeJsonAtomic(this.imagePath(rec.category, rec.relId), rec);
   }
 

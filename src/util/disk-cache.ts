@@ -25,7 +25,7 @@ export interface CacheStats {
 export class DiskCache {
   readonly stats = new Map<string, CacheStats>();
   /** Writes handed off and not finished, by path, with the bytes being written. */
-  private readonly pending = new Map<string, { data: Uint8Array; done: Promise<void> }>();
+  private readonly pending = new Map<string, { data: Uint8Array | readonly Uint8Array[]; done: Promise<void> }>();
   private failedWrites = 0;
   /** Where a failed write is reported (once per cache; the count is in `flush`'s answer). */
   warn: (message: string) => void = (m) => process.stderr.write(`warning: ${m}\n`);
@@ -52,7 +52,7 @@ export class DiskCache {
     if (writing) {
       this.count(namespace, true);
       // A copy, as a read from disk would give: the caller may change what it got.
-      return writing.data.slice();
+      return writing.data instanceof Uint8Array ? writing.data.slice() : concatBytes(writing.data);
     }
     try {
       const b = await readFile(this.path(namespace, key, 'bin'));
@@ -64,8 +64,11 @@ export class DiskCache {
     }
   }
 
-  /** Starts writing the entry and returns at once (see the top of this file); `data` must not change afterwards. */
-  async setBytes(namespace: string, key: string, data: Uint8Array): Promise<void> {
+  /**
+   * Starts writing the entry (bytes, or chunks written one after another, e.g. npyParts) and
+   * returns at once (see the top of this file); `data` must not change afterwards.
+   */
+  async setBytes(namespace: string, key: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
     const path = this.path(namespace, key, 'bin');
     const done = writeFileAtomic(path, data).then(
       () => undefined,
@@ -184,4 +187,15 @@ export class DiskCache {
 /** Default cache root: $IAPAS_CACHE, else .cache/iapas in the working directory. */
 export function defaultCacheRoot(): string {
   return process.env.IAPAS_CACHE ?? join(process.cwd(), '.cache', 'iapas');
+}
+
+/** One plain Uint8Array (not a Buffer, whose slice() would be a view) holding the chunks in order. */
+function concatBytes(chunks: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
 }

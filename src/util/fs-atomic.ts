@@ -11,11 +11,11 @@ export const TEMP_SUFFIX = '.tmp';
  * write to a temporary sibling, then rename over the target. A failure names the target (never
  * the temporary name) as a WriteError.
  */
-export async function writeFileAtomic(path: string, data: string | Uint8Array): Promise<void> {
+export async function writeFileAtomic(path: string, data: string | Uint8Array | readonly Uint8Array[]): Promise<void> {
   const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}${TEMP_SUFFIX}`;
   try {
     await mkdir(dirname(path), { recursive: true });
-    await writeFile(tmp, data);
+    await writeFile(tmp, typeof data === 'string' || data instanceof Uint8Array ? data : data.values());
     await rename(tmp, path);
   } catch (err) {
     await rm(tmp, { force: true }).catch(() => undefined);

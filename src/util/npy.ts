@@ -13,7 +13,25 @@ export interface NpyArray {
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]; // \x93NUMPY
 
+/**
+ * An array as .npy in two parts: the header and a view of the array's own bytes (no copy), for
+ * writers that take chunks (writeFileAtomic, DiskCache.setBytes). The array must not change
+ * until they are written.
+ */
+export function npyParts(data: Float32Array | Float64Array, shape: number[]): [Uint8Array, Uint8Array] {
+  const header = npyHeader(data, shape);
+  return [header, new Uint8Array(data.buffer, data.byteOffset, data.byteLength)];
+}
+
 export function encodeNpy(data: Float32Array | Float64Array, shape: number[]): Uint8Array {
+  const [header, body] = npyParts(data, shape);
+  const out = new Uint8Array(header.length + body.length);
+  out.set(header, 0);
+  out.set(body, header.length);
+  return out;
+}
+
+function npyHeader(data: Float32Array | Float64Array, shape: number[]): Uint8Array {
   const count = shape.reduce((a, b) => a * b, 1);
   if (count !== data.length) throw new Error(`npy: shape [${shape}] does not match ${data.length} values`);
   const descr = data instanceof Float32Array ? '<f4' : '<f8';
@@ -23,13 +41,12 @@ export function encodeNpy(data: Float32Array | Float64Array, shape: number[]): U
   const pre = 10;
   const total = Math.ceil((pre + header.length + 1) / 64) * 64;
   header = header.padEnd(total - pre - 1, ' ') + '\n';
-  const out = new Uint8Array(total + data.byteLength);
+  const out = new Uint8Array(total);
   out.set(MAGIC, 0);
   out[6] = 1;
   out[7] = 0;
   new DataView(out.buffer).setUint16(8, header.length, true);
   for (let i = 0; i < header.length; i++) out[pre + i] = header.charCodeAt(i);
-  out.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), total);
   return out;
 }
 
@@ -50,7 +67,8 @@ export function decodeNpy(bytes: Uint8Array, name = 'array'): NpyArray {
   const shape = shapeTxt.split(',').map((s) => s.trim()).filter(Boolean).map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const offset = start + headerLen;
-  const body = bytes.slice(offset); // copy: aligns the buffer for typed-array views
+  // A copy (also of a Buffer, whose slice() is a view): aligns the buffer for typed-array views.
+  const body = new Uint8Array(bytes.subarray(offset));
   const sizes: Record<string, number> = { '<f4': 4, '<f8': 8, '|u1': 1, '<u2': 2 };
   const size = sizes[descr];
   if (!size) throw new UserError(`${name}: .npy dtype ${descr} is not supported (use float32, float64, uint8 or uint16)`);

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DiskCache } from '../../src/util/disk-cache.js';
+import { decodeNpy, encodeNpy, npyParts } from '../../src/util/npy.js';
 import { runCli } from '../support/cli.js';
 
 let root: string;
@@ -65,5 +66,20 @@ describe('writes behind the pipeline', () => {
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/model-output cache: .*not-a-dir.*results are unaffected/);
     expect(await cache.getBytes('ns', 'beef01')).toBeUndefined();
+  });
+
+  it('writes an array as npy chunks (header + a view of its own bytes): the same file as the one-piece encoding', async () => {
+    const cache = new DiskCache(join(root, 'chunks'));
+    const map = Float32Array.from({ length: 6 * 5 }, (_, i) => i / 7);
+    const parts = npyParts(map.subarray(0, 30), [6, 5]);
+    expect(parts[1].buffer).toBe(map.buffer); // no copy of the values
+    await cache.setBytes('ns', 'c0ffee', parts);
+    const pendingRead = await cache.getBytes('ns', 'c0ffee');
+    await cache.flush();
+    const fromDisk = await new DiskCache(join(root, 'chunks')).getBytes('ns', 'c0ffee');
+    for (const b of [pendingRead!, fromDisk!]) {
+      expect(Buffer.from(b).equals(Buffer.from(encodeNpy(map, [6, 5])))).toBe(true);
+      expect(decodeNpy(b).data).toEqual(map);
+    }
   });
 });

@@ -4,6 +4,13 @@
  * writer. onnxruntime's SGEMM is many times faster than the plain-JS loop on the same cores
  * (eval/bench-fewshot-nn.ts), and the results agree to float32 rounding (test/fewshot).
  *
+ * An int8 bank (prepareMemory(.., { int8: true })) runs the same search as an integer product:
+ * the bank is quantised once, symmetric (step = max |value| / 127), each block of queries in the
+ * graph (DynamicQuantizeLinear, uint8), then MatMulInteger -> ReduceMax. On AVX-512 VNNI cores
+ * that is ~1.6x the float32 throughput for the same result up to ~1e-3 in cosine (both rows are
+ * unit vectors, each rounded by half a step per value), against normal-vs-normal distances that
+ * spread over ~0.15 on minisam-ms's large scales (issue 12).
+ *
  * Same contract as `nearestCosineDistance`: rows L2-normalised, result 1 - max cosine in [0, 2].
  */
 import * as ort from 'onnxruntime-node';
@@ -15,6 +22,7 @@ import type { PatchSet } from './patch-distance.js';
 const SIMILARITY_BLOCK_VALUES = 16 * 1024 * 1024;
 
 let session: Promise<ort.InferenceSession> | undefined;
+let sessionInt8: Promise<ort.InferenceSession> | undefined;
 
 function buildGraph(): Uint8Array {
   const g = new GraphBuilder('nearest-cosine');
@@ -26,7 +34,20 @@ function buildGraph(): Uint8Array {
   return g.toBytes(13);
 }
 
-function getSession(): Promise<ort.InferenceSession> {
+/** Query rows quantised per run, times an int8 bank, best integer product per row (times the query step). */
+function buildInt8Graph(): Uint8Array {
+  const g = new GraphBuilder('nearest-cosine-int8');
+  const q = g.input('query', DT.FLOAT, ['n', 'd']);
+  const mt = g.input('memory_t', DT.INT8, ['d', 'm']);
+  const [qu, qStep, qZero] = g.opMulti('DynamicQuantizeLinear', [q], 3);
+  const best = g.op('ReduceMax', [g.op('MatMulInteger', [qu, mt, qZero])], { axes: [1], keepdims: 0 });
+  g.op('Mul', [g.op('Cast', [best], { to: DT.FLOAT }), qStep], {}, 'best');
+  g.output('best', DT.FLOAT, ['n']);
+  return g.toBytes(13);
+}
+
+function getSession(int8: boolean): Promise<ort.InferenceSession> {
+  if (int8) return (sessionInt8 ??= ort.InferenceSession.create(buildInt8Graph(), sessionOptions()));
   session ??= ort.InferenceSession.create(buildGraph(), sessionOptions());
   return session;
 }
@@ -36,11 +57,21 @@ export interface PreparedMemory {
   tensor: ort.Tensor;
   n: number;
   dim: number;
+  /** An int8 bank: the value of one step of its integers; absent for a float32 bank. */
+  step?: number;
 }
 
-export function prepareMemory(memory: PatchSet): PreparedMemory {
+export function prepareMemory(memory: PatchSet, opts: { int8?: boolean } = {}): PreparedMemory {
   if (memory.n === 0) throw new Error('nearestCosineDistanceOrt: empty memory bank');
   const { n, dim, data } = memory;
+  if (opts.int8) {
+    let max = 0;
+    for (let i = 0; i < data.length; i++) max = Math.max(max, Math.abs(data[i]));
+    const step = max > 0 ? max / 127 : 1;
+    const t = new Int8Array(n * dim);
+    for (let j = 0; j < n; j++) for (let c = 0; c < dim; c++) t[c * n + j] = Math.round(data[j * dim + c] / step);
+    return { tensor: new ort.Tensor('int8', t, [dim, n]), n, dim, step };
+  }
   const t = new Float32Array(n * dim);
   for (let j = 0; j < n; j++) for (let c = 0; c < dim; c++) t[c * n + j] = data[j * dim + c];
   return { tensor: new ort.Tensor('float32', t, [dim, n]), n, dim };
@@ -53,14 +84,15 @@ export async function nearestCosineDistanceOrt(
 ): Promise<Float32Array> {
   const prepared = 'tensor' in memory ? memory : prepareMemory(memory);
   if (query.dim !== prepared.dim) throw new Error(`nearestCosineDistanceOrt: dims differ (${query.dim} vs ${prepared.dim})`);
-  const s = await getSession();
+  const s = await getSession(prepared.step !== undefined);
+  const scale = prepared.step ?? 1;
   const out = new Float32Array(query.n);
   const rows = Math.max(1, Math.floor(blockValues / prepared.n));
   for (let i0 = 0; i0 < query.n; i0 += rows) {
     const i1 = Math.min(query.n, i0 + rows);
     const q = new ort.Tensor('float32', query.data.subarray(i0 * query.dim, i1 * query.dim), [i1 - i0, query.dim]);
     const best = (await s.run({ query: q, memory_t: prepared.tensor })).best.data as Float32Array;
-    for (let i = 0; i < best.length; i++) out[i0 + i] = Math.min(2, Math.max(0, 1 - best[i]));
+    for (let i = 0; i < best.length; i++) out[i0 + i] = Math.min(2, Math.max(0, 1 - best[i] * scale));
   }
   return out;
 }

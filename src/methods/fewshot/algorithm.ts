@@ -54,6 +54,8 @@ export interface FewshotOptions {
   coreset: CoresetSettings;
   /** PCA dims of the feature scales; 0 = off. */
   pca: number;
+  /** Search multi-scale banks as int8 products (config fewshot.search_int8). */
+  int8: boolean;
   /** How each prompt is decoded (config `sam.refine`, `sam.multimask`, ...). */
   refine: RefinePolicy;
 }
@@ -76,6 +78,7 @@ export function fewshotOptionsFrom(f: FewshotConfig, sam: SamConfig = CONFIG_DEF
     map: { workSize: f.work_size, smoothSigma: f.smooth_sigma },
     coreset: { fraction: f.coreset, minRows: f.coreset_min_rows, scope: f.coreset_scope, projection: CORESET_PROJECTION, seed: 0 },
     pca: f.pca,
+    int8: f.search_int8,
   };
 }
 
@@ -113,7 +116,7 @@ export async function prepareFewshotCategory(
   options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
   env: Pick<BankOptions, 'cache' | 'time'> = {},
 ): Promise<FewshotCategory> {
-  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca }), options);
+  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8 }), options);
 }
 
 /** The per-category state from a memory bank (which does not depend on the threshold policy). */

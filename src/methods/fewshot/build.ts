@@ -19,7 +19,7 @@ import { decodeImage, loadReferences } from '../../stages/decode.js';
 import { mapRefineStage, type MapRefiner } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
 import { hashJson } from '../../util/hash.js';
-import { decodeNpy, encodeNpy } from '../../util/npy.js';
+import { decodeNpy, npyParts } from '../../util/npy.js';
 import { fewshotCategoryFromBank, fewshotOptionsFrom, refineWithSam, type FewshotCategory } from './algorithm.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
@@ -61,9 +61,10 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
         map: options.map,
         coreset: options.coreset,
         pca: options.pca,
+        int8: options.int8,
       });
       const time = ctx ? <T>(name: string, fn: () => Promise<T>) => ctx.timer.time(name, fn) : undefined;
-      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, cache, time });
+      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, cache, time });
       const bank = resources ? await resources.memo(`fewshot-bank\0${bankKey}`, build, bankBytes) : await build();
       const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey };
       return {
@@ -124,6 +125,6 @@ async function cachedRawMap(
     if (arr.data instanceof Float32Array && arr.data.length === image.width * image.height) return arr.data;
   }
   const map = await compute();
-  await cache.setBytes('fewshot-map', key, encodeNpy(map, [image.height, image.width]));
+  await cache.setBytes('fewshot-map', key, npyParts(map, [image.height, image.width]));
   return map;
 }

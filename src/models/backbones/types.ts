@@ -18,6 +18,8 @@ export interface FeatureGrid {
    */
   coverWidth: number;
   coverHeight: number;
+  /** Every row already has L2 norm 1 (or is all zero): searches use the rows as they are. */
+  unitRows?: boolean;
 }
 
 export interface Backbone {

@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { MissingModelError, UserError } from '../../util/errors.js';
 import { hashJson, sha256File } from '../../util/hash.js';
-import { decodeNpy, encodeNpy } from '../../util/npy.js';
+import { decodeNpy, npyParts } from '../../util/npy.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { exposeTensors } from '../onnx/expose.js';
 import { sessionOptions } from '../onnx/session-options.js';
@@ -310,7 +310,7 @@ export class SamModel {
     const t = out[e.encoderOutput ?? 'output'];
     const embedding: SamEmbedding = { ...this.embeddingBase(image, imageHash), data: t.data as Float32Array, dims: [...t.dims] };
     const cache = this.opts.cache;
-    if (cache) await cache.setBytes(CACHE_NAMESPACE, await this.embeddingKey(imageHash), encodeNpy(embedding.data, embedding.dims));
+    if (cache) await cache.setBytes(CACHE_NAMESPACE, await this.embeddingKey(imageHash), npyParts(embedding.data, embedding.dims));
     const tensors: Record<string, EncoderTensor> = {};
     for (const name of inner) tensors[name] = { data: out[name].data as Float32Array, dims: [...out[name].dims] };
     return { embedding, inner: tensors };

@@ -69,4 +69,27 @@ describe('nearestCosineDistanceOrt (matrix product on onnxruntime)', () => {
     expect(self[0]).toBeCloseTo(0, 5);
     await expect(nearestCosineDistanceOrt(make(2, 8), m)).rejects.toThrow(/dims differ/);
   });
+
+  it('an int8 bank gives the float32 distances to within the rounding of its steps, blocked too', async () => {
+    const rng = mulberry32(11);
+    const make = (n: number, dim: number) => normaliseRows({ data: Float32Array.from({ length: n * dim }, () => rng() - 0.5), n, dim });
+    const q = make(300, 128);
+    const m = make(400, 128);
+    const js = nearestCosineDistance(q, m);
+    const int8 = prepareMemory(m, { int8: true });
+    expect(int8.tensor.type).toBe('int8');
+    expect(int8.step).toBeGreaterThan(0);
+    for (const block of [undefined, 400 * 7]) {
+      const d = await nearestCosineDistanceOrt(q, int8, block);
+      let maxErr = 0;
+      for (let i = 0; i < js.length; i++) maxErr = Math.max(maxErr, Math.abs(d[i] - js[i]));
+      // Half a step per value on each side: |error| <= (|q|_1 * step_m + |m|_1 * step_q) / 2, a few 1e-3 here.
+      expect(maxErr).toBeLessThan(5e-3);
+      expect(maxErr).toBeGreaterThan(0); // it did round: this is the integer path
+    }
+    // A query equal to a bank row stays nearest to it: near 0, far below the typical distance.
+    const self = await nearestCosineDistanceOrt({ data: m.data.slice(128 * 17, 128 * 18), n: 1, dim: 128 }, int8);
+    expect(self[0]).toBeLessThan(5e-3);
+    expect(Math.min(...js)).toBeGreaterThan(0.5);
+  });
 });
