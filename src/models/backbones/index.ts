@@ -23,6 +23,6 @@ export async function loadBackbone(
   const entry = typeof nameOrEntry === 'string' ? backboneEntry(nameOrEntry) : nameOrEntry;
   if (entry.kind === 'onnx-cnn') return OnnxCnnBackbone.load(entry, opts);
   if (!opts.sam) throw new Error(`backbone '${entry.name}' needs a loaded SamModel (opts.sam)`);
-  if (entry.kind === 'sam-inner') return new SamInnerBackbone(entry, opts.sam, opts.cache);
+  if (entry.kind === 'sam-inner') return new SamInnerBackbone(entry, opts.sam, opts.cache).open();
   return new SamEncoderBackbone(entry, opts.sam);
 }

@@ -91,6 +91,12 @@ export class SamInnerBackbone implements Backbone {
     return this.entry.name;
   }
 
+  /** Opens the encoder copy with this backbone's tensors as outputs (done by loadBackbone). */
+  async open(): Promise<this> {
+    await this.sam.openInnerEncoder(this.tensors);
+    return this;
+  }
+
   get scaleNames(): readonly string[] {
     return this.entry.scales.map((s) => s.name);
   }

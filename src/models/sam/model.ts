@@ -154,6 +154,8 @@ export class SamModel {
   /** Encoder copies with inner tensors exposed, one per tensor list (built on first use). */
   private readonly innerEncoders = new Map<string, Promise<ort.InferenceSession>>();
   private multimask: Promise<ort.InferenceSession> | undefined;
+  /** Encoder input buffers not in use: one per pass in flight is allocated, then reused. */
+  private readonly freeInputs: Float32Array[] = [];
   private decoderHash: Promise<string> | undefined;
 
   private constructor(
@@ -231,7 +233,7 @@ export class SamModel {
    * derive from them. Names missing from the encoder graph are a UserError naming the file.
    */
   async encodeWithInner(image: RgbImage, tensors: readonly string[]): Promise<{ embedding: SamEmbedding; inner: Record<string, EncoderTensor> }> {
-    const session = await this.innerEncoder(tensors);
+    const session = await this.openInnerEncoder(tensors);
     const imageHash = hashRgb(image);
     const run = this.runEncoder(session, image, imageHash, tensors);
     const embedding = run.then((r) => r.embedding);
@@ -242,7 +244,11 @@ export class SamModel {
     return { embedding: r.embedding, inner: r.inner };
   }
 
-  private innerEncoder(tensors: readonly string[]): Promise<ort.InferenceSession> {
+  /**
+   * The encoder copy that also outputs `tensors`, opened once per tensor list (a backbone opens it
+   * when it is loaded, so that a bad tensor name fails the build, not the first image).
+   */
+  openInnerEncoder(tensors: readonly string[]): Promise<ort.InferenceSession> {
     const key = tensors.join('\n');
     let s = this.innerEncoders.get(key);
     if (!s) {
@@ -295,17 +301,21 @@ export class SamModel {
     inner: readonly string[],
   ): Promise<{ embedding: SamEmbedding; inner: Record<string, EncoderTensor> }> {
     const e = this.entry;
-    const input = await preprocessForEncoder(image, {
-      normalised: e.encoderTakesNormalised,
-      size: this.imageSize,
-      mean: e.pixelMean,
-      std: e.pixelStd,
-    });
-    const t0 = performance.now();
-    const out = await session.run({
-      [e.encoderInput ?? 'input']: new ort.Tensor('float32', input, [1, 3, this.imageSize, this.imageSize]),
-    });
-    this.stats.encoderMs += performance.now() - t0;
+    const buffer = this.freeInputs.pop();
+    let out: ort.InferenceSession.OnnxValueMapType;
+    let input: Float32Array | undefined;
+    try {
+      input = await preprocessForEncoder(image, { normalised: e.encoderTakesNormalised, size: this.imageSize, mean: e.pixelMean, std: e.pixelStd }, buffer);
+      const t1 = performance.now();
+      out = await session.run({
+        [e.encoderInput ?? 'input']: new ort.Tensor('float32', input, [1, 3, this.imageSize, this.imageSize]),
+      });
+      this.stats.encoderMs += performance.now() - t1;
+    } finally {
+      // Back to the pool once onnxruntime has read it (a failed pass gives its buffer back too).
+      const free = input ?? buffer;
+      if (free) this.freeInputs.push(free);
+    }
     this.stats.encoderRuns++;
     const t = out[e.encoderOutput ?? 'output'];
     const embedding: SamEmbedding = { ...this.embeddingBase(image, imageHash), data: t.data as Float32Array, dims: [...t.dims] };

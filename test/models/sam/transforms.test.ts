@@ -70,4 +70,14 @@ describe('SAM encoder tensor', () => {
     expect(t[2]).toBeCloseTo(SAM_PIXEL_MEAN[0], 5);
     expect(t[16 + 15]).toBeCloseTo(SAM_PIXEL_MEAN[1], 5);
   });
+
+  it('writes every value of a reused buffer, padding included, and refuses one of the wrong size', () => {
+    for (const normalised of [true, false]) {
+      const fresh = toEncoderTensor(img, { normalised, size: 4 });
+      const dirty = new Float32Array(3 * 16).fill(Number.NaN);
+      expect(toEncoderTensor(img, { normalised, size: 4 }, dirty)).toBe(dirty);
+      expect(dirty).toEqual(fresh);
+    }
+    expect(() => toEncoderTensor(img, { normalised: true, size: 4 }, new Float32Array(47))).toThrow(/output buffer of 47 values/);
+  });
 });
