@@ -165,10 +165,10 @@ async function reduceRows(memory: PatchSet, c: CoresetSettings, opts: BankOption
  */
 async function scaleBank(sets: PatchSet[], c: CoresetSettings, opts: BankOptions): Promise<{ bank: PatchSet; looBank: (i: number) => PatchSet; ms: number }> {
   const others = (rows: PatchSet[]) => (i: number) => concatPatchSets(rows.filter((_, j) => j !== i));
-  const full = concatPatchSets(sets);
-  if (!(c.fraction < 1) || full.n < c.minRows) return { bank: full, looBank: others(sets), ms: 0 };
+  const rows = sets.reduce((n, x) => n + x.n, 0);
+  if (!(c.fraction < 1) || rows < c.minRows) return { bank: concatPatchSets(sets), looBank: others(sets), ms: 0 };
   if (c.scope === 'bank') {
-    const r = await reduceRows(full, c, opts);
+    const r = await reduceRows(concatPatchSets(sets), c, opts);
     return { bank: r.rows, looBank: others(sets), ms: r.ms };
   }
   const reduced: PatchSet[] = [];

@@ -405,7 +405,9 @@ export class SamModel {
     const plane = width * height;
     const lowPlane = low.dims[2] * low.dims[3];
     const result = (i: number): SamMaskResult => {
-      const logits = (masks.data as Float32Array).slice(i * plane, (i + 1) * plane);
+      // A view of the run's own output (no copy of a full-size plane per prompt); the small
+      // low-res plane is copied, as it goes back to onnxruntime as a mask input.
+      const logits = (masks.data as Float32Array).subarray(i * plane, (i + 1) * plane);
       const lowRes = (low.data as Float32Array).slice(i * lowPlane, (i + 1) * lowPlane);
       const mask = new Uint8Array(plane);
       for (let p = 0; p < plane; p++) mask[p] = logits[p] > 0 ? 1 : 0;
