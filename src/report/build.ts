@@ -15,7 +15,7 @@ import { PAGE_SIZE, PAPER_SIZE, runColours, type Spec } from './chart-style.js';
 import { CURVE_KINDS, curveSpec, type RunCurves } from './curve-specs.js';
 import { checkFigureFonts, writeFigures } from './figures.js';
 import { type GalleryData, writeGallery } from './gallery-files.js';
-import { discoverInputs, loadRuns } from './inputs.js';
+import { discoverInputs, loadRuns, progressNote } from './inputs.js';
 import { renderPage, type PageModel } from './page.js';
 import { provenance } from './provenance.js';
 import { recomputeCategory } from './recompute.js';
@@ -93,6 +93,7 @@ export async function buildReport(req: ReportRequest): Promise<ReportResult> {
   const notes: string[] = [];
   const found = await discoverInputs(req.inputs);
   const runs = await loadRuns(found.runs, req.labels);
+  for (const r of runs) if (r.progress) notes.push(progressNote(r.label, r.progress));
   const sweeps = [...found.sweeps];
   if (req.sweep && !sweeps.length) {
     const sw = sweepFromRuns(runs);
@@ -171,7 +172,7 @@ export async function buildReport(req: ReportRequest): Promise<ReportResult> {
   const html = renderPage({
     title: s.title,
     created: req.created ?? new Date().toISOString(),
-    runs: runs.map((r, i) => ({ id: r.id, label: r.label, colour: colours.range[i] })),
+    runs: runs.map((r, i) => ({ id: r.id, label: r.label, colour: colours.range[i], incomplete: r.progress ? (r.progress.state === 'running' ? 'in progress' : 'incomplete') : undefined })),
     metrics,
     table: metricsTable(runs, metrics),
     tableNote: categorySetsDiffer(runs) ? 'The runs of a dataset cover different categories: their mean rows average different sets.' : undefined,

@@ -9,11 +9,13 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EvaluationReport } from '../evaluation/report.js';
+import { isStale, LOCK_FILE, readRunLock } from '../pipeline/run-lock.js';
+import type { ImageRecord } from '../pipeline/run-dir.js';
 import { listImageRecords, recordsByCategory } from '../pipeline/run-records.js';
 import type { ModelRecord } from '../pipeline/types.js';
 import { UserError } from '../util/errors.js';
 import { readSweepResults, type SweepResults } from './sweep-results.js';
-import type { LoadedRun, RecordedCommand } from './types.js';
+import type { LoadedRun, RecordedCommand, RunProgress } from './types.js';
 
 async function isFile(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isFile(), () => false);
@@ -129,6 +131,32 @@ function checkCommand(json: unknown): RecordedCommand | null {
   return { argv: c.argv as string[], cwd: typeof c.cwd === 'string' ? c.cwd : null };
 }
 
+/**
+ * Null unless the directory's run.lock is present. An unreadable lock counts as held: ours are
+ * written complete, so such a file is someone else's and nothing says its writer has ended.
+ */
+export async function runProgress(dir: string, records: ImageRecord[], metrics: EvaluationReport): Promise<RunProgress | null> {
+  if (!(await isFile(join(dir, LOCK_FILE)))) return null;
+  const owner = await readRunLock(dir);
+  let present = 0;
+  for (const r of records) if (typeof r.map === 'string' && (await isFile(resolve(dir, r.map)))) present++;
+  const expected = Math.max(records.length, metrics.mean?.n_images ?? 0);
+  return {
+    state: owner && isStale(owner) ? 'abandoned' : 'running',
+    owner: owner ? { pid: owner.pid, host: owner.host, command: owner.command, started: owner.started } : null,
+    expected,
+    missingMaps: expected - present,
+  };
+}
+
+/** One line for the page's notes and the command's log. */
+export function progressNote(label: string, p: RunProgress): string {
+  const who = p.owner ? `${p.owner.command} (pid ${p.owner.pid} on ${p.owner.host}, since ${p.owner.started})` : 'an unreadable run.lock';
+  const state = p.state === 'running' ? `still being written by ${who}` : `left incomplete: ${who} ended without releasing its run.lock (killed?)`;
+  const maps = p.missingMaps > 0 ? `${p.missingMaps} of ${p.expected} maps missing` : `all ${p.expected} maps present`;
+  return `${label}: run ${state}; ${maps}. Its metrics.json may not describe the maps the directory will hold.`;
+}
+
 export async function loadRuns(found: FoundRun[], labels?: string[]): Promise<LoadedRun[]> {
   if (labels && labels.length !== found.length) throw new UserError(`--labels names ${labels.length} run(s), the inputs hold ${found.length}`);
   const names = labels ?? uniqueLabels(found.map((f) => f.dir));
@@ -138,7 +166,9 @@ export async function loadRuns(found: FoundRun[], labels?: string[]): Promise<Lo
     const config = (await readJson(join(f.dir, 'config.json'))) as Record<string, unknown> | null;
     const models = (await readJson(join(f.dir, 'models.json'))) as ModelRecord[] | null;
     const command = checkCommand(await readJson(join(f.dir, 'command.json')));
-    const records = config ? recordsByCategory(await listImageRecords(f.dir)) : new Map();
+    const list = config ? await listImageRecords(f.dir) : [];
+    const records = recordsByCategory(list);
+    const progress = config ? await runProgress(f.dir, list, metrics) : null;
     runs.push({
       id: `r${i}`,
       label: names[i],
@@ -150,6 +180,7 @@ export async function loadRuns(found: FoundRun[], labels?: string[]): Promise<Lo
       models: Array.isArray(models) ? models : null,
       command,
       records,
+      progress,
     });
   }
   return runs;

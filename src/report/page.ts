@@ -15,7 +15,7 @@ import { METRIC_LABELS } from '../evaluation/protocol.js';
 export interface PageModel {
   title: string;
   created: string;
-  runs: Array<{ id: string; label: string; colour: string }>;
+  runs: Array<{ id: string; label: string; colour: string; incomplete?: string }>;
   metrics: readonly MetricKey[];
   table: TableGroup[];
   tableNote?: string;
@@ -116,7 +116,7 @@ function provenanceHtml(m: PageModel): string {
   const rows = p.runs
     .map((r) => {
       const models = r.models.map((x) => `${esc(x.name)}: ${x.files.map((f) => `<code title="${esc(f.file)}">${esc(f.sha)}</code>`).join(' ')}`).join('<br>') || '–';
-      return `<tr data-run="${esc(r.id)}"><td class="run">${swatch(colour(r.id))}${esc(r.label)}</td><td>${esc(r.kind)}</td><td title="${esc(r.datasetRoot)}">${esc(r.dataset)}</td><td>${esc(r.preset ?? '–')}</td>${keys
+      return `<tr data-run="${esc(r.id)}"><td class="run">${swatch(colour(r.id))}${esc(r.label)}</td><td>${esc(r.kind)}${r.incomplete ? ` <strong class="incomplete">${esc(r.incomplete)}</strong>` : ''}</td><td title="${esc(r.datasetRoot)}">${esc(r.dataset)}</td><td>${esc(r.preset ?? '–')}</td>${keys
         .map((k) => `<td><code>${esc(r.differing[k])}</code></td>`)
         .join('')}<td>${models}</td></tr>`;
     })
@@ -137,7 +137,7 @@ function provenanceHtml(m: PageModel): string {
 
 export function renderPage(m: PageModel): string {
   const data = { runs: m.runs, vendor: m.vendor, specs: m.specs, gallery: m.gallery };
-  const legend = m.runs.map((r) => `<span class="legend-item">${swatch(r.colour)}${esc(r.label)}</span>`).join(' ');
+  const legend = m.runs.map((r) => `<span class="legend-item">${swatch(r.colour)}${esc(r.label)}${r.incomplete ? ` <strong class="incomplete">(${esc(r.incomplete)})</strong>` : ''}</span>`).join(' ');
   const notes = m.notes.length ? `<ul class="notes">${m.notes.map((n) => `<li>${esc(n)}</li>`).join('')}</ul>` : '';
   const sweeps = m.sweeps.length > 0;
   return `<!doctype html>

@@ -82,6 +82,8 @@ export interface RunProvenance {
   label: string;
   dir: string;
   kind: LoadedRun['kind'];
+  /** Set when the run was still being written, or died writing: e.g. "in progress, 3 of 36 maps missing". */
+  incomplete: string | null;
   dataset: string;
   datasetRoot: string;
   preset: string | null;
@@ -108,6 +110,7 @@ export function provenance(runs: LoadedRun[]): { differingKeys: string[]; runs: 
         label: r.label,
         dir: r.dir,
         kind: r.kind,
+        incomplete: r.progress ? `${r.progress.state === 'running' ? 'in progress' : 'abandoned'}, ${r.progress.missingMaps} of ${r.progress.expected} maps missing` : null,
         dataset: r.metrics.dataset.name,
         datasetRoot: r.metrics.dataset.root,
         preset: r.config ? String(r.config.preset ?? '') : null,

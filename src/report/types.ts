@@ -25,4 +25,20 @@ export interface LoadedRun {
   command: RecordedCommand | null;
   /** Image records per category (run directories only). */
   records: Map<string, ImageRecord[]>;
+  /** Whether a run was still writing (or died writing) when the report read it. */
+  progress: RunProgress | null;
+}
+
+/**
+ * A run directory whose run.lock is present: 'running' while its owner is alive (or on another host,
+ * where that cannot be checked), 'abandoned' when the owner is gone without releasing it (killed).
+ * Its metrics.json may then describe fewer, or older, maps than the directory will hold.
+ */
+export interface RunProgress {
+  state: 'running' | 'abandoned';
+  owner: { pid: number; host: string; command: string; started: string } | null;
+  /** Images the run is known to cover: the larger of its image records and metrics.json's count. */
+  expected: number;
+  /** Of those, how many have no map file yet. */
+  missingMaps: number;
 }

@@ -29,7 +29,7 @@ function metrics(dataset: string, rows: Array<[string, number]>): EvaluationRepo
 }
 
 function run(id: number, config: Record<string, unknown> | null, pixelAp: number, dataset = 'mvtec_ad'): LoadedRun {
-  return { id: `r${id}`, label: `run${id}`, dir: `/runs/run${id}`, kind: config ? 'run' : 'evaluation', metrics: metrics(dataset, [['grid', pixelAp]]), metricsPath: '', config, models: null, command: null, records: new Map() };
+  return { id: `r${id}`, label: `run${id}`, dir: `/runs/run${id}`, kind: config ? 'run' : 'evaluation', metrics: metrics(dataset, [['grid', pixelAp]]), metricsPath: '', config, models: null, command: null, records: new Map(), progress: null };
 }
 
 describe('sweep results (results.json)', () => {
