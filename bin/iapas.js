@@ -1,7 +1,14 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources directly (no build step), so a fresh clone works after `npm ci`.
-import { register } from 'tsx/esm/api';
+// In a clone the TypeScript sources run directly through tsx, so `npm ci` is all a fresh clone
+// needs; an installed package (npm pack / npm install) ships the compiled dist/ and no src/.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli.js');
-await main(process.argv);
+if (existsSync(new URL('../src/cli.ts', import.meta.url))) {
+  const { register } = await import('tsx/esm/api');
+  register();
+  const { main } = await import('../src/cli.js');
+  await main(process.argv);
+} else {
+  const { main } = await import('../dist/cli.js');
+  await main(process.argv);
+}

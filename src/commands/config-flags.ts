@@ -3,9 +3,10 @@
  */
 import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
-import { buildConfig, deepMerge, parseSetFlag, readConfigFile, type Plain } from '../config/load.js';
+import { loadConfig } from '../api/index.js';
+import { deepMerge, parseSetFlag, type Plain } from '../config/load.js';
 import { CONFIG_DEFAULTS as D, type Config } from '../config/schema.js';
-import { PRESET_NAMES, presetInfo } from '../config/presets.js';
+import { PRESET_NAMES } from '../config/presets.js';
 
 export interface ConfigFlags {
   preset?: string;
@@ -95,11 +96,7 @@ function prune(o: Plain): Plain {
 }
 
 export async function resolveConfig(f: ConfigFlags, fallbackPreset?: string): Promise<Config> {
-  const file = f.config ? await readConfigFile(f.config) : undefined;
-  const presetName = f.preset ?? (typeof file?.preset === 'string' ? file.preset : undefined) ?? fallbackPreset;
-  if (!presetName) throw new UserError('no preset: pass --preset <name> or set `preset:` in the config file');
-  const preset = presetInfo(presetName);
-  return buildConfig(preset.name, { presetDefaults: preset.defaults, file, fileName: f.config, flags: flagsToConfig(f) });
+  return loadConfig({ preset: f.preset, file: f.config, overrides: flagsToConfig(f), fallbackPreset });
 }
 
 /** A flag that must be a positive number (or integer): its value, undefined when not given, else a one-line error naming it. */

@@ -1,9 +1,8 @@
 import type { Command } from 'commander';
 import { join, relative, resolve } from 'node:path';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
-import { formatReportTable } from '../evaluation/report.js';
+import { formatReportTable, runOnDataset } from '../api/index.js';
 import { RunDir } from '../pipeline/run-dir.js';
-import { runOnDataset } from '../session/run-dataset.js';
 import { writeVisuals } from '../pipeline/visuals.js';
 import { generateSyntheticDataset } from '../synth/index.js';
 import { UserError } from '../util/errors.js';

@@ -3,8 +3,7 @@
  * dataset's ground truth with the protocol of src/eval/protocol.ts.
  */
 import type { Command } from 'commander';
-import { loadDataset } from '../datasets/index.js';
-import { evaluateMapsFolder } from '../evaluation/evaluate.js';
+import { evaluateMapsFolder, loadDataset } from '../api/index.js';
 import { DEFAULT_PROTOCOL, type NormalImages } from '../evaluation/protocol.js';
 import { formatReportTable, writeReport } from '../evaluation/report.js';
 import { parseAuproMode } from '../metrics/aupro.js';

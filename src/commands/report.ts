@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { REPORT_DEFAULTS, reportSchema, type ReportSettings } from '../config/schema.js';
 import { METRIC_KEYS, type MetricKey } from '../evaluation/protocol.js';
-import { buildReport } from '../report/build.js';
+import { buildReport } from '../api/index.js';
 import { UserError } from '../util/errors.js';
 import { maybeWriteJson } from './json-output.js';
 

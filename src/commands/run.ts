@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
-import { formatReportTable } from '../evaluation/report.js';
-import { runOnDataset } from '../session/run-dataset.js';
-import { UserError } from '../util/errors.js';
+import { formatReportTable, runOnDataset, UserError } from '../api/index.js';
 import { checkOutputs } from '../util/writable.js';
 import { writeCommandRecord } from './invocation.js';
 import { maybeWriteJson } from './json-output.js';

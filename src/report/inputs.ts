@@ -135,12 +135,12 @@ function checkCommand(json: unknown): RecordedCommand | null {
  * Null unless the directory's run.lock is present. An unreadable lock counts as held: ours are
  * written complete, so such a file is someone else's and nothing says its writer has ended.
  */
-export async function runProgress(dir: string, records: ImageRecord[], metrics: EvaluationReport): Promise<RunProgress | null> {
+export async function runProgress(dir: string, records: ImageRecord[], metrics: EvaluationReport | null): Promise<RunProgress | null> {
   if (!(await isFile(join(dir, LOCK_FILE)))) return null;
   const owner = await readRunLock(dir);
   let present = 0;
   for (const r of records) if (typeof r.map === 'string' && (await isFile(resolve(dir, r.map)))) present++;
-  const expected = Math.max(records.length, metrics.mean?.n_images ?? 0);
+  const expected = Math.max(records.length, metrics?.mean?.n_images ?? 0);
   return {
     state: owner && isStale(owner) ? 'abandoned' : 'running',
     owner: owner ? { pid: owner.pid, host: owner.host, command: owner.command, started: owner.started } : null,

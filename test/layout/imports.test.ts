@@ -40,6 +40,8 @@ const RANK: Record<string, number> = {
   'methods/saa-plus': 9,
   methods: 10,
   session: 11,
+  // The public entry point: what the commands and a researcher's own script import.
+  api: 11.5,
   commands: 12,
   '.': 13,
 };
