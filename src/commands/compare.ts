@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
-import { compareMetrics, comparisonCsv, formatComparison, type RunMetricsInput } from '../compare/table.js';
-import { writeComparisonFigures } from '../compare/figures.js';
+import { compareMetrics, comparisonCsv, formatComparison, type RunMetricsInput } from '../report/comparison-table.js';
+import { writeComparisonFigures } from '../report/comparison-figures.js';
 import { METRIC_KEYS, type MetricKey } from '../evaluation/protocol.js';
 import type { EvaluationReport } from '../evaluation/report.js';
 import { UserError } from '../util/errors.js';

@@ -8,7 +8,7 @@ import { CONFIG_DEFAULTS, formatZodError, samSchema } from '../config/schema.js'
 import { refinePolicyFrom, type RefinePolicy } from '../models/sam/refine.js';
 import { loadDataset } from '../datasets/index.js';
 import type { LayoutName } from '../datasets/types.js';
-import { decoderTable, longCsv, textTable, wideCsv } from '../methods/oracle/table.js';
+import { decoderTable, longCsv, textTable, wideCsv } from '../methods/oracle/study-table.js';
 import { parseModes, parseRefineList } from '../methods/oracle/modes.js';
 import { runOracle } from '../methods/oracle/study.js';
 import { defaultSamEntry, type SamModelEntry } from '../models/sam/model-entry.js';

@@ -22,7 +22,7 @@ import { recomputeCategory } from './recompute.js';
 import { sweepFromRuns } from './sweep-from-runs.js';
 import type { SweepResults } from './sweep-results.js';
 import { sweepSpecs } from './sweep-specs.js';
-import { categorySetsDiffer, metricsTable } from './table.js';
+import { categorySetsDiffer, metricsTable } from './metrics-table.js';
 import type { LoadedRun } from './types.js';
 import { vendorFiles } from './vendor.js';
 

@@ -9,7 +9,7 @@ import { type MetricKey } from '../evaluation/protocol.js';
 import type { Spec } from './chart-style.js';
 import type { GalleryData } from './gallery-files.js';
 import type { RunProvenance } from './provenance.js';
-import type { TableGroup } from './table.js';
+import type { TableGroup } from './metrics-table.js';
 import { METRIC_LABELS } from '../evaluation/protocol.js';
 
 export interface PageModel {

@@ -1,7 +1,7 @@
 /**
  * What a comparison gallery shows for each test image, and in which order; pure. `iapas report`
  * (src/report/gallery-files.ts, drawn on canvases in the page) and `iapas compare`'s figures
- * (src/compare/figures.ts, PNG) both use it, so the two show the same pictures in the same order:
+ * (src/report/comparison-figures.ts, PNG) both use it, so the two show the same pictures in the same order:
  *
  *  - order: anomalous images first, then by how much the runs disagree, then by id;
  *  - disagreement of an image: the mean over pixels of the standard deviation across runs of

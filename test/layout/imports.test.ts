@@ -30,7 +30,6 @@ const RANK: Record<string, number> = {
   pipeline: 7,
   stages: 8,
   'methods/components': 8,
-  compare: 8,
   report: 8,
   'methods/iapas': 9,
   'methods/fewshot': 9,

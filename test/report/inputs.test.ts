@@ -10,7 +10,7 @@ import { differingKeys, flattenConfig, provenance, reproduceCommand } from '../.
 import { sweepFromRuns } from '../../src/report/sweep-from-runs.js';
 import { parseSweepResults } from '../../src/report/sweep-results.js';
 import { sweepHeatmapSpec, sweepLineSpec, sweepPoints, sweepSpecs } from '../../src/report/sweep-specs.js';
-import { categorySetsDiffer, metricsTable } from '../../src/report/table.js';
+import { categorySetsDiffer, metricsTable } from '../../src/report/metrics-table.js';
 import type { LoadedRun } from '../../src/report/types.js';
 import { runCli } from '../support/cli.js';
 

@@ -5,7 +5,7 @@ import { refineBaseFromSets } from '../../../src/commands/oracle.js';
 import { CONFIG_DEFAULTS } from '../../../src/config/schema.js';
 import { refinePolicyFrom } from '../../../src/models/sam/refine.js';
 import { selectOracleSamples, type OracleResult } from '../../../src/methods/oracle/study.js';
-import { longCsv, wideCsv } from '../../../src/methods/oracle/table.js';
+import { longCsv, wideCsv } from '../../../src/methods/oracle/study-table.js';
 import { mulberry32 } from '../../../src/util/random.js';
 import type { Sample } from '../../../src/datasets/types.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { compareMetrics, comparisonCsv, formatComparison, type RunMetricsInput } from '../../src/compare/table.js';
-import { commonImages } from '../../src/compare/figures.js';
+import { compareMetrics, comparisonCsv, formatComparison, type RunMetricsInput } from '../../src/report/comparison-table.js';
+import { commonImages } from '../../src/report/comparison-figures.js';
 import type { EvaluationReport } from '../../src/evaluation/report.js';
 import type { ImageRecord } from '../../src/pipeline/run-dir.js';
 
