@@ -1,0 +1,40 @@
+/**
+ * Leave-one-dataset-out choice of one knob: given each candidate's figure on each dataset, the
+ * value each dataset would get if the choice were made on the other datasets only, beside the
+ * in-sample choice (best mean over all, which has seen the dataset it is reported on) and the
+ * dataset's own best. Higher is better; ties go to the earlier candidate, so list today's default
+ * first and a change has to win to be chosen.
+ */
+export interface HeldOutRow {
+  dataset: number;
+  /** Candidate chosen on the other datasets, and its figure on this one. */
+  chosen: number;
+  heldOut: number;
+  /** The in-sample candidate's figure on this dataset. */
+  inSample: number;
+  /** This dataset's best candidate and its figure (what no honest choice can promise). */
+  ownBest: number;
+  ownBestValue: number;
+}
+
+export function argmaxFirst(xs: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
+  return best;
+}
+
+const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** `score[c][d]`: candidate c on dataset d (at least two datasets). */
+export function leaveOneDatasetOut(score: readonly (readonly number[])[]): { inSampleChoice: number; rows: HeldOutRow[] } {
+  const nd = score[0]?.length ?? 0;
+  if (score.length === 0 || nd < 2) throw new Error('leaveOneDatasetOut: needs at least one candidate and two datasets');
+  if (score.some((r) => r.length !== nd)) throw new Error('leaveOneDatasetOut: every candidate needs a figure on every dataset');
+  const inSampleChoice = argmaxFirst(score.map((r) => mean(r)));
+  const rows = Array.from({ length: nd }, (_, d) => {
+    const chosen = argmaxFirst(score.map((r) => mean(r.filter((_, j) => j !== d))));
+    const ownBest = argmaxFirst(score.map((r) => r[d]));
+    return { dataset: d, chosen, heldOut: score[chosen][d], inSample: score[inSampleChoice][d], ownBest, ownBestValue: score[ownBest][d] };
+  });
+  return { inSampleChoice, rows };
+}
