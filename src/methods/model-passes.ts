@@ -61,7 +61,7 @@ export const MODEL_PASSES: readonly ModelPass[] = [
   {
     name: 'few-shot anomaly map',
     per: 'image',
-    keys: ['fewshot.backbone', 'sam.model', 'fewshot.work_size', 'fewshot.smooth_sigma', 'fewshot.coreset', 'fewshot.coreset_min_rows', 'fewshot.coreset_scope', 'fewshot.search_int8', 'fewshot.pca'],
+    keys: ['fewshot.backbone', 'sam.model', 'fewshot.work_size', 'fewshot.smooth_sigma', 'fewshot.coreset', 'fewshot.coreset_min_rows', 'fewshot.coreset_scope', 'fewshot.search_int8', 'fewshot.pca', 'fewshot.augment'],
     inputKeys: ['references', 'seed'],
     active: (_c, m) => m === 'fewshot',
   },

@@ -11,6 +11,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { loadMask, loadRgb, savePng, type BinaryMask } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
+import { borderColour, warpMask, warpRgb } from '../image/warp.js';
 import { deriveSeed, mulberry32 } from './rng.js';
 
 export const STRESS_KINDS = ['rotate', 'brightness', 'blur'] as const;
@@ -59,82 +60,6 @@ export function drawStress(kind: StressKind, rng: () => number, side: number, o:
     return { ...IDENTITY, gain: u(1 - g, 1 + g), bias: u(-b, b) };
   }
   return { ...IDENTITY, sigma: (u(o.minSigma ?? 2, o.maxSigma ?? 6) * side) / 1024 };
-}
-
-/** Per channel, the median of the image's border pixels: what a rotation uncovers is filled with it. */
-export function borderColour(img: RgbImage): [number, number, number] {
-  const { width: w, height: h, data } = img;
-  const idx: number[] = [];
-  for (let x = 0; x < w; x++) idx.push(x, (h - 1) * w + x);
-  for (let y = 1; y < h - 1; y++) idx.push(y * w, y * w + w - 1);
-  const med = (c: number) => {
-    const v = idx.map((i) => data[i * 3 + c]).sort((a, b) => a - b);
-    return v[v.length >> 1];
-  };
-  return [med(0), med(1), med(2)];
-}
-
-/**
- * For every output pixel, the source position it samples (inverse of: rotate about the centre by
- * `angle`, then shift by dx, dy). Row-major pairs [sx, sy].
- */
-function inverseMap(width: number, height: number, p: StressParams): Float64Array {
-  const out = new Float64Array(width * height * 2);
-  const cx = (width - 1) / 2;
-  const cy = (height - 1) / 2;
-  const t = (p.angle * Math.PI) / 180;
-  const cos = Math.cos(t);
-  const sin = Math.sin(t);
-  for (let y = 0; y < height; y++) {
-    for (let x = 0; x < width; x++) {
-      // y grows downward, so a counter-clockwise turn on screen is a clockwise one in (x, y).
-      const ux = x - p.dx - cx;
-      const uy = y - p.dy - cy;
-      const i = (y * width + x) * 2;
-      out[i] = cx + cos * ux - sin * uy;
-      out[i + 1] = cy + sin * ux + cos * uy;
-    }
-  }
-  return out;
-}
-
-/** Rotated and shifted image, bilinear; pixels from outside the source take `fill`. */
-export function warpRgb(img: RgbImage, p: StressParams, fill: [number, number, number]): RgbImage {
-  const { width: w, height: h, data } = img;
-  const map = inverseMap(w, h, p);
-  const out = new Uint8Array(w * h * 3);
-  const at = (x: number, y: number, c: number) => (x < 0 || y < 0 || x >= w || y >= h ? fill[c] : data[(y * w + x) * 3 + c]);
-  for (let i = 0; i < w * h; i++) {
-    const sx = map[i * 2];
-    const sy = map[i * 2 + 1];
-    if (sx < -0.5 || sy < -0.5 || sx > w - 0.5 || sy > h - 0.5) {
-      out.set(fill, i * 3);
-      continue;
-    }
-    const x0 = Math.floor(sx);
-    const y0 = Math.floor(sy);
-    const fx = sx - x0;
-    const fy = sy - y0;
-    for (let c = 0; c < 3; c++) {
-      const top = at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx;
-      const bottom = at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx;
-      out[i * 3 + c] = Math.round(top * (1 - fy) + bottom * fy);
-    }
-  }
-  return { width: w, height: h, data: out };
-}
-
-/** The same warp for a 0/1 mask, nearest neighbour (outside: 0). */
-export function warpMask(mask: BinaryMask, p: StressParams): BinaryMask {
-  const { width: w, height: h, data } = mask;
-  const map = inverseMap(w, h, p);
-  const out = new Uint8Array(w * h);
-  for (let i = 0; i < w * h; i++) {
-    const x = Math.round(map[i * 2]);
-    const y = Math.round(map[i * 2 + 1]);
-    out[i] = x >= 0 && y >= 0 && x < w && y < h ? data[y * w + x] : 0;
-  }
-  return { width: w, height: h, data: out };
 }
 
 export function adjustBrightness(img: RgbImage, gain: number, bias: number): RgbImage {

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../src/datasets/index.js';
 import { loadMask, loadRgb } from '../../src/image/io.js';
-import { adjustBrightness, applyStress, blurRgb, borderColour, drawStress, warpMask, warpRgb, writeStressSet, type StressParams } from '../../src/synth/stress.js';
+import { flipHorizontal, rotateQuarter, borderColour, warpMask, warpRgb } from '../../src/image/warp.js';
+import { adjustBrightness, applyStress, blurRgb, drawStress, writeStressSet, type StressParams } from '../../src/synth/stress.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { writeTinyMvtec } from '../support/fake-pipeline.js';
 
@@ -39,8 +40,22 @@ describe('stress transforms', () => {
     // Two opposite quarter turns of one image are each other's half turn away.
     const half = warpRgb(out, P({ angle: 180 }), [0, 0, 0]);
     expect(half.data).toEqual(other.data);
-    // Every pixel value survives a quarter turn (only moved).
+    // Every pixel value survives a quarter turn (only moved), and lands where the exact turn puts it.
     expect([...out.data].sort()).toEqual([...img.data].sort());
+    expect(rotateQuarter(img, 1).data).toEqual(out.data);
+    expect(rotateQuarter(img, -1).data).toEqual(other.data);
+  });
+
+  it('exact quarter turns swap the sides of a non-square image, four make the identity; two mirror images too', () => {
+    const img = noiseImage(5, 3, 9);
+    const q1 = rotateQuarter(img, 1);
+    expect([q1.width, q1.height]).toEqual([3, 5]);
+    // The top-right pixel of the source becomes the top-left one after a counter-clockwise turn.
+    expect(Array.from(q1.data.subarray(0, 3))).toEqual(Array.from(img.data.subarray(4 * 3, 5 * 3)));
+    expect(rotateQuarter(rotateQuarter(q1, 2), 1).data).toEqual(img.data);
+    const f = flipHorizontal(img);
+    expect(Array.from(f.data.subarray(0, 3))).toEqual(Array.from(img.data.subarray(4 * 3, 5 * 3)));
+    expect(flipHorizontal(f).data).toEqual(img.data);
   });
 
   it('a shift moves pixels by whole pixels and fills what it uncovers', () => {

@@ -25,6 +25,7 @@ import { regionPrompts, type RegionPromptOptions } from '../../models/sam/region
 import { isPlainPolicy, refineMasks, refinePolicyFrom, refinePolicyName, type RefinePolicy } from '../../models/sam/refine.js';
 import type { MapRefinement, RefinedRegion } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
+import type { AugmentMode } from './augment.js';
 import type { MapOptions } from '../components/score-map.js';
 import { binariseWithPolicy, describeThresholdPolicy, parseThresholdPolicy, type ThresholdPolicy } from '../components/threshold.js';
 import type { DiskCache } from '../../util/disk-cache.js';
@@ -56,6 +57,8 @@ export interface FewshotOptions {
   pca: number;
   /** Search multi-scale banks as int8 products (config fewshot.search_int8). */
   int8: boolean;
+  /** Copies of each reference in its bank (config fewshot.augment). */
+  augment: AugmentMode;
   /** How each prompt is decoded (config `sam.refine`, `sam.multimask`, ...). */
   refine: RefinePolicy;
 }
@@ -79,6 +82,7 @@ export function fewshotOptionsFrom(f: FewshotConfig, sam: SamConfig = CONFIG_DEF
     coreset: { fraction: f.coreset, minRows: f.coreset_min_rows, scope: f.coreset_scope, projection: CORESET_PROJECTION, seed: 0 },
     pca: f.pca,
     int8: f.search_int8,
+    augment: f.augment,
   };
 }
 

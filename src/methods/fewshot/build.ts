@@ -21,6 +21,7 @@ import { UserError } from '../../util/errors.js';
 import { hashJson } from '../../util/hash.js';
 import { decodeNpy, npyParts } from '../../util/npy.js';
 import { fewshotCategoryFromBank, fewshotOptionsFrom, refineWithSam, type FewshotCategory } from './algorithm.js';
+import { referenceCopies } from './augment.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
@@ -62,9 +63,10 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
         coreset: options.coreset,
         pca: options.pca,
         int8: options.int8,
+        ...(options.augment === 'none' ? {} : { augment: options.augment }),
       });
       const time = ctx ? <T>(name: string, fn: () => Promise<T>) => ctx.timer.time(name, fn) : undefined;
-      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, cache, time });
+      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), cache, time });
       const bank = resources ? await resources.memo(`fewshot-bank\0${bankKey}`, build, bankBytes) : await build();
       const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey };
       return {

@@ -62,6 +62,13 @@ export interface BankOptions {
    * Single-scale backbones keep float32: their raw distances are thresholded as they are.
    */
   int8?: boolean;
+  /**
+   * Extra copies of a reference for the bank (turned or mirrored), so that a query whose object lies
+   * at another angle finds its patches. A reference and its copies share one coreset of the size the
+   * reference alone would get, so the bank and the per-image search keep their size; leave-one-out
+   * scores each reference against the other references and their copies, never its own.
+   */
+  augment?: (reference: RgbImage) => RgbImage[];
   /** Content cache for coreset selections (keyed by the bank's bytes and the settings). */
   cache?: DiskCache;
   /** Times a named step (the pipeline's stage timer), e.g. 'memory/coreset'. */
@@ -191,6 +198,13 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
   const coreset = opts.coreset ?? NO_CORESET;
   const grids: FeatureGrid[][] = [];
   for (const r of references) grids.push(await timeStep(opts, 'memory/features', () => backbone.extractScales(r)));
+  const copyGrids: FeatureGrid[][][] = [];
+  for (const r of references) {
+    const own: FeatureGrid[][] = [];
+    for (const c of opts.augment?.(r) ?? []) own.push(await timeStep(opts, 'memory/features', () => backbone.extractScales(c)));
+    copyGrids.push(own);
+  }
+  const groupSize = 1 + Math.max(0, ...copyGrids.map((g) => g.length));
   const names = backbone.scaleNames;
   const multi = names.length > 1;
   const k = references.length;
@@ -206,7 +220,17 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
       pca = await timeStep(opts, 'memory/pca', () => Promise.resolve(fitPca(concatPatchSets(sets), dims)));
       sets = await Promise.all(sets.map((x) => projectPatches(x, pca)));
     }
-    const reduced = await scaleBank(sets, coreset, opts);
+    let groups = sets;
+    let groupCoreset = coreset;
+    if (groupSize > 1) {
+      const copies = await Promise.all(copyGrids.map((own) => Promise.all(own.map((g) => projectPatches(gridToPatches(g[s]), pca)))));
+      groups = sets.map((x, i) => concatPatchSets([x, ...copies[i]]));
+      // The bank's size without copies: the coreset's share of the originals where it applies, else all of them.
+      const originalRows = sets.reduce((n, x) => n + x.n, 0);
+      const share = coreset.fraction < 1 && originalRows >= coreset.minRows ? coreset.fraction : 1;
+      groupCoreset = { ...coreset, fraction: share / groupSize, minRows: 0, scope: 'reference' };
+    }
+    const reduced = await scaleBank(groups, groupCoreset, opts);
     coresetMs += reduced.ms;
     const raw: Float32Array[] = [];
     const int8 = multi && opts.int8 === true;

@@ -1,0 +1,117 @@
+/**
+ * Geometric changes of an image: a turn about the centre plus a shift on the same canvas (bilinear
+ * for images, nearest neighbour for masks, what comes in from outside filled), and exact quarter
+ * turns and mirror images (pixel permutations, the canvas turned with them).
+ */
+import type { BinaryMask } from './io.js';
+import type { RgbImage } from './types.js';
+
+/** A turn of `angle` degrees (counter-clockwise on screen) about the centre, then a shift by dx, dy pixels. */
+export interface Warp {
+  angle: number;
+  dx: number;
+  dy: number;
+}
+
+/** Per channel, the median of the image's border pixels: what a rotation uncovers is filled with it. */
+export function borderColour(img: RgbImage): [number, number, number] {
+  const { width: w, height: h, data } = img;
+  const idx: number[] = [];
+  for (let x = 0; x < w; x++) idx.push(x, (h - 1) * w + x);
+  for (let y = 1; y < h - 1; y++) idx.push(y * w, y * w + w - 1);
+  const med = (c: number) => {
+    const v = idx.map((i) => data[i * 3 + c]).sort((a, b) => a - b);
+    return v[v.length >> 1];
+  };
+  return [med(0), med(1), med(2)];
+}
+
+/**
+ * For every output pixel, the source position it samples (inverse of: rotate about the centre by
+ * `angle`, then shift by dx, dy). Row-major pairs [sx, sy].
+ */
+function inverseMap(width: number, height: number, p: Warp): Float64Array {
+  const out = new Float64Array(width * height * 2);
+  const cx = (width - 1) / 2;
+  const cy = (height - 1) / 2;
+  const t = (p.angle * Math.PI) / 180;
+  const cos = Math.cos(t);
+  const sin = Math.sin(t);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      // y grows downward, so a counter-clockwise turn on screen is a clockwise one in (x, y).
+      const ux = x - p.dx - cx;
+      const uy = y - p.dy - cy;
+      const i = (y * width + x) * 2;
+      out[i] = cx + cos * ux - sin * uy;
+      out[i + 1] = cy + sin * ux + cos * uy;
+    }
+  }
+  return out;
+}
+
+/** Rotated and shifted image, bilinear; pixels from outside the source take `fill`. */
+export function warpRgb(img: RgbImage, p: Warp, fill: [number, number, number]): RgbImage {
+  const { width: w, height: h, data } = img;
+  const map = inverseMap(w, h, p);
+  const out = new Uint8Array(w * h * 3);
+  const at = (x: number, y: number, c: number) => (x < 0 || y < 0 || x >= w || y >= h ? fill[c] : data[(y * w + x) * 3 + c]);
+  for (let i = 0; i < w * h; i++) {
+    const sx = map[i * 2];
+    const sy = map[i * 2 + 1];
+    if (sx < -0.5 || sy < -0.5 || sx > w - 0.5 || sy > h - 0.5) {
+      out.set(fill, i * 3);
+      continue;
+    }
+    const x0 = Math.floor(sx);
+    const y0 = Math.floor(sy);
+    const fx = sx - x0;
+    const fy = sy - y0;
+    for (let c = 0; c < 3; c++) {
+      const top = at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx;
+      const bottom = at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx;
+      out[i * 3 + c] = Math.round(top * (1 - fy) + bottom * fy);
+    }
+  }
+  return { width: w, height: h, data: out };
+}
+
+/** The same warp for a 0/1 mask, nearest neighbour (outside: 0). */
+export function warpMask(mask: BinaryMask, p: Warp): BinaryMask {
+  const { width: w, height: h, data } = mask;
+  const map = inverseMap(w, h, p);
+  const out = new Uint8Array(w * h);
+  for (let i = 0; i < w * h; i++) {
+    const x = Math.round(map[i * 2]);
+    const y = Math.round(map[i * 2 + 1]);
+    out[i] = x >= 0 && y >= 0 && x < w && y < h ? data[y * w + x] : 0;
+  }
+  return { width: w, height: h, data: out };
+}
+
+
+/** The image turned by `quarters` x 90 degrees counter-clockwise on screen (width and height swap on odd turns). */
+export function rotateQuarter(img: RgbImage, quarters: number): RgbImage {
+  const q = ((quarters % 4) + 4) % 4;
+  if (q === 0) return img;
+  const { width: w, height: h, data } = img;
+  const ow = q === 2 ? w : h;
+  const oh = q === 2 ? h : w;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      // Source (x, y) lands at: q=1 (y, w-1-x), q=2 (w-1-x, h-1-y), q=3 (h-1-y, x).
+      const [nx, ny] = q === 1 ? [y, w - 1 - x] : q === 2 ? [w - 1 - x, h - 1 - y] : [h - 1 - y, x];
+      out.set(data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3), (ny * ow + nx) * 3);
+    }
+  }
+  return { width: ow, height: oh, data: out };
+}
+
+/** Mirror image about the vertical axis (left and right swap). */
+export function flipHorizontal(img: RgbImage): RgbImage {
+  const { width: w, height: h, data } = img;
+  const out = new Uint8Array(data.length);
+  for (let y = 0; y < h; y++) for (let x = 0; x < w; x++) out.set(data.subarray((y * w + x) * 3, (y * w + x) * 3 + 3), (y * w + (w - 1 - x)) * 3);
+  return { width: w, height: h, data: out };
+}
