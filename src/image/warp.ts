@@ -50,16 +50,31 @@ function inverseMap(width: number, height: number, p: Warp): Float64Array {
   return out;
 }
 
-/** Rotated and shifted image, bilinear; pixels from outside the source take `fill`. */
-export function warpRgb(img: RgbImage, p: Warp, fill: [number, number, number]): RgbImage {
+/** Index inside 0..n-1 mirrored at the edges (…2 1 0 | 0 1 2 … n-1 | n-1 n-2…), as OpenCV's BORDER_REFLECT. */
+function reflectIndex(i: number, n: number): number {
+  if (n === 1) return 0;
+  const period = 2 * n;
+  const m = ((i % period) + period) % period;
+  return m < n ? m : period - 1 - m;
+}
+
+/**
+ * Rotated and shifted image, bilinear. What comes in from outside the source is `fill` (one colour)
+ * or, with 'reflect', the source mirrored at its edges: a texture continues and a background stays
+ * background, where one colour would draw a shape of its own in the corners.
+ */
+export function warpRgb(img: RgbImage, p: Warp, fill: [number, number, number] | 'reflect'): RgbImage {
   const { width: w, height: h, data } = img;
   const map = inverseMap(w, h, p);
   const out = new Uint8Array(w * h * 3);
-  const at = (x: number, y: number, c: number) => (x < 0 || y < 0 || x >= w || y >= h ? fill[c] : data[(y * w + x) * 3 + c]);
+  const at =
+    fill === 'reflect'
+      ? (x: number, y: number, c: number) => data[(reflectIndex(y, h) * w + reflectIndex(x, w)) * 3 + c]
+      : (x: number, y: number, c: number) => (x < 0 || y < 0 || x >= w || y >= h ? fill[c] : data[(y * w + x) * 3 + c]);
   for (let i = 0; i < w * h; i++) {
     const sx = map[i * 2];
     const sy = map[i * 2 + 1];
-    if (sx < -0.5 || sy < -0.5 || sx > w - 0.5 || sy > h - 0.5) {
+    if (fill !== 'reflect' && (sx < -0.5 || sy < -0.5 || sx > w - 0.5 || sy > h - 0.5)) {
       out.set(fill, i * 3);
       continue;
     }

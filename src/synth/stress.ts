@@ -11,7 +11,7 @@ import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, extname, join } from 'node:path';
 import { loadMask, loadRgb, savePng, type BinaryMask } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
-import { borderColour, warpMask, warpRgb } from '../image/warp.js';
+import { warpMask, warpRgb } from '../image/warp.js';
 import { deriveSeed, mulberry32 } from './rng.js';
 
 export const STRESS_KINDS = ['rotate', 'brightness', 'blur'] as const;
@@ -100,7 +100,7 @@ export function applyStress(img: RgbImage, mask: BinaryMask | null, p: StressPar
   let image = img;
   let m = mask;
   if (p.angle !== 0 || p.dx !== 0 || p.dy !== 0) {
-    image = warpRgb(image, p, borderColour(img));
+    image = warpRgb(image, p, 'reflect');
     if (m) m = warpMask(m, p);
   }
   if (p.gain !== 1 || p.bias !== 0) image = adjustBrightness(image, p.gain, p.bias);

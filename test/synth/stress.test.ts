@@ -70,6 +70,17 @@ describe('stress transforms', () => {
     }
   });
 
+  it("'reflect' continues the image mirrored at its edges instead of one colour", () => {
+    const img = noiseImage(5, 4);
+    const out = warpRgb(img, P({ dx: 2, dy: 0 }), 'reflect');
+    const px = (im: { data: Uint8Array }, x: number, y: number) => Array.from(im.data.subarray((y * 5 + x) * 3, (y * 5 + x) * 3 + 3));
+    for (let y = 0; y < 4; y++) {
+      expect(px(out, 0, y)).toEqual(px(img, 1, y)); // source x = -2 mirrors to 1
+      expect(px(out, 1, y)).toEqual(px(img, 0, y)); // source x = -1 mirrors to 0
+      expect(px(out, 4, y)).toEqual(px(img, 2, y));
+    }
+  });
+
   it('a mask moves with its image: the warped defect square stays under the warped mask', () => {
     const w = 64;
     const data = new Uint8Array(w * w * 3).fill(40);

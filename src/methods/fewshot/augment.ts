@@ -2,9 +2,9 @@
  * Copies of a reference image for the memory bank (config `fewshot.augment`): objects that lie at
  * any angle on the line (screws, nuts) have normal patches at angles no reference shows. Quarter
  * turns and mirror images are exact pixel permutations; 45-degree turns are interpolated on the
- * same canvas, their corners filled with the image's border colour.
+ * same canvas, their corners filled by mirroring the image at its edges.
  */
-import { borderColour, flipHorizontal, rotateQuarter, warpRgb } from '../../image/warp.js';
+import { flipHorizontal, rotateQuarter, warpRgb } from '../../image/warp.js';
 import type { RgbImage } from '../../image/types.js';
 
 export const AUGMENT_MODES = ['none', 'rot90', 'rot45', 'flip'] as const;
@@ -18,10 +18,7 @@ export function referenceCopies(mode: AugmentMode): ((img: RgbImage) => RgbImage
     case 'rot90':
       return (img) => [1, 2, 3].map((q) => rotateQuarter(img, q));
     case 'rot45':
-      return (img) => {
-        const fill = borderColour(img);
-        return [...[1, 2, 3].map((q) => rotateQuarter(img, q)), ...[45, 135, 225, 315].map((angle) => warpRgb(img, { angle, dx: 0, dy: 0 }, fill))];
-      };
+      return (img) => [...[1, 2, 3].map((q) => rotateQuarter(img, q)), ...[45, 135, 225, 315].map((angle) => warpRgb(img, { angle, dx: 0, dy: 0 }, 'reflect'))];
     case 'flip':
       return (img) => {
         const h = flipHorizontal(img);
