@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { CONFIG_DEFAULTS } from '../config/schema.js';
 import { METRIC_KEYS, type MetricKey } from '../evaluation/protocol.js';
-import { describePlan } from '../session/sweep/describe.js';
-import { expandSweep } from '../session/sweep/expand.js';
+import { describePlan, mergedNote } from '../session/sweep/describe.js';
+import { DEFAULT_MAX_JOBS, expandSweep } from '../session/sweep/expand.js';
 import { runSweepLocal } from '../session/sweep/local.js';
 import { submitSweep } from '../session/sweep/queue.js';
 import { writeSweepReport } from '../session/sweep/report.js';
@@ -23,6 +23,7 @@ interface SweepFlags {
   concurrency?: string;
   cacheDir?: string;
   modelsDir?: string;
+  maxJobs?: string;
   quiet?: boolean;
   json?: string;
 }
@@ -42,6 +43,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'images in flight per run (default: from the core count)')
     .option('--cache-dir <dir>', 'model-output cache (default $IAPAS_CACHE or .cache/iapas)')
     .option('--models-dir <dir>', `where model weights live (default ${CONFIG_DEFAULTS.models_dir}/)`)
+    .option('--max-jobs <n>', `refuse a spec that expands to more than n jobs (runs x datasets), counted before anything is expanded (default ${DEFAULT_MAX_JOBS})`)
     .option('--quiet', 'no progress output')
     .option('--json <file>', 'write the summary and the result rows as JSON')
     .action(async (specPath: string, opts: SweepFlags) => {
@@ -53,12 +55,15 @@ export function register(program: Command): void {
       const spec = await readSweepSpec(specPath);
       const plan = expandSweep(spec, {
         out: opts.out,
+        maxJobs: positive('max-jobs', opts.maxJobs, true),
         runOnly: { concurrency: positive('concurrency', opts.concurrency, true), cache_dir: opts.cacheDir, models_dir: opts.modelsDir },
       });
       if (opts.dryRun) {
         process.stdout.write(describePlan(plan) + '\n');
         return;
       }
+      const merged = mergedNote(plan);
+      if (merged && !opts.quiet) process.stderr.write(merged + '\n');
       const metric = (opts.metric ?? spec.metric) as MetricKey;
       const again = `iapas sweep ${specPath}${opts.out ? ` --out ${opts.out}` : ''}${opts.queue ? ` --queue ${opts.queue}` : ''} --resume`;
       const sig = abortOnSigint();
