@@ -8,7 +8,6 @@
 import { z } from 'zod';
 import { configSchema } from '../../config/schema.js';
 import { canonicalThresholdPolicy } from '../../config/threshold-policy.js';
-import type { Factor } from './spec.js';
 
 /** Keys whose values are threshold-policy strings (validated by parseThresholdPolicy in the schema). */
 const POLICY_KEYS = new Set(['fewshot.threshold']);
@@ -70,7 +69,7 @@ const show = (level: unknown[]) => level.map((v) => (typeof v === 'string' ? v :
  * Levels that were written identically are not merged here: listing a value twice is a mistake
  * the spec reports.
  */
-export function normaliseFactor(f: Factor): { factor: Factor; merged: MergedLevel[] } {
+export function normaliseFactor<F extends { name: string; keys: string[]; levels: unknown[][] }>(f: F): { factor: F; merged: MergedLevel[] } {
   const kept = new Map<string, { level: unknown[]; written: string }>();
   const merged: MergedLevel[] = [];
   const levels: unknown[][] = [];
