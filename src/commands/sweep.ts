@@ -7,7 +7,7 @@ import { runSweepLocal } from '../session/sweep/local.js';
 import { submitSweep } from '../session/sweep/queue.js';
 import { writeSweepReport } from '../session/sweep/report.js';
 import { readSweepSpec, sweepSpecSchema } from '../session/sweep/spec.js';
-import { prepareSweepDir } from '../session/sweep/sweep-dir.js';
+import { acquireSweepLock, prepareSweepDir } from '../session/sweep/sweep-dir.js';
 import { UserError } from '../util/errors.js';
 import { positive } from './config-flags.js';
 import { maybeWriteJson } from './json-output.js';
@@ -66,6 +66,7 @@ export function register(program: Command): void {
       if (merged && !opts.quiet) process.stderr.write(merged + '\n');
       const metric = (opts.metric ?? spec.metric) as MetricKey;
       const again = `iapas sweep ${specPath}${opts.out ? ` --out ${opts.out}` : ''}${opts.queue ? ` --queue ${opts.queue}` : ''} --resume`;
+      const lock = await acquireSweepLock(plan.dir, `iapas sweep ${specPath}${opts.resume ? ' --resume' : ''}`);
       const sig = abortOnSigint();
       try {
         if (opts.queue) {
@@ -77,7 +78,7 @@ export function register(program: Command): void {
             process.exitCode = 130;
           }
         } else {
-          const out = await runSweepLocal(plan, { resume: opts.resume, signal: sig.signal, quiet: opts.quiet });
+          const out = await runSweepLocal(plan, { resume: opts.resume, signal: sig.signal, quiet: opts.quiet, lock });
           process.stderr.write(`${out.computed} job(s) run, ${out.skipped} already finished, ${out.failed} failed, ${out.wallSeconds} s\n`);
           if (out.aborted) {
             process.stderr.write(`stopped early; continue with: ${again}\n`);
@@ -95,6 +96,7 @@ export function register(program: Command): void {
         await maybeWriteJson(opts.json, { dir: plan.dir, summary: report.summary, rows: report.rows, pending: report.pending });
       } finally {
         sig.dispose();
+        await lock.release();
       }
     });
 }

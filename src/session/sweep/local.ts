@@ -11,7 +11,8 @@ import type { ImageRecord } from '../../pipeline/run-dir.js';
 import { createOuterProgress } from '../../util/progress.js';
 import type { SweepPlan } from './expand.js';
 import { jobData, readJobResult, runJob, writeJobFailure, type JobResult } from './run-job.js';
-import { prepareSweepDir } from './sweep-dir.js';
+import type { RunLock } from '../../pipeline/run-lock.js';
+import { acquireSweepLock, prepareSweepDir } from './sweep-dir.js';
 
 export interface LocalSweepOptions {
   resume?: boolean;
@@ -21,6 +22,8 @@ export interface LocalSweepOptions {
   onImage?: (rec: ImageRecord, computed: boolean) => void | Promise<void>;
   /** Called after each job this call finished or found finished. */
   onJob?: (result: JobResult, computed: boolean) => void;
+  /** The sweep directory's lock, when the caller holds it (to cover the report too); else taken here. */
+  lock?: RunLock;
 }
 
 export interface LocalSweepOutcome {
@@ -34,6 +37,16 @@ export interface LocalSweepOutcome {
 }
 
 export async function runSweepLocal(plan: SweepPlan, opts: LocalSweepOptions = {}): Promise<LocalSweepOutcome> {
+  if (opts.lock && opts.lock.dir !== plan.dir) throw new Error(`runSweepLocal: the lock given is for ${opts.lock.dir}, not ${plan.dir}`);
+  const lock = opts.lock ?? (await acquireSweepLock(plan.dir));
+  try {
+    return await runLocked(plan, opts);
+  } finally {
+    if (!opts.lock) await lock.release();
+  }
+}
+
+async function runLocked(plan: SweepPlan, opts: LocalSweepOptions): Promise<LocalSweepOutcome> {
   const t0 = performance.now();
   await prepareSweepDir(plan, !!opts.resume);
   const outcome: LocalSweepOutcome = { computed: 0, skipped: 0, failed: 0, aborted: false, wallSeconds: 0 };

@@ -5,7 +5,7 @@
  * while the sweep goes on.
  */
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageRecord } from '../../../src/pipeline/run-dir.js';
@@ -16,6 +16,7 @@ import { writeSweepReport } from '../../../src/session/sweep/report.js';
 import { MEASURE_COLUMNS } from '../../../src/session/sweep/results.js';
 import { readJobResult, type JobResult } from '../../../src/session/sweep/run-job.js';
 import { parseSweepSpec } from '../../../src/session/sweep/spec.js';
+import { SWEEP_LOCK } from '../../../src/session/sweep/sweep-dir.js';
 import { discoverInputs } from '../../../src/report/inputs.js';
 import { readSweepResults } from '../../../src/report/sweep-results.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
@@ -190,5 +191,59 @@ describe('a sweep on one machine', () => {
     const overall = rows.find((r) => r.dataset === 'mean')!;
     expect(overall.pixel_ap).toBeNull();
     expect(overall.error).toContain('missing: dataset root not found');
+  });
+});
+
+describe('one sweep per sweep directory', () => {
+  async function specFile(name: string, grid: Record<string, unknown[]>): Promise<string> {
+    const file = join(root, `${name}.json`);
+    await writeFile(file, JSON.stringify(specRaw(grid)));
+    return file;
+  }
+
+  it('a second sweep (or --resume) on a directory in use is refused at once, naming the holder', async () => {
+    const file = await specFile('locked', { 'fewshot.boost': [1, 2] });
+    const out = join(root, 'sw-locked');
+    const p = expandSweep(await parseSweepSpec(specRaw({ 'fewshot.boost': [1, 2] }), file), { out });
+    const tries: Array<Awaited<ReturnType<typeof runCli>>> = [];
+    let asked = false;
+    const outcome = await runSweepLocal(p, {
+      quiet: true,
+      onImage: async () => {
+        if (asked) return;
+        asked = true;
+        tries.push(await runCli(['sweep', file, '--out', out, '--resume', '--quiet']));
+        tries.push(await runCli(['sweep', file, '--out', out, '--quiet']));
+      },
+    });
+    expect(outcome).toMatchObject({ computed: 2, failed: 0, aborted: false });
+    for (const t of tries) {
+      expect(t.code).toBe(1);
+      expect(t.stderr).toMatch(new RegExp(`sweep directory ${out} is in use by iapas sweep \\(pid ${process.pid} on ${hostname()}, since \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z\\); wait for it to end or choose another --out`));
+    }
+    // The holder's results stand, and the lock went with it.
+    expect((await readJobResult(p.jobs[1].runDir))?.status).toBe('done');
+    await expect(readFile(join(out, SWEEP_LOCK))).rejects.toThrow();
+    const after = await runCli(['sweep', file, '--out', out, '--resume', '--quiet']);
+    expect(after.code).toBe(0);
+    expect(after.stderr).toContain('0 job(s) run, 2 already finished');
+  });
+
+  it('a lock left by a process that is gone from this host is taken over', async () => {
+    const file = await specFile('stale', { 'fewshot.boost': [1] });
+    const out = join(root, 'sw-stale');
+    await runCli(['sweep', file, '--out', out, '--quiet']);
+    const dead = { pid: 2 ** 22 + 7, host: hostname(), command: 'iapas sweep old', started: '2020-01-01T00:00:00Z', token: 'x' };
+    await writeFile(join(out, SWEEP_LOCK), JSON.stringify(dead));
+    const res = await runCli(['sweep', file, '--out', out, '--resume', '--quiet']);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain('0 job(s) run, 1 already finished');
+    await expect(readFile(join(out, SWEEP_LOCK))).rejects.toThrow();
+    // Another host's lock cannot be checked from here: refused, with the file to delete.
+    await writeFile(join(out, SWEEP_LOCK), JSON.stringify({ ...dead, host: 'elsewhere' }));
+    const remote = await runCli(['sweep', file, '--out', out, '--resume', '--quiet']);
+    expect(remote.code).toBe(1);
+    expect(remote.stderr).toContain(`in use by iapas sweep old (pid ${dead.pid} on elsewhere, since 2020-01-01T00:00:00Z)`);
+    expect(remote.stderr).toContain(`delete ${join(out, SWEEP_LOCK)}`);
   });
 });
