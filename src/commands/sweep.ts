@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { CONFIG_DEFAULTS } from '../config/schema.js';
 import { METRIC_KEYS, type MetricKey } from '../evaluation/protocol.js';
 import { describePlan, mergedNote } from '../session/sweep/describe.js';
-import { DEFAULT_MAX_JOBS, expandSweep } from '../session/sweep/expand.js';
+import { DEFAULT_MAX_JOBS, expandSweep, type SweepPlan } from '../session/sweep/expand.js';
+import { RunResources } from '../pipeline/resources.js';
 import { runSweepLocal } from '../session/sweep/local.js';
+import { recheckFinishedJobs, type ChangedJob } from '../session/sweep/recheck.js';
 import { submitSweep } from '../session/sweep/queue.js';
 import { writeSweepReport } from '../session/sweep/report.js';
 import { readSweepSpec, sweepSpecSchema } from '../session/sweep/spec.js';
@@ -29,6 +31,24 @@ interface SweepFlags {
 }
 
 const DEFAULT_METRIC = sweepSpecSchema.parse({ datasets: ['x'] }).metric;
+
+/** The finished jobs a resume runs again because their inputs changed, one line each (at most 10). */
+function reportChanged(changed: ChangedJob[]): void {
+  if (changed.length === 0) return;
+  process.stderr.write(`${changed.length} finished job(s) re-run for changed inputs:\n`);
+  for (const c of changed.slice(0, 10)) process.stderr.write(`  ${c.job}: ${c.reason}\n`);
+  if (changed.length > 10) process.stderr.write(`  ... and ${changed.length - 10} more\n`);
+}
+
+/** Before a queued resume: the submitter checks the finished jobs (it sees the sweep directory and the datasets). */
+async function recheckQueued(plan: SweepPlan): Promise<ChangedJob[]> {
+  const resources = new RunResources();
+  try {
+    return await recheckFinishedJobs(plan, resources);
+  } finally {
+    await resources.dispose();
+  }
+}
 
 export function register(program: Command): void {
   program
@@ -71,6 +91,7 @@ export function register(program: Command): void {
       try {
         if (opts.queue) {
           await prepareSweepDir(plan, !!opts.resume);
+          if (opts.resume) reportChanged(await recheckQueued(plan));
           const out = await submitSweep(plan, { url: opts.queue, signal: sig.signal, timeoutS, quiet: opts.quiet });
           process.stderr.write(`${out.enqueued} job(s) queued, ${out.skipped} already finished, ${out.completed} completed and ${out.failed} failed while waiting\n`);
           if (out.detached) {
@@ -79,7 +100,10 @@ export function register(program: Command): void {
           }
         } else {
           const out = await runSweepLocal(plan, { resume: opts.resume, signal: sig.signal, quiet: opts.quiet, lock });
-          process.stderr.write(`${out.computed} job(s) run, ${out.skipped} already finished, ${out.failed} failed, ${out.wallSeconds} s\n`);
+          reportChanged(out.changed);
+          process.stderr.write(
+            `${out.computed} job(s) run${out.changed.length ? ` (${out.changed.length} of them re-run for changed inputs)` : ''}, ${out.skipped} already finished, ${out.failed} failed, ${out.wallSeconds} s\n`,
+          );
           if (out.aborted) {
             process.stderr.write(`stopped early; continue with: ${again}\n`);
             process.exitCode = 130;

@@ -2,16 +2,18 @@
  * A sweep in this process: its jobs one after another in the plan's order, sharing loaded
  * models, decoded images, memory banks and prepared masks (RunResources), every model output
  * going through the content cache. Killed or interrupted, it loses at most the images in flight:
- * `--resume` skips the jobs whose result is on disk and continues the others from their run
- * directories. A job that fails (bad dataset path, invalid combination of values, missing
- * model, or a bug) is recorded with its error and the sweep goes on.
+ * `--resume` skips the jobs whose result is on disk and whose inputs are unchanged (recheck.ts)
+ * and continues the others from their run directories. A job that fails (bad dataset path,
+ * invalid combination of values, missing model, or a bug) is recorded with its error and the
+ * sweep goes on.
  */
 import { RunResources } from '../../pipeline/resources.js';
 import type { ImageRecord } from '../../pipeline/run-dir.js';
+import type { RunLock } from '../../pipeline/run-lock.js';
 import { createOuterProgress } from '../../util/progress.js';
 import type { SweepPlan } from './expand.js';
+import { recheckFinishedJobs, type ChangedJob } from './recheck.js';
 import { jobData, readJobResult, runJob, writeJobFailure, type JobResult } from './run-job.js';
-import type { RunLock } from '../../pipeline/run-lock.js';
 import { acquireSweepLock, prepareSweepDir } from './sweep-dir.js';
 
 export interface LocalSweepOptions {
@@ -29,8 +31,10 @@ export interface LocalSweepOptions {
 export interface LocalSweepOutcome {
   /** Jobs computed by this call. */
   computed: number;
-  /** Jobs found finished (a resumed sweep). */
+  /** Jobs found finished (a resumed sweep) and kept: their inputs are as they were. */
   skipped: number;
+  /** Jobs found finished whose inputs changed since: run again (counted in `computed` once run). */
+  changed: ChangedJob[];
   failed: number;
   aborted: boolean;
   wallSeconds: number;
@@ -49,11 +53,15 @@ export async function runSweepLocal(plan: SweepPlan, opts: LocalSweepOptions = {
 async function runLocked(plan: SweepPlan, opts: LocalSweepOptions): Promise<LocalSweepOutcome> {
   const t0 = performance.now();
   await prepareSweepDir(plan, !!opts.resume);
-  const outcome: LocalSweepOutcome = { computed: 0, skipped: 0, failed: 0, aborted: false, wallSeconds: 0 };
-  const progress = createOuterProgress(`sweep ${plan.spec.name}`, plan.jobs.length, { quiet: opts.quiet, unit: 'jobs' });
+  const outcome: LocalSweepOutcome = { computed: 0, skipped: 0, changed: [], failed: 0, aborted: false, wallSeconds: 0 };
   const resources = new RunResources();
+  const progress = createOuterProgress(`sweep ${plan.spec.name}`, plan.jobs.length, { quiet: opts.quiet, unit: 'jobs' });
   let done = 0;
   try {
+    if (opts.resume) {
+      outcome.changed = await recheckFinishedJobs(plan, resources);
+      for (const c of outcome.changed) progress.log(`${c.job}: finished on other inputs, run again (${c.reason})`);
+    }
     for (const job of plan.jobs) {
       if (opts.signal?.aborted) {
         outcome.aborted = true;
