@@ -2,8 +2,7 @@ import type { Command } from 'commander';
 import { CONFIG_DEFAULTS } from '../config/schema.js';
 import { METRIC_KEYS, type MetricKey } from '../evaluation/protocol.js';
 import { describePlan, mergedNote } from '../session/sweep/describe.js';
-import { DEFAULT_MAX_JOBS, expandSweep, type SweepPlan } from '../session/sweep/expand.js';
-import { RunResources } from '../pipeline/resources.js';
+import { DEFAULT_MAX_JOBS, expandSweep } from '../session/sweep/expand.js';
 import { runSweepLocal } from '../session/sweep/local.js';
 import { recheckFinishedJobs, type ChangedJob } from '../session/sweep/recheck.js';
 import { submitSweep } from '../session/sweep/queue.js';
@@ -38,16 +37,6 @@ function reportChanged(changed: ChangedJob[]): void {
   process.stderr.write(`${changed.length} finished job(s) re-run for changed inputs:\n`);
   for (const c of changed.slice(0, 10)) process.stderr.write(`  ${c.job}: ${c.reason}\n`);
   if (changed.length > 10) process.stderr.write(`  ... and ${changed.length - 10} more\n`);
-}
-
-/** Before a queued resume: the submitter checks the finished jobs (it sees the sweep directory and the datasets). */
-async function recheckQueued(plan: SweepPlan): Promise<ChangedJob[]> {
-  const resources = new RunResources();
-  try {
-    return await recheckFinishedJobs(plan, resources);
-  } finally {
-    await resources.dispose();
-  }
 }
 
 export function register(program: Command): void {
@@ -91,7 +80,8 @@ export function register(program: Command): void {
       try {
         if (opts.queue) {
           await prepareSweepDir(plan, !!opts.resume);
-          if (opts.resume) reportChanged(await recheckQueued(plan));
+          // The submitter checks the finished jobs: it sees the sweep directory and the datasets.
+          if (opts.resume) reportChanged(await recheckFinishedJobs(plan));
           const out = await submitSweep(plan, { url: opts.queue, signal: sig.signal, timeoutS, quiet: opts.quiet });
           process.stderr.write(`${out.enqueued} job(s) queued, ${out.skipped} already finished, ${out.completed} completed and ${out.failed} failed while waiting\n`);
           if (out.detached) {

@@ -58,10 +58,7 @@ async function runLocked(plan: SweepPlan, opts: LocalSweepOptions): Promise<Loca
   const progress = createOuterProgress(`sweep ${plan.spec.name}`, plan.jobs.length, { quiet: opts.quiet, unit: 'jobs' });
   let done = 0;
   try {
-    if (opts.resume) {
-      outcome.changed = await recheckFinishedJobs(plan, resources);
-      for (const c of outcome.changed) progress.log(`${c.job}: finished on other inputs, run again (${c.reason})`);
-    }
+    if (opts.resume) outcome.changed = await recheckFinishedJobs(plan, resources);
     for (const job of plan.jobs) {
       if (opts.signal?.aborted) {
         outcome.aborted = true;

@@ -8,7 +8,7 @@
  */
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { RunResources } from '../../pipeline/resources.js';
+import { RunResources } from '../../pipeline/resources.js';
 import { UserError } from '../../util/errors.js';
 import { staleRunInputs } from '../run-inputs.js';
 import type { SweepPlan } from './expand.js';
@@ -20,8 +20,19 @@ export interface ChangedJob {
   reason: string;
 }
 
-/** Finished jobs of the plan whose inputs changed; their results are removed so they run again. */
-export async function recheckFinishedJobs(plan: SweepPlan, resources: RunResources): Promise<ChangedJob[]> {
+/**
+ * Finished jobs of the plan whose inputs changed; their results are removed so they run again.
+ * `resources`: the sweep's own (models loaded here are then loaded once); else some are made here.
+ */
+export async function recheckFinishedJobs(plan: SweepPlan, resources?: RunResources): Promise<ChangedJob[]> {
+  if (!resources) {
+    const own = new RunResources();
+    try {
+      return await recheckFinishedJobs(plan, own);
+    } finally {
+      await own.dispose();
+    }
+  }
   const changed: ChangedJob[] = [];
   const hashes = new Map<string, Promise<string | null>>();
   for (const job of plan.jobs) {
