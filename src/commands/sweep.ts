@@ -1,13 +1,14 @@
 import type { Command } from 'commander';
 import { CONFIG_DEFAULTS } from '../config/schema.js';
 import { METRIC_KEYS, type MetricKey } from '../evaluation/protocol.js';
-import { describePlan } from '../session/sweep/describe.js';
-import { expandSweep } from '../session/sweep/expand.js';
+import { describePlan, mergedNote } from '../session/sweep/describe.js';
+import { DEFAULT_MAX_JOBS, expandSweep } from '../session/sweep/expand.js';
 import { runSweepLocal } from '../session/sweep/local.js';
+import { recheckFinishedJobs, type ChangedJob } from '../session/sweep/recheck.js';
 import { submitSweep } from '../session/sweep/queue.js';
 import { writeSweepReport } from '../session/sweep/report.js';
 import { readSweepSpec, sweepSpecSchema } from '../session/sweep/spec.js';
-import { prepareSweepDir } from '../session/sweep/sweep-dir.js';
+import { acquireSweepLock, prepareSweepDir } from '../session/sweep/sweep-dir.js';
 import { UserError } from '../util/errors.js';
 import { positive } from './config-flags.js';
 import { maybeWriteJson } from './json-output.js';
@@ -23,11 +24,20 @@ interface SweepFlags {
   concurrency?: string;
   cacheDir?: string;
   modelsDir?: string;
+  maxJobs?: string;
   quiet?: boolean;
   json?: string;
 }
 
 const DEFAULT_METRIC = sweepSpecSchema.parse({ datasets: ['x'] }).metric;
+
+/** The finished jobs a resume runs again because their inputs changed, one line each (at most 10). */
+function reportChanged(changed: ChangedJob[]): void {
+  if (changed.length === 0) return;
+  process.stderr.write(`${changed.length} finished job(s) re-run for changed inputs:\n`);
+  for (const c of changed.slice(0, 10)) process.stderr.write(`  ${c.job}: ${c.reason}\n`);
+  if (changed.length > 10) process.stderr.write(`  ... and ${changed.length - 10} more\n`);
+}
 
 export function register(program: Command): void {
   program
@@ -42,6 +52,7 @@ export function register(program: Command): void {
     .option('--concurrency <n>', 'images in flight per run (default: from the core count)')
     .option('--cache-dir <dir>', 'model-output cache (default $IAPAS_CACHE or .cache/iapas)')
     .option('--models-dir <dir>', `where model weights live (default ${CONFIG_DEFAULTS.models_dir}/)`)
+    .option('--max-jobs <n>', `refuse a spec that expands to more than n jobs (runs x datasets), counted before anything is expanded (default ${DEFAULT_MAX_JOBS})`)
     .option('--quiet', 'no progress output')
     .option('--json <file>', 'write the summary and the result rows as JSON')
     .action(async (specPath: string, opts: SweepFlags) => {
@@ -53,18 +64,24 @@ export function register(program: Command): void {
       const spec = await readSweepSpec(specPath);
       const plan = expandSweep(spec, {
         out: opts.out,
+        maxJobs: positive('max-jobs', opts.maxJobs, true),
         runOnly: { concurrency: positive('concurrency', opts.concurrency, true), cache_dir: opts.cacheDir, models_dir: opts.modelsDir },
       });
       if (opts.dryRun) {
         process.stdout.write(describePlan(plan) + '\n');
         return;
       }
+      const merged = mergedNote(plan);
+      if (merged && !opts.quiet) process.stderr.write(merged + '\n');
       const metric = (opts.metric ?? spec.metric) as MetricKey;
       const again = `iapas sweep ${specPath}${opts.out ? ` --out ${opts.out}` : ''}${opts.queue ? ` --queue ${opts.queue}` : ''} --resume`;
+      const lock = await acquireSweepLock(plan.dir, `iapas sweep ${specPath}${opts.resume ? ' --resume' : ''}`);
       const sig = abortOnSigint();
       try {
         if (opts.queue) {
           await prepareSweepDir(plan, !!opts.resume);
+          // The submitter checks the finished jobs: it sees the sweep directory and the datasets.
+          if (opts.resume) reportChanged(await recheckFinishedJobs(plan));
           const out = await submitSweep(plan, { url: opts.queue, signal: sig.signal, timeoutS, quiet: opts.quiet });
           process.stderr.write(`${out.enqueued} job(s) queued, ${out.skipped} already finished, ${out.completed} completed and ${out.failed} failed while waiting\n`);
           if (out.detached) {
@@ -72,8 +89,11 @@ export function register(program: Command): void {
             process.exitCode = 130;
           }
         } else {
-          const out = await runSweepLocal(plan, { resume: opts.resume, signal: sig.signal, quiet: opts.quiet });
-          process.stderr.write(`${out.computed} job(s) run, ${out.skipped} already finished, ${out.failed} failed, ${out.wallSeconds} s\n`);
+          const out = await runSweepLocal(plan, { resume: opts.resume, signal: sig.signal, quiet: opts.quiet, lock });
+          reportChanged(out.changed);
+          process.stderr.write(
+            `${out.computed} job(s) run${out.changed.length ? ` (${out.changed.length} of them re-run for changed inputs)` : ''}, ${out.skipped} already finished, ${out.failed} failed, ${out.wallSeconds} s\n`,
+          );
           if (out.aborted) {
             process.stderr.write(`stopped early; continue with: ${again}\n`);
             process.exitCode = 130;
@@ -90,6 +110,7 @@ export function register(program: Command): void {
         await maybeWriteJson(opts.json, { dir: plan.dir, summary: report.summary, rows: report.rows, pending: report.pending });
       } finally {
         sig.dispose();
+        await lock.release();
       }
     });
 }

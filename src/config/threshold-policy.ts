@@ -86,3 +86,26 @@ function describeBase(p: ThresholdPolicy): string {
       return `adaptive:${p.quantile ?? DEFAULT_ADAPTIVE.quantile}:${p.factor ?? DEFAULT_ADAPTIVE.factor}`;
   }
 }
+
+/**
+ * The one spelling of a policy string: its parts kept as given (an omitted part stays omitted, so
+ * `adaptive` is not rewritten to its defaults) and every number written as JavaScript writes it,
+ * so `fixed:0.30` and `fixed:.3` both read `fixed:0.3`. Throws as parseThresholdPolicy.
+ */
+export function canonicalThresholdPolicy(spec: string): string {
+  const p = parseThresholdPolicy(spec);
+  const num = (v: number | undefined) => (v === undefined ? '' : String(v));
+  let head: string;
+  switch (p.kind) {
+    case 'fixed':
+      head = `fixed:${p.value}`;
+      break;
+    case 'otsu':
+      head = p.floor === undefined ? 'otsu' : `otsu:${p.floor}`;
+      break;
+    case 'adaptive':
+      head = p.factor !== undefined ? `adaptive:${num(p.quantile)}:${p.factor}` : p.quantile !== undefined ? `adaptive:${p.quantile}` : 'adaptive';
+      break;
+  }
+  return p.relative === undefined ? head : `${head}+rel${p.relative}`;
+}

@@ -49,12 +49,14 @@ export class RunDirLockedError extends UserError {
     readonly dir: string,
     readonly owner: LockOwner | undefined,
     dirFlag: string,
+    lockFile = LOCK_FILE,
+    what = 'run directory',
   ) {
-    const lockPath = join(dir, LOCK_FILE);
+    const lockPath = join(dir, lockFile);
     const who = owner ? `${owner.command} (pid ${owner.pid} on ${owner.host}, since ${owner.started})` : 'another run';
     const remote = owner && owner.host !== hostname();
     super(
-      `run directory ${dir} is in use by ${who}; wait for it to end or choose another ${dirFlag}` +
+      `${what} ${dir} is in use by ${who}; wait for it to end or choose another ${dirFlag}` +
         (remote ? `. It runs on another host and cannot be checked from here: if it has ended, delete ${lockPath}` : ''),
     );
     this.name = 'RunDirLockedError';
@@ -104,21 +106,34 @@ function parseOwner(text: string): LockOwner | undefined {
   }
 }
 
-export async function readRunLock(dir: string): Promise<LockOwner | undefined> {
+export async function readRunLock(dir: string, file = LOCK_FILE): Promise<LockOwner | undefined> {
   try {
-    return parseOwner(await readFile(join(resolve(dir), LOCK_FILE), 'utf8'));
+    return parseOwner(await readFile(join(resolve(dir), file), 'utf8'));
   } catch {
     return undefined;
   }
 }
 
+export interface LockOptions {
+  /** What the lock file names as its owner. */
+  command?: string;
+  /** The option that chose the directory, for the message. */
+  dirFlag?: string;
+  /** The lock file's name in the directory (default run.lock; a sweep directory has its own). */
+  file?: string;
+  /** What the directory is, for the message (default 'run directory'). */
+  what?: string;
+}
+
 /**
  * Takes the lock of a run directory (creating the directory), or throws RunDirLockedError naming
- * the owner. `dirFlag` is the option that chose the directory, for the message.
+ * the owner.
  */
-export async function acquireRunLock(dir: string, opts: { command?: string; dirFlag?: string } = {}): Promise<RunLock> {
+export async function acquireRunLock(dir: string, opts: LockOptions = {}): Promise<RunLock> {
   const abs = resolve(dir);
-  const path = join(abs, LOCK_FILE);
+  const file = opts.file ?? LOCK_FILE;
+  const path = join(abs, file);
+  const refused = (owner: LockOwner | undefined) => new RunDirLockedError(abs, owner, opts.dirFlag ?? '--run-dir', file, opts.what);
   const owner: LockOwner = {
     pid: process.pid,
     host: hostname(),
@@ -139,7 +154,7 @@ export async function acquireRunLock(dir: string, opts: { command?: string; dirF
     for (let attempt = 0; attempt < 5; attempt++) {
       try {
         await link(tmp, path);
-        await removeDeadLockTemps(abs);
+        await removeDeadLockTemps(abs, file);
         return {
           dir: abs,
           path,
@@ -156,27 +171,28 @@ export async function acquireRunLock(dir: string, opts: { command?: string; dirF
       if (text === undefined) continue; // released meanwhile
       const held = parseOwner(text);
       // An unreadable lock file was not written by this code (ours are linked complete): refuse.
-      if (!held || !isStale(held)) throw new RunDirLockedError(abs, held, opts.dirFlag ?? '--run-dir');
+      if (!held || !isStale(held)) throw refused(held);
       // Stale: remove it, unless another process took it over meanwhile (then its content differs).
       const again = await readFile(path, 'utf8').catch(() => undefined);
       if (again === text) await unlink(path).catch(() => undefined);
     }
-    throw new RunDirLockedError(abs, await readRunLock(abs), opts.dirFlag ?? '--run-dir');
+    throw refused(await readRunLock(abs, file));
   } finally {
     await unlink(tmp).catch(() => undefined);
   }
 }
 
-/** Temporary lock files (`run.lock.<pid>.<token>.tmp`) of processes that died while taking the lock. */
-async function removeDeadLockTemps(dir: string): Promise<void> {
+/** Temporary lock files (`<lock file>.<pid>.<token>.tmp`) of processes that died while taking the lock. */
+async function removeDeadLockTemps(dir: string, file: string): Promise<void> {
+  const prefix = `${file}.`;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const m = /^run\.lock\.(\d+)\.[0-9a-f]{16}\.tmp$/.exec(name);
+    const m = name.startsWith(prefix) ? /^(\d+)\.[0-9a-f]{16}\.tmp$/.exec(name.slice(prefix.length)) : null;
     if (m && Number(m[1]) !== process.pid && !pidAlive(Number(m[1]))) await unlink(join(dir, name)).catch(() => undefined);
   }
 }
 
 /** Runs `fn` holding the lock of `dir`, and releases it however `fn` ends. */
-export async function withRunLock<T>(dir: string, opts: { command?: string; dirFlag?: string }, fn: (lock: RunLock) => Promise<T>): Promise<T> {
+export async function withRunLock<T>(dir: string, opts: LockOptions, fn: (lock: RunLock) => Promise<T>): Promise<T> {
   const lock = await acquireRunLock(dir, opts);
   try {
     return await fn(lock);

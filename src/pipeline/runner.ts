@@ -177,7 +177,7 @@ function sameList(a: readonly string[] | undefined, b: readonly string[]): boole
  * compared with what the record itself says it was computed from, so a run killed halfway through
  * recomputing leaves no record that looks current.
  */
-function staleReason(rec: ImageRecord, now: { image: string | null; references: string; models: string }): RecomputeReason | null {
+export function staleReason(rec: ImageRecord, now: { image: string | null; references: string; models: string }): RecomputeReason | null {
   const was = rec.inputs;
   if (!was || !was.image || !was.references || !was.models) return 'no input hashes recorded';
   if (was.models !== now.models) return 'models changed';

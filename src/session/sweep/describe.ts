@@ -39,11 +39,20 @@ export function postModelKeys(plan: SweepPlan): string[] {
   return varied.filter((k) => !keyUnder(k, modelKeys) && k !== 'preset');
 }
 
+/** One line on the levels merged as spellings of an earlier one, or undefined when none were. */
+export function mergedNote(plan: SweepPlan): string | undefined {
+  const m = plan.spec.merged;
+  if (m.length === 0) return undefined;
+  return `${m.length} duplicate value${m.length === 1 ? '' : 's'} merged (the same value once normalised): ${m.map((x) => `${x.factor} ${x.value} = ${x.into}`).join('; ')}`;
+}
+
 export function describePlan(plan: SweepPlan): string {
   const { runs, jobs, spec } = plan;
   const nd = spec.datasets.length;
   const factors = spec.factors.map((f) => `${f.name} (${f.levels.length})`).join(' x ') || 'no varied key';
   const lines = [`sweep ${spec.name}: ${runs.length} run${runs.length === 1 ? '' : 's'} x ${nd} dataset${nd === 1 ? '' : 's'} = ${jobs.length} job${jobs.length === 1 ? '' : 's'} (${factors})`];
+  const merged = mergedNote(plan);
+  if (merged) lines.push(merged);
   lines.push(`datasets: ${spec.datasets.map((d) => `${d.label} (${d.path}${d.categories ? `, categories ${d.categories.join(',')}` : ''}${d.limit ? `, limit ${d.limit}` : ''})`).join('; ')}`);
   const passes = sharedPasses(plan);
   const s = (p: SharedPass) => `${p.count} ${p.name} pass${p.count === 1 ? '' : 'es'} per ${p.per}${p.variedBy.length ? ` (varies with ${p.variedBy.join(', ')})` : ''}`;

@@ -59,6 +59,20 @@ export interface ExpandOptions {
   out?: string;
   /** Values that change no result (concurrency, cache_dir, models_dir), layered over every run. */
   runOnly?: Plain;
+  /** Most jobs (runs x datasets) a spec may expand to (default DEFAULT_MAX_JOBS). */
+  maxJobs?: number;
+}
+
+/**
+ * A grid is a product: a few short lists already make more runs than any machine finishes, and
+ * expanding them would hold every effective config in memory before the first one runs.
+ */
+export const DEFAULT_MAX_JOBS = 10_000;
+
+/** Runs and jobs a spec expands to, counted from the factors' lengths alone. */
+export function countSweep(spec: SweepSpec): { runs: number; jobs: number } {
+  const runs = spec.factors.reduce((n, f) => n * f.levels.length, 1);
+  return { runs, jobs: runs * spec.datasets.length };
 }
 
 export function formatValue(v: unknown): string {
@@ -129,6 +143,14 @@ export function defaultSweepDir(spec: SweepSpec): string {
 export function expandSweep(spec: SweepSpec, opts: ExpandOptions = {}): SweepPlan {
   const where = `sweep spec ${spec.file}`;
   const dir = opts.out ? resolve(opts.out) : defaultSweepDir(spec);
+  const max = opts.maxJobs ?? DEFAULT_MAX_JOBS;
+  const count = countSweep(spec);
+  if (count.jobs > max) {
+    const sizes = spec.factors.map((f) => `${f.name} (${f.levels.length})`).join(' x ');
+    throw new UserError(
+      `${where}: ${count.runs} runs x ${spec.datasets.length} dataset${spec.datasets.length === 1 ? '' : 's'} = ${count.jobs} jobs (${sizes}), more than --max-jobs ${max}; vary fewer values, or raise --max-jobs`,
+    );
+  }
   // Each value first on its own (the other factors at their first values), so that an error names
   // exactly the key and value at fault.
   const first: Record<string, unknown> = {};

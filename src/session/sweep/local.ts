@@ -2,16 +2,19 @@
  * A sweep in this process: its jobs one after another in the plan's order, sharing loaded
  * models, decoded images, memory banks and prepared masks (RunResources), every model output
  * going through the content cache. Killed or interrupted, it loses at most the images in flight:
- * `--resume` skips the jobs whose result is on disk and continues the others from their run
- * directories. A job that fails (bad dataset path, invalid combination of values, missing
- * model, or a bug) is recorded with its error and the sweep goes on.
+ * `--resume` skips the jobs whose result is on disk and whose inputs are unchanged (recheck.ts)
+ * and continues the others from their run directories. A job that fails (bad dataset path,
+ * invalid combination of values, missing model, or a bug) is recorded with its error and the
+ * sweep goes on.
  */
 import { RunResources } from '../../pipeline/resources.js';
 import type { ImageRecord } from '../../pipeline/run-dir.js';
+import type { RunLock } from '../../pipeline/run-lock.js';
 import { createOuterProgress } from '../../util/progress.js';
 import type { SweepPlan } from './expand.js';
+import { recheckFinishedJobs, type ChangedJob } from './recheck.js';
 import { jobData, readJobResult, runJob, writeJobFailure, type JobResult } from './run-job.js';
-import { prepareSweepDir } from './sweep-dir.js';
+import { acquireSweepLock, prepareSweepDir } from './sweep-dir.js';
 
 export interface LocalSweepOptions {
   resume?: boolean;
@@ -21,26 +24,41 @@ export interface LocalSweepOptions {
   onImage?: (rec: ImageRecord, computed: boolean) => void | Promise<void>;
   /** Called after each job this call finished or found finished. */
   onJob?: (result: JobResult, computed: boolean) => void;
+  /** The sweep directory's lock, when the caller holds it (to cover the report too); else taken here. */
+  lock?: RunLock;
 }
 
 export interface LocalSweepOutcome {
   /** Jobs computed by this call. */
   computed: number;
-  /** Jobs found finished (a resumed sweep). */
+  /** Jobs found finished (a resumed sweep) and kept: their inputs are as they were. */
   skipped: number;
+  /** Jobs found finished whose inputs changed since: run again (counted in `computed` once run). */
+  changed: ChangedJob[];
   failed: number;
   aborted: boolean;
   wallSeconds: number;
 }
 
 export async function runSweepLocal(plan: SweepPlan, opts: LocalSweepOptions = {}): Promise<LocalSweepOutcome> {
+  if (opts.lock && opts.lock.dir !== plan.dir) throw new Error(`runSweepLocal: the lock given is for ${opts.lock.dir}, not ${plan.dir}`);
+  const lock = opts.lock ?? (await acquireSweepLock(plan.dir));
+  try {
+    return await runLocked(plan, opts);
+  } finally {
+    if (!opts.lock) await lock.release();
+  }
+}
+
+async function runLocked(plan: SweepPlan, opts: LocalSweepOptions): Promise<LocalSweepOutcome> {
   const t0 = performance.now();
   await prepareSweepDir(plan, !!opts.resume);
-  const outcome: LocalSweepOutcome = { computed: 0, skipped: 0, failed: 0, aborted: false, wallSeconds: 0 };
-  const progress = createOuterProgress(`sweep ${plan.spec.name}`, plan.jobs.length, { quiet: opts.quiet, unit: 'jobs' });
+  const outcome: LocalSweepOutcome = { computed: 0, skipped: 0, changed: [], failed: 0, aborted: false, wallSeconds: 0 };
   const resources = new RunResources();
+  const progress = createOuterProgress(`sweep ${plan.spec.name}`, plan.jobs.length, { quiet: opts.quiet, unit: 'jobs' });
   let done = 0;
   try {
+    if (opts.resume) outcome.changed = await recheckFinishedJobs(plan, resources);
     for (const job of plan.jobs) {
       if (opts.signal?.aborted) {
         outcome.aborted = true;

@@ -8,6 +8,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../../config/schema.js';
 import { loadDataset } from '../../datasets/index.js';
+import type { DatasetIndex } from '../../datasets/types.js';
 import type { CategoryMetrics } from '../../evaluation/protocol.js';
 import type { MeanRow } from '../../evaluation/report.js';
 import type { RunResources } from '../../pipeline/resources.js';
@@ -54,6 +55,11 @@ export function jobData(sweepDir: string, job: SweepJob): SweepJobData {
   return { sweepDir, job: job.id, run: job.run.id, dataset: job.dataset, runDir: job.runDir, config: job.run.config };
 }
 
+/** A dataset's index, read once per dataset and sweep in this process. */
+export function sweepDatasetIndex(resources: RunResources, data: Pick<SweepJobData, 'sweepDir' | 'dataset'>): Promise<DatasetIndex> {
+  return resources.memo(`dataset-index\0${data.sweepDir}\0${data.dataset.path}`, () => loadDataset(data.dataset.path), (ix) => 1024 + ix.samples.length * 512);
+}
+
 export async function readJobResult(runDir: string): Promise<JobResult | undefined> {
   try {
     return JSON.parse(await readFile(join(runDir, RESULT_FILE), 'utf8')) as JobResult;
@@ -90,10 +96,7 @@ export async function runJob(data: SweepJobData, opts: RunJobOptions = {}): Prom
   const seconds = () => +((performance.now() - t0) / 1000).toFixed(2);
   try {
     const { resources } = opts;
-    // The index is read once per dataset and sweep in this process.
-    const index = resources
-      ? await resources.memo(`dataset-index\0${data.sweepDir}\0${data.dataset.path}`, () => loadDataset(data.dataset.path), (ix) => 1024 + ix.samples.length * 512)
-      : undefined;
+    const index = resources ? await sweepDatasetIndex(resources, data) : undefined;
     const res = await runOnDataset({
       config: data.config,
       dataset: data.dataset.path,

@@ -28,6 +28,7 @@ import { z } from 'zod';
 import { parseSetFlag, readConfigFile, type Plain } from '../../config/load.js';
 import { METRIC_KEYS, type MetricKey } from '../../evaluation/protocol.js';
 import { UserError } from '../../util/errors.js';
+import { normaliseFactor, type MergedLevel } from './normalise.js';
 
 const LABEL = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const KEY = /^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$/;
@@ -102,6 +103,8 @@ export interface SweepSpec {
   metric: MetricKey;
   /** Absolute sweep directory, when the spec names one. */
   out?: string;
+  /** Levels dropped because they read as an earlier level of their factor once normalised. */
+  merged: MergedLevel[];
 }
 
 /** `{a: {b: 1}}` -> `{'a.b': 1}` for keys given as nested objects in `set`. */
@@ -115,7 +118,36 @@ function flattenSet(v: Plain, prefix = ''): Record<string, unknown> {
   return out;
 }
 
+/** Keys that would reach an object's prototype when assigned; no spec or config key has these names. */
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+const forbidden = (key: string, where: string) =>
+  new UserError(`${where}: key '${key}' is not allowed (it would reach the prototype of every object)`);
+
+/**
+ * Refuses prototype keys anywhere in a parsed spec, with one message whatever the file's format:
+ * JSON.parse keeps `__proto__` as an own key that the schema would silently drop, YAML may
+ * already have replaced an object's prototype with it.
+ */
+function refuseForbiddenKeys(value: unknown, where: string, path: string[] = []): void {
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => refuseForbiddenKeys(v, where, [...path, String(i)]));
+    return;
+  }
+  if (typeof value !== 'object' || value === null) return;
+  const at = (k: string) => [...path, k].join(' / ');
+  const proto = Object.getPrototypeOf(value);
+  if (proto !== Object.prototype && proto !== null) throw forbidden('__proto__', `${where}, ${path.join(' / ') || '(top level)'}`);
+  for (const k of Object.keys(value)) {
+    const bad = k.split('.').find((part) => FORBIDDEN_KEYS.has(part));
+    if (bad !== undefined) throw forbidden(bad, `${where}, ${at(k)}`);
+    refuseForbiddenKeys((value as Plain)[k], where, [...path, k]);
+  }
+}
+
 function checkKey(key: string, where: string): void {
+  const bad = key.split('.').find((part) => FORBIDDEN_KEYS.has(part));
+  if (bad !== undefined) throw forbidden(bad, `${where}, '${key}'`);
   if (!KEY.test(key)) throw new UserError(`${where}: '${key}' is not a dotted config key (e.g. detector.box_threshold)`);
   if (key.startsWith('preset.')) throw new UserError(`${where}: '${key}': preset is a name, not a section`);
 }
@@ -150,6 +182,7 @@ export async function readSweepSpec(path: string): Promise<SweepSpec> {
 
 /** Validates a spec's structure and normalises it (paths absolute, factors in spec order). */
 export async function parseSweepSpec(raw: unknown, file: string): Promise<SweepSpec> {
+  refuseForbiddenKeys(raw, `invalid sweep spec ${file}`);
   const r = sweepSpecSchema.safeParse(raw ?? {});
   if (!r.success) throw new UserError(`invalid sweep spec ${file}: ${issueText(r.error)}`);
   const s = r.data;
@@ -204,6 +237,12 @@ export async function parseSweepSpec(raw: unknown, file: string): Promise<SweepS
     claim('seed', 'seeds');
     factors.push({ name: 'seed', keys: ['seed'], levels: s.seeds.map((v) => [v]), origin: 'seeds' });
   }
+  const merged: MergedLevel[] = [];
+  factors.forEach((f, i) => {
+    const n = normaliseFactor(f);
+    factors[i] = n.factor;
+    merged.push(...n.merged);
+  });
   for (const f of factors) {
     const texts = f.levels.map((l) => JSON.stringify(l));
     const dup = texts.find((t, i) => texts.indexOf(t) !== i);
@@ -218,6 +257,7 @@ export async function parseSweepSpec(raw: unknown, file: string): Promise<SweepS
     factors,
     metric: s.metric,
     out: s.out ? resolve(dir, s.out) : undefined,
+    merged,
   };
 }
 

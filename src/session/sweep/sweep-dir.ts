@@ -5,13 +5,17 @@
  *   runs/<run>/<dataset>/           one `iapas run` directory per job (+ sweep-result.json)
  *   results.csv, results.json       one row per (run, dataset, category) plus mean rows (results.ts)
  *   summary.txt                     best points and each key's range around the best (summary.ts)
+ *   sweep.lock                      held by the one `iapas sweep` working on the directory
  *
  * A sweep directory belongs to one spec: continuing it (`--resume`) with a spec that asks for
- * something else is refused with the differences.
+ * something else is refused with the differences. One sweep at a time works on a directory (its
+ * lock is run-lock.ts's, under another name): two would each rewrite the tables with what they
+ * saw last.
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plain } from '../../config/load.js';
+import { acquireRunLock, type RunLock } from '../../pipeline/run-lock.js';
 import { UserError } from '../../util/errors.js';
 import { writeJsonAtomic } from '../../util/fs-atomic.js';
 import { hashJson } from '../../util/hash.js';
@@ -28,6 +32,16 @@ export interface SweepManifest {
   key: string;
   runs: Array<{ id: string; assignment: Record<string, unknown>; config_hash: string }>;
   jobs: Array<{ id: string; run_dir: string; leader: boolean }>;
+}
+
+export const SWEEP_LOCK = 'sweep.lock';
+
+/**
+ * Takes the sweep directory's lock (creating the directory), or throws naming its holder: pid,
+ * host and start time. A lock whose process is gone from this host is taken over.
+ */
+export function acquireSweepLock(dir: string, command = 'iapas sweep'): Promise<RunLock> {
+  return acquireRunLock(dir, { file: SWEEP_LOCK, command, dirFlag: '--out', what: 'sweep directory' });
 }
 
 export function sweepKey(plan: SweepPlan): string {

@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import YAML from 'yaml';
 import { describePlan, postModelKeys, sharedPasses } from '../../../src/session/sweep/describe.js';
 import { expandSweep } from '../../../src/session/sweep/expand.js';
 import { parseSweepSpec, readSweepSpec, specIdentity } from '../../../src/session/sweep/spec.js';
@@ -169,6 +170,83 @@ describe('what the runs of a sweep share (dry run)', () => {
     expect(bad.stderr.trim().split('\n')).toHaveLength(1);
     expect(bad.stderr).toContain('grid fewshot.max_prompts = 0');
     expect(bad.stderr).toContain('fewshot.max_prompts: Number must be greater than or equal to 1');
+  });
+});
+
+describe('grid size and value spellings', () => {
+  const big = (n: number) => Array.from({ length: n }, (_, i) => -i);
+
+  it('refuses a grid above --max-jobs from its size alone, before any value is looked at', async () => {
+    // Every value is invalid (max_prompts >= 1, boost >= 0): expanding anything would report one.
+    const raw = { base: { preset: 'fewshot' }, datasets: ['data/a'], grid: { 'fewshot.max_prompts': big(100), 'fewshot.boost': big(100), 'fewshot.work_size': big(100) } };
+    const msg = await errorOf(raw);
+    expect(msg).toContain('1000000 runs x 1 dataset = 1000000 jobs (fewshot.max_prompts (100) x fewshot.boost (100) x fewshot.work_size (100)), more than --max-jobs 10000');
+    expect(msg).not.toContain('Number must be');
+
+    const file = join(root, 'huge.json');
+    await writeFile(file, JSON.stringify(raw));
+    const res = await runCli(['sweep', file, '--dry-run']);
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('= 1000000 jobs');
+    expect(res.stdout).toBe('');
+
+    const small = await spec({ base: { preset: 'fewshot' }, datasets: ['data/a', 'data/b'], grid: { 'fewshot.boost': [1, 2] } });
+    expect(() => expandSweep(small, { maxJobs: 3 })).toThrow('2 runs x 2 datasets = 4 jobs (fewshot.boost (2)), more than --max-jobs 3');
+    expect(expandSweep(small, { maxJobs: 4 }).jobs).toHaveLength(4);
+  });
+
+  it('merges spellings of one value into one run, and says so', async () => {
+    const raw = {
+      base: { preset: 'fewshot' },
+      datasets: ['data/a'],
+      grid: { 'fewshot.threshold': ['fixed:0.3', 'fixed:0.30', 'fixed:.3', 'adaptive'], 'fewshot.boost': [0.3, '0.3'] },
+    };
+    const s = await spec(raw);
+    expect(s.merged).toEqual([
+      { factor: 'fewshot.threshold', value: 'fixed:0.30', into: 'fixed:0.3' },
+      { factor: 'fewshot.threshold', value: 'fixed:.3', into: 'fixed:0.3' },
+      { factor: 'fewshot.boost', value: '0.3', into: '0.3' },
+    ]);
+    const plan = expandSweep(s);
+    expect(plan.runs.map((r) => r.assignment)).toEqual([
+      { 'fewshot.threshold': 'fixed:0.3', 'fewshot.boost': 0.3 },
+      { 'fewshot.threshold': 'adaptive', 'fewshot.boost': 0.3 },
+    ]);
+    const file = join(root, 'spellings.yaml');
+    await writeFile(file, YAML.stringify(raw));
+    const res = await runCli(['sweep', file, '--dry-run']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('2 runs x 1 dataset = 2 jobs');
+    expect(res.stdout).toContain('3 duplicate values merged (the same value once normalised): fewshot.threshold fixed:0.30 = fixed:0.3; fewshot.threshold fixed:.3 = fixed:0.3; fewshot.boost 0.3 = 0.3');
+    // A number where the schema wants a string is not turned into one, nor a string into a policy it is not.
+    expect(await errorOf({ ...raw, grid: { 'fewshot.threshold': ['fixed:abc'] } })).toContain("value 'abc' is not a number");
+  });
+
+  it("refuses a JSON spec's __proto__ as YAML's, and constructor / prototype keys", async () => {
+    const cases: Array<[string, string]> = [
+      ['{"datasets":["d"],"grid":{"__proto__":[1]}}', 'grid / __proto__'],
+      ['{"datasets":["d"],"base":{"set":{"fewshot":{"__proto__":{"boost":2}}}}}', 'base / set / fewshot / __proto__'],
+      ['{"datasets":["d"],"grid":{"fewshot.constructor":[1]}}', 'grid / fewshot.constructor'],
+      ['{"datasets":["d"],"zip":[{"prototype":[1],"seed":[2]}]}', 'zip / 0 / prototype'],
+    ];
+    for (const [json, where] of cases) {
+      const key = /(__proto__|constructor|prototype)/.exec(where)![1];
+      const jsonFile = join(root, 'proto.json');
+      const yamlFile = join(root, 'proto.yaml');
+      await writeFile(jsonFile, json);
+      await writeFile(yamlFile, YAML.stringify(JSON.parse(json)));
+      const messages: string[] = [];
+      for (const f of [jsonFile, yamlFile]) {
+        try {
+          await readSweepSpec(f);
+          messages.push('accepted');
+        } catch (err) {
+          messages.push((err as Error).message.replace(f, 'FILE'));
+        }
+      }
+      expect(messages[0]).toBe(`invalid sweep spec FILE, ${where}: key '${key}' is not allowed (it would reach the prototype of every object)`);
+      expect(messages[1]).toBe(messages[0]);
+    }
   });
 });
 

@@ -4,8 +4,8 @@
  * without recomputing what was finished, a changed spec refused, and a failing job recorded
  * while the sweep goes on.
  */
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ImageRecord } from '../../../src/pipeline/run-dir.js';
@@ -16,6 +16,7 @@ import { writeSweepReport } from '../../../src/session/sweep/report.js';
 import { MEASURE_COLUMNS } from '../../../src/session/sweep/results.js';
 import { readJobResult, type JobResult } from '../../../src/session/sweep/run-job.js';
 import { parseSweepSpec } from '../../../src/session/sweep/spec.js';
+import { SWEEP_LOCK } from '../../../src/session/sweep/sweep-dir.js';
 import { discoverInputs } from '../../../src/report/inputs.js';
 import { readSweepResults } from '../../../src/report/sweep-results.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
@@ -190,5 +191,114 @@ describe('a sweep on one machine', () => {
     const overall = rows.find((r) => r.dataset === 'mean')!;
     expect(overall.pixel_ap).toBeNull();
     expect(overall.error).toContain('missing: dataset root not found');
+  });
+});
+
+describe('one sweep per sweep directory', () => {
+  async function specFile(name: string, grid: Record<string, unknown[]>): Promise<string> {
+    const file = join(root, `${name}.json`);
+    await writeFile(file, JSON.stringify(specRaw(grid)));
+    return file;
+  }
+
+  it('a second sweep (or --resume) on a directory in use is refused at once, naming the holder', async () => {
+    const file = await specFile('locked', { 'fewshot.boost': [1, 2] });
+    const out = join(root, 'sw-locked');
+    const p = expandSweep(await parseSweepSpec(specRaw({ 'fewshot.boost': [1, 2] }), file), { out });
+    const tries: Array<Awaited<ReturnType<typeof runCli>>> = [];
+    let asked = false;
+    const outcome = await runSweepLocal(p, {
+      quiet: true,
+      onImage: async () => {
+        if (asked) return;
+        asked = true;
+        tries.push(await runCli(['sweep', file, '--out', out, '--resume', '--quiet']));
+        tries.push(await runCli(['sweep', file, '--out', out, '--quiet']));
+      },
+    });
+    expect(outcome).toMatchObject({ computed: 2, failed: 0, aborted: false });
+    for (const t of tries) {
+      expect(t.code).toBe(1);
+      expect(t.stderr).toMatch(new RegExp(`sweep directory ${out} is in use by iapas sweep \\(pid ${process.pid} on ${hostname()}, since \\d{4}-\\d\\d-\\d\\dT[0-9:.]+Z\\); wait for it to end or choose another --out`));
+    }
+    // The holder's results stand, and the lock went with it.
+    expect((await readJobResult(p.jobs[1].runDir))?.status).toBe('done');
+    await expect(readFile(join(out, SWEEP_LOCK))).rejects.toThrow();
+    const after = await runCli(['sweep', file, '--out', out, '--resume', '--quiet']);
+    expect(after.code).toBe(0);
+    expect(after.stderr).toContain('0 job(s) run, 2 already finished');
+  });
+
+  it('a lock left by a process that is gone from this host is taken over', async () => {
+    const file = await specFile('stale', { 'fewshot.boost': [1] });
+    const out = join(root, 'sw-stale');
+    await runCli(['sweep', file, '--out', out, '--quiet']);
+    const dead = { pid: 2 ** 22 + 7, host: hostname(), command: 'iapas sweep old', started: '2020-01-01T00:00:00Z', token: 'x' };
+    await writeFile(join(out, SWEEP_LOCK), JSON.stringify(dead));
+    const res = await runCli(['sweep', file, '--out', out, '--resume', '--quiet']);
+    expect(res.code).toBe(0);
+    expect(res.stderr).toContain('0 job(s) run, 1 already finished');
+    await expect(readFile(join(out, SWEEP_LOCK))).rejects.toThrow();
+    // Another host's lock cannot be checked from here: refused, with the file to delete.
+    await writeFile(join(out, SWEEP_LOCK), JSON.stringify({ ...dead, host: 'elsewhere' }));
+    const remote = await runCli(['sweep', file, '--out', out, '--resume', '--quiet']);
+    expect(remote.code).toBe(1);
+    expect(remote.stderr).toContain(`in use by iapas sweep old (pid ${dead.pid} on elsewhere, since 2020-01-01T00:00:00Z)`);
+    expect(remote.stderr).toContain(`delete ${join(out, SWEEP_LOCK)}`);
+  });
+});
+
+describe('a resumed sweep keeps only jobs computed from the files on disk', () => {
+  it('a dataset image changed since: its finished jobs run again, and the tables are those of a fresh sweep', async () => {
+    const changing = join(root, 'changing');
+    await generateSyntheticDataset(changing, { seed: 3, categories: ['disc'], size: 128, counts: { train: 2, testGood: 1, anomalous: 3 } });
+    const raw = { ...specRaw({ 'fewshot.boost': [1, 2] }), datasets: [changing] };
+    const file = join(root, 'changing.json');
+    await writeFile(file, JSON.stringify(raw));
+    const out = join(root, 'sw-changing');
+    const first = await runCli(['sweep', file, '--out', out, '--quiet']);
+    expect(first.code).toBe(0);
+    const before = await resultsWithoutMeasures(out);
+
+    // The defect image becomes a normal one: results computed from the old file are artefacts.
+    await copyFile(join(changing, 'disc', 'test', 'good', '000.png'), join(changing, 'disc', 'test', 'hole', '000.png'));
+    const resumed = await runCli(['sweep', file, '--out', out, '--resume', '--quiet']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toContain('2 finished job(s) re-run for changed inputs:');
+    expect(resumed.stderr).toMatch(/r00\/changing: disc\/\S*hole\S*: image changed/);
+    expect(resumed.stderr).toContain('2 job(s) run (2 of them re-run for changed inputs), 0 already finished');
+    // Only the changed image was computed again in each run directory.
+    const p = expandSweep(await parseSweepSpec(raw, file), { out });
+    for (const j of p.jobs) {
+      const timing = JSON.parse(await readFile(join(j.runDir, 'timing.json'), 'utf8'));
+      expect(timing.categories[0]).toMatchObject({ images: 4, computed: 1, skipped: 3, recomputed: { 'image changed': 1 } });
+    }
+    const fresh = join(root, 'sw-changing-fresh');
+    expect((await runCli(['sweep', file, '--out', fresh, '--quiet'])).code).toBe(0);
+    const after = await resultsWithoutMeasures(out);
+    expect(after).toBe(await resultsWithoutMeasures(fresh));
+    expect(after).not.toBe(before);
+    expect(await readFile(join(out, 'summary.txt'), 'utf8')).toBe(await readFile(join(fresh, 'summary.txt'), 'utf8'));
+
+    // Nothing changed since: every job is kept.
+    const again = await runCli(['sweep', file, '--out', out, '--resume', '--quiet']);
+    expect(again.stderr).not.toContain('re-run for changed inputs');
+    expect(again.stderr).toContain('0 job(s) run, 2 already finished');
+  });
+
+  it('a changed mask, or an image added to the dataset, makes a finished job run again', async () => {
+    const changing = join(root, 'changing2');
+    await generateSyntheticDataset(changing, { seed: 4, categories: ['disc'], size: 128, counts: { train: 2, testGood: 1, anomalous: 3 } });
+    const p = expandSweep(await parseSweepSpec({ ...specRaw({ 'fewshot.boost': [1] }), datasets: [changing] }, join(root, 'changing2.yaml')), { out: join(root, 'sw-changing2') });
+    await runSweepLocal(p, { quiet: true });
+    await copyFile(join(changing, 'disc', 'ground_truth', 'stain', '000_mask.png'), join(changing, 'disc', 'ground_truth', 'hole', '000_mask.png'));
+    const masked = await runSweepLocal(p, { quiet: true, resume: true });
+    expect(masked.changed).toEqual([{ job: p.jobs[0].id, reason: expect.stringMatching(/^disc\/\S*hole\S*: mask changed$/) }]);
+    expect(masked).toMatchObject({ computed: 1, skipped: 0 });
+    await copyFile(join(changing, 'disc', 'test', 'good', '000.png'), join(changing, 'disc', 'test', 'good', '001.png'));
+    const added = await runSweepLocal(p, { quiet: true, resume: true });
+    expect(added.changed).toEqual([{ job: p.jobs[0].id, reason: 'disc: 5 test images now, 4 when it finished' }]);
+    expect((await readJobResult(p.jobs[0].runDir))!.mean!.n_images).toBe(5);
+    expect(await runSweepLocal(p, { quiet: true, resume: true })).toMatchObject({ changed: [], computed: 0, skipped: 1 });
   });
 });

@@ -7,7 +7,7 @@
  * the results, and the sweep goes on.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
@@ -21,6 +21,7 @@ import { readJobResult } from '../../../src/session/sweep/run-job.js';
 import { parseSweepSpec } from '../../../src/session/sweep/spec.js';
 import { prepareSweepDir } from '../../../src/session/sweep/sweep-dir.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
+import { runCli } from '../../support/cli.js';
 import { redisServerPath, startRedis, type RedisServer } from '../../support/redis.js';
 import { REPO_ROOT } from '../../support/shared.js';
 
@@ -166,5 +167,24 @@ describe.skipIf(!HAVE_REDIS)(HAVE_REDIS ? NAME : `${NAME} [skipped: redis-server
     } finally {
       await queue.close();
     }
+  });
+
+  it('--queue --resume re-checks finished jobs: one on a changed image is queued again and the table is that of a fresh sweep', async () => {
+    const changing = join(root, 'changing');
+    await generateSyntheticDataset(changing, { seed: 5, categories: ['disc'], size: 128, counts: { train: 2, testGood: 1, anomalous: 3 } });
+    const spec = { base: { preset: 'fewshot', set: { 'references.k': 2, cache_dir: join(root, 'cache-changing'), concurrency: 1 } }, datasets: [changing], grid: { 'fewshot.boost': [1] } };
+    const file = join(root, 'changing.json');
+    await writeFile(file, JSON.stringify(spec));
+    const out = join(root, 'queued-changing');
+    expect((await runCli(['sweep', file, '--out', out, '--quiet'])).code).toBe(0);
+    await copyFile(join(changing, 'disc', 'test', 'good', '000.png'), join(changing, 'disc', 'test', 'stain', '000.png'));
+
+    startWorker();
+    const resumed = await runCli(['sweep', file, '--out', out, '--queue', redis!.url, '--resume', '--timeout', '300', '--quiet']);
+    expect(resumed.code).toBe(0);
+    expect(resumed.stderr).toMatch(/1 finished job\(s\) re-run for changed inputs:\n {2}r00\/changing: disc\/\S*stain\S*: image changed/);
+    expect(resumed.stderr).toContain('1 job(s) queued, 0 already finished, 1 completed');
+    expect((await runCli(['sweep', file, '--out', join(root, 'fresh-changing'), '--quiet'])).code).toBe(0);
+    expect(await resultsWithoutMeasures(out)).toBe(await resultsWithoutMeasures(join(root, 'fresh-changing')));
   });
 });
