@@ -97,8 +97,11 @@ async function ready(what: { waitUntilReady(): Promise<unknown>; getBackend(): {
       await (await what.getBackend().client).runCommand('ping', []);
     };
     await Promise.race([
-      check().catch((err: Error) => {
-        throw isFatalRedisError(err) ? new UserError(`Redis at ${shown}: ${err.message}; ${redisHint(err)}`) : err;
+      check().catch(async (err: Error) => {
+        if (isFatalRedisError(err)) throw new UserError(`Redis at ${shown}: ${err.message}; ${redisHint(err)}`);
+        // "Connection is closed" may come before the error event that says why (WRONGPASS).
+        await new Promise((r) => setTimeout(r, 500));
+        throw last && isFatalRedisError(last) ? new UserError(`Redis at ${shown}: ${last.message}; ${redisHint(last)}`) : err;
       }),
       failed,
     ]);
@@ -426,7 +429,13 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerOutcome> {
     : undefined;
   let connected = false;
   try {
-    await ready(worker, opts.url);
+    try {
+      await ready(worker, opts.url);
+    } catch (err) {
+      // Stopped while connecting: nothing was taken, nothing to report.
+      if (opts.signal?.aborted) return outcome;
+      throw err;
+    }
     connected = true;
     const p = opts.policy;
     log(`worker ${hostname()}:${process.pid} on ${shown}, ${concurrency} job(s) at once, code ${formatVersion(mine)}; writes under ${p.roots.join(', ')}; ${p.secret ? 'runs signed jobs only' : 'no queue secret: jobs are not signed'}`);
