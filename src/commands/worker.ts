@@ -6,7 +6,10 @@ import { flattenConfig } from '../session/sweep/expand.js';
 import { parseAllowJobKeys, realRoots, WORKER_KEYS, workerValuesOf } from '../session/sweep/job-admission.js';
 import { readQueueSecret, SECRET_ENV } from '../session/sweep/job-signature.js';
 import { DEFAULT_LOCK_DURATION_MS, runWorker } from '../session/sweep/queue.js';
+import { UserError } from '../util/errors.js';
 import { positive } from './config-flags.js';
+
+const MIN_LOCK_DURATION_S = 10;
 
 interface WorkerFlags {
   queue: string;
@@ -37,13 +40,18 @@ export function register(program: Command): void {
     .option('--set <key=value>', `this worker's value of a key jobs may not choose (${WORKER_KEYS.map((k) => k.key).join(', ')}); repeatable`, collect)
     .option('--allow-job-keys <keys>', 'comma-separated keys of the --set list (or models_dir, cache_dir) that jobs may choose after all')
     .option('--secret-file <file>', `run only jobs signed with the secret in this file (default: $${SECRET_ENV} when set)`)
-    .option('--lock-duration <s>', `seconds without lock renewal after which a job counts as stalled and is retried by another worker (default ${DEFAULT_LOCK_DURATION_MS / 1000})`)
+    .option('--lock-duration <s>', `seconds without lock renewal after which a job counts as stalled and is retried by another worker (default ${DEFAULT_LOCK_DURATION_MS / 1000}, at least ${MIN_LOCK_DURATION_S})`)
     .option('--stalled-interval <s>', 'how often this worker looks for stalled jobs, seconds (default 30)')
     .option('--exit-when-idle <s>', 'exit after s seconds without a job')
     .option('--quiet', 'no per-image progress')
     .action(async (opts: WorkerFlags) => {
       const concurrency = positive('concurrency', opts.concurrency, true) ?? 1;
       const lock = positive('lock-duration', opts.lockDuration, false);
+      // BullMQ renews a job's lock every lockDuration / 2 from the event loop, which a job blocks
+      // for up to ~3 s (measured: the first image of a few-shot job on a loaded 2-core machine).
+      if (lock !== undefined && lock < MIN_LOCK_DURATION_S) {
+        throw new UserError(`--lock-duration ${lock}: at least ${MIN_LOCK_DURATION_S} s (a job blocks the event loop that renews its lock for up to a few seconds)`);
+      }
       const stalled = positive('stalled-interval', opts.stalledInterval, false);
       const idle = positive('exit-when-idle', opts.exitWhenIdle, false);
       const workerValues: Record<string, unknown> = {};
