@@ -5,11 +5,13 @@ import { describePlan, mergedNote } from '../session/sweep/describe.js';
 import { DEFAULT_MAX_JOBS, expandSweep } from '../session/sweep/expand.js';
 import { runSweepLocal } from '../session/sweep/local.js';
 import { recheckFinishedJobs, type ChangedJob } from '../session/sweep/recheck.js';
+import { readQueueSecret, SECRET_ENV } from '../session/sweep/job-signature.js';
 import { submitSweep } from '../session/sweep/queue.js';
 import { writeSweepReport } from '../session/sweep/report.js';
 import { readSweepSpec, sweepSpecSchema } from '../session/sweep/spec.js';
 import { acquireSweepLock, prepareSweepDir } from '../session/sweep/sweep-dir.js';
 import { UserError } from '../util/errors.js';
+import { maskUrlPassword } from '../util/url-mask.js';
 import { positive } from './config-flags.js';
 import { maybeWriteJson } from './json-output.js';
 import { abortOnSigint } from './run-output.js';
@@ -20,6 +22,7 @@ interface SweepFlags {
   out?: string;
   metric?: string;
   queue?: string;
+  secretFile?: string;
   timeout?: string;
   concurrency?: string;
   cacheDir?: string;
@@ -48,6 +51,7 @@ export function register(program: Command): void {
     .option('--out <dir>', "sweep directory (default: the spec's out, else runs/sweep-<name>)")
     .option('--metric <name>', `metric the summary ranks by: ${METRIC_KEYS.join(' | ')} (default: the spec's, else ${DEFAULT_METRIC})`)
     .option('--queue <url>', 'enqueue the jobs on BullMQ at redis://host:port and wait for `iapas worker` processes (sweep directory and cache on a shared filesystem)')
+    .option('--secret-file <file>', `with --queue: sign the jobs with the secret in this file (default: $${SECRET_ENV} when set); workers with the secret run only signed jobs`)
     .option('--timeout <s>', 'with --queue: stop waiting after s seconds (the jobs stay queued; re-attach with --resume)')
     .option('--concurrency <n>', 'images in flight per run (default: from the core count)')
     .option('--cache-dir <dir>', 'model-output cache (default $IAPAS_CACHE or .cache/iapas)')
@@ -61,6 +65,7 @@ export function register(program: Command): void {
       }
       const timeoutS = positive('timeout', opts.timeout, false);
       if (timeoutS !== undefined && !opts.queue) throw new UserError('--timeout applies to --queue only');
+      if (opts.secretFile !== undefined && !opts.queue) throw new UserError('--secret-file applies to --queue only');
       const spec = await readSweepSpec(specPath);
       const plan = expandSweep(spec, {
         out: opts.out,
@@ -74,7 +79,7 @@ export function register(program: Command): void {
       const merged = mergedNote(plan);
       if (merged && !opts.quiet) process.stderr.write(merged + '\n');
       const metric = (opts.metric ?? spec.metric) as MetricKey;
-      const again = `iapas sweep ${specPath}${opts.out ? ` --out ${opts.out}` : ''}${opts.queue ? ` --queue ${opts.queue}` : ''} --resume`;
+      const again = `iapas sweep ${specPath}${opts.out ? ` --out ${opts.out}` : ''}${opts.queue ? ` --queue ${maskUrlPassword(opts.queue)}` : ''}${opts.secretFile ? ` --secret-file ${opts.secretFile}` : ''} --resume`;
       const lock = await acquireSweepLock(plan.dir, `iapas sweep ${specPath}${opts.resume ? ' --resume' : ''}`);
       const sig = abortOnSigint();
       try {
@@ -82,7 +87,8 @@ export function register(program: Command): void {
           await prepareSweepDir(plan, !!opts.resume);
           // The submitter checks the finished jobs: it sees the sweep directory and the datasets.
           if (opts.resume) reportChanged(await recheckFinishedJobs(plan));
-          const out = await submitSweep(plan, { url: opts.queue, signal: sig.signal, timeoutS, quiet: opts.quiet });
+          const secret = await readQueueSecret(opts.secretFile);
+          const out = await submitSweep(plan, { url: opts.queue, signal: sig.signal, timeoutS, quiet: opts.quiet, secret });
           process.stderr.write(`${out.enqueued} job(s) queued, ${out.skipped} already finished, ${out.completed} completed and ${out.failed} failed while waiting\n`);
           if (out.detached) {
             process.stderr.write(`stopped waiting; unfinished jobs stay queued for the workers. Re-attach with: ${again}\n`);

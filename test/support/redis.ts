@@ -31,7 +31,8 @@ async function answers(port: number): Promise<boolean> {
     const s = createConnection({ host: '127.0.0.1', port }, () => s.write('PING\r\n'));
     s.on('data', (d) => {
       s.destroy();
-      resolve(d.toString().startsWith('+PONG'));
+      // A server with a password answers NOAUTH: it is up.
+      resolve(d.toString().startsWith('+PONG') || d.toString().startsWith('-NOAUTH'));
     });
     s.on('error', () => resolve(false));
   });
@@ -42,12 +43,13 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-export async function startRedis(): Promise<RedisServer> {
+/** `password`: started with --requirepass, and `url` holds it (redis://:password@...). */
+export async function startRedis(opts: { password?: string } = {}): Promise<RedisServer> {
   const bin = redisServerPath();
   if (!bin) throw new Error('redis-server not found (apt-get install -y redis-server)');
   const dir = await mkdtemp(join(tmpdir(), 'iapas-redis-'));
   const port = await freePort();
-  const child: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], { stdio: 'ignore' });
+  const child: ChildProcess = spawn(bin, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...(opts.password ? ['--requirepass', opts.password] : [])], { stdio: 'ignore' });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   // Bounded wait for the server to answer PING.
   for (let i = 0; i < 100 && !(await answers(port)); i++) await new Promise((r) => setTimeout(r, 100));
@@ -56,7 +58,7 @@ export async function startRedis(): Promise<RedisServer> {
     throw new Error(`redis-server did not answer on 127.0.0.1:${port}`);
   }
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `redis://${opts.password ? `:${encodeURIComponent(opts.password)}@` : ''}127.0.0.1:${port}`,
     async stop() {
       child.kill('SIGTERM');
       await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);

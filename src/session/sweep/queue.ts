@@ -13,16 +13,26 @@
  *   worker's stalled check puts the job back and another worker resumes it from its run directory.
  * - A job that fails for a bad input (UserError: bad dataset path, invalid combination of values,
  *   missing model) fails at once with its error recorded; other errors are retried (3 attempts).
+ * - A job is a request: the worker admits it (job-admission.ts: schema, allowed roots, keys only
+ *   the worker chooses, signature) before it writes anything; a refused job fails at once.
+ * - Jobs carry the submitter's code version; a worker of other code puts the job back (delayed,
+ *   attempts untouched) for a worker of the same code, as it does for a job whose previous
+ *   attempt still runs on this host.
  */
 import { readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { RunResources } from '../../pipeline/resources.js';
-import { LOCK_FILE, readRunLock } from '../../pipeline/run-lock.js';
+import { isStale, LOCK_FILE, readRunLock } from '../../pipeline/run-lock.js';
 import { UserError } from '../../util/errors.js';
 import { createOuterProgress } from '../../util/progress.js';
+import { maskUrlPassword, urlHasPassword } from '../../util/url-mask.js';
+import { codeVersion, formatVersion, sameCode, type CodeVersion } from '../../util/version.js';
 import type { SweepJob, SweepPlan } from './expand.js';
+import { admitJob, checkEnvelope, JobRefusedError, type AdmissionPolicy } from './job-admission.js';
+import { signJob } from './job-signature.js';
 import { jobData, readJobResult, runJob, writeJobFailure, type SweepJobData } from './run-job.js';
 import { sweepKey } from './sweep-dir.js';
 
@@ -32,26 +42,72 @@ const CONNECT_TIMEOUT_MS = 10_000;
 
 export function connectionOf(url: string): ConnectionOptions {
   let u: URL;
+  const bad = () => new UserError(`--queue expects redis://[:password@]host:port[/db] or rediss://..., got '${maskUrlPassword(url)}'`);
   try {
     u = new URL(url);
   } catch {
-    throw new UserError(`--queue expects redis://host:port[/db], got '${url}'`);
+    throw bad();
   }
-  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw new UserError(`--queue expects redis://host:port[/db], got '${url}'`);
+  if (u.protocol !== 'redis:' && u.protocol !== 'rediss:') throw bad();
   // Workers block on Redis: BullMQ needs maxRetriesPerRequest null.
   return { url, maxRetriesPerRequest: null };
 }
 
-/** Waits until the client is connected, or fails with a one-line error naming the URL. */
-async function ready(what: { waitUntilReady(): Promise<void> }, url: string): Promise<void> {
+/** The warning for a Redis URL without a password (anyone who reaches the server can add jobs). */
+export function noPasswordWarning(url: string): string | undefined {
+  if (urlHasPassword(url)) return undefined;
+  return `WARNING: ${maskUrlPassword(url)} has no password: anyone who can reach it can add jobs. Set one (redis-server --requirepass, then redis://:password@host:port) and sign jobs (IAPAS_QUEUE_SECRET)`;
+}
+
+/** Errors that waiting cannot cure: authentication, TLS. */
+function isFatalRedisError(err: Error): boolean {
+  const code = (err as NodeJS.ErrnoException).code ?? '';
+  return /NOAUTH|WRONGPASS|invalid password|invalid username|AUTH.*(failed|called without)|certificate|self[- ]signed|SSL|TLS/i.test(`${err.message} ${code}`) || /^(CERT_|UNABLE_TO_|DEPTH_ZERO|ERR_TLS|ERR_SSL)/.test(code);
+}
+
+function redisHint(err: Error): string {
+  const text = `${err.message} ${(err as NodeJS.ErrnoException).code ?? ''}`;
+  if (/NOAUTH/i.test(text)) return 'the server wants a password: put it in the URL, redis://:password@host:port';
+  if (/WRONGPASS|invalid password|invalid username/i.test(text)) return 'wrong password (or user) in the URL';
+  if (/certificate|self[- ]signed|UNABLE_TO_|CERT_|DEPTH_ZERO/i.test(text)) return "the server's TLS certificate is not trusted here: point NODE_EXTRA_CA_CERTS at its CA's PEM file";
+  return 'check the URL and the server';
+}
+
+/** Waits until the client is connected, or fails with a one-line error naming the URL (password masked) and Redis's own error. */
+async function ready(what: { waitUntilReady(): Promise<unknown>; getBackend(): { client: Promise<{ runCommand(name: string, args: unknown[]): Promise<unknown> }> }; on(event: 'error', fn: (err: Error) => void): unknown; off(event: 'error', fn: (err: Error) => void): unknown }, url: string): Promise<void> {
+  const shown = maskUrlPassword(url);
   let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UserError(`cannot reach Redis at ${url} (no answer in ${CONNECT_TIMEOUT_MS / 1000} s); is redis-server running there?`)), CONNECT_TIMEOUT_MS);
+  let last: Error | undefined;
+  let onError: (err: Error) => void = () => {};
+  const failed = new Promise<never>((_, reject) => {
+    onError = (err: Error) => {
+      last = err;
+      if (isFatalRedisError(err)) reject(new UserError(`Redis at ${shown}: ${err.message}; ${redisHint(err)}`));
+    };
+    what.on('error', onError);
+    timer = setTimeout(
+      () => reject(new UserError(`cannot reach Redis at ${shown} (no answer in ${CONNECT_TIMEOUT_MS / 1000} s${last ? `; last error: ${last.message}` : ''}); is redis-server running there?`)),
+      CONNECT_TIMEOUT_MS,
+    );
   });
   try {
-    await Promise.race([what.waitUntilReady(), timeout]);
+    const check = async () => {
+      await what.waitUntilReady();
+      // A server that wants a password still connects; its first command answers NOAUTH.
+      await (await what.getBackend().client).runCommand('ping', []);
+    };
+    await Promise.race([
+      check().catch(async (err: Error) => {
+        if (isFatalRedisError(err)) throw new UserError(`Redis at ${shown}: ${err.message}; ${redisHint(err)}`);
+        // "Connection is closed" may come before the error event that says why (WRONGPASS).
+        await new Promise((r) => setTimeout(r, 500));
+        throw last && isFatalRedisError(last) ? new UserError(`Redis at ${shown}: ${last.message}; ${redisHint(last)}`) : err;
+      }),
+      failed,
+    ]);
   } finally {
     clearTimeout(timer);
+    what.off('error', onError);
   }
 }
 
@@ -84,6 +140,10 @@ export interface SubmitOptions {
   quiet?: boolean;
   /** Poll interval of the job states, ms. */
   pollMs?: number;
+  /** Signs every job (job-signature.ts); workers with the same secret accept only signed jobs. */
+  secret?: string;
+  /** Warnings (no password, no secret); default stderr. */
+  warn?: (line: string) => void;
 }
 
 export interface SubmitOutcome {
@@ -106,6 +166,10 @@ export async function submitSweep(plan: SweepPlan, opts: SubmitOptions): Promise
   let lastError: Error | undefined;
   queue.on('error', (err) => (lastError = err));
   const outcome: SubmitOutcome = { enqueued: 0, skipped: 0, completed: 0, failed: 0, detached: false };
+  const shown = maskUrlPassword(opts.url);
+  const warn = opts.warn ?? ((line: string) => process.stderr.write(line + '\n'));
+  const noPassword = noPasswordWarning(opts.url);
+  if (noPassword) warn(noPassword);
   const progress = createOuterProgress(`sweep ${plan.spec.name} (queue)`, plan.jobs.length, { quiet: opts.quiet, unit: 'jobs' });
   const started = Date.now();
   try {
@@ -121,7 +185,7 @@ export async function submitSweep(plan: SweepPlan, opts: SubmitOptions): Promise
     let warnedNoWorker = false;
     for (const wave of waves) {
       if (wave.length === 0) continue;
-      outcome.enqueued += await enqueue(queue, plan, wave);
+      outcome.enqueued += await enqueue(queue, plan, wave, opts.secret);
       const open = new Map(wave.map((j) => [queueJobId(plan, j), j]));
       // Bounded by the timeout and the signal; each round costs one state query per open job.
       while (open.size > 0) {
@@ -151,14 +215,14 @@ export async function submitSweep(plan: SweepPlan, opts: SubmitOptions): Promise
             progress.log(`${job.id}: FAILED: ${j?.failedReason ?? 'unknown reason'}`);
           } else if (state === 'unknown') {
             // Removed from the queue by someone else: add it again.
-            await enqueue(queue, plan, [job]);
+            await enqueue(queue, plan, [job], opts.secret);
           }
         }
         progress.update(finished + wave.length - open.size);
         if (open.size === 0) break;
         if (!warnedNoWorker && Date.now() - started > 10_000 && (await queue.getWorkersCount()) === 0) {
           warnedNoWorker = true;
-          progress.log(`no worker is connected to ${opts.url} yet; start some with: iapas worker --queue ${opts.url}`);
+          progress.log(`no worker is connected to ${shown} yet; start some with: iapas worker --queue ${shown} (code ${formatVersion(codeVersion())}: workers of other code leave these jobs)`);
         }
         await new Promise((r) => setTimeout(r, opts.pollMs ?? 500));
       }
@@ -166,7 +230,7 @@ export async function submitSweep(plan: SweepPlan, opts: SubmitOptions): Promise
     }
     return outcome;
   } catch (err) {
-    if (lastError && !(err instanceof UserError)) throw new UserError(`queue ${opts.url}: ${lastError.message}`);
+    if (lastError && !(err instanceof UserError)) throw new UserError(`queue ${shown}: ${lastError.message}`);
     throw err;
   } finally {
     progress.stop();
@@ -175,7 +239,7 @@ export async function submitSweep(plan: SweepPlan, opts: SubmitOptions): Promise
 }
 
 /** Adds jobs not in the queue; a failed one (from an earlier submission) is retried. Returns how many were (re)queued. */
-async function enqueue(queue: Queue<SweepJobData>, plan: SweepPlan, jobs: SweepJob[]): Promise<number> {
+async function enqueue(queue: Queue<SweepJobData>, plan: SweepPlan, jobs: SweepJob[], secret: string | undefined): Promise<number> {
   const fresh: SweepJob[] = [];
   let requeued = 0;
   for (const job of jobs) {
@@ -195,7 +259,7 @@ async function enqueue(queue: Queue<SweepJobData>, plan: SweepPlan, jobs: SweepJ
     await queue.addBulk(
       fresh.map((job) => ({
         name: job.id,
-        data: jobData(plan.dir, job),
+        data: secret ? signJob(queueJobId(plan, job), jobData(plan.dir, job), secret) : jobData(plan.dir, job),
         opts: {
           jobId: queueJobId(plan, job),
           attempts: ATTEMPTS,
@@ -215,70 +279,115 @@ function lockCommand(jobId: string): string {
 }
 
 /**
- * A job BullMQ hands out again (its worker stopped renewing the job's lock: killed, or cut off)
- * may find the run-directory lock of its previous attempt. The run lock can tell a dead owner
- * only on its own host; BullMQ already decided, for any host: this worker now holds the job, so
- * a run lock naming this same job is released. Any other lock (an `iapas run` in that directory)
- * is respected.
+ * A job BullMQ hands out again (its worker stopped renewing the job's lock: killed, cut off, or
+ * too busy to renew) may find the run-directory lock of its previous attempt. On this host the
+ * lock says whether that attempt still runs: a live one keeps the directory ('live': the job waits
+ * for it), a dead one's lock is released. From another host nothing can be checked; BullMQ
+ * already decided that this worker now holds the job, so the lock is released. Any other lock
+ * (an `iapas run` in that directory) is respected.
  */
-async function releasePreviousAttempt(runDir: string, jobId: string, log: (line: string) => void): Promise<void> {
+async function releasePreviousAttempt(runDir: string, jobId: string, log: (line: string) => void): Promise<'live' | undefined> {
   const owner = await readRunLock(runDir);
-  if (!owner || owner.command !== lockCommand(jobId) || (owner.pid === process.pid && owner.host === hostname())) return;
+  if (!owner || owner.command !== lockCommand(jobId) || (owner.pid === process.pid && owner.host === hostname())) return undefined;
+  if (owner.host === hostname() && !isStale(owner)) return 'live';
   const path = join(runDir, LOCK_FILE);
   const text = await readFile(path, 'utf8').catch(() => '');
   if (text.includes(owner.token)) {
     await unlink(path).catch(() => undefined);
     log(`${jobId}: released the run directory lock of its previous attempt (pid ${owner.pid} on ${owner.host})`);
   }
+  return undefined;
 }
 
 export interface WorkerOptions {
   url: string;
   /** Jobs at once in this process (each with its own models in memory). */
   concurrency?: number;
-  /** Override the jobs' model-output cache and models directories (paths as this machine sees them). */
-  cacheDir?: string;
-  modelsDir?: string;
+  /**
+   * What jobs may ask for (job-admission.ts). Default: roots = the working directory, no secret,
+   * no job-chosen worker keys, the models directory of the working directory ($IAPAS_MODELS).
+   */
+  policy: AdmissionPolicy;
   /** How long a job's lock lasts without renewal before the job counts as stalled (ms). */
   lockDurationMs?: number;
   /** How often this worker looks for stalled jobs (ms). */
   stalledIntervalMs?: number;
+  /** How long a job left for other code, or for its live previous attempt, waits before it is handed out again (ms). */
+  putBackMs?: number;
   /** Exit after this many seconds without a job. */
   idleExitS?: number;
   signal?: AbortSignal;
   quiet?: boolean;
   log?: (line: string) => void;
+  /** This worker's code (default: this process's); jobs of other code are left for others. */
+  version?: CodeVersion;
 }
 
 export interface WorkerOutcome {
   completed: number;
   failed: number;
+  /** Jobs put back for a worker of their code or for their live previous attempt (each time counted). */
+  putBack: number;
+  /** Longest event-loop block while a job ran (ms): BullMQ renews job locks from this loop. */
+  maxEventLoopBlockMs: number;
 }
+
+export const DEFAULT_LOCK_DURATION_MS = 30_000;
 
 /** Processes sweep jobs until the signal (then finishes the jobs in hand) or the idle limit. */
 export async function runWorker(opts: WorkerOptions): Promise<WorkerOutcome> {
   const connection = connectionOf(opts.url);
   const concurrency = opts.concurrency ?? 1;
   const log = opts.log ?? ((line: string) => process.stderr.write(line + '\n'));
+  const shown = maskUrlPassword(opts.url);
+  const mine = opts.version ?? codeVersion();
+  const lockDurationMs = opts.lockDurationMs ?? DEFAULT_LOCK_DURATION_MS;
+  const putBackMs = opts.putBackMs ?? 10_000;
   const free = Array.from({ length: concurrency }, () => new RunResources());
   const all = [...free];
-  const outcome: WorkerOutcome = { completed: 0, failed: 0 };
+  const outcome: WorkerOutcome = { completed: 0, failed: 0, putBack: 0, maxEventLoopBlockMs: 0 };
+  const leftOnce = new Set<string>();
   let active = 0;
   let lastActivity = Date.now();
 
-  const processor = async (job: Job<SweepJobData>) => {
+  const putBack = async (job: Job<SweepJobData>, token: string | undefined, why: string): Promise<never> => {
+    outcome.putBack++;
+    if (!leftOnce.has(`${job.id}\0${why}`)) log(`${job.id}: left in the queue: ${why}`);
+    leftOnce.add(`${job.id}\0${why}`);
+    await job.moveToDelayed(Date.now() + putBackMs, token);
+    throw new DelayedError();
+  };
+
+  const processor = async (job: Job<SweepJobData>, token?: string) => {
+    const id = job.id!;
+    let data: SweepJobData;
+    try {
+      const raw = checkEnvelope(id, job.data, opts.policy);
+      const theirs = raw.version as CodeVersion | undefined;
+      if (!theirs || typeof theirs.version !== 'string' || !sameCode(theirs, mine)) {
+        await putBack(job, token, `submitted by code ${theirs?.version ? formatVersion(theirs) : '(no version)'}, this worker runs ${formatVersion(mine)}; a worker of that code takes it`);
+      }
+      data = await admitJob(id, raw, opts.policy);
+    } catch (err) {
+      if (!(err instanceof JobRefusedError)) throw err;
+      outcome.failed++;
+      log(`${id}: REFUSED: ${err.message}`);
+      throw new UnrecoverableError(err.message);
+    }
+    if (job.attemptsMade > 0 || job.stalledCounter > 0) {
+      if ((await releasePreviousAttempt(data.runDir, id, log)) === 'live') await putBack(job, token, 'its previous attempt still runs in its run directory on this host (its job lock lapsed: a blocked event loop, or --lock-duration too short)');
+    }
     // BullMQ runs at most `concurrency` processors at once: a slot is always free.
     const resources = free.pop()!;
     active++;
     lastActivity = Date.now();
-    const data: SweepJobData = {
-      ...job.data,
-      config: { ...job.data.config, ...(opts.cacheDir ? { cache_dir: opts.cacheDir } : {}), ...(opts.modelsDir ? { models_dir: opts.modelsDir } : {}) },
-    };
     log(`${data.job}: started (attempt ${job.attemptsMade + 1}${job.stalledCounter ? `, after ${job.stalledCounter} stall(s)` : ''})`);
+    // BullMQ renews the job's lock from this event loop every lockDuration / 2: a longer block loses it.
+    const loop = monitorEventLoopDelay({ resolution: 10 });
+    const blockedMs = () => Math.round(loop.max / 1e6);
+    loop.enable();
     try {
-      if (job.attemptsMade > 0 || job.stalledCounter > 0) await releasePreviousAttempt(data.runDir, job.id!, log);
-      const result = await runJob(data, { resources, quiet: opts.quiet || concurrency > 1, command: lockCommand(job.id!) });
+      const result = await runJob(data, { resources, quiet: opts.quiet || concurrency > 1, command: lockCommand(id) });
       if (!result) throw new Error('the run stopped before its end');
       if (result.status === 'failed') {
         outcome.failed++;
@@ -286,9 +395,13 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerOutcome> {
         throw new UnrecoverableError(result.error ?? 'failed');
       }
       outcome.completed++;
-      log(`${data.job}: done in ${result.wall_s} s`);
-      return { status: result.status, wall_s: result.wall_s };
+      log(`${data.job}: done in ${result.wall_s} s (longest event-loop block ${blockedMs()} ms)`);
+      return { status: result.status, wall_s: result.wall_s, computed_by: result.computed_by };
     } finally {
+      loop.disable();
+      const blockMs = blockedMs();
+      outcome.maxEventLoopBlockMs = Math.max(outcome.maxEventLoopBlockMs, blockMs);
+      if (blockMs > lockDurationMs / 4) log(`${data.job}: WARNING: the event loop was blocked for ${blockMs} ms; job locks are renewed every ${lockDurationMs / 2000} s: raise --lock-duration`);
       active--;
       lastActivity = Date.now();
       free.push(resources);
@@ -299,10 +412,11 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerOutcome> {
     connection,
     concurrency,
     name: `${hostname()}:${process.pid}`,
-    lockDuration: opts.lockDurationMs ?? 30_000,
+    lockDuration: lockDurationMs,
     stalledInterval: opts.stalledIntervalMs ?? 30_000,
     // A job may be taken over after a killed worker a few times before it counts as failed.
     maxStalledCount: 3,
+    autorun: false,
   });
   worker.on('error', errorLog(log));
   const closed = new Promise<void>((resolve) => worker.on('closed', () => resolve()));
@@ -315,9 +429,19 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerOutcome> {
     : undefined;
   let connected = false;
   try {
-    await ready(worker, opts.url);
+    try {
+      await ready(worker, opts.url);
+    } catch (err) {
+      // Stopped while connecting: nothing was taken, nothing to report.
+      if (opts.signal?.aborted) return outcome;
+      throw err;
+    }
     connected = true;
-    log(`worker ${hostname()}:${process.pid} on ${opts.url}, ${concurrency} job(s) at once`);
+    const p = opts.policy;
+    log(`worker ${hostname()}:${process.pid} on ${shown}, ${concurrency} job(s) at once, code ${formatVersion(mine)}; writes under ${p.roots.join(', ')}; ${p.secret ? 'runs signed jobs only' : 'no queue secret: jobs are not signed'}`);
+    const noPassword = noPasswordWarning(opts.url);
+    if (noPassword) log(noPassword);
+    void worker.run().catch((err: Error) => log(`queue: ${err.message}`));
     // Resolves when the worker is closed (signal or idle limit).
     await closed;
   } finally {

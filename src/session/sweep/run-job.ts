@@ -15,6 +15,7 @@ import type { RunResources } from '../../pipeline/resources.js';
 import type { ImageRecord } from '../../pipeline/run-dir.js';
 import { RunDirLockedError } from '../../pipeline/run-lock.js';
 import { UserError } from '../../util/errors.js';
+import { codeVersion, type CodeVersion } from '../../util/version.js';
 import { writeJsonAtomic } from '../../util/fs-atomic.js';
 import { runOnDataset } from '../run-dataset.js';
 import type { SweepJob } from './expand.js';
@@ -28,6 +29,10 @@ export interface SweepJobData {
   dataset: SweepDataset;
   runDir: string;
   config: Config;
+  /** The submitter's code: a queue worker of other code leaves the job to a matching one. */
+  version?: CodeVersion;
+  /** HMAC of the rest under the queue secret (job-signature.ts), when the submitter has one. */
+  signature?: string;
 }
 
 export interface JobResult {
@@ -47,12 +52,14 @@ export interface JobResult {
   cache: Record<string, { hits: number; misses: number }>;
   /** Images left out for bad input (listed in the run directory's failed.json). */
   images_failed: number;
+  /** The code that computed this result. */
+  computed_by?: CodeVersion;
 }
 
 export const RESULT_FILE = 'sweep-result.json';
 
 export function jobData(sweepDir: string, job: SweepJob): SweepJobData {
-  return { sweepDir, job: job.id, run: job.run.id, dataset: job.dataset, runDir: job.runDir, config: job.run.config };
+  return { sweepDir, job: job.id, run: job.run.id, dataset: job.dataset, runDir: job.runDir, config: job.run.config, version: codeVersion() };
 }
 
 /** A dataset's index, read once per dataset and sweep in this process. */
@@ -69,7 +76,7 @@ export async function readJobResult(runDir: string): Promise<JobResult | undefin
 }
 
 export async function writeJobFailure(data: SweepJobData, error: string, wallS = 0): Promise<JobResult> {
-  const result: JobResult = { job: data.job, run: data.run, dataset: data.dataset.label, status: 'failed', error, wall_s: wallS, model_runs: {}, cache: {}, images_failed: 0 };
+  const result: JobResult = { job: data.job, run: data.run, dataset: data.dataset.label, status: 'failed', error, wall_s: wallS, model_runs: {}, cache: {}, images_failed: 0, computed_by: codeVersion() };
   await writeJsonAtomic(join(data.runDir, RESULT_FILE), result);
   return result;
 }
@@ -123,6 +130,7 @@ export async function runJob(data: SweepJobData, opts: RunJobOptions = {}): Prom
       model_runs: res.run.modelRuns,
       cache: res.run.cache,
       images_failed: res.run.failed.length,
+      computed_by: codeVersion(),
     };
     await writeJsonAtomic(join(data.runDir, RESULT_FILE), result);
     return result;

@@ -21,6 +21,7 @@ import { readJobResult } from '../../../src/session/sweep/run-job.js';
 import { parseSweepSpec } from '../../../src/session/sweep/spec.js';
 import { prepareSweepDir } from '../../../src/session/sweep/sweep-dir.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
+import { codeVersion } from '../../../src/util/version.js';
 import { runCli } from '../../support/cli.js';
 import { redisServerPath, startRedis, type RedisServer } from '../../support/redis.js';
 import { REPO_ROOT } from '../../support/shared.js';
@@ -31,6 +32,8 @@ const NAME = 'a sweep through BullMQ workers on a real redis-server';
 let root: string;
 let data: string;
 let redis: RedisServer | undefined;
+// Submitter and workers share a secret: every job of these sweeps is signed and checked.
+const SECRET = 'queue-test-secret-0123456789abcdef';
 const workers: WorkerProcess[] = [];
 
 interface WorkerProcess {
@@ -42,8 +45,8 @@ interface WorkerProcess {
 function startWorker(): WorkerProcess {
   const child = spawn(
     process.execPath,
-    [join(REPO_ROOT, 'bin/iapas.js'), 'worker', '--queue', redis!.url, '--lock-duration', '6', '--stalled-interval', '2', '--quiet'],
-    { cwd: root, env: { ...process.env, IAPAS_QUIET: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+    [join(REPO_ROOT, 'bin/iapas.js'), 'worker', '--queue', redis!.url, '--lock-duration', '10', '--stalled-interval', '2', '--quiet'],
+    { cwd: root, env: { ...process.env, IAPAS_QUIET: '1', IAPAS_QUEUE_SECRET: SECRET }, stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let log = '';
   child.stderr!.on('data', (d) => (log += d));
@@ -105,7 +108,7 @@ describe.skipIf(!HAVE_REDIS)(HAVE_REDIS ? NAME : `${NAME} [skipped: redis-server
     const queued = await plan('queued', 'cache-queue');
     await prepareSweepDir(queued, false);
     let submitError: unknown;
-    const submitted = submitSweep(queued, { url: redis!.url, quiet: true, timeoutS: 400, pollMs: 200 }).catch((err) => {
+    const submitted = submitSweep(queued, { url: redis!.url, quiet: true, timeoutS: 400, pollMs: 200, secret: SECRET, warn: () => {} }).catch((err) => {
       submitError = err;
       return undefined;
     });
@@ -133,10 +136,14 @@ describe.skipIf(!HAVE_REDIS)(HAVE_REDIS ? NAME : `${NAME} [skipped: redis-server
     const timing = JSON.parse(await readFile(join(leader.runDir, 'timing.json'), 'utf8'));
     expect(timing.categories[0].skipped).toBeGreaterThanOrEqual(1);
     expect(timing.categories[0].skipped + timing.categories[0].computed).toBe(4);
+    // Signed jobs ran; each result names the code that computed it.
+    expect((await readJobResult(leader.runDir))?.computed_by).toEqual(codeVersion());
+    for (const w of [first, second]) expect(w.log()).not.toContain('REFUSED');
+    process.stderr.write(`queue test, second worker:\n${second.log()}\n`);
 
     // Submitting the same sweep again: nothing is queued, nothing runs, the queue holds 4 jobs.
     await prepareSweepDir(queued, true);
-    const again = await submitSweep(queued, { url: redis!.url, quiet: true, timeoutS: 60, pollMs: 200 });
+    const again = await submitSweep(queued, { url: redis!.url, quiet: true, timeoutS: 60, pollMs: 200, secret: SECRET, warn: () => {} });
     expect(again).toMatchObject({ enqueued: 0, skipped: 4, completed: 0 });
     const queue = new Queue(QUEUE_NAME, { connection: connectionOf(redis!.url) });
     try {
@@ -152,7 +159,7 @@ describe.skipIf(!HAVE_REDIS)(HAVE_REDIS ? NAME : `${NAME} [skipped: redis-server
   it('a job that fails for a bad input fails once with its error in the results; the others complete', async () => {
     const p = await plan('bad-input', 'cache-queue', [data, { path: join(root, 'no-such-data'), name: 'missing' }], { 'fewshot.boost': [1] });
     await prepareSweepDir(p, false);
-    const outcome = await submitSweep(p, { url: redis!.url, quiet: true, timeoutS: 120, pollMs: 200 });
+    const outcome = await submitSweep(p, { url: redis!.url, quiet: true, timeoutS: 120, pollMs: 200, secret: SECRET, warn: () => {} });
     expect(outcome).toMatchObject({ enqueued: 2, completed: 1, failed: 1, detached: false });
     const report = await writeSweepReport(p);
     const missing = report.rows.find((r) => r.dataset === 'missing')!;
@@ -180,7 +187,7 @@ describe.skipIf(!HAVE_REDIS)(HAVE_REDIS ? NAME : `${NAME} [skipped: redis-server
     await copyFile(join(changing, 'disc', 'test', 'good', '000.png'), join(changing, 'disc', 'test', 'stain', '000.png'));
 
     startWorker();
-    const resumed = await runCli(['sweep', file, '--out', out, '--queue', redis!.url, '--resume', '--timeout', '300', '--quiet']);
+    const resumed = await runCli(['sweep', file, '--out', out, '--queue', redis!.url, '--resume', '--timeout', '300', '--quiet'], { IAPAS_QUEUE_SECRET: SECRET });
     expect(resumed.code).toBe(0);
     expect(resumed.stderr).toMatch(/1 finished job\(s\) re-run for changed inputs:\n {2}r00\/changing: disc\/\S*stain\S*: image changed/);
     expect(resumed.stderr).toContain('1 job(s) queued, 0 already finished, 1 completed');
