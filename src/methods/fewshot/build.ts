@@ -19,7 +19,7 @@ import { decodeImage, loadReferences } from '../../stages/decode.js';
 import { mapRefineStage, type MapRefiner } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
 import { hashJson } from '../../util/hash.js';
-import { decodeNpy, npyParts } from '../../util/npy.js';
+import { npyParts } from '../../util/npy.js';
 import { fewshotCategoryFromBank, fewshotOptionsFrom, refineWithSam, type FewshotCategory } from './algorithm.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
@@ -119,11 +119,8 @@ async function cachedRawMap(
   image: RgbImage,
   compute: () => Promise<Float32Array>,
 ): Promise<Float32Array> {
-  const bytes = await cache.getBytes('fewshot-map', key);
-  if (bytes) {
-    const arr = decodeNpy(bytes, 'cached few-shot map');
-    if (arr.data instanceof Float32Array && arr.data.length === image.width * image.height) return arr.data;
-  }
+  const hit = await cache.getNpy('fewshot-map', key, { dtype: '<f4', shape: [image.height, image.width] });
+  if (hit) return hit.data as Float32Array;
   const map = await compute();
   await cache.setBytes('fewshot-map', key, npyParts(map, [image.height, image.width]));
   return map;

@@ -233,8 +233,8 @@ export class GroundingDino {
       pre: this.pre,
     });
     if (this.cache && key) {
-      const hit = await this.cache.getBytes('gdino', key);
-      if (hit) return decodeRaw(hit);
+      const hit = await this.cache.read('gdino', key, decodeRaw);
+      if (hit) return hit;
     }
     const raw = await this.run(image, text);
     if (this.cache && key) await this.cache.setBytes('gdino', key, encodeRaw(raw));

@@ -53,6 +53,12 @@ export interface RamTag {
 }
 
 /** Tags whose sigmoid(logit) exceeds their own threshold, in index order. */
+/** Stored logits, refused unless they are one float32 per tag. */
+function ramLogits(bytes: Uint8Array, tags: number): Float32Array {
+  if (bytes.byteLength !== tags * 4) throw new Error(`${bytes.byteLength} bytes for ${tags} float32 logits`);
+  return new Float32Array(bytes.slice().buffer);
+}
+
 export function tagsFromLogits(logits: ArrayLike<number>, list: RamTagList): RamTag[] {
   if (logits.length !== list.names.length) {
     throw new UserError(`ram: the model gives ${logits.length} logits but the tag list has ${list.names.length} names`);
@@ -139,8 +145,8 @@ export class RamTagger {
   async logits(image: RgbImage, imageHash?: string): Promise<Float32Array> {
     const key = this.cache?.key({ model: this.modelHash, image: imageHash ?? sha256(image.data) + `:${image.width}x${image.height}` });
     if (this.cache && key) {
-      const hit = await this.cache.getBytes('ram', key);
-      if (hit) return new Float32Array(hit.slice().buffer);
+      const hit = await this.cache.read('ram', key, (b) => ramLogits(b, this.tagList.names.length));
+      if (hit) return hit;
     }
     this.runs++;
     const data = await ramPreprocess(image);

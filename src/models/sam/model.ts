@@ -21,7 +21,7 @@ import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { MissingModelError, UserError } from '../../util/errors.js';
 import { hashJson, sha256File } from '../../util/hash.js';
-import { decodeNpy, npyParts } from '../../util/npy.js';
+import { npyParts } from '../../util/npy.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { exposeTensors } from '../onnx/expose.js';
 import { sessionOptions } from '../onnx/session-options.js';
@@ -271,13 +271,11 @@ export class SamModel {
   private async encodeUncached(image: RgbImage, imageHash: string): Promise<SamEmbedding> {
     const cache = this.opts.cache;
     if (cache) {
-      const bytes = await cache.getBytes(CACHE_NAMESPACE, await this.embeddingKey(imageHash));
-      if (bytes) {
-        const arr = decodeNpy(bytes, 'cached SAM embedding');
-        if (arr.data instanceof Float32Array) {
-          this.stats.diskHits++;
-          return { ...this.embeddingBase(image, imageHash), data: arr.data, dims: arr.shape };
-        }
+      // An embedding is [1, channels, h, w].
+      const arr = await cache.getNpy(CACHE_NAMESPACE, await this.embeddingKey(imageHash), { dtype: '<f4', shape: (s) => s.length === 4 && s[0] === 1 });
+      if (arr) {
+        this.stats.diskHits++;
+        return { ...this.embeddingBase(image, imageHash), data: arr.data as Float32Array, dims: arr.shape };
       }
     }
     return (await this.runEncoder(this.encoder, image, imageHash, [])).embedding;
