@@ -12,7 +12,8 @@ import type { Config } from '../../config/schema.js';
 import type { RgbImage } from '../../image/types.js';
 import { backboneEntry, resolveBackboneFile } from '../../models/backbones/index.js';
 import { hashRgb } from '../../models/sam/model.js';
-import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
+import { samEntryFor } from '../../models/sam/load.js';
+import { fileRecord, modelCheckOf, samModelRecord } from '../../pipeline/model-record.js';
 import { definePipeline, type BuildEnv, type ModelRecord, type Pipeline } from '../../pipeline/types.js';
 import { anomalyMapStage, memoryStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
 import { decodeImage, loadReferences } from '../../stages/decode.js';
@@ -44,10 +45,12 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
     throw new UserError(`fewshot.backbone: ${(err as Error).message}`);
   }
   const { cache, resources } = env;
+  // Every model file checked against its pin before anything is loaded.
+  const check = modelCheckOf(config, env);
   const models: ModelRecord[] = [];
-  if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
+  if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir), check)] });
+  models.push(await samModelRecord(config.sam.model, await samEntryFor(config.sam.model, env.modelsDir), check));
   const sam = await acquireSam(config.sam.model, env);
-  models.push(await samModelRecord(config.sam.model, sam.model));
   const backbone = await acquireBackbone(entry, sam, env);
   // Timed: a CNN backbone's passes are model time of their own (SAM-encoder backbones are in sam.stats).
   const features = timedBackbone(backbone.model);

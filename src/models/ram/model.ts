@@ -17,7 +17,8 @@ import sharp from 'sharp';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { UserError } from '../../util/errors.js';
 import { resolveModel } from '../weights/resolve.js';
-import { sha256, sha256File } from '../../util/hash.js';
+import { sha256 } from '../../util/hash.js';
+import { stampedSha256 } from '../weights/hash-stamp.js';
 import type { RgbImage } from '../../image/types.js';
 import { sessionOptions } from '../onnx/session-options.js';
 
@@ -121,7 +122,7 @@ export class RamTagger {
     modelPath: string,
     opts: { tagListPath: string; thresholdPath?: string; cache?: DiskCache; threads?: number },
   ): Promise<RamTagger> {
-    const [tagList, modelHash] = await Promise.all([loadRamTagList(opts.tagListPath, opts.thresholdPath), sha256File(modelPath)]);
+    const [tagList, modelHash] = await Promise.all([loadRamTagList(opts.tagListPath, opts.thresholdPath), stampedSha256(modelPath)]);
     const threads = opts.threads ?? Number(process.env.IAPAS_THREADS ?? 0);
     const session = await ort.InferenceSession.create(modelPath, sessionOptions(threads));
     const ins = session.inputMetadata.filter((m) => m.isTensor);

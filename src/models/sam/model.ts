@@ -20,7 +20,8 @@ import { access, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { MissingModelError, UserError } from '../../util/errors.js';
-import { hashJson, sha256File } from '../../util/hash.js';
+import { hashJson } from '../../util/hash.js';
+import { stampedSha256 } from '../weights/hash-stamp.js';
 import { npyParts } from '../../util/npy.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { exposeTensors } from '../onnx/expose.js';
@@ -182,7 +183,7 @@ export class SamModel {
 
   /** The key of an image's embedding in the disk cache: (encoder file hash, preprocessing, image hash). */
   async embeddingKey(imageHash: string): Promise<string> {
-    this.encoderHash ??= sha256File(this.entry.encoderPath);
+    this.encoderHash ??= stampedSha256(this.entry.encoderPath);
     const e = this.entry;
     return hashJson({
       encoder: await this.encoderHash,
@@ -199,7 +200,7 @@ export class SamModel {
 
   /** Identity of the decoder for cache keys of its outputs: its file's sha256. */
   decoderKey(): Promise<string> {
-    this.decoderHash ??= sha256File(this.entry.decoderPath);
+    this.decoderHash ??= stampedSha256(this.entry.decoderPath);
     return this.decoderHash;
   }
 
