@@ -126,10 +126,11 @@ export class DiskCache {
    * returns at once (see the top of this file); `data` must not change afterwards.
    */
   async setBytes(namespace: string, key: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
-    this.writeBehind(this.path(namespace, key, 'bin'), data);
+    void this.writeBehind(this.path(namespace, key, 'bin'), data);
   }
 
-  private writeBehind(path: string, data: Uint8Array | readonly Uint8Array[]): void {
+  /** Starts the write; the promise settles (never rejects) when it is done or has failed and been counted. */
+  private writeBehind(path: string, data: Uint8Array | readonly Uint8Array[]): Promise<void> {
     const chunks = data instanceof Uint8Array ? [data] : data;
     const done = writeFileAtomic(path, [entryHeader(chunks), ...chunks]).then(
       () => undefined,
@@ -142,6 +143,7 @@ export class DiskCache {
     void done.finally(() => {
       if (this.pending.get(path) === entry) this.pending.delete(path);
     });
+    return done;
   }
 
   /** Waits for every write handed off so far; answers how many writes have failed and entries were found damaged since this cache was made. */
@@ -157,7 +159,7 @@ export class DiskCache {
 
   /** Writes behind, as setBytes. */
   async setJson(namespace: string, key: string, value: unknown): Promise<void> {
-    this.writeBehind(this.path(namespace, key, 'json'), new TextEncoder().encode(JSON.stringify(value)));
+    void this.writeBehind(this.path(namespace, key, 'json'), new TextEncoder().encode(JSON.stringify(value)));
   }
 
   /** Returns the cached value, or computes, stores and returns it. */
@@ -166,7 +168,9 @@ export class DiskCache {
     const hit = await this.getJson(namespace, key, schema);
     if (hit !== undefined) return hit;
     const value = await compute();
-    await this.setJson(namespace, key, value);
+    // Waited for: a memoised answer (an LLM's) is few bytes and dear to recompute, so it is on
+    // disk for other processes when this returns (a failed write is still only a warning).
+    await this.writeBehind(this.path(namespace, key, 'json'), new TextEncoder().encode(JSON.stringify(value)));
     return value;
   }
 
