@@ -26,6 +26,7 @@ export interface ConfigFlags {
   modelsDir?: string;
   cacheDir?: string;
   cache?: boolean;
+  allowModelMismatch?: boolean;
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -48,7 +49,8 @@ export function addConfigOptions(cmd: Command, opts: { preset?: string } = {}): 
     .option('--concurrency <n>', 'images in flight (default: from the core count)')
     .option('--models-dir <dir>', `where model weights live (default ${D.models_dir}/)`)
     .option('--cache-dir <dir>', 'model-output cache (default $IAPAS_CACHE or .cache/iapas)')
-    .option('--no-cache', 'do not read or write the model-output cache');
+    .option('--no-cache', 'do not read or write the model-output cache')
+    .option('--allow-model-mismatch', 'run model files whose sha256 differs from the manifest pin (warns; models.json records the actual hash)');
 }
 
 function num(name: string, v: string | undefined, int = false): number | undefined {
@@ -77,6 +79,7 @@ export function flagsToConfig(f: ConfigFlags): Plain {
       models_dir: f.modelsDir,
       cache_dir: f.cacheDir,
       cache: f.cache === false ? false : undefined,
+      allow_model_mismatch: f.allowModelMismatch ? true : undefined,
     },
     ...(f.set ?? []).map(parseSetFlag),
   );

@@ -193,6 +193,10 @@ export const configSchema = z
     preset: z.string().min(1),
     seed: z.number().int().default(111),
     models_dir: z.string().default('models'),
+    allow_model_mismatch: z
+      .boolean()
+      .default(false)
+      .describe('run model files whose sha256 differs from the manifest pin (with a warning; models.json records the actual hash) instead of stopping'),
     cache_dir: z.string().optional().describe('default: $IAPAS_CACHE or .cache/iapas'),
     cache: z.boolean().default(true).describe('cache model outputs on disk'),
     concurrency: z.number().int().min(1).max(64).default(defaultConcurrency()),

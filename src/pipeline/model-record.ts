@@ -1,18 +1,26 @@
-/** The models.json entries of a run: every model file with its sha256 and size, so a run says exactly what it ran. */
-import { stat } from 'node:fs/promises';
-import type { SamModel } from '../models/sam/model.js';
-import { sha256File } from '../util/hash.js';
-import type { ModelRecord } from './types.js';
+/**
+ * The models.json entries of a run: every model file with its sha256 and size, so a run says
+ * exactly what it ran. Each file is checked against the manifest's pin on the way (pins.ts):
+ * builders make these records before they load anything, so a mismatch stops the run first.
+ */
+import type { Config } from '../config/schema.js';
+import type { SamModelEntry } from '../models/sam/model-entry.js';
+import { checkModelFile, type CheckedFile, type ModelCheck } from '../models/weights/pins.js';
+import type { BuildEnv, ModelRecord } from './types.js';
 
-export async function fileRecord(path: string): Promise<{ path: string; sha256: string; bytes: number }> {
-  return { path, sha256: await sha256File(path), bytes: (await stat(path)).size };
+/** How a build checks its model files: the config's models dir and override. */
+export function modelCheckOf(config: Config, env: BuildEnv): ModelCheck {
+  return { modelsDir: env.modelsDir, allowMismatch: config.allow_model_mismatch };
 }
 
-export async function samModelRecord(name: string, sam: SamModel): Promise<ModelRecord> {
-  const e = sam.entry;
+export async function fileRecord(path: string, check: ModelCheck): Promise<CheckedFile> {
+  return checkModelFile(path, check);
+}
+
+export async function samModelRecord(name: string, e: SamModelEntry, check: ModelCheck): Promise<ModelRecord> {
   return {
     name,
-    files: [await fileRecord(e.encoderPath), await fileRecord(e.decoderPath)],
+    files: [await fileRecord(e.encoderPath, check), await fileRecord(e.decoderPath, check)],
     note: e.encoderTakesNormalised ? 'encoder takes normalised input' : 'encoder normalises inside',
   };
 }

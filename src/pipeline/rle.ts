@@ -2,9 +2,18 @@
  * Binary masks in result files as run-length encoding (row-major, runs alternate starting with
  * zeros, like COCO's uncompressed RLE but in row order): compact JSON, exact round trip.
  */
+import { z } from 'zod';
+
 export interface Rle {
   size: [number, number]; // [height, width]
   counts: number[];
+}
+
+/** An RLE of a width x height mask, as a reader of stored masks expects it (runs covering every pixel once). */
+export function rleSchema(width: number, height: number): z.ZodType<Rle, z.ZodTypeDef, unknown> {
+  return z
+    .object({ size: z.tuple([z.literal(height), z.literal(width)]), counts: z.array(z.number().int().nonnegative()) })
+    .refine((r) => r.counts.reduce((a, c) => a + c, 0) === width * height, { message: `runs must cover ${width}x${height} pixels` });
 }
 
 export function encodeRle(mask: Uint8Array, width: number, height: number): Rle {

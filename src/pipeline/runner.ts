@@ -94,7 +94,7 @@ export interface RunSummary {
 }
 
 /** Keys that change no result: a resumed run may differ in them. */
-const RUN_ONLY_KEYS = ['concurrency', 'cache', 'cache_dir', 'models_dir'];
+const RUN_ONLY_KEYS = ['concurrency', 'cache', 'cache_dir', 'models_dir', 'allow_model_mismatch'];
 
 export function resultConfigHash(config: Config): string {
   const c: Record<string, unknown> = { ...config };

@@ -98,7 +98,8 @@ export interface BuildEnv {
 
 export interface ModelRecord {
   name: string;
-  files: Array<{ path: string; sha256: string; bytes?: number }>;
+  /** sha256 is the file's actual hash; expected_sha256 the manifest's pin, present only when the file did not match it (a run with allow_model_mismatch). */
+  files: Array<{ path: string; sha256: string; bytes?: number; expected_sha256?: string }>;
   note?: string;
 }
 

@@ -9,6 +9,7 @@
  *
  * The static captioner gives a fixed caption, as the reference's `base` model ('defect, abnormal').
  */
+import { z } from 'zod';
 import { DiskCache } from '../util/disk-cache.js';
 import { sha256 } from '../util/hash.js';
 import type { LlmSettingsInput, Provider } from '../config/schema.js';
@@ -76,12 +77,13 @@ export interface LlmCaptionerOptions {
   log?: (msg: string) => void;
 }
 
-interface CachedAnswer {
-  raw: string;
-  generated_tokens?: number;
-  stop_reason?: string;
-  chat_wrapper?: string;
-}
+const cachedAnswer = z.object({
+  raw: z.string(),
+  generated_tokens: z.number().optional(),
+  stop_reason: z.string().optional(),
+  chat_wrapper: z.string().optional(),
+});
+type CachedAnswer = z.infer<typeof cachedAnswer>;
 
 const stderrLog = (msg: string) => process.stderr.write(`caption: ${msg}\n`);
 
@@ -138,7 +140,7 @@ export async function createLlmCaptioner(opts: LlmCaptionerOptions = {}): Promis
           chat_wrapper: typeof meta.chat_wrapper === 'string' ? meta.chat_wrapper : undefined,
         };
       };
-      const answer = opts.cache ? await opts.cache.memoJson(CAPTION_CACHE_NAMESPACE, key, compute) : await compute();
+      const answer = opts.cache ? await opts.cache.memoJson(CAPTION_CACHE_NAMESPACE, key, cachedAnswer, compute) : await compute();
       const parsed = parseNouns(answer.raw, parser);
       const built = buildCaption(parsed.words, input.objectTag, { countTokens: await countTokens() });
       if (parsed.fallback) log(`${input.category ?? input.objectTag}: ${parsed.fallback}`);

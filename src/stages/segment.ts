@@ -6,9 +6,10 @@ import { clampBox } from '../image/box.js';
 import type { Box, RgbImage } from '../image/types.js';
 import { hashRgb, type SamMaskResult, type SamModel } from '../models/sam/model.js';
 import { isPlainPolicy, policyNeedsMap, refineMasks, refinePolicyName, type RefinePolicy } from '../models/sam/refine.js';
-import { decodeRle, encodeRle, type Rle } from '../pipeline/rle.js';
+import { decodeRle, encodeRle, rleSchema } from '../pipeline/rle.js';
 import type { ImageState, Stage } from '../pipeline/types.js';
-import { sha256, sha256File } from '../util/hash.js';
+import { sha256 } from '../util/hash.js';
+import { stampedSha256 } from '../models/weights/hash-stamp.js';
 
 /** One mask per box, as in the IAP-AS reference, or as the policy refines it; the image is encoded once. */
 async function segmentBoxes(sam: SamModel, image: RgbImage, boxes: Box[], policy: RefinePolicy | undefined, map: Float32Array | undefined): Promise<SamMaskResult[]> {
@@ -43,16 +44,17 @@ export function samOnBoxes(sam: SamModel, policy?: RefinePolicy): Stage<ImageSta
       const map = needsMap ? s.rawMap : undefined;
       const cache = ctx.cache;
       if (!cache) return { masks: (await segmentBoxes(sam, image, kept, refine, map)).map((r) => r.mask) };
-      decoderHash ??= sha256File(sam.entry.decoderPath);
+      decoderHash ??= stampedSha256(sam.entry.decoderPath);
       const imageKey = await sam.embeddingKey(hashRgb(image));
       // A map-reading policy's masks depend on the map too.
       const mapKey = map ? sha256(new Uint8Array(map.buffer, map.byteOffset, map.byteLength)) : undefined;
+      const maskSchema = rleSchema(image.width, image.height);
       const keys = await Promise.all(
         kept.map(async (box) => cache.key({ image: imageKey, decoder: await decoderHash, box, v: 1, ...(refineKey ? { refine: refineKey, map: mapKey } : {}) })),
       );
       const masks: Array<Uint8Array | undefined> = await Promise.all(
         keys.map(async (k) => {
-          const rle = await cache.getJson<Rle>('sam-mask', k);
+          const rle = await cache.getJson('sam-mask', k, maskSchema);
           return rle ? decodeRle(rle) : undefined;
         }),
       );

@@ -12,14 +12,15 @@ import type { Config } from '../../config/schema.js';
 import type { RgbImage } from '../../image/types.js';
 import { backboneEntry, resolveBackboneFile } from '../../models/backbones/index.js';
 import { hashRgb } from '../../models/sam/model.js';
-import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
+import { samEntryFor } from '../../models/sam/load.js';
+import { fileRecord, modelCheckOf, samModelRecord } from '../../pipeline/model-record.js';
 import { definePipeline, type BuildEnv, type ModelRecord, type Pipeline } from '../../pipeline/types.js';
 import { anomalyMapStage, memoryStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
 import { decodeImage, loadReferences } from '../../stages/decode.js';
 import { mapRefineStage, type MapRefiner } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
 import { hashJson } from '../../util/hash.js';
-import { decodeNpy, npyParts } from '../../util/npy.js';
+import { npyParts } from '../../util/npy.js';
 import { fewshotCategoryFromBank, fewshotOptionsFrom, refineWithSam, type FewshotCategory } from './algorithm.js';
 import { referenceCopies } from './augment.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
@@ -45,10 +46,12 @@ export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipel
     throw new UserError(`fewshot.backbone: ${(err as Error).message}`);
   }
   const { cache, resources } = env;
+  // Every model file checked against its pin before anything is loaded.
+  const check = modelCheckOf(config, env);
   const models: ModelRecord[] = [];
-  if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
+  if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir), check)] });
+  models.push(await samModelRecord(config.sam.model, await samEntryFor(config.sam.model, env.modelsDir), check));
   const sam = await acquireSam(config.sam.model, env);
-  models.push(await samModelRecord(config.sam.model, sam.model));
   const backbone = await acquireBackbone(entry, sam, env);
   // Timed: a CNN backbone's passes are model time of their own (SAM-encoder backbones are in sam.stats).
   const features = timedBackbone(backbone.model);
@@ -121,11 +124,8 @@ async function cachedRawMap(
   image: RgbImage,
   compute: () => Promise<Float32Array>,
 ): Promise<Float32Array> {
-  const bytes = await cache.getBytes('fewshot-map', key);
-  if (bytes) {
-    const arr = decodeNpy(bytes, 'cached few-shot map');
-    if (arr.data instanceof Float32Array && arr.data.length === image.width * image.height) return arr.data;
-  }
+  const hit = await cache.getNpy('fewshot-map', key, { dtype: '<f4', shape: [image.height, image.width] });
+  if (hit) return hit.data as Float32Array;
   const map = await compute();
   await cache.setBytes('fewshot-map', key, npyParts(map, [image.height, image.width]));
   return map;

@@ -151,14 +151,20 @@ function timeStep<T>(opts: BankOptions, name: string, fn: () => Promise<T>): Pro
   return opts.time ? opts.time(name, fn) : fn();
 }
 
+/** Stored coreset indices, refused unless they are whole int32s naming rows of the set. */
+function coresetIndices(bytes: Uint8Array, rows: number): Int32Array {
+  if (bytes.byteLength % 4 !== 0) throw new Error(`${bytes.byteLength} bytes is not a whole number of int32 indices`);
+  const indices = new Int32Array(bytes.slice().buffer);
+  if (indices.some((j) => j < 0 || j >= rows)) throw new Error(`an index outside the set's ${rows} rows`);
+  return indices;
+}
+
 /** The coreset rows of one set of patches (a bank or one reference's), cached by content. */
 async function reduceRows(memory: PatchSet, c: CoresetSettings, opts: BankOptions): Promise<{ rows: PatchSet; ms: number }> {
   const key = hashJson({ bank: memory.data, n: memory.n, dim: memory.dim, fraction: c.fraction, projection: c.projection, seed: c.seed, v: 2 });
-  const hit = await opts.cache?.getBytes('coreset', key);
-  let indices: Int32Array | undefined;
-  if (hit && hit.byteLength % 4 === 0) indices = new Int32Array(hit.slice().buffer);
+  let indices = await opts.cache?.read('coreset', key, (b) => coresetIndices(b, memory.n));
   let ms = 0;
-  if (!indices || indices.some((j) => j < 0 || j >= memory.n)) {
+  if (!indices) {
     const t0 = performance.now();
     indices = (await timeStep(opts, 'memory/coreset', () => selectCoreset(memory, c))).indices;
     ms = performance.now() - t0;

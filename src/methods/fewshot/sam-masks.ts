@@ -6,7 +6,8 @@
 import type { RgbImage } from '../../image/types.js';
 import { hashRgb, type SamModel } from '../../models/sam/model.js';
 import type { SamPrompt } from '../../models/sam/transforms.js';
-import { decodeRle, encodeRle, type Rle } from '../../pipeline/rle.js';
+import { z } from 'zod';
+import { decodeRle, encodeRle, rleSchema } from '../../pipeline/rle.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 
 export interface PromptMask {
@@ -26,9 +27,10 @@ export async function samPromptMasks(sam: SamModel, image: RgbImage, prompts: Sa
   const imageKey = await sam.embeddingKey(hashRgb(image));
   const decoder = await sam.decoderKey();
   const keys = prompts.map((p) => cache.key({ v: 1, image: imageKey, decoder, box: p.box ?? null, points: p.points ?? null, labels: p.labels ?? null }));
+  const entry = z.object({ rle: rleSchema(image.width, image.height), iou: z.number() });
   const out: Array<PromptMask | undefined> = await Promise.all(
     keys.map(async (k) => {
-      const hit = await cache.getJson<{ rle: Rle; iou: number }>(NAMESPACE, k);
+      const hit = await cache.getJson(NAMESPACE, k, entry);
       return hit ? { mask: decodeRle(hit.rle), iou: hit.iou } : undefined;
     }),
   );

@@ -13,7 +13,7 @@ import { samEntryFor } from '../../models/sam/load.js';
 import { hashRgb } from '../../models/sam/model.js';
 import { policyNeedsMap, refinePolicyFrom, refinePolicyName } from '../../models/sam/refine.js';
 import { resolveModel } from '../../models/weights/resolve.js';
-import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
+import { fileRecord, modelCheckOf, samModelRecord } from '../../pipeline/model-record.js';
 import { acquireModel } from '../../pipeline/resources.js';
 import { definePipeline, type BuildEnv, type CategoryState, type ImageState, type ModelRecord, type Pipeline, type Stage } from '../../pipeline/types.js';
 import { createLlmCaptioner, createStaticCaptioner, type Captioner } from '../../prompts/captioner.js';
@@ -59,9 +59,15 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
   const gdinoFiles = await need(() => requireModelFiles(det.model, env.modelsDir));
   const ramFiles = tagger === 'ram' ? await need(() => requireModelFiles(config.tagging.model, env.modelsDir)) : undefined;
   if (config.captioner === 'llm' && config.llm.provider === 'llama-cpp') await need(() => resolveGgufPath(config.llm.model, env.modelsDir));
-  await need(() => samEntryFor(config.sam.model, env.modelsDir));
+  const samEntry = await need(() => samEntryFor(config.sam.model, env.modelsDir));
   checkMissing();
-  if (!gdinoFiles) throw new Error('unreachable: Grounding DINO resolved without files');
+  if (!gdinoFiles || !samEntry) throw new Error('unreachable: models resolved without files');
+
+  // Every model file checked against its pin before anything is loaded.
+  const check = modelCheckOf(config, env);
+  const gdinoRecord: ModelRecord = { name: det.model, files: [await fileRecord(gdinoModelFile(gdinoFiles.dir), check)] };
+  const ramRecord: ModelRecord | undefined = ramFiles && { name: config.tagging.model, files: await Promise.all(ramFiles.files.map((f) => fileRecord(f, check))) };
+  const samRecord = await samModelRecord(config.sam.model, samEntry, check);
 
   // 2. Load (or take the models already loaded by an earlier run of this process: a sweep). The
   // keys name everything a load depends on, the cache root included: a model writes its outputs
@@ -70,7 +76,7 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
   const models: ModelRecord[] = [];
   const gdinoHandle = await acquireGroundingDino(gdinoFiles.dir, env);
   const gdino = gdinoHandle.model;
-  models.push({ name: det.model, files: [await fileRecord(gdinoModelFile(gdinoFiles.dir))] });
+  models.push(gdinoRecord);
   let ram: RamTagger | undefined;
   let ramHandle: { release(): Promise<void> } | undefined;
   if (ramFiles) {
@@ -86,7 +92,7 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
     );
     ram = h.model;
     ramHandle = h;
-    models.push({ name: config.tagging.model, files: await Promise.all(ramFiles.files.map(fileRecord)) });
+    models.push(ramRecord!);
   }
   let captioner: Captioner;
   try {
@@ -101,7 +107,7 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
   }
   const samHandle = await acquireSam(config.sam.model, env);
   const sam = samHandle.model;
-  models.push(await samModelRecord(config.sam.model, sam));
+  models.push(samRecord);
 
   const detector: RawDetector = { raw: (image, caption) => gdino.infer(image, prepareCaption(caption), hashRgb(image)) };
 

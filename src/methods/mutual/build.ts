@@ -10,7 +10,8 @@ import type { RgbImage } from '../../image/types.js';
 import { resizeBilinear } from '../../image/resize.js';
 import { backboneEntry, resolveBackboneFile, withoutAggregation } from '../../models/backbones/index.js';
 import type { FeatureGrid } from '../../models/backbones/types.js';
-import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
+import { samEntryFor } from '../../models/sam/load.js';
+import { fileRecord, modelCheckOf, samModelRecord } from '../../pipeline/model-record.js';
 import { definePipeline, type BuildEnv, type CategoryState, type ModelRecord, type Pipeline, type Stage } from '../../pipeline/types.js';
 import { anomalyMapStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
 import { decodeImage } from '../../stages/decode.js';
@@ -44,11 +45,13 @@ export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeli
     throw new UserError(`mutual.backbone: ${(err as Error).message}`);
   }
   const { cache } = env;
+  // Every model file checked against its pin before anything is loaded.
+  const check = modelCheckOf(config, env);
   const models: ModelRecord[] = [];
-  if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir))] });
+  if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir), check)] });
+  models.push(await samModelRecord(config.sam.model, await samEntryFor(config.sam.model, env.modelsDir), check));
   const samRes = await acquireSam(config.sam.model, env);
   const sam = samRes.model;
-  models.push(await samModelRecord(config.sam.model, sam));
   const backboneRes = await acquireBackbone(entry, samRes, env);
   const backbone = timedBackbone(backboneRes.model);
   const features = (image: RgbImage): Promise<FeatureGrid[]> => backbone.extractScales(image);

@@ -20,7 +20,7 @@ import { samEntryFor } from '../../models/sam/load.js';
 import { hashRgb } from '../../models/sam/model.js';
 import { refinePolicyFrom } from '../../models/sam/refine.js';
 import { resolveModel } from '../../models/weights/resolve.js';
-import { fileRecord, samModelRecord } from '../../pipeline/model-record.js';
+import { fileRecord, modelCheckOf, samModelRecord } from '../../pipeline/model-record.js';
 import { definePipeline, type BuildEnv, type ModelRecord, type Pipeline } from '../../pipeline/types.js';
 import { anomalyMapStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
 import { decodeImage } from '../../stages/decode.js';
@@ -55,19 +55,20 @@ export async function buildSaaPlus(config: Config, env: BuildEnv): Promise<Pipel
   const { need, check: checkMissing } = missingModelCollector();
   const gdinoDir = await need(async () => (await resolveModel(config.detector.model, env.modelsDir)).dir);
   const cnnFile = entry.kind === 'onnx-cnn' ? await need(() => resolveBackboneFile(entry, env.modelsDir)) : undefined;
-  await need(() => samEntryFor(config.sam.model, env.modelsDir));
+  const samEntry = await need(() => samEntryFor(config.sam.model, env.modelsDir));
   checkMissing();
 
-  // 2. Load.
+  // 2. Every model file checked against its pin, then loaded.
+  const check = modelCheckOf(config, env);
   const models: ModelRecord[] = [];
+  models.push({ name: config.detector.model, files: [await fileRecord(gdinoModelFile(gdinoDir!), check)] });
+  models.push(await samModelRecord(config.sam.model, samEntry!, check));
+  if (cnnFile && entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(cnnFile, check)] });
   // Through the run resources: a sweep's runs share one load of each.
   const gdinoHandle = await acquireGroundingDino(gdinoDir!, env);
   const gdino = gdinoHandle.model;
-  models.push({ name: config.detector.model, files: [await fileRecord(gdinoModelFile(gdinoDir!))] });
   const samHandle = await acquireSam(config.sam.model, env);
   const sam = samHandle.model;
-  models.push(await samModelRecord(config.sam.model, sam));
-  if (cnnFile && entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(cnnFile)] });
   const backboneHandle = await acquireBackbone(entry, samHandle, env);
   const backbone = backboneHandle.model;
   let saliencyRuns = 0;

@@ -10,7 +10,8 @@ import * as ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { RgbImage } from '../../image/io.js';
 import { UserError } from '../../util/errors.js';
-import { hashJson, sha256File } from '../../util/hash.js';
+import { hashJson } from '../../util/hash.js';
+import { stampedSha256 } from '../weights/hash-stamp.js';
 import { resolveBackboneFile, type OnnxCnnEntry } from './entries.js';
 import { concatLayersHwc, localAverageChw, resizeChw } from './features.js';
 import type { ExposedOutput } from '../onnx/expose.js';
@@ -67,7 +68,7 @@ export class OnnxCnnBackbone implements Backbone {
 
   async id(): Promise<string> {
     const e = this.entry;
-    return hashJson({ file: await sha256File(this.path), size: e.inputSize, layers: e.layers, mean: e.mean, std: e.std, avg: e.localAverage, v: 1 });
+    return hashJson({ file: await stampedSha256(this.path), size: e.inputSize, layers: e.layers, mean: e.mean, std: e.std, avg: e.localAverage, v: 1 });
   }
 
   async extract(image: RgbImage): Promise<FeatureGrid> {

@@ -19,7 +19,7 @@ import { hashRgb, type EncoderTensor, type SamModel } from '../sam/model.js';
 import { resizedShape } from '../sam/transforms.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { hashJson } from '../../util/hash.js';
-import { decodeNpy, npyParts } from '../../util/npy.js';
+import { npyParts } from '../../util/npy.js';
 import type { EncoderScale, SamInnerEntry } from './entries.js';
 import type { HwcGrid } from './features.js';
 import { scaleGridOrt } from './scale-grid-ort.js';
@@ -113,14 +113,12 @@ export class SamInnerBackbone implements Backbone {
       const id = await this.id();
       const imageHash = hashRgb(image);
       keys = scales.map((s) => hashJson({ features: id, image: imageHash, scale: s.name }));
-      const hits = await Promise.all(keys.map((k) => this.cache!.getBytes(FEATURE_NAMESPACE, k)));
-      if (hits.every((b) => b !== undefined)) {
-        const grids = hits.map((b, i) => {
-          const a = decodeNpy(b!, `cached features of scale '${scales[i].name}'`);
-          const [h, w, c] = a.shape;
-          return a.data instanceof Float32Array && a.shape.length === 3 ? withGeometry({ data: a.data, h, w, c }, scales[i], image, resized) : null;
+      const hits = await Promise.all(keys.map((k) => this.cache!.getNpy(FEATURE_NAMESPACE, k, { dtype: '<f4', shape: (s) => s.length === 3 })));
+      if (hits.every((a) => a !== undefined)) {
+        return hits.map((a, i) => {
+          const [h, w, c] = a!.shape;
+          return withGeometry({ data: a!.data as Float32Array, h, w, c }, scales[i], image, resized);
         });
-        if (grids.every((g) => g !== null)) return grids as FeatureGrid[];
       }
     }
     const { inner } = await this.sam.encodeWithInner(image, this.tensors);

