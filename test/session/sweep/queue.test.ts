@@ -154,7 +154,7 @@ describe.skipIf(!HAVE_REDIS)(HAVE_REDIS ? NAME : `${NAME} [skipped: redis-server
     } finally {
       await queue.close();
     }
-  });
+  }, 300_000); // a 2-core machine under load takes close to the default 120 s
 
   it('a job that fails for a bad input fails once with its error in the results; the others complete', async () => {
     const p = await plan('bad-input', 'cache-queue', [data, { path: join(root, 'no-such-data'), name: 'missing' }], { 'fewshot.boost': [1] });
