@@ -50,6 +50,7 @@ export const WORKER_KEYS: ReadonlyArray<{ key: string; kind: 'host' | 'model' | 
   { key: 'mutual.backbone', kind: 'model', why: 'a model to load' },
   { key: 'saa.backbone', kind: 'model', why: 'a model to load' },
   { key: 'saa.phrases', kind: 'file', why: 'a file to read' },
+  { key: 'allow_model_mismatch', kind: 'file', why: 'runs model files whose sha256 differs from their pin' },
 ];
 
 /** Paths the worker decides: its models directory always, its cache when --cache-dir is given. */

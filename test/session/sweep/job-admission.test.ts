@@ -83,6 +83,8 @@ describe('admitting a queue job', () => {
     expect(await refusal(variant((j) => (j.config.llm.api_key_env = 'AWS_SECRET_ACCESS_KEY')))).toContain('llm.api_key_env');
     expect(await refusal(variant((j) => (j.config.llm.model = '/etc/shadow')))).toContain('llm.model = "/etc/shadow"');
     expect(await refusal(variant((j) => (j.config.saa.phrases = '/etc/passwd')))).toContain('saa.phrases');
+    // Whether a model that fails its pin may run is the worker's call too.
+    expect(await refusal(variant((j) => (j.config.allow_model_mismatch = true)))).toContain('allow_model_mismatch');
     // A model name resolves in the worker's models directory: free.
     await expect(admitJob('j1', variant((j) => (j.config.llm.model = 'llama-3-8b-instruct')), policy)).resolves.toBeDefined();
     // The worker's own value: a job at the default gets it, a job giving it is admitted.
