@@ -8,7 +8,7 @@
  * normalised before the maps are averaged: n = (d - mean) / (q999 - mean), with mean and 0.999
  * quantile of that scale's leave-one-out scores on the references (each reference against the
  * other k - 1). A normal patch then scores near 0 on every scale and the rarest normal patches
- * near 1, whatever the scale's own spread (issue 12's research: this beat z-scores, d / mean,
+ * near 1, whatever the scale's own spread (measured on the shared sets: this beat z-scores, d / mean,
  * d / q999, raw distances and the max over scales). A single-scale backbone keeps raw distances,
  * so its maps and thresholds are those of before.
  *
@@ -16,7 +16,7 @@
  * least `coreset.minRows` rows. By default each reference gets its own coreset and the bank is
  * their union: a reference's leave-one-out bank is then exactly what a query sees of the other
  * references, the selection costs k small greedy runs instead of one over k times the rows, and
- * the leave-one-out search shrinks with the bank (issue 12: the per-category preparation went
+ * the leave-one-out search shrinks with the bank (measured: the per-category preparation went
  * from ~24 s to a few seconds at equal accuracy on the shared sets). Scope 'bank' keeps
  * PatchCore's single coreset of the whole bank, with leave-one-out against the full rows.
  */
