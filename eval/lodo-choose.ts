@@ -44,18 +44,18 @@ await mkdir(values.work!, { recursive: true });
 // score[c][d]: candidate c on dataset d.
 const score: number[][] = candidates.map(() => datasets.map(() => NaN));
 try {
-for (const [c, value] of candidates.entries()) {
-  for (const [d, ds] of datasets.entries()) {
-    const config = await loadConfig({
-      preset: values.preset,
-      overrides: { models_dir: modelsDir, concurrency: 1, cache_dir: join(values.work!, 'cache') },
-      set: [...values.set!, `${values.knob}=${value}`],
-    });
-    const res = await runOnDataset({ config, dataset: join(SHARED.datasets, ds), runDir: join(values.work!, 'runs', `${ds}-${c}`), limit, quiet: true });
-    score[c][d] = res.metrics!.mean[metric] ?? NaN;
-    process.stderr.write(`  ${values.knob}=${value} on ${ds}: ${metric} ${(100 * score[c][d]).toFixed(1)}\n`);
+  for (const [c, value] of candidates.entries()) {
+    for (const [d, ds] of datasets.entries()) {
+      const config = await loadConfig({
+        preset: values.preset,
+        overrides: { models_dir: modelsDir, concurrency: 1, cache_dir: join(values.work!, 'cache') },
+        set: [...values.set!, `${values.knob}=${value}`],
+      });
+      const res = await runOnDataset({ config, dataset: join(SHARED.datasets, ds), runDir: join(values.work!, 'runs', `${ds}-${c}`), limit, quiet: true });
+      score[c][d] = res.metrics!.mean[metric] ?? NaN;
+      process.stderr.write(`  ${values.knob}=${value} on ${ds}: ${metric} ${(100 * score[c][d]).toFixed(1)}\n`);
+    }
   }
-}
 } finally {
   await rm(modelsDir, { recursive: true, force: true });
 }

@@ -3,13 +3,13 @@
  * evaluation if one was written, the model files it used, one record per completed image, whether
  * a run is still writing it, and each image's map on demand.
  */
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { EvaluationReport } from '../evaluation/report.js';
 import { RunDir, type ImageRecord } from '../pipeline/run-dir.js';
 import { listImageRecords } from '../pipeline/run-records.js';
 import type { ModelRecord } from '../pipeline/types.js';
-import { runProgress } from '../report/inputs.js';
+import { readJson, runProgress } from '../report/inputs.js';
 import type { RunProgress } from '../report/types.js';
 import { UserError } from '../util/errors.js';
 
@@ -27,33 +27,19 @@ export interface RunDirectory {
   readMap(record: ImageRecord): Promise<{ data: Float32Array; width: number; height: number }>;
 }
 
-async function optionalJson<T>(path: string): Promise<T | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch {
-    return null;
-  }
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
-}
-
 export async function readRunDirectory(dir: string): Promise<RunDirectory> {
   const root = resolve(dir);
   if (!(await stat(root).then((s) => s.isDirectory(), () => false))) throw new UserError(`run directory ${root} does not exist`);
   const runDir = new RunDir(root);
-  const config = await optionalJson<Record<string, unknown>>(runDir.configPath);
+  const config = (await readJson(runDir.configPath)) as Record<string, unknown> | null;
   if (!config) throw new UserError(`${root}: no config.json (not an iapas run directory)`);
-  const metrics = await optionalJson<EvaluationReport>(join(root, 'metrics.json'));
+  const metrics = (await readJson(join(root, 'metrics.json'))) as EvaluationReport | null;
   const records = await listImageRecords(root);
   return {
     dir: root,
     config,
     metrics,
-    models: (await optionalJson<ModelRecord[]>(join(root, 'models.json'))) ?? [],
+    models: ((await readJson(join(root, 'models.json'))) as ModelRecord[] | null) ?? [],
     records,
     progress: await runProgress(root, records, metrics),
     readMap: (rec) => runDir.readMap(rec.category, rec.relId),

@@ -296,6 +296,12 @@ export const REPORT_DEFAULTS: ReportSettings = reportSchema.parse({});
 
 /** Every schema default (the preset's own defaults come on top): what help texts print. */
 export const CONFIG_DEFAULTS: Config = configSchema.parse({ preset: '(none)' });
+
+/**
+ * Top-level keys that say where things are, how fast they run or what a run may load, never what
+ * is computed: a resumed run may differ in them, and reports do not count them as differences.
+ */
+export const RUN_ONLY_KEYS: readonly string[] = ['concurrency', 'cache', 'cache_dir', 'models_dir', 'allow_model_mismatch'];
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** One line per problem, with the dotted path of the offending key. */

@@ -12,7 +12,7 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
-import type { Config } from '../config/schema.js';
+import { RUN_ONLY_KEYS, type Config } from '../config/schema.js';
 import type { Sample } from '../datasets/types.js';
 import type { DiskCache } from '../util/disk-cache.js';
 import { MissingModelError, UserError, WriteError } from '../util/errors.js';
@@ -93,8 +93,6 @@ export interface RunSummary {
   failed: Array<{ category: string; relId: string; image: string; error: string }>;
 }
 
-/** Keys that change no result: a resumed run may differ in them. */
-const RUN_ONLY_KEYS = ['concurrency', 'cache', 'cache_dir', 'models_dir', 'allow_model_mismatch'];
 
 export function resultConfigHash(config: Config): string {
   const c: Record<string, unknown> = { ...config };

@@ -15,7 +15,7 @@ import { PAGE_SIZE, PAPER_SIZE, runColours, type Spec } from './chart-style.js';
 import { CURVE_KINDS, curveSpec, type RunCurves } from './curve-specs.js';
 import { checkFigureFonts, writeFigures } from './figures.js';
 import { type GalleryData, writeGallery } from './gallery-files.js';
-import { discoverInputs, loadRuns, progressNote } from './inputs.js';
+import { discoverInputs, loadRuns, progressLabel, progressNote } from './inputs.js';
 import { renderPage, type PageModel } from './page.js';
 import { provenance } from './provenance.js';
 import { recomputeCategory } from './recompute.js';
@@ -172,7 +172,7 @@ export async function buildReport(req: ReportRequest): Promise<ReportResult> {
   const html = renderPage({
     title: s.title,
     created: req.created ?? new Date().toISOString(),
-    runs: runs.map((r, i) => ({ id: r.id, label: r.label, colour: colours.range[i], incomplete: r.progress ? (r.progress.state === 'running' ? 'in progress' : 'incomplete') : undefined })),
+    runs: runs.map((r, i) => ({ id: r.id, label: r.label, colour: colours.range[i], incomplete: r.progress ? progressLabel(r.progress) : undefined })),
     metrics,
     table: metricsTable(runs, metrics),
     tableNote: categorySetsDiffer(runs) ? 'The runs of a dataset cover different categories: their mean rows average different sets.' : undefined,

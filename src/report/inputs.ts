@@ -26,7 +26,7 @@ async function isDir(p: string): Promise<boolean> {
 }
 
 /** A JSON file, or null when it does not exist; unreadable JSON is an error naming the file. */
-async function readJson(path: string): Promise<unknown> {
+export async function readJson(path: string): Promise<unknown> {
   let text: string;
   try {
     text = await readFile(path, 'utf8');
@@ -147,6 +147,11 @@ export async function runProgress(dir: string, records: ImageRecord[], metrics: 
     expected,
     missingMaps: expected - present,
   };
+}
+
+/** The state's word on the page: 'in progress' or 'abandoned'. */
+export function progressLabel(p: RunProgress): string {
+  return p.state === 'running' ? 'in progress' : 'abandoned';
 }
 
 /** One line for the page's notes and the command's log. */

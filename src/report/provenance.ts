@@ -3,6 +3,8 @@
  * short sha256 of each file), the dataset, and the command that reproduces the run: the one it
  * recorded (command.json) when it has one, else one rebuilt from config.json / metrics.json.
  */
+import { RUN_ONLY_KEYS } from '../config/schema.js';
+import { progressLabel } from './inputs.js';
 import type { LoadedRun } from './types.js';
 
 /** Dotted key -> JSON text of each leaf (arrays are leaves). */
@@ -25,8 +27,8 @@ export function differingKeys(configs: Array<FlatConfig | null>): string[] {
   return keys.filter((k) => new Set(present.map((c) => c[k] ?? '\u0000absent')).size > 1);
 }
 
-/** Keys that say where things are or how fast they run, never what is computed. */
-export const NOT_RESULTS: ReadonlySet<string> = new Set(['models_dir', 'cache', 'cache_dir', 'concurrency']);
+/** Keys that say where things are or how fast they run, never what is computed (the config's own list). */
+export const NOT_RESULTS: ReadonlySet<string> = new Set(RUN_ONLY_KEYS);
 
 /** Flags of a recorded command that continue a run rather than make it. */
 const CONTINUE_FLAGS = new Set(['--resume']);
@@ -110,7 +112,7 @@ export function provenance(runs: LoadedRun[]): { differingKeys: string[]; runs: 
         label: r.label,
         dir: r.dir,
         kind: r.kind,
-        incomplete: r.progress ? `${r.progress.state === 'running' ? 'in progress' : 'abandoned'}, ${r.progress.missingMaps} of ${r.progress.expected} maps missing` : null,
+        incomplete: r.progress ? `${progressLabel(r.progress)}, ${r.progress.missingMaps} of ${r.progress.expected} maps missing` : null,
         dataset: r.metrics.dataset.name,
         datasetRoot: r.metrics.dataset.root,
         preset: r.config ? String(r.config.preset ?? '') : null,
