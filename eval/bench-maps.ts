@@ -26,14 +26,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildConfig, deepMerge, parseSetFlag } from '../src/config/load.js';
-import { CONFIG_DEFAULTS } from '../src/config/schema.js';
-import { getPreset } from '../src/methods/registry.js';
+import { deepMerge, parseSetFlag } from '../src/config/load.js';
 import { buildPool, choosePool, comparedColumns, mutualScores, type MutualOptions } from '../src/methods/mutual/algorithm.js';
 import type { FeatureGrid } from '../src/models/backbones/types.js';
 import { runOnDataset } from '../src/session/run-dataset.js';
 import { mulberry32 } from '../src/util/random.js';
 import { SHARED, sharedModelsDir } from '../test/support/shared.js';
+import { buildConfig, CONFIG_DEFAULTS, getPreset } from '../src/methods/registry.js';
 
 const { values } = parseArgs({
   options: {

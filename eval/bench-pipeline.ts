@@ -8,11 +8,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildConfig } from '../src/config/load.js';
 import { SHARED_ROOT } from '../test/support/shared.js';
-import { getPreset } from '../src/methods/registry.js';
 import { runOnDataset, type DatasetRunResult } from '../src/session/run-dataset.js';
 import { buildTinyIapasModels } from '../test/support/tiny-models-dir.js';
+import { buildConfig, getPreset } from '../src/methods/registry.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);

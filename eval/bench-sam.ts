@@ -19,10 +19,9 @@ import { SamModel } from '../src/models/sam/model.js';
 import { oraclePrompts } from '../src/methods/oracle/modes.js';
 import { mulberry32 } from '../src/util/random.js';
 import { writeJsonAtomic } from '../src/util/fs-atomic.js';
-import { buildConfig } from '../src/config/load.js';
 import { SHARED, sharedModelsDir } from '../test/support/shared.js';
-import { getPreset } from '../src/methods/registry.js';
 import { runOnDataset } from '../src/session/run-dataset.js';
+import { buildConfig, getPreset } from '../src/methods/registry.js';
 
 export const SHARED_DATASETS = ['mvtec_ad', 'mpdd', 'ksdd-derived', 'mtd', 'hazelnut_toy'];
 export const SHARED_ROOT = SHARED.datasets;

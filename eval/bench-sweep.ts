@@ -24,8 +24,6 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { buildConfig } from '../src/config/load.js';
-import { getPreset } from '../src/methods/registry.js';
 import { runOnDataset } from '../src/session/run-dataset.js';
 import { expandSweep, type SweepPlan } from '../src/session/sweep/expand.js';
 import { runSweepLocal } from '../src/session/sweep/local.js';
@@ -37,6 +35,7 @@ import { prepareSweepDir } from '../src/session/sweep/sweep-dir.js';
 import { REPO_ROOT, SHARED } from '../test/support/shared.js';
 import { startRedis } from '../test/support/redis.js';
 import { buildTinyIapasModels } from '../test/support/tiny-models-dir.js';
+import { buildConfig, getPreset } from '../src/methods/registry.js';
 
 const arg = (name: string, dflt: string) => {
   const i = process.argv.indexOf(`--${name}`);

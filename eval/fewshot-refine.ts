@@ -13,12 +13,10 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildConfig } from '../src/config/load.js';
-import { CONFIG_DEFAULTS } from '../src/config/schema.js';
-import { getPreset } from '../src/methods/registry.js';
 import { parseRefinePolicyName, refinePolicyFrom } from '../src/models/sam/refine.js';
 import { runOnDataset } from '../src/session/run-dataset.js';
 import { SHARED } from '../test/support/shared.js';
+import { buildConfig, CONFIG_DEFAULTS, getPreset } from '../src/methods/registry.js';
 
 const { values } = parseArgs({
   options: {

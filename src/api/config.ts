@@ -3,10 +3,9 @@
  * the preset's, then a config file, then overrides (a nested object and/or `--set`-style
  * `key=value` strings, applied in that order). Validation errors name the layer that was wrong.
  */
-import { buildConfig, deepMerge, parseSetFlag, readConfigFile, type Plain } from '../config/load.js';
-import { presetInfo } from '../config/presets.js';
-import type { Config } from '../config/schema.js';
+import { deepMerge, parseSetFlag, readConfigFile, type Plain } from '../config/load.js';
 import { UserError } from '../util/errors.js';
+import { buildConfig, presetInfo, type Config } from '../methods/registry.js';
 
 export interface ConfigRequest {
   /** Preset name (`PRESETS`); default: the file's `preset:`, else `fallbackPreset`. */

@@ -9,8 +9,8 @@
  */
 export { loadConfig, loadPreset, type ConfigRequest } from './config.js';
 export { readRunDirectory, type RunDirectory } from './run-directory.js';
-export { PRESETS, PRESET_NAMES, presetInfo, type PresetInfo } from '../config/presets.js';
-export { CONFIG_DEFAULTS, type Config } from '../config/schema.js';
+export { CONFIG_DEFAULTS, PRESETS, PRESET_NAMES, presetInfo, type Config } from '../methods/registry.js';
+export type { PresetInfo } from '../pipeline/method.js';
 export { loadDataset } from '../datasets/index.js';
 export type { DatasetIndex, Sample } from '../datasets/types.js';
 export { runOnDataset, type DatasetRunRequest, type DatasetRunResult } from '../session/run-dataset.js';

@@ -5,8 +5,7 @@ import type { Command } from 'commander';
 import { UserError } from '../util/errors.js';
 import { loadConfig } from '../api/index.js';
 import { deepMerge, parseSetFlag, type Plain } from '../config/load.js';
-import { CONFIG_DEFAULTS as D, type Config } from '../config/schema.js';
-import { PRESET_NAMES } from '../config/presets.js';
+import { CONFIG_DEFAULTS as D, type Config, PRESET_NAMES } from '../methods/registry.js';
 
 export interface ConfigFlags {
   preset?: string;

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import YAML from 'yaml';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
-import { PRESETS } from '../config/presets.js';
 import { maybeWriteJson } from './json-output.js';
+import { PRESETS } from '../methods/registry.js';
 
 export function register(program: Command): void {
   const config = program.command('config').description('effective configuration and presets');

@@ -4,7 +4,7 @@
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { deepMerge, parseSetFlag } from '../config/load.js';
-import { CONFIG_DEFAULTS, formatZodError, samSchema } from '../config/schema.js';
+import { formatZodError, samSchema } from '../config/schema.js';
 import { refinePolicyFrom, type RefinePolicy } from '../models/sam/refine.js';
 import { loadDataset } from '../datasets/index.js';
 import type { LayoutName } from '../datasets/types.js';
@@ -18,6 +18,7 @@ import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { maybeWriteJson } from './json-output.js';
 import { checkOutputs } from '../util/writable.js';
+import { CONFIG_DEFAULTS } from '../methods/registry.js';
 
 function positiveInt(name: string, min = 1) {
   return (v: string): number => {

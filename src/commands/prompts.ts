@@ -8,11 +8,12 @@ import { DiskCache, defaultCacheRoot } from '../util/disk-cache.js';
 import { maybeWriteJson } from './json-output.js';
 import { getTemplate, listTemplates } from '../prompts/registry.js';
 import { renderMessages, toRecords, type TemplateVars } from '../prompts/template.js';
-import { CHAT_WRAPPERS, CONFIG_DEFAULTS, PROVIDERS, type LlmSettingsInput } from '../config/schema.js';
+import { CHAT_WRAPPERS, PROVIDERS, type LlmSettingsInput } from '../config/schema.js';
 
 const LLM = CONFIG_DEFAULTS.llm;
 import { createLlmCaptioner } from '../prompts/captioner.js';
 import { checkOutputs } from '../util/writable.js';
+import { CONFIG_DEFAULTS } from '../methods/registry.js';
 
 function num(name: string, integer = false) {
   return (v: string): number => {

@@ -1,5 +1,4 @@
 import type { Command } from 'commander';
-import { CONFIG_DEFAULTS } from '../config/schema.js';
 import { METRIC_KEYS, type MetricKey } from '../evaluation/protocol.js';
 import { describePlan, mergedNote } from '../session/sweep/describe.js';
 import { DEFAULT_MAX_JOBS, expandSweep } from '../session/sweep/expand.js';
@@ -15,6 +14,7 @@ import { maskUrlPassword } from '../util/url-mask.js';
 import { positive } from './config-flags.js';
 import { maybeWriteJson } from './json-output.js';
 import { abortOnSigint } from './run-output.js';
+import { CONFIG_DEFAULTS } from '../methods/registry.js';
 
 interface SweepFlags {
   dryRun?: boolean;

@@ -1,11 +1,11 @@
 /**
  * Building the effective config: schema defaults < preset defaults < config file < CLI flags.
+ * Validation against the composed schema is src/methods/registry.ts's.
  */
 import { readFile } from 'node:fs/promises';
 import { extname } from 'node:path';
 import YAML from 'yaml';
 import { UserError } from '../util/errors.js';
-import { configSchema, formatZodError, type Config } from './schema.js';
 
 export type Plain = Record<string, unknown>;
 
@@ -87,12 +87,6 @@ export function parseSetFlag(expr: string): Plain {
   return obj;
 }
 
-export function validateConfig(value: unknown, source: string): Config {
-  const r = configSchema.safeParse(value);
-  if (!r.success) throw new UserError(formatZodError(r.error, source));
-  return r.data;
-}
-
 export interface ConfigLayers {
   presetDefaults?: Plain;
   file?: Plain;
@@ -100,7 +94,7 @@ export interface ConfigLayers {
   flags?: Plain;
 }
 
-export function buildConfig(preset: string, layers: ConfigLayers): Config {
-  const merged = deepMerge({ preset }, layers.presetDefaults, layers.file, layers.flags, { preset });
-  return validateConfig(merged, layers.fileName ? `${layers.fileName} + flags` : 'flags');
+/** The merged layers, not yet validated (the methods' registry validates against the composed schema). */
+export function mergeConfigLayers(preset: string, layers: ConfigLayers): Plain {
+  return deepMerge({ preset }, layers.presetDefaults, layers.file, layers.flags, { preset });
 }

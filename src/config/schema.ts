@@ -74,122 +74,12 @@ export const samSchema = z
 
 export type SamConfig = z.infer<typeof samSchema>;
 
-/** The few-shot methods (src/methods/fewshot): backbone, threshold, prompts, SAM refinement, map. */
-export const fewshotSchema = z
-  .object({
-    backbone: z
-      .string()
-      .default('minisam-ms')
-      .describe('minisam-ms (four scales inside the SAM encoder, one pass per image) | sam (the SAM embedding alone) | mobilenetv2'),
-    threshold: z
-      .string()
-      .superRefine((v, ctx) => {
-        try {
-          parseThresholdPolicy(v);
-        } catch (err) {
-          ctx.addIssue({ code: z.ZodIssueCode.custom, message: (err as Error).message });
-        }
-      })
-      .default('adaptive')
-      .describe('fixed:<v> | otsu[:floor] | adaptive[:quantile[:factor]], optionally +rel<r>'),
-    use_sam: z.boolean().default(true).describe('refine the thresholded regions with SAM; off: the thresholded map is the mask'),
-    mask_margin: z.number().min(0).default(0.1).describe('SAM masks are clipped to their prompt box grown by this fraction of its size on each side'),
-    boost: z.number().min(0).default(1).describe('final map = map * (1 + boost * union of SAM masks)'),
-    min_area_fraction: z.number().min(0).max(1).default(0.0005).describe('regions smaller than this fraction of the image give no prompt'),
-    max_prompts: z.number().int().min(1).default(8).describe('at most this many regions per image are prompted, highest peak first'),
-    work_size: z.number().int().min(16).default(256).describe('longest side of the working map (smoothing happens there)'),
-    smooth_sigma: z.number().min(0).default(4 / 256).describe("Gaussian sigma as a fraction of the working map's longest side; 0 = off"),
-    coreset: z.number().gt(0).max(1).default(0.1).describe('memory banks of at least coreset_min_rows rows keep this fraction of their rows (greedy k-centre); 1 = off'),
-    coreset_min_rows: z
-      .number()
-      .int()
-      .min(0)
-      .default(8192)
-      .describe("banks with this many rows (all references together) get the coreset: at k = 4 every minisam-ms scale (16384 or 65536 rows); mobilenetv2's 40x40 grids from k = 6"),
-    coreset_scope: z
-      .enum(['reference', 'bank'])
-      .default('reference')
-      .describe("'reference': a coreset per reference, the bank their union, leave-one-out against the other references' coresets; 'bank': one coreset of the whole bank (PatchCore's), leave-one-out against full rows"),
-    search_int8: z
-      .boolean()
-      .default(true)
-      .describe('nearest-patch search of the minisam-ms scales as an int8 product (7-bit bank: the same exact integer sums on every x86-64 CPU; ~2x float32, cosine within a few 1e-3); false = float32'),
-    augment: z
-      .enum(['none', 'rot90', 'rot45', 'flip'])
-      .default('none')
-      .describe("copies of each reference added to its bank: 'rot90' its quarter turns, 'rot45' every 45 degrees, 'flip' its two mirror images; a reference and its copies share one coreset of the reference's own size (the per-image search keeps its cost), leave-one-out excludes a reference's own copies"),
-    pca: z
-      .number()
-      .int()
-      .min(0)
-      .default(0)
-      .describe('scales with more dims are PCA-projected to this many, fitted on the references; 0 = off. Fast variant: pca=64'),
-  })
-  .strict()
-  .default({});
-
-export type FewshotConfig = z.infer<typeof fewshotSchema>;
-/** The schema's few-shot defaults, for code that runs the method without a config. */
-export const FEWSHOT_DEFAULTS: FewshotConfig = fewshotSchema.parse(undefined);
-
 /**
- * Mutual scoring (src/methods/mutual), preset `mutual`: every test image against the other test
- * images of its category; no references, no text. The map's size and smoothing and the SAM
- * refinement are the `fewshot` section's keys (threshold, use_sam, mask_margin, boost, ...).
+ * The keys every method has: run identity and locations, references, the shared model settings
+ * (SAM, Grounding DINO, the LLM) and the evaluation. Each method adds its own sections
+ * (src/methods/<method>/config.ts); src/methods/registry.ts composes the full schema.
  */
-export const mutualSchema = z
-  .object({
-    backbone: z.string().default('minisam-ms64').describe("minisam-ms64 (three scales inside the SAM encoder, all on its 64x64 grid) | mobilenetv2 | any fewshot backbone (its own aggregation is turned off)"),
-    keep: z.number().gt(0).max(1).default(0.3).describe("a patch's score is the mean of this fraction of its per-image nearest distances, smallest first (MuSc's X%)"),
-    kernels: z
-      .array(
-        z
-          .number()
-          .int()
-          .min(1)
-          .refine((k) => k % 2 === 1, 'kernels are odd cell counts'),
-      )
-      .min(1)
-      .default([1, 3, 5])
-      .describe('local-mean aggregation kernels (k x k cells); maps are averaged over layers and kernels'),
-    max_compared: z.number().int().min(0).default(16).describe('each image is compared with at most this many others of its category (a seeded pool); 0 = all others (time N x N)'),
-    pca: z.number().int().min(0).default(64).describe("each layer's features are projected to this many dims (PCA on the category's pool); 0 = off"),
-  })
-  .strict()
-  .default({});
-
-export type MutualConfig = z.infer<typeof mutualSchema>;
-
-/** SAA+ (src/methods/saa-plus, docs/method.md §2): text prompts, property prompts, saliency, confidence. */
-export const saaSchema = z
-  .object({
-    phrases: z
-      .string()
-      .optional()
-      .describe('a YAML or JSON phrase file of your own (layout of src/methods/saa-plus/phrases/*.yaml); its categories replace the built-in ones'),
-    general: z
-      .array(z.string().min(1))
-      .default(['defect on {object}', 'damage on {object}', 'flaw on {object}'])
-      .describe('prompts asked for every category besides its own phrases; {object} is its object word'),
-    object_count: z.number().int().min(1).default(1).describe('N: object boxes must cover less than 1/N of the image'),
-    max_area: z.number().gt(0).default(0.9).describe('A: defect boxes must be smaller than A times the largest object box'),
-    top_k: z.number().int().min(1).default(5).describe('K: masks kept after rescoring, highest rescored confidence first'),
-    backbone: z.string().default('sam').describe('saliency features: sam (SAM encoder embeddings, 64x64 grid) | mobilenetv2'),
-    saliency_fraction: z
-      .number()
-      .gt(0)
-      .max(1)
-      .default(400 / 4096)
-      .describe("a patch's saliency is its mean dissimilarity to this fraction of the image's patches, the most dissimilar (SAA+: 400 of 64x64)"),
-    saliency_weight: z.number().min(0).default(3).describe("rescoring: s' = s * exp(weight * mean saliency inside the mask)"),
-  })
-  .strict()
-  .default({});
-
-export type SaaConfig = z.infer<typeof saaSchema>;
-
-export const configSchema = z
-  .object({
+const baseHead = {
     preset: z.string().min(1),
     seed: z.number().int().default(111),
     models_dir: z.string().default('models'),
@@ -207,25 +97,6 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-    tagger: z
-      .enum(['ram', 'classname', 'fixed', 'none'])
-      .default('ram')
-      .describe('ram: RAM tags + Grounding DINO; classname: the category name (as SAA+); fixed: object_tag'),
-    object_tag: z.string().optional(),
-    tagging: z
-      .object({
-        model: z.string().default('ram-swin-large-14m'),
-      })
-      .strict()
-      .default({}),
-    captioner: z.enum(['llm', 'static']).default('llm'),
-    caption: z
-      .object({
-        template: z.string().default('iap-as'),
-        static: z.string().default('defect, abnormal'),
-      })
-      .strict()
-      .default({}),
     llm: llmSettingsSchema.default({}).describe('LLM of the captioner (src/models/llm/chat-models.ts)'),
     detector: z
       .object({
@@ -240,9 +111,9 @@ export const configSchema = z
       .strict()
       .default({}),
     sam: samSchema,
-    fewshot: fewshotSchema,
-    mutual: mutualSchema,
-    saa: saaSchema,
+};
+
+const baseTail = {
     eval: z
       .object({
         resolution: z.number().int().min(8).max(4096).default(400).describe('maps (bicubic) and masks (nearest) are resized to n x n before pooling'),
@@ -257,8 +128,18 @@ export const configSchema = z
       })
       .strict()
       .default({}),
-  })
-  .strict();
+};
+
+/** The base schema with a method set's sections between its head and its evaluation section (strict: unknown keys are errors). */
+export function composeConfigSchema<S extends z.ZodRawShape>(sections: S) {
+  return z.object(baseHead).extend(sections).extend(baseTail).strict();
+}
+
+const baseConfigSchema = composeConfigSchema({});
+/** What every method's config has (the composed config, src/methods/registry.ts, has more). */
+export type BaseConfig = z.infer<typeof baseConfigSchema>;
+/** The base keys' defaults, for code that runs without a config. */
+export const CONFIG_BASE_DEFAULTS: BaseConfig = baseConfigSchema.parse({ preset: '(none)' });
 
 /**
  * Points per curve (pixel PR, ROC, PRO) that the evaluation stores per category in metrics.json
@@ -267,7 +148,6 @@ export const configSchema = z
  */
 export const EVAL_CURVE_POINTS = 512;
 
-export type Config = z.infer<typeof configSchema>;
 
 /**
  * Options of `iapas report` (src/report): how the page and the figures are made. Not a run
@@ -294,15 +174,12 @@ export const reportSchema = z
 export type ReportSettings = z.infer<typeof reportSchema>;
 export const REPORT_DEFAULTS: ReportSettings = reportSchema.parse({});
 
-/** Every schema default (the preset's own defaults come on top): what help texts print. */
-export const CONFIG_DEFAULTS: Config = configSchema.parse({ preset: '(none)' });
 
 /**
  * Top-level keys that say where things are, how fast they run or what a run may load, never what
  * is computed: a resumed run may differ in them, and reports do not count them as differences.
  */
 export const RUN_ONLY_KEYS: readonly string[] = ['concurrency', 'cache', 'cache_dir', 'models_dir', 'allow_model_mismatch'];
-export type ConfigInput = z.input<typeof configSchema>;
 
 /** One line per problem, with the dotted path of the offending key. */
 export function formatZodError(err: z.ZodError, source: string): string {

@@ -20,7 +20,7 @@
  */
 import { totalmem } from 'node:os';
 import { basename } from 'node:path';
-import { CONFIG_DEFAULTS, type Config, EVAL_CURVE_POINTS } from '../config/schema.js';
+import { CONFIG_BASE_DEFAULTS, type BaseConfig, EVAL_CURVE_POINTS } from '../config/schema.js';
 import type { LayoutName, Sample } from '../datasets/types.js';
 import { labelComponents } from '../image/components.js';
 import { resizeBicubic, resizeNearest } from '../image/resize.js';
@@ -48,7 +48,7 @@ export interface ProtocolOptions {
 }
 
 /** The protocol a config's `eval` section describes (its defaults are the schema's). */
-export function protocolOf(e: Config['eval']): ProtocolOptions {
+export function protocolOf(e: BaseConfig['eval']): ProtocolOptions {
   return {
     resolution: e.resolution,
     normalize: e.normalize,
@@ -99,7 +99,7 @@ export function checkEvaluationMemory(category: string, images: number, options:
   );
 }
 
-export const DEFAULT_PROTOCOL: ProtocolOptions = protocolOf(CONFIG_DEFAULTS.eval);
+export const DEFAULT_PROTOCOL: ProtocolOptions = protocolOf(CONFIG_BASE_DEFAULTS.eval);
 
 export function resolveProtocol(partial: Partial<ProtocolOptions> = {}): ProtocolOptions {
   const o = { ...DEFAULT_PROTOCOL, ...Object.fromEntries(Object.entries(partial).filter(([, v]) => v !== undefined)) };

@@ -10,7 +10,7 @@
 import { createHash } from 'node:crypto';
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Config } from '../config/schema.js';
+import type { BaseConfig } from '../config/schema.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { evaluateMaps } from '../evaluation/evaluate.js';
 import { protocolOf } from '../evaluation/protocol.js';
@@ -20,7 +20,7 @@ import { RunDir } from './run-dir.js';
 import type { CategoryJob } from './runner.js';
 
 /** Hash of everything a run's report depends on, map bytes included. */
-async function reportKey(dir: RunDir, evaluated: DatasetIndex, config: Config): Promise<string> {
+async function reportKey(dir: RunDir, evaluated: DatasetIndex, config: BaseConfig): Promise<string> {
   const h = createHash('sha256');
   h.update(JSON.stringify({ v: 1, protocol: protocolOf(config.eval), root: evaluated.root, layout: evaluated.layout, categories: evaluated.categories, problems: evaluated.problems }));
   for (const s of evaluated.samples) {
@@ -42,7 +42,7 @@ async function reportKey(dir: RunDir, evaluated: DatasetIndex, config: Config): 
 export async function evaluateRun(
   runDir: string,
   jobs: CategoryJob[],
-  config: Config,
+  config: BaseConfig,
   index: DatasetIndex,
   quiet?: boolean,
   resources?: RunResources,
@@ -61,7 +61,7 @@ export async function evaluateRun(
   return report;
 }
 
-async function evaluateMapsOf(dir: RunDir, evaluated: DatasetIndex, config: Config, quiet: boolean | undefined, resources: RunResources | undefined): Promise<EvaluationReport> {
+async function evaluateMapsOf(dir: RunDir, evaluated: DatasetIndex, config: BaseConfig, quiet: boolean | undefined, resources: RunResources | undefined): Promise<EvaluationReport> {
   const report = await evaluateMaps({
     dataset: evaluated,
     options: protocolOf(config.eval),

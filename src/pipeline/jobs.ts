@@ -2,7 +2,7 @@
  * From a dataset index to the per-category work of a run: references for stage A (chosen as the
  * IAP-AS code chooses them, with the config's seed and k) and the test images for stage B.
  */
-import type { Config } from '../config/schema.js';
+import type { BaseConfig } from '../config/schema.js';
 import { selectReferences } from '../datasets/references.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { UserError } from '../util/errors.js';
@@ -15,7 +15,7 @@ export function selectCategories(index: DatasetIndex, wanted?: string[]): string
   return wanted;
 }
 
-export function buildJobs(index: DatasetIndex, config: Config, categories: string[], opts: { needsReferences: boolean; excludeReferences?: boolean; limit?: number }): CategoryJob[] {
+export function buildJobs(index: DatasetIndex, config: BaseConfig, categories: string[], opts: { needsReferences: boolean; excludeReferences?: boolean; limit?: number }): CategoryJob[] {
   return categories.map((category) => {
     const references = opts.needsReferences ? selectReferences(index, category, config.references.k, config.seed, { from: config.references.from }) : [];
     const shots = new Set(opts.excludeReferences ? references.map((r) => r.imagePath) : []);

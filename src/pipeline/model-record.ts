@@ -3,13 +3,13 @@
  * exactly what it ran. Each file is checked against the manifest's pin on the way (pins.ts):
  * builders make these records before they load anything, so a mismatch stops the run first.
  */
-import type { Config } from '../config/schema.js';
+import type { BaseConfig } from '../config/schema.js';
 import type { SamModelEntry } from '../models/sam/model-entry.js';
 import { checkModelFile, type CheckedFile, type ModelCheck } from '../models/weights/pins.js';
 import type { BuildEnv, ModelRecord } from './types.js';
 
 /** How a build checks its model files: the config's models dir and override. */
-export function modelCheckOf(config: Config, env: BuildEnv): ModelCheck {
+export function modelCheckOf(config: BaseConfig, env: BuildEnv): ModelCheck {
   return { modelsDir: env.modelsDir, allowMismatch: config.allow_model_mismatch };
 }
 

@@ -11,7 +11,7 @@
  */
 import { resolve } from 'node:path';
 import { LRUCache } from 'lru-cache';
-import type { Config } from '../config/schema.js';
+import type { BaseConfig } from '../config/schema.js';
 import { GroundTruthStore } from '../evaluation/ground-truth.js';
 import { defaultCacheRoot, DiskCache } from '../util/disk-cache.js';
 
@@ -43,7 +43,7 @@ export class RunResources {
   }
 
   /** The model-output cache of a config (one object per root), or undefined when `cache: false`. */
-  diskCache(config: Config): DiskCache | undefined {
+  diskCache(config: BaseConfig): DiskCache | undefined {
     if (!config.cache) return undefined;
     const root = config.cache_dir ? resolve(config.cache_dir) : resolve(defaultCacheRoot());
     let c = this.caches.get(root);

@@ -12,7 +12,7 @@
 import { rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import pLimit from 'p-limit';
-import { RUN_ONLY_KEYS, type Config } from '../config/schema.js';
+import { RUN_ONLY_KEYS, type BaseConfig } from '../config/schema.js';
 import type { Sample } from '../datasets/types.js';
 import type { DiskCache } from '../util/disk-cache.js';
 import { MissingModelError, UserError, WriteError } from '../util/errors.js';
@@ -33,7 +33,7 @@ export interface CategoryJob {
 
 export interface RunOptions {
   pipeline: Pipeline;
-  config: Config;
+  config: BaseConfig;
   jobs: CategoryJob[];
   runDir: string;
   resume?: boolean;
@@ -94,7 +94,7 @@ export interface RunSummary {
 }
 
 
-export function resultConfigHash(config: Config): string {
+export function resultConfigHash(config: BaseConfig): string {
   const c: Record<string, unknown> = { ...config };
   for (const k of RUN_ONLY_KEYS) delete c[k];
   if (config.eval) {
@@ -105,13 +105,13 @@ export function resultConfigHash(config: Config): string {
 }
 
 /** Checks a run directory against this run before anything is written to it. */
-async function prepareRunDir(dir: RunDir, config: Config, models: Pipeline['models'], resume: boolean, dirFlag: string): Promise<void> {
+async function prepareRunDir(dir: RunDir, config: BaseConfig, models: Pipeline['models'], resume: boolean, dirFlag: string): Promise<void> {
   const existing = await dir.readConfig();
   if (existing) {
     if (!resume) {
       throw new UserError(`run directory ${dir.root} already holds a run; pass --resume to continue it, or choose another ${dirFlag}`);
     }
-    if (resultConfigHash(existing as Config) !== resultConfigHash(config)) {
+    if (resultConfigHash(existing as BaseConfig) !== resultConfigHash(config)) {
       throw new UserError(
         `cannot resume ${dir.root}: its config differs from this one in values that change results; use another ${dirFlag}`,
       );
@@ -208,7 +208,7 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
   const abort = new AbortController();
   const onOuterAbort = () => abort.abort(opts.signal?.reason);
   opts.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const ctx: StageContext = { config, cache: opts.cache, timer, signal: abort.signal, resources: opts.resources };
+  const ctx: StageContext = { cache: opts.cache, timer, signal: abort.signal, resources: opts.resources };
   const limit = pLimit(config.concurrency);
   let computedTotal = 0;
   const summary: RunSummary = { runDir: opts.runDir, aborted: false, categories: [], timing: {}, cache: {}, modelRuns: {}, modelMs: {}, wallSeconds: 0, failed: [] };

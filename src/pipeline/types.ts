@@ -7,7 +7,7 @@
 import type { Sample } from '../datasets/types.js';
 import type { DiskCache } from '../util/disk-cache.js';
 import type { StageTimer } from '../util/progress.js';
-import type { Config } from '../config/schema.js';
+import type { BaseConfig } from '../config/schema.js';
 import type { Box, RgbImage } from '../image/types.js';
 import type { RunResources } from './resources.js';
 
@@ -71,8 +71,8 @@ export interface ImageState {
   notes?: Record<string, unknown>;
 }
 
+/** What a running stage gets besides its state; its parameters were bound when it was built. */
 export interface StageContext {
-  config: Config;
   cache?: DiskCache;
   timer: StageTimer;
   signal?: AbortSignal;

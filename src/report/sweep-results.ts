@@ -22,7 +22,7 @@
  * parameters that take more than one value.
  */
 import { readFile } from 'node:fs/promises';
-import { configSchema } from '../config/schema.js';
+import { configSchema } from '../methods/registry.js';
 import { METRIC_KEYS, type MetricKey } from '../evaluation/protocol.js';
 import { UserError } from '../util/errors.js';
 

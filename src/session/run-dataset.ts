@@ -7,12 +7,10 @@
  */
 import { basename, resolve } from 'node:path';
 import { cacheOf, modelsDirOf } from '../config/locations.js';
-import type { Config } from '../config/schema.js';
 import { loadDataset } from '../datasets/index.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { hashJson } from '../util/hash.js';
 import { buildJobs, selectCategories } from '../pipeline/jobs.js';
-import { getPreset } from '../methods/registry.js';
 import { resultConfigHash, runPipeline, type RunSummary } from '../pipeline/runner.js';
 import type { EvaluationReport } from '../evaluation/report.js';
 import { evaluateRun } from '../pipeline/evaluate-run.js';
@@ -22,6 +20,7 @@ import { withRunLock } from '../pipeline/run-lock.js';
 import type { Pipeline } from '../pipeline/types.js';
 import { checkEvaluationMemory, protocolOf } from '../evaluation/protocol.js';
 import { checkWritable } from '../util/writable.js';
+import { type Config, getPreset } from '../methods/registry.js';
 
 export interface DatasetRunRequest {
   config: Config;

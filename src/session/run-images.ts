@@ -5,15 +5,14 @@
  */
 import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { cacheOf, modelsDirOf } from '../config/locations.js';
-import type { Config } from '../config/schema.js';
 import type { Sample } from '../datasets/types.js';
-import { getPreset } from '../methods/registry.js';
 import { withRunLock } from '../pipeline/run-lock.js';
 import { runPipeline, type RunSummary } from '../pipeline/runner.js';
 import { UserError } from '../util/errors.js';
 import { escapeRelPath } from '../util/file-names.js';
 import { uniqueNames } from '../util/unique-names.js';
 import { checkWritable } from '../util/writable.js';
+import { type Config, getPreset } from '../methods/registry.js';
 
 export const IMAGES_CATEGORY = 'input';
 

@@ -11,16 +11,15 @@
  */
 import { resolve } from 'node:path';
 import { cacheOf, modelsDirOf } from '../config/locations.js';
-import type { Config } from '../config/schema.js';
 import { loadDataset } from '../datasets/index.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { imageFileHash } from '../image/io.js';
-import { getPreset } from '../methods/registry.js';
 import { buildJobs, selectCategories } from '../pipeline/jobs.js';
 import type { RunResources } from '../pipeline/resources.js';
 import { RunDir } from '../pipeline/run-dir.js';
 import { staleReason } from '../pipeline/runner.js';
 import { hashJson } from '../util/hash.js';
+import { type Config, getPreset } from '../methods/registry.js';
 
 export interface RunInputsRequest {
   config: Config;

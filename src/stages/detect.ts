@@ -4,7 +4,7 @@
  * so a sweep over thresholds never re-runs the model.
  */
 import { anomalyPass, objectPass, type DetectorRaw, type DetectParams } from '../models/grounding-dino/postprocess.js';
-import type { Config } from '../config/schema.js';
+import type { BaseConfig } from '../config/schema.js';
 import { boxArea } from '../image/box.js';
 import type { BoxRecord, Detection, ImageState, Stage } from '../pipeline/types.js';
 import type { RgbImage } from '../image/types.js';
@@ -15,23 +15,23 @@ export interface RawDetector {
   raw(image: RgbImage, caption: string): Promise<DetectorRaw>;
 }
 
-export function detectParams(config: Config): DetectParams {
+export function detectParams(config: BaseConfig): DetectParams {
   return { boxThreshold: config.detector.box_threshold, textThreshold: config.detector.text_threshold, nmsIou: config.detector.nms_iou };
 }
 
 const round = (v: number) => Math.round(v * 1e4) / 1e4;
 const roundBox = (b: readonly number[]): [number, number, number, number] => [round(b[0]), round(b[1]), round(b[2]), round(b[3])];
 
-export function objectPassStage(det: RawDetector): Stage<ImageState> {
+export function objectPassStage(det: RawDetector, params: DetectParams): Stage<ImageState> {
   return {
     name: 'object-pass',
     reads: ['image', 'category'],
     writes: ['objectBox', 'objectSize'],
-    async run(s, ctx) {
+    async run(s) {
       const tag = s.category.objectTag;
       if (!tag) throw new Error(`category '${s.category.category}' has no object tag for the object pass`);
       const raw = await det.raw(s.image!, tag);
-      const best = objectPass(raw, detectParams(ctx.config));
+      const best = objectPass(raw, params);
       // No object found: the whole image stands in for it (docs/method.md §1 B3, as the reference).
       if (!best) return { objectBox: null, objectSize: 1 };
       return { objectBox: { box: roundBox(best.box), score: best.score, phrase: best.phrase }, objectSize: best.objectSize };
@@ -39,17 +39,17 @@ export function objectPassStage(det: RawDetector): Stage<ImageState> {
   };
 }
 
-export function anomalyPassStage(det: RawDetector): Stage<ImageState> {
+export function anomalyPassStage(det: RawDetector, params: DetectParams): Stage<ImageState> {
   return {
     name: 'anomaly-pass',
     reads: ['image', 'category'],
     writes: ['boxes'],
-    async run(s, ctx) {
+    async run(s) {
       const caption = s.category.caption?.caption;
       if (!caption) throw new Error(`category '${s.category.category}' has no anomaly caption`);
       const raw = await det.raw(s.image!, caption);
       const { width, height } = s.image!;
-      const boxes: BoxRecord[] = anomalyPass(raw, detectParams(ctx.config)).map((d) => ({
+      const boxes: BoxRecord[] = anomalyPass(raw, params).map((d) => ({
         box: d.box,
         score: d.score,
         phrase: d.phrase,
@@ -66,7 +66,6 @@ export interface EnsembleProposer {
   propose(
     raws: { object: DetectorRaw; prompts: DetectorRaw[] },
     prompts: TextPrompts,
-    config: Config,
   ): { objectBox: Detection | null; objectSize: number; boxes: BoxRecord[]; notes?: Record<string, unknown> };
 }
 
@@ -80,13 +79,13 @@ export function promptEnsembleStage(det: RawDetector, proposer: EnsembleProposer
     name: 'detect',
     reads: ['image', 'category'],
     writes: ['objectBox', 'objectSize', 'boxes', 'notes'],
-    async run(s, ctx) {
+    async run(s) {
       const prompts = s.category.memory as TextPrompts | undefined;
       if (!prompts?.prompts) throw new Error(`category '${s.category.category}' has no text prompts (stage A's text-prompts stage)`);
       const object = await det.raw(s.image!, prompts.object);
       const raws: DetectorRaw[] = [];
       for (const p of prompts.prompts) raws.push(await det.raw(s.image!, p));
-      const r = proposer.propose({ object, prompts: raws }, prompts, ctx.config);
+      const r = proposer.propose({ object, prompts: raws }, prompts);
       return {
         objectBox: r.objectBox ? { ...r.objectBox, box: roundBox(r.objectBox.box) } : null,
         objectSize: r.objectSize,

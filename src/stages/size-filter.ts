@@ -2,15 +2,17 @@
 import { sizeFilter } from '../models/grounding-dino/postprocess.js';
 import type { ImageState, Stage } from '../pipeline/types.js';
 
-/** Marks boxes over object_size * size_threshold as dropped (they stay in the record). */
-export const sizeFilterStage: Stage<ImageState> = {
-  name: 'size-filter',
-  reads: ['image', 'boxes', 'objectSize'],
-  writes: ['boxes'],
-  async run(s, ctx) {
-    const { width, height } = s.image!;
-    const dets = s.boxes!.map((b, query) => ({ box: b.box, score: b.score, phrase: b.phrase, query }));
-    const keep = new Set(sizeFilter(dets, s.objectSize!, ctx.config.detector.size_threshold, width, height).map((d) => d.query));
-    return { boxes: s.boxes!.map((b, i) => (keep.has(i) ? b : { ...b, kept: false, dropped: 'size' })) };
-  },
-};
+/** Marks boxes over object_size * sizeThreshold as dropped (they stay in the record). */
+export function sizeFilterStage(sizeThreshold: number): Stage<ImageState> {
+  return {
+    name: 'size-filter',
+    reads: ['image', 'boxes', 'objectSize'],
+    writes: ['boxes'],
+    async run(s) {
+      const { width, height } = s.image!;
+      const dets = s.boxes!.map((b, query) => ({ box: b.box, score: b.score, phrase: b.phrase, query }));
+      const keep = new Set(sizeFilter(dets, s.objectSize!, sizeThreshold, width, height).map((d) => d.query));
+      return { boxes: s.boxes!.map((b, i) => (keep.has(i) ? b : { ...b, kept: false, dropped: 'size' })) };
+    },
+  };
+}

@@ -8,7 +8,7 @@ import type { RamTagger } from '../models/ram/model.js';
 import { hashRgb } from '../models/sam/model.js';
 import type { CategoryState, Stage } from '../pipeline/types.js';
 import { UserError } from '../util/errors.js';
-import { detectParams, type RawDetector } from './detect.js';
+import type { RawDetector } from './detect.js';
 
 export interface ObjectTagImage {
   tagString: string;
@@ -54,13 +54,13 @@ export async function objectTagFromReferences(
   return { objectTag: candidates[0]?.phrase ?? null, candidates, perImage };
 }
 
-export function ramObjectTagStage(ram: Pick<RamTagger, 'tag'>, detector: RawDetector): Stage<CategoryState> {
+export function ramObjectTagStage(ram: Pick<RamTagger, 'tag'>, detector: RawDetector, params: DetectParams): Stage<CategoryState> {
   return {
     name: 'object-tag',
     reads: ['refImages'],
     writes: ['tags', 'objectTag', 'objectTagSource', 'notes'],
-    async run(s, ctx) {
-      const r = await objectTagFromReferences(s.refImages!, ram, detector, detectParams(ctx.config));
+    async run(s) {
+      const r = await objectTagFromReferences(s.refImages!, ram, detector, params);
       if (!r.objectTag) {
         throw new UserError(`category '${s.category}': no object tag: Grounding DINO found no box for the RAM tags of any reference image (try --tagger classname)`);
       }

@@ -1,8 +1,7 @@
 /** Help texts read the defaults from the config schema and the preset list, so they cannot drift. */
 import { describe, expect, it } from 'vitest';
-import { PRESET_NAMES } from '../../src/config/presets.js';
-import { CONFIG_DEFAULTS } from '../../src/config/schema.js';
 import { runCli } from '../support/cli.js';
+import { PRESET_NAMES, CONFIG_DEFAULTS } from '../../src/methods/registry.js';
 
 describe('help texts', () => {
   it('iapas run names every preset and the schema defaults', async () => {

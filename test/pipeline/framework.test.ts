@@ -3,9 +3,8 @@ import { mkdtemp, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildConfig, deepMerge, parseSetFlag, validateConfig } from '../../src/config/load.js';
+import { deepMerge, parseSetFlag } from '../../src/config/load.js';
 import { flagsToConfig } from '../../src/commands/config-flags.js';
-import { getPreset } from '../../src/methods/registry.js';
 import { decodeRle, encodeRle } from '../../src/pipeline/rle.js';
 import { runPipeline } from '../../src/pipeline/runner.js';
 import { boxArea } from '../../src/image/box.js';
@@ -15,6 +14,7 @@ import { definePipeline, type ImageState, type Stage } from '../../src/pipeline/
 import type { DatasetIndex, Sample } from '../../src/datasets/types.js';
 import { buildJobs, selectCategories, spread } from '../../src/pipeline/jobs.js';
 import { UserError } from '../../src/util/errors.js';
+import { buildConfig, validateConfig, getPreset } from '../../src/methods/registry.js';
 
 const tmpDirs: string[] = [];
 async function tmp(): Promise<string> {

@@ -11,7 +11,6 @@ import { join, relative } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildConfig } from '../../src/config/load.js';
 import { loadDataset } from '../../src/datasets/index.js';
 import { RunDir } from '../../src/pipeline/run-dir.js';
 import { runOnDataset } from '../../src/session/run-dataset.js';
@@ -19,6 +18,7 @@ import { mulberry32 } from '../../src/util/random.js';
 import { runCli } from '../support/cli.js';
 import { fakePipeline, runDirFiles, writeRgb, writeTinyMvtec } from '../support/fake-pipeline.js';
 import { REPO_ROOT } from '../support/shared.js';
+import { buildConfig } from '../../src/methods/registry.js';
 
 const dirs: string[] = [];
 async function tmp(): Promise<string> {

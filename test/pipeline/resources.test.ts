@@ -5,8 +5,8 @@
  * cache root.
  */
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS } from '../../src/config/schema.js';
 import { acquireModel, RunResources } from '../../src/pipeline/resources.js';
+import { CONFIG_DEFAULTS } from '../../src/methods/registry.js';
 
 describe('RunResources', () => {
   it('loads a shared model once and releases it once, at dispose', async () => {

@@ -8,8 +8,6 @@ import { cp, mkdtemp, readdir, readFile, rm, stat, symlink, writeFile } from 'no
 import { hostname, tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { buildConfig } from '../../src/config/load.js';
-import type { Config } from '../../src/config/schema.js';
 import { loadDataset } from '../../src/datasets/index.js';
 import { evaluateMapsFolder } from '../../src/evaluation/evaluate.js';
 import { RunDir } from '../../src/pipeline/run-dir.js';
@@ -19,6 +17,7 @@ import { runOnDataset } from '../../src/session/run-dataset.js';
 import { imagesAsSamples, segmentOutputStem } from '../../src/session/run-images.js';
 import { runCli } from '../support/cli.js';
 import { fakePipeline, runDirFiles, writeDefectMask, writeRgb, writeTinyMvtec } from '../support/fake-pipeline.js';
+import { buildConfig, type Config } from '../../src/methods/registry.js';
 
 const dirs: string[] = [];
 async function tmp(prefix = 'iapas-integrity-'): Promise<string> {

@@ -8,10 +8,10 @@
  * Prints 'start' when the run begins and 'image <relId>' for each image it computes; exits 130
  * when interrupted, as `iapas run` does.
  */
-import { buildConfig } from '../../src/config/load.js';
 import { abortOnSigint } from '../../src/commands/run-output.js';
 import { runOnDataset } from '../../src/session/run-dataset.js';
 import { fakePipeline } from './fake-pipeline.js';
+import { buildConfig } from '../../src/methods/registry.js';
 
 const [dataset, runDir, ...rest] = process.argv.slice(2);
 const delay = rest.includes('--delay') ? Number(rest[rest.indexOf('--delay') + 1]) : 60;

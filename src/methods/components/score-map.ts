@@ -4,10 +4,10 @@
  * resized to the image: blurring a 1024 px map with a proportionally wide kernel would cost
  * ~30x more for the same result after the protocol's own resize to 400 px.
  */
-import { FEWSHOT_DEFAULTS } from '../../config/schema.js';
 import type { FeatureGrid } from '../../models/backbones/types.js';
 import { cropChw } from '../../models/backbones/features.js';
 import { resizeBilinear } from '../../image/resize.js';
+import { MAP_SETTINGS_DEFAULTS } from './map-settings.js';
 import { gaussianBlur } from './smooth.js';
 
 export interface MapOptions {
@@ -17,7 +17,7 @@ export interface MapOptions {
   smoothSigma?: number;
 }
 
-export const DEFAULT_MAP_OPTIONS: Required<MapOptions> = { workSize: FEWSHOT_DEFAULTS.work_size, smoothSigma: FEWSHOT_DEFAULTS.smooth_sigma };
+export const DEFAULT_MAP_OPTIONS: Required<MapOptions> = { workSize: MAP_SETTINGS_DEFAULTS.work_size, smoothSigma: MAP_SETTINGS_DEFAULTS.smooth_sigma };
 
 /**
  * Upsamples grid scores (gridHeight x gridWidth) to a width x height map: bilinear over the

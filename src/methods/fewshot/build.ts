@@ -8,7 +8,7 @@
  * anomaly map is in the model-output cache (namespace `fewshot-map`), and so are SAM's masks per
  * prompt (sam-masks.ts); a threshold, margin or boost change re-runs only what comes after them.
  */
-import type { Config } from '../../config/schema.js';
+import type { FewshotRunConfig } from './config.js';
 import type { RgbImage } from '../../image/types.js';
 import { backboneEntry, resolveBackboneFile } from '../../models/backbones/index.js';
 import { hashRgb } from '../../models/sam/model.js';
@@ -21,7 +21,8 @@ import { mapRefineStage, type MapRefiner } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
 import { hashJson } from '../../util/hash.js';
 import { npyParts } from '../../util/npy.js';
-import { fewshotCategoryFromBank, fewshotOptionsFrom, refineWithSam, type FewshotCategory } from './algorithm.js';
+import { fewshotCategoryFromBank, fewshotOptionsFrom, type FewshotCategory } from './algorithm.js';
+import { refineWithSam } from '../components/map-to-masks.js';
 import { referenceCopies } from './augment.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
@@ -37,7 +38,7 @@ function bankBytes(b: MemoryBank): number {
   return b.scales.reduce((n, s) => n + s.prepared.n * s.prepared.dim * 4, 0) + b.referenceScores.byteLength;
 }
 
-export async function buildFewshot(config: Config, env: BuildEnv): Promise<Pipeline> {
+export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Promise<Pipeline> {
   const options = fewshotOptionsFrom(config.fewshot, config.sam);
   let entry;
   try {

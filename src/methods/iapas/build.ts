@@ -5,7 +5,7 @@
  * loaded, so a missing file stops the run before any work, naming the file and how to get it.
  */
 import { join } from 'node:path';
-import type { Config } from '../../config/schema.js';
+import type { IapasRunConfig } from './config.js';
 import { gdinoModelFile, prepareCaption } from '../../models/grounding-dino/model.js';
 import { resolveGgufPath } from '../../models/llm/chat-models.js';
 import { RamTagger } from '../../models/ram/model.js';
@@ -19,7 +19,7 @@ import { definePipeline, type BuildEnv, type CategoryState, type ImageState, typ
 import { createLlmCaptioner, createStaticCaptioner, type Captioner } from '../../prompts/captioner.js';
 import { captionStage } from '../../stages/caption.js';
 import { decodeImage, loadReferences } from '../../stages/decode.js';
-import { anomalyPassStage, objectPassStage, type RawDetector } from '../../stages/detect.js';
+import { anomalyPassStage, detectParams, objectPassStage, type RawDetector } from '../../stages/detect.js';
 import { normalizeStage, scoreStage } from '../../stages/score.js';
 import { samOnBoxes } from '../../stages/segment.js';
 import { sizeFilterStage } from '../../stages/size-filter.js';
@@ -33,7 +33,7 @@ export async function requireModelFiles(name: string, modelsDir: string): Promis
   return { dir: r.dir, files: Object.values(r.files) };
 }
 
-function checkConfig(config: Config): void {
+function checkConfig(config: IapasRunConfig): void {
   const { tagger, captioner, detector: det } = config;
   if (tagger === 'fixed' && !config.object_tag) throw new UserError('tagger fixed needs an object tag (--object-tag <tag>)');
   if (det.object_pass && tagger === 'none') {
@@ -49,7 +49,7 @@ function checkConfig(config: Config): void {
   }
 }
 
-export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipeline> {
+export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise<Pipeline> {
   checkConfig(config);
   const { tagger, detector: det } = config;
 
@@ -111,17 +111,18 @@ export async function buildIapas(config: Config, env: BuildEnv): Promise<Pipelin
 
   const detector: RawDetector = { raw: (image, caption) => gdino.infer(image, prepareCaption(caption), hashRgb(image)) };
 
-  // 3. The stage lists.
+  // 3. The stage lists, every parameter bound here.
+  const params = detectParams(config);
   const categoryStages: Stage<CategoryState>[] = [];
-  if (tagger === 'ram') categoryStages.push(loadReferences, ramObjectTagStage(ram!, detector));
+  if (tagger === 'ram') categoryStages.push(loadReferences, ramObjectTagStage(ram!, detector, params));
   else if (tagger === 'classname') categoryStages.push(classnameTagStage);
   else if (tagger === 'fixed') categoryStages.push(fixedTagStage(config.object_tag!));
   categoryStages.push(captionStage(captioner));
 
   const imageStages: Stage<ImageState>[] = [decodeImage];
-  if (det.object_pass) imageStages.push(objectPassStage(detector));
-  imageStages.push(anomalyPassStage(detector));
-  if (det.size_filter) imageStages.push(sizeFilterStage);
+  if (det.object_pass) imageStages.push(objectPassStage(detector, params));
+  imageStages.push(anomalyPassStage(detector, params));
+  if (det.size_filter) imageStages.push(sizeFilterStage(det.size_threshold));
   imageStages.push(samOnBoxes(sam, refinePolicyFrom(config.sam)), scoreStage, normalizeStage);
 
   return definePipeline({

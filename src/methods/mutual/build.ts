@@ -4,7 +4,7 @@
  * stage B scores each image against the pool and refines the map with SAM exactly as `fewshot`
  * does (its threshold policy, prompts and combination).
  */
-import type { Config } from '../../config/schema.js';
+import type { MutualRunConfig } from './config.js';
 import { loadRgb } from '../../image/io.js';
 import type { RgbImage } from '../../image/types.js';
 import { resizeBilinear } from '../../image/resize.js';
@@ -20,7 +20,7 @@ import { UserError } from '../../util/errors.js';
 import { adaptiveThreshold } from '../components/threshold.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
-import { fewshotOptionsFrom, refineWithSam } from '../fewshot/algorithm.js';
+import { mapToMasksOptionsFrom, refineWithSam } from '../components/map-to-masks.js';
 import { buildPool, checkCategorySize, choosePool, comparedColumns, mutualScores, mutualWorkMap, type MutualOptions, type MutualPool } from './algorithm.js';
 
 interface MutualCategory {
@@ -30,13 +30,13 @@ interface MutualCategory {
   categoryThreshold: number | null;
 }
 
-export function mutualOptionsFrom(config: Config): MutualOptions {
+export function mutualOptionsFrom(config: MutualRunConfig): MutualOptions {
   const m = config.mutual;
   return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
 }
 
-export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeline> {
-  const refine = fewshotOptionsFrom(config.fewshot, config.sam);
+export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promise<Pipeline> {
+  const refine = mapToMasksOptionsFrom(config.fewshot, config.sam);
   const options = mutualOptionsFrom(config);
   let entry;
   try {

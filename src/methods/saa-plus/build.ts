@@ -13,7 +13,7 @@
  * compares each object's patches with the other objects'); with N > 1 the object boxes are
  * still limited to 1/N of the image, but the saliency stays the single-image one.
  */
-import type { Config } from '../../config/schema.js';
+import type { SaaRunConfig } from './config.js';
 import { backboneEntry, resolveBackboneFile, type BackboneEntry } from '../../models/backbones/index.js';
 import { gdinoModelFile, prepareCaption } from '../../models/grounding-dino/model.js';
 import { samEntryFor } from '../../models/sam/load.js';
@@ -46,7 +46,7 @@ function saliencyBackbone(name: string): BackboneEntry {
   return e.kind === 'sam-encoder' ? { ...e, pool: 1 } : e;
 }
 
-export async function buildSaaPlus(config: Config, env: BuildEnv): Promise<Pipeline> {
+export async function buildSaaPlus(config: SaaRunConfig, env: BuildEnv): Promise<Pipeline> {
   const saa = config.saa;
   const book = phraseBook(saa.phrases);
   const entry = saliencyBackbone(saa.backbone);
@@ -75,11 +75,11 @@ export async function buildSaaPlus(config: Config, env: BuildEnv): Promise<Pipel
 
   const detector: RawDetector = { raw: (image, caption) => gdino.infer(image, prepareCaption(caption), hashRgb(image)) };
 
+  const params = detectParams(config);
   const proposer: EnsembleProposer = {
-    propose(raws, prompts, cfg) {
-      const params = detectParams(cfg);
-      const objects = saaObjectPass(raws.object, params, cfg.saa.object_count);
-      const boxes = saaDefectBoxes(raws.prompts, params, { objectArea: objects.area, maxArea: cfg.saa.max_area, filter: prompts.filter });
+    propose(raws, prompts) {
+      const objects = saaObjectPass(raws.object, params, saa.object_count);
+      const boxes = saaDefectBoxes(raws.prompts, params, { objectArea: objects.area, maxArea: saa.max_area, filter: prompts.filter });
       const best = objects.boxes[0];
       return {
         objectBox: best ? { box: best.box, score: best.score, phrase: best.phrase } : null,

@@ -1,10 +1,10 @@
 /**
  * What `iapas sweep --dry-run` prints: how many runs and jobs, which model passes the runs share
- * (from methods/model-passes.ts, on the runs' effective configs), which varied keys act after the
+ * (the methods' model passes, src/methods/registry.ts, on the runs' effective configs), which varied keys act after the
  * models, and every run with its values.
  */
-import { keyUnder, methodOf, MODEL_PASSES } from '../../methods/model-passes.js';
 import { flattenConfig, formatValue, type SweepPlan } from './expand.js';
+import { activePasses, keyUnder, MODEL_PASSES } from '../../methods/registry.js';
 
 export interface SharedPass {
   name: string;
@@ -18,7 +18,7 @@ export interface SharedPass {
 export function sharedPasses(plan: SweepPlan): SharedPass[] {
   const out: SharedPass[] = [];
   for (const pass of MODEL_PASSES) {
-    const runs = plan.runs.filter((r) => pass.active(r.config, methodOf(r.config)));
+    const runs = plan.runs.filter((r) => activePasses(r.config).some((p) => p.name === pass.name));
     if (runs.length === 0) continue;
     const prefixes = [...pass.keys, ...pass.inputKeys];
     const flats = runs.map((r) => flattenConfig(r.config));

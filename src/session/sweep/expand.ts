@@ -10,15 +10,13 @@
  * sweep runs the leaders first).
  */
 import { join, resolve } from 'node:path';
-import { deepMerge, validateConfig, type Plain } from '../../config/load.js';
-import { presetInfo } from '../../config/presets.js';
-import type { Config } from '../../config/schema.js';
-import { keyUnder, methodOf, MODEL_PASSES } from '../../methods/model-passes.js';
+import { deepMerge, type Plain } from '../../config/load.js';
 import { resultConfigHash } from '../../pipeline/runner.js';
 import { defaultCacheRoot } from '../../util/disk-cache.js';
 import { UserError } from '../../util/errors.js';
 import { hashJson } from '../../util/hash.js';
 import type { SweepDataset, SweepSpec } from './spec.js';
+import { activePasses, keyUnder, methodOf, presetInfo, validateConfig, type Config } from '../../methods/registry.js';
 
 export interface SweepRun {
   /** r00, r01, ... in the order of the product (the last factor varies fastest). */
@@ -121,7 +119,7 @@ function runConfig(spec: SweepSpec, assignment: Record<string, unknown>, what: s
 /** Hash of the values that decide a run's model outputs (every active pass's keys and inputs). */
 export function modelSignature(config: Config): string {
   const method = methodOf(config);
-  const prefixes = MODEL_PASSES.filter((p) => p.active(config, method)).flatMap((p) => [...p.keys, ...p.inputKeys]);
+  const prefixes = activePasses(config).flatMap((p) => [...p.keys, ...p.inputKeys]);
   const flat = flattenConfig(config);
   const picked = Object.keys(flat)
     .filter((k) => keyUnder(k, prefixes))

@@ -20,12 +20,11 @@ import { existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { z } from 'zod';
-import { checkConfigKeys, deepMerge, validateConfig, type Plain } from '../../config/load.js';
-import { presetInfo } from '../../config/presets.js';
-import type { Config } from '../../config/schema.js';
+import { checkConfigKeys, deepMerge, type Plain } from '../../config/load.js';
 import { UserError } from '../../util/errors.js';
 import type { SweepJobData } from './run-job.js';
 import { verifyJob } from './job-signature.js';
+import { validateConfig, presetInfo, type Config } from '../../methods/registry.js';
 
 export class JobRefusedError extends UserError {
   constructor(jobId: string, reason: string) {

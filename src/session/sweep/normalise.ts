@@ -6,8 +6,8 @@
  * policy parser's canonical form. Levels that then read the same are merged (the first kept).
  */
 import { z } from 'zod';
-import { configSchema } from '../../config/schema.js';
 import { canonicalThresholdPolicy } from '../../config/threshold-policy.js';
+import { configSchema } from '../../methods/registry.js';
 
 /** Keys whose values are threshold-policy strings (validated by parseThresholdPolicy in the schema). */
 const POLICY_KEYS = new Set(['fewshot.threshold']);

@@ -6,7 +6,6 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Config } from '../../config/schema.js';
 import { loadDataset } from '../../datasets/index.js';
 import type { DatasetIndex } from '../../datasets/types.js';
 import type { CategoryMetrics } from '../../evaluation/protocol.js';
@@ -20,6 +19,7 @@ import { writeJsonAtomic } from '../../util/fs-atomic.js';
 import { runOnDataset } from '../run-dataset.js';
 import type { SweepJob } from './expand.js';
 import type { SweepDataset } from './spec.js';
+import { type Config } from '../../methods/registry.js';
 
 /** What a job needs, as plain JSON (a queue job's data). */
 export interface SweepJobData {

@@ -10,7 +10,7 @@ import {
   thresholdFor,
 } from '../../../src/methods/components/threshold.js';
 import { mulberry32 } from '../../../src/synth/rng.js';
-import { validateConfig } from '../../../src/config/load.js';
+import { validateConfig } from '../../../src/methods/registry.js';
 
 describe('otsuThreshold', () => {
   it('splits a bimodal histogram between its modes', () => {

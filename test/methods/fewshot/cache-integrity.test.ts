@@ -6,11 +6,10 @@ import { readdir, readFile, rm, truncate, writeFile, mkdtemp, stat } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConfig } from '../../../src/config/load.js';
-import { getPreset } from '../../../src/methods/registry.js';
 import { RunResources } from '../../../src/pipeline/resources.js';
 import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
+import { buildConfig, getPreset } from '../../../src/methods/registry.js';
 
 let root: string;
 let data: string;

@@ -7,15 +7,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../../src/cli.js';
-import { buildConfig } from '../../../src/config/load.js';
 import { loadImage, loadMask } from '../../../src/image/io.js';
-import { getPreset } from '../../../src/methods/registry.js';
 import { decodeRle } from '../../../src/pipeline/rle.js';
 import { RunDir } from '../../../src/pipeline/run-dir.js';
 import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { unionMask } from '../../../src/image/masks.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
 import { runCli } from '../../support/cli.js';
+import { buildConfig, getPreset } from '../../../src/methods/registry.js';
 
 let root: string;
 let data: string;

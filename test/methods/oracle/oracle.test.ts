@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { LOGIT_CLAMP, OracleAccumulator } from '../../../src/methods/oracle/accumulate.js';
 import { columnTitle, imageSeed, oracleColumns, oraclePrompts, parseModes, parseRefineList } from '../../../src/methods/oracle/modes.js';
 import { refineBaseFromSets } from '../../../src/commands/oracle.js';
-import { CONFIG_DEFAULTS } from '../../../src/config/schema.js';
 import { refinePolicyFrom } from '../../../src/models/sam/refine.js';
 import { selectOracleSamples, type OracleResult } from '../../../src/methods/oracle/study.js';
 import { longCsv, wideCsv } from '../../../src/methods/oracle/study-table.js';
 import { mulberry32 } from '../../../src/util/random.js';
 import type { Sample } from '../../../src/datasets/types.js';
+import { CONFIG_DEFAULTS } from '../../../src/methods/registry.js';
 
 describe('oracle modes', () => {
   it('parses mode lists and rejects unknown modes', () => {

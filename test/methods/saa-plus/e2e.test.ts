@@ -9,12 +9,9 @@ import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { buildConfig } from '../../../src/config/load.js';
-import type { Config } from '../../../src/config/schema.js';
 import { loadDataset } from '../../../src/datasets/index.js';
 import type { DatasetIndex } from '../../../src/datasets/types.js';
 import { loadRgb } from '../../../src/image/io.js';
-import { getPreset } from '../../../src/methods/registry.js';
 import { confidenceMap } from '../../../src/methods/saa-plus/rescore.js';
 import { saliencyMap } from '../../../src/methods/saa-plus/saliency.js';
 import { SamEncoderBackbone } from '../../../src/models/backbones/sam-encoder.js';
@@ -26,6 +23,7 @@ import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { MissingModelError, UserError } from '../../../src/util/errors.js';
 import { buildTinyGroundingDino } from '../../support/tiny-models.js';
 import { describeWithShared, SHARED } from '../../support/shared.js';
+import { buildConfig, type Config, getPreset } from '../../../src/methods/registry.js';
 
 const MPDD = join(SHARED.datasets, 'mpdd');
 

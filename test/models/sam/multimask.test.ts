@@ -5,7 +5,6 @@
  */
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS } from '../../../src/config/schema.js';
 import { componentBox } from '../../../src/image/box.js';
 import { labelComponents } from '../../../src/image/components.js';
 import { signedDistance } from '../../../src/image/distance.js';
@@ -18,6 +17,7 @@ import { exportChoice, multimaskDecoder, MultimaskSurgeryError } from '../../../
 import { refineMask, refinePolicyFrom, type RefinePolicy } from '../../../src/models/sam/refine.js';
 import type { SamPrompt } from '../../../src/models/sam/transforms.js';
 import { describeWithShared, SHARED } from '../../support/shared.js';
+import { CONFIG_DEFAULTS } from '../../../src/methods/registry.js';
 
 const DATA = join(SHARED.datasets, 'mvtec_ad', 'metal_nut');
 const BASE = refinePolicyFrom(CONFIG_DEFAULTS.sam);

