@@ -127,7 +127,7 @@ async function maskHash(path: string | null): Promise<string | null> {
   return imageFileHash(path).catch(() => null);
 }
 
-function stageARecord(s: CategoryState, referenceHashes: string[]): StageARecord {
+function stageARecord(s: CategoryState<unknown>, referenceHashes: string[]): StageARecord {
   return {
     category: s.category,
     references: s.references.map((r) => r.imagePath),
@@ -140,7 +140,7 @@ function stageARecord(s: CategoryState, referenceHashes: string[]): StageARecord
   };
 }
 
-function imageRecord(dir: RunDir, s: ImageState, inputs: ImageInputs): ImageRecord {
+function imageRecord(dir: RunDir, s: ImageState<unknown>, inputs: ImageInputs): ImageRecord {
   const { sample } = s;
   const img = s.image;
   if (!s.map) throw new Error(`no map for ${sample.imagePath}`);
@@ -259,7 +259,7 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
 
       // Stage A is re-run whenever images remain: its per-category memory (e.g. reference
       // features) is not on disk, and its model calls are cache hits on a resumed run.
-      let catState: CategoryState | undefined;
+      let catState: CategoryState<unknown> | undefined;
       const recorded = await dir.readStageA(job.category);
       if (pending.length > 0 || !recorded || !sameList(recorded.referenceHashes, referenceHashes)) {
         catState = await runStages(pipeline.categoryStages, { category: job.category, references: job.references, tests: job.tests }, ctx);
@@ -275,7 +275,7 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
       const tasks = pending.map(({ sample, stale }) =>
         limit(async () => {
           if (abort.signal.aborted) return;
-          let state: ImageState;
+          let state: ImageState<unknown>;
           let inputs: ImageInputs;
           try {
             inputs = { image: await imageFileHash(sample.imagePath), mask: await maskHash(sample.maskPath), references: referencesHash, models: modelsHash };

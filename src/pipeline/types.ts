@@ -37,8 +37,12 @@ export interface CaptionRecord {
   fallback?: boolean | string;
 }
 
-/** What stage A gives stage B (and what the run directory records per category). */
-export interface CategoryState {
+/**
+ * What stage A gives stage B (and what the run directory records per category). `M` is the
+ * method's own per-category data (a memory bank, text prompts, a comparison pool); a stage that
+ * does not read it is written for `never` and fits every method's pipeline.
+ */
+export interface CategoryState<M = never> {
   category: string;
   references: Sample[];
   /** The category's test images of this run (a method that scores images against each other reads them). */
@@ -48,15 +52,15 @@ export interface CategoryState {
   objectTag?: string;
   objectTagSource?: string;
   caption?: CaptionRecord;
-  /** Stage-specific per-category data (e.g. few-shot reference features), not recorded. */
-  memory?: unknown;
+  /** The method's per-category data (e.g. few-shot reference features), not recorded. */
+  memory?: M;
   /** Stage-specific per-category facts that are recorded. */
   notes?: Record<string, unknown>;
 }
 
-export interface ImageState {
+export interface ImageState<M = never> {
   sample: Sample;
-  category: CategoryState;
+  category: CategoryState<M>;
   image?: RgbImage;
   objectBox?: Detection | null;
   objectSize?: number;
@@ -103,10 +107,11 @@ export interface ModelRecord {
   note?: string;
 }
 
-export interface Pipeline {
+/** `M`: the method's per-category data; the runner sees every pipeline as `Pipeline<unknown>`. */
+export interface Pipeline<M = unknown> {
   name: string;
-  categoryStages: Stage<CategoryState>[];
-  imageStages: Stage<ImageState>[];
+  categoryStages: Stage<CategoryState<M>>[];
+  imageStages: Stage<ImageState<M>>[];
   /** Models the stages load, with file hashes, for the run directory. */
   models: ModelRecord[];
   /**
@@ -121,8 +126,8 @@ export interface Pipeline {
   dispose?(): Promise<void>;
 }
 
-const CATEGORY_GIVEN: Array<keyof CategoryState> = ['category', 'references', 'tests'];
-const IMAGE_GIVEN: Array<keyof ImageState> = ['sample', 'category'];
+const CATEGORY_GIVEN: Array<keyof CategoryState<unknown>> = ['category', 'references', 'tests'];
+const IMAGE_GIVEN: Array<keyof ImageState<unknown>> = ['sample', 'category'];
 
 function checkOrder<S>(level: string, given: Array<keyof S>, stages: Stage<S>[]): void {
   const have = new Set<keyof S>(given);
@@ -137,10 +142,10 @@ function checkOrder<S>(level: string, given: Array<keyof S>, stages: Stage<S>[])
   }
 }
 
-export function definePipeline(p: Pipeline): Pipeline {
-  checkOrder('stage A', CATEGORY_GIVEN, p.categoryStages);
-  checkOrder('stage B', IMAGE_GIVEN, p.imageStages);
-  const last = new Set<keyof ImageState>(IMAGE_GIVEN);
+export function definePipeline<M>(p: Pipeline<M>): Pipeline<M> {
+  checkOrder<CategoryState<M>>('stage A', CATEGORY_GIVEN, p.categoryStages);
+  checkOrder<ImageState<M>>('stage B', IMAGE_GIVEN, p.imageStages);
+  const last = new Set<keyof ImageState<M>>(IMAGE_GIVEN);
   for (const s of p.imageStages) for (const w of s.writes) last.add(w);
   if (!last.has('map')) throw new Error(`pipeline '${p.name}': no stage B writes 'map'`);
   return p;

@@ -14,7 +14,7 @@ export interface AnomalyMapModel<M> {
   score(image: RgbImage, memory: M, sample: Sample): Promise<Float32Array>;
 }
 
-export function memoryStage<M>(model: AnomalyMapModel<M>): Stage<CategoryState> {
+export function memoryStage<M>(model: AnomalyMapModel<M>): Stage<CategoryState<M>> {
   return {
     name: 'memory',
     reads: ['refImages'],
@@ -26,13 +26,13 @@ export function memoryStage<M>(model: AnomalyMapModel<M>): Stage<CategoryState> 
   };
 }
 
-export function anomalyMapStage<M>(model: AnomalyMapModel<M>): Stage<ImageState> {
+export function anomalyMapStage<M>(model: AnomalyMapModel<M>): Stage<ImageState<M>> {
   return {
     name: 'anomaly-map',
     reads: ['image', 'category'],
     writes: ['rawMap'],
     async run(s) {
-      return { rawMap: await model.score(s.image!, s.category.memory as M, s.sample) };
+      return { rawMap: await model.score(s.image!, s.category.memory!, s.sample) };
     },
   };
 }

@@ -74,13 +74,13 @@ export interface EnsembleProposer {
  * TextPrompts in its memory) through the detector, one raw output each (cached per caption by
  * the adapter), then the method's filters.
  */
-export function promptEnsembleStage(det: RawDetector, proposer: EnsembleProposer): Stage<ImageState> {
+export function promptEnsembleStage(det: RawDetector, proposer: EnsembleProposer): Stage<ImageState<TextPrompts>> {
   return {
     name: 'detect',
     reads: ['image', 'category'],
     writes: ['objectBox', 'objectSize', 'boxes', 'notes'],
     async run(s) {
-      const prompts = s.category.memory as TextPrompts | undefined;
+      const prompts = s.category.memory;
       if (!prompts?.prompts) throw new Error(`category '${s.category.category}' has no text prompts (stage A's text-prompts stage)`);
       const object = await det.raw(s.image!, prompts.object);
       const raws: DetectorRaw[] = [];

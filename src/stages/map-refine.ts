@@ -31,14 +31,14 @@ export interface MapRefiner<M> {
   refine(image: RgbImage, rawMap: Float32Array, memory: M): Promise<MapRefinement>;
 }
 
-export function mapRefineStage<M>(refiner: MapRefiner<M>): Stage<ImageState> {
+export function mapRefineStage<M>(refiner: MapRefiner<M>): Stage<ImageState<M>> {
   return {
     name: 'sam-refine',
     reads: ['image', 'rawMap', 'category'],
     writes: ['boxes', 'masks', 'map', 'notes'],
     async run(s) {
       const image = s.image!;
-      const r = await refiner.refine(image, s.rawMap!, s.category.memory as M);
+      const r = await refiner.refine(image, s.rawMap!, s.category.memory!);
       return {
         boxes: r.regions.map((g) => ({ box: g.box, score: g.peak ?? 0, phrase: 'region', kept: true, area: boxArea(g.box, image.width, image.height) })),
         masks: r.regions.map((g) => g.mask),

@@ -20,7 +20,7 @@ export interface TextPromptSource {
   promptsFor(category: string): TextPrompts;
 }
 
-export function textPromptsStage(source: TextPromptSource): Stage<CategoryState> {
+export function textPromptsStage(source: TextPromptSource): Stage<CategoryState<TextPrompts>> {
   return {
     name: 'text-prompts',
     reads: ['category'],

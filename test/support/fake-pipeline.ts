@@ -14,7 +14,7 @@ import type { CategoryState, ImageState, Pipeline, Stage } from '../../src/pipel
 import { definePipeline } from '../../src/pipeline/types.js';
 import { decodeImage, loadReferences } from '../../src/stages/decode.js';
 
-const refMean: Stage<CategoryState> = {
+const refMean: Stage<CategoryState<number>> = {
   name: 'fake-memory',
   reads: ['refImages'],
   writes: ['memory', 'notes'],
@@ -27,7 +27,7 @@ const refMean: Stage<CategoryState> = {
   },
 };
 
-function fakeMap(delayMs: number): Stage<ImageState> {
+function fakeMap(delayMs: number): Stage<ImageState<number>> {
   return {
     name: 'fake-map',
     reads: ['image', 'category'],
@@ -35,7 +35,7 @@ function fakeMap(delayMs: number): Stage<ImageState> {
     async run(s) {
       if (delayMs) await new Promise((r) => setTimeout(r, delayMs));
       const { width, height, data } = s.image!;
-      const mean = (s.category.memory as number | undefined) ?? 0;
+      const mean = s.category.memory ?? 0;
       const map = new Float32Array(width * height);
       for (let i = 0; i < map.length; i++) {
         const gray = (data[i * 3] + 2 * data[i * 3 + 1] + data[i * 3 + 2]) / 4;

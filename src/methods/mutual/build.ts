@@ -56,7 +56,7 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
   const backbone = timedBackbone(backboneRes.model);
   const features = (image: RgbImage): Promise<FeatureGrid[]> => backbone.extractScales(image);
 
-  const poolStage: Stage<CategoryState> = {
+  const poolStage: Stage<CategoryState<MutualCategory>> = {
     name: 'mutual-pool',
     reads: ['tests'],
     writes: ['memory', 'notes'],
