@@ -3,7 +3,7 @@
  *
  * Per category (prepareFewshotCategory): features of k normal references -> memory bank, plus
  * the references' leave-one-out scores for the adaptive threshold.
- * Per image (runFewshot = scoreQuery + refineWithSam): map = cosine distance of each query patch
+ * Per image (build.ts: scoreQuery, then refineWithSam): map = cosine distance of each query patch
  * to its nearest reference patch, upsampled (bilinear) and Gaussian-smoothed
  * (methods/components/score-map.ts); then threshold, prompts, SAM and the final map
  * (methods/components/map-to-masks.ts).
@@ -12,8 +12,7 @@ import type { SamConfig } from '../../config/schema.js';
 import { CONFIG_BASE_DEFAULTS } from '../../config/schema.js';
 import type { RgbImage } from '../../image/types.js';
 import type { Backbone } from '../../models/backbones/types.js';
-import type { SamModel } from '../../models/sam/model.js';
-import { mapToMasksOptionsFrom, refineWithSam, type MapToMasksOptions, type MapToMasksResult } from '../components/map-to-masks.js';
+import { mapToMasksOptionsFrom, refineWithSam, type MapToMasksOptions } from '../components/map-to-masks.js';
 import type { AugmentMode } from './augment.js';
 import { FEWSHOT_DEFAULTS, type FewshotConfig } from './config.js';
 import { categoryThreshold, prepareMemoryBank, scoreQuery, type BankOptions, type CoresetSettings, type MemoryBank } from './memory-bank.js';
@@ -64,7 +63,6 @@ export interface FewshotCategory {
   categoryThreshold: number | null;
 }
 
-export type FewshotResult = MapToMasksResult;
 
 /** Per category: memory bank from normal references, and the adaptive threshold when used. */
 export async function prepareFewshotCategory(
@@ -81,15 +79,3 @@ export function fewshotCategoryFromBank(bank: MemoryBank, options: FewshotOption
   const p = options.threshold;
   return { bank, categoryThreshold: p.kind === 'adaptive' ? categoryThreshold(bank, p) : null };
 }
-
-/** Per image: anomaly map, threshold, prompts, SAM masks, final map. */
-export async function runFewshot(
-  image: RgbImage,
-  category: FewshotCategory,
-  ctx: { backbone: Backbone; sam?: SamModel },
-  options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
-): Promise<FewshotResult> {
-  const featureMap = await scoreQuery(ctx.backbone, category.bank, image);
-  return refineWithSam(image, featureMap, category, ctx, options);
-}
-

