@@ -6,9 +6,10 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { EvaluationReport } from '../evaluation/report.js';
-import { RunDir, type ImageRecord } from '../pipeline/run-dir.js';
-import { listImageRecords } from '../pipeline/run-records.js';
-import type { ModelRecord } from '../pipeline/types.js';
+import { RunDir } from '../run-directory/run-dir.js';
+import type { ImageRecord } from '../run-directory/records.js';
+import { listImageRecords } from '../run-directory/list-records.js';
+import type { ModelRecord } from '../run-directory/records.js';
 import { readJson, runProgress } from '../report/inputs.js';
 import type { RunProgress } from '../report/types.js';
 import { UserError } from '../util/errors.js';

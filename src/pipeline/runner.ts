@@ -18,11 +18,12 @@ import type { DiskCache } from '../util/disk-cache.js';
 import { MissingModelError, UserError, WriteError } from '../util/errors.js';
 import { hashJson, stableStringify } from '../util/hash.js';
 import { imageFileHash } from '../image/io.js';
-import { acquireRunLock, type RunLock } from './run-lock.js';
+import { acquireRunLock, type RunLock } from '../run-directory/lock.js';
 import { createProgress, StageTimer } from '../util/progress.js';
-import { encodeRle } from './rle.js';
+import { encodeRle } from '../run-directory/rle.js';
 import type { RunResources } from './resources.js';
-import { RunDir, type ImageInputs, type ImageRecord, type StageARecord } from './run-dir.js';
+import { RunDir } from '../run-directory/run-dir.js';
+import type { ImageInputs, ImageRecord, StageARecord } from '../run-directory/records.js';
 import { runStages, type CategoryState, type ImageState, type Pipeline, type StageContext } from './types.js';
 
 export interface CategoryJob {

@@ -9,10 +9,10 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EvaluationReport } from '../evaluation/report.js';
-import { isStale, LOCK_FILE, readRunLock } from '../pipeline/run-lock.js';
-import type { ImageRecord } from '../pipeline/run-dir.js';
-import { listImageRecords, recordsByCategory } from '../pipeline/run-records.js';
-import type { ModelRecord } from '../pipeline/types.js';
+import { isStale, LOCK_FILE, readRunLock } from '../run-directory/lock.js';
+import type { ImageRecord } from '../run-directory/records.js';
+import { listImageRecords, recordsByCategory } from '../run-directory/list-records.js';
+import type { ModelRecord } from '../run-directory/records.js';
 import { UserError } from '../util/errors.js';
 import { readSweepResults, type SweepResults } from './sweep-results.js';
 import type { LoadedRun, RecordedCommand, RunProgress } from './types.js';

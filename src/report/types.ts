@@ -1,7 +1,7 @@
 /** What the report reads: the runs (run directories or `iapas evaluate` outputs) as loaded. */
 import type { EvaluationReport } from '../evaluation/report.js';
-import type { ImageRecord } from '../pipeline/run-dir.js';
-import type { ModelRecord } from '../pipeline/types.js';
+import type { ImageRecord } from '../run-directory/records.js';
+import type { ModelRecord } from '../run-directory/records.js';
 
 /** The command line a run recorded (command.json, written by `iapas run` / `segment` / `demo`). */
 export interface RecordedCommand {

@@ -8,7 +8,7 @@ import { cacheOf, modelsDirOf } from '../config/locations.js';
 import type { Config } from '../config/schema.js';
 import type { Sample } from '../datasets/types.js';
 import { getPreset } from '../methods/registry.js';
-import { withRunLock } from '../pipeline/run-lock.js';
+import { withRunLock } from '../run-directory/lock.js';
 import { runPipeline, type RunSummary } from '../pipeline/runner.js';
 import { UserError } from '../util/errors.js';
 import { escapeRelPath } from '../util/file-names.js';

@@ -16,9 +16,9 @@ import { loadDataset } from '../datasets/index.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { imageFileHash } from '../image/io.js';
 import { getPreset } from '../methods/registry.js';
-import { buildJobs, selectCategories } from '../pipeline/jobs.js';
+import { buildJobs, selectCategories } from '../session/jobs.js';
 import type { RunResources } from '../pipeline/resources.js';
-import { RunDir } from '../pipeline/run-dir.js';
+import { RunDir } from '../run-directory/run-dir.js';
 import { staleReason } from '../pipeline/runner.js';
 import { hashJson } from '../util/hash.js';
 

@@ -25,6 +25,8 @@ const RANK: Record<string, number> = {
   'models/grounding-dino': 6,
   'models/ram': 6,
   'models/llm': 6,
+  // The run directory's format: its layout, records, lock; written by the pipeline, read by everyone above.
+  'run-directory': 6.5,
   'models/backbones': 7,
   prompts: 7,
   pipeline: 7,

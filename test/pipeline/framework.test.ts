@@ -6,14 +6,14 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildConfig, deepMerge, parseSetFlag, validateConfig } from '../../src/config/load.js';
 import { flagsToConfig } from '../../src/commands/config-flags.js';
 import { getPreset } from '../../src/methods/registry.js';
-import { decodeRle, encodeRle } from '../../src/pipeline/rle.js';
+import { decodeRle, encodeRle } from '../../src/run-directory/rle.js';
 import { runPipeline } from '../../src/pipeline/runner.js';
 import { boxArea } from '../../src/image/box.js';
 import { minMaxNormalize, scoreMap } from '../../src/image/masks.js';
 import { normalizeStage, scoreStage } from '../../src/stages/score.js';
 import { definePipeline, type ImageState, type Stage } from '../../src/pipeline/types.js';
 import type { DatasetIndex, Sample } from '../../src/datasets/types.js';
-import { buildJobs, selectCategories, spread } from '../../src/pipeline/jobs.js';
+import { buildJobs, selectCategories, spread } from '../../src/session/jobs.js';
 import { UserError } from '../../src/util/errors.js';
 
 const tmpDirs: string[] = [];

@@ -13,7 +13,7 @@ import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildConfig } from '../../src/config/load.js';
 import { loadDataset } from '../../src/datasets/index.js';
-import { RunDir } from '../../src/pipeline/run-dir.js';
+import { RunDir } from '../../src/run-directory/run-dir.js';
 import { runOnDataset } from '../../src/session/run-dataset.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { runCli } from '../support/cli.js';

@@ -8,8 +8,8 @@
  * sweep goes on.
  */
 import { RunResources } from '../../pipeline/resources.js';
-import type { ImageRecord } from '../../pipeline/run-dir.js';
-import type { RunLock } from '../../pipeline/run-lock.js';
+import type { ImageRecord } from '../../run-directory/records.js';
+import type { RunLock } from '../../run-directory/lock.js';
 import { createOuterProgress } from '../../util/progress.js';
 import type { SweepPlan } from './expand.js';
 import { recheckFinishedJobs, type ChangedJob } from './recheck.js';

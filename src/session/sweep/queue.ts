@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { RunResources } from '../../pipeline/resources.js';
-import { isStale, LOCK_FILE, readRunLock } from '../../pipeline/run-lock.js';
+import { isStale, LOCK_FILE, readRunLock } from '../../run-directory/lock.js';
 import { UserError } from '../../util/errors.js';
 import { createOuterProgress } from '../../util/progress.js';
 import { maskUrlPassword, urlHasPassword } from '../../util/url-mask.js';

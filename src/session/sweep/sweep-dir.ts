@@ -15,7 +15,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Plain } from '../../config/load.js';
-import { acquireRunLock, type RunLock } from '../../pipeline/run-lock.js';
+import { acquireRunLock, type RunLock } from '../../run-directory/lock.js';
 import { UserError } from '../../util/errors.js';
 import { writeJsonAtomic } from '../../util/fs-atomic.js';
 import { hashJson } from '../../util/hash.js';

@@ -8,7 +8,7 @@ import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pro
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImageRecord } from '../../../src/pipeline/run-dir.js';
+import type { ImageRecord } from '../../../src/run-directory/records.js';
 import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { expandSweep, type SweepPlan } from '../../../src/session/sweep/expand.js';
 import { runSweepLocal } from '../../../src/session/sweep/local.js';

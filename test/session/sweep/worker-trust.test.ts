@@ -14,7 +14,7 @@ import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { processStartTicks } from '../../../src/pipeline/run-lock.js';
+import { processStartTicks } from '../../../src/run-directory/lock.js';
 import { expandSweep } from '../../../src/session/sweep/expand.js';
 import type { AdmissionPolicy } from '../../../src/session/sweep/job-admission.js';
 import { signJob } from '../../../src/session/sweep/job-signature.js';

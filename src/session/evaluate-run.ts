@@ -15,9 +15,9 @@ import type { DatasetIndex } from '../datasets/types.js';
 import { evaluateMaps } from '../evaluation/evaluate.js';
 import { protocolOf } from '../evaluation/protocol.js';
 import { type EvaluationReport, writeReport } from '../evaluation/report.js';
-import type { RunResources } from './resources.js';
-import { RunDir } from './run-dir.js';
-import type { CategoryJob } from './runner.js';
+import type { RunResources } from '../pipeline/resources.js';
+import { RunDir } from '../run-directory/run-dir.js';
+import type { CategoryJob } from '../pipeline/runner.js';
 
 /** Hash of everything a run's report depends on, map bytes included. */
 async function reportKey(dir: RunDir, evaluated: DatasetIndex, config: Config): Promise<string> {

@@ -21,54 +21,7 @@ import { join } from 'node:path';
 import { escapeRelPath, escapeSegment } from '../util/file-names.js';
 import { tempOwnerPid, writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
 import { decodeNpy, npyParts } from '../util/npy.js';
-import type { Rle } from './rle.js';
-import type { BoxRecord, CaptionRecord, Detection, ModelRecord } from './types.js';
-
-/** sha256 of what an image's results were computed from; a resumed run recomputes when one differs. */
-export interface ImageInputs {
-  /** The image file. */
-  image: string;
-  /** The ground-truth mask (read by the evaluation only), null when the image has none. */
-  mask: string | null;
-  /** The category's reference files: hashJson of their paths and sha256, in order. */
-  references: string;
-  /** The model files: hashJson of models.json's content. */
-  models: string;
-}
-
-export interface StageARecord {
-  category: string;
-  references: string[];
-  /** sha256 of each reference file, same order: a resumed run recomputes the category when they differ. */
-  referenceHashes?: string[];
-  tags?: string[][];
-  objectTag?: string;
-  objectTagSource?: string;
-  caption?: CaptionRecord;
-  notes?: Record<string, unknown>;
-}
-
-export interface ImageRecord {
-  category: string;
-  relId: string;
-  imagePath: string;
-  /** Ground-truth mask of the image, when the dataset has one (figures and comparisons read it). */
-  maskPath?: string | null;
-  label: string;
-  defectType: string;
-  width: number;
-  height: number;
-  objectBox?: Detection | null;
-  objectSize?: number;
-  boxes?: BoxRecord[];
-  /** Masks of the kept boxes, same order as the kept entries of `boxes`. */
-  masks?: Rle[];
-  /** Path of the map relative to the run directory. */
-  map: string;
-  /** Content hashes of the inputs (absent in runs made before they were recorded). */
-  inputs?: ImageInputs;
-  notes?: Record<string, unknown>;
-}
+import type { ImageRecord, ModelRecord, StageARecord } from './records.js';
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
