@@ -19,6 +19,6 @@ export { evaluateMaps, evaluateMapsFolder, type EvaluateFolderParams, type Evalu
 export { formatReportTable, type EvaluationReport } from '../evaluation/report.js';
 export type { ImageRecord } from '../run-directory/records.js';
 export type { RunSummary } from '../pipeline/runner.js';
-export type { RunProgress } from '../report/types.js';
+export type { RunProgress } from '../run-directory/progress.js';
 export { buildReport, type ReportRequest, type ReportResult } from '../report/build.js';
 export { UserError } from '../util/errors.js';

@@ -13,7 +13,8 @@ import type { RunLock } from '../../run-directory/lock.js';
 import { createOuterProgress } from '../../util/progress.js';
 import type { SweepPlan } from './expand.js';
 import { recheckFinishedJobs, type ChangedJob } from './recheck.js';
-import { jobData, readJobResult, runJob, writeJobFailure, type JobResult } from './run-job.js';
+import { readJobResult, type JobResult } from '../../run-directory/sweep-result.js';
+import { jobData, runJob, writeJobFailure } from './run-job.js';
 import { acquireSweepLock, prepareSweepDir } from './sweep-dir.js';
 
 export interface LocalSweepOptions {

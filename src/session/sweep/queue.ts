@@ -33,7 +33,8 @@ import { codeVersion, formatVersion, sameCode, type CodeVersion } from '../../ut
 import type { SweepJob, SweepPlan } from './expand.js';
 import { admitJob, checkEnvelope, JobRefusedError, type AdmissionPolicy } from './job-admission.js';
 import { signJob } from './job-signature.js';
-import { jobData, readJobResult, runJob, writeJobFailure, type SweepJobData } from './run-job.js';
+import { readJobResult } from '../../run-directory/sweep-result.js';
+import { jobData, runJob, writeJobFailure, type SweepJobData } from './run-job.js';
 import { sweepKey } from './sweep-dir.js';
 
 export const QUEUE_NAME = 'iapas-sweep';

@@ -14,7 +14,7 @@ import { expandSweep, type SweepPlan } from '../../../src/session/sweep/expand.j
 import { runSweepLocal } from '../../../src/session/sweep/local.js';
 import { writeSweepReport } from '../../../src/session/sweep/report.js';
 import { MEASURE_COLUMNS } from '../../../src/session/sweep/results.js';
-import { readJobResult, type JobResult } from '../../../src/session/sweep/run-job.js';
+import { readJobResult, type JobResult } from '../../../src/run-directory/sweep-result.js';
 import { parseSweepSpec } from '../../../src/session/sweep/spec.js';
 import { SWEEP_LOCK } from '../../../src/session/sweep/sweep-dir.js';
 import { discoverInputs } from '../../../src/report/inputs.js';
