@@ -6,7 +6,8 @@ import type { EvaluationReport } from '../../src/evaluation/report.js';
 import { CURVE_KINDS, curveSpec, ROC_MIN_FPR } from '../../src/report/curve-specs.js';
 import { runColours } from '../../src/report/chart-style.js';
 import { discoverInputs, loadRuns, uniqueLabels } from '../../src/report/inputs.js';
-import { differingKeys, flattenConfig, provenance, reproduceCommand } from '../../src/report/provenance.js';
+import { differingKeys, provenance, reproduceCommand } from '../../src/report/provenance.js';
+import { flattenConfig } from '../../src/util/flatten.js';
 import { sweepFromRuns } from '../../src/report/sweep-from-runs.js';
 import { sweepResultsOf } from '../../src/report/sweep-results.js';
 import { parseSweepResultsFile } from '../../src/run-directory/sweep-results-file.js';
@@ -151,8 +152,8 @@ describe('table and provenance', () => {
   });
 
   it('lists the keys that differ (not where things are), and a command per run', () => {
-    const a = flattenConfig({ preset: 'fewshot', seed: 111, fewshot: { threshold: 'fixed:0.3' }, concurrency: 2 });
-    const b = flattenConfig({ preset: 'fewshot', seed: 7, fewshot: { threshold: 'fixed:0.3' } });
+    const a = flattenConfig({ preset: 'fewshot', seed: 111, fewshot: { threshold: 'fixed:0.3' }, concurrency: 2 }, { json: true });
+    const b = flattenConfig({ preset: 'fewshot', seed: 7, fewshot: { threshold: 'fixed:0.3' } }, { json: true });
     expect(differingKeys([a, b, null])).toEqual(['concurrency', 'seed']);
     const runs = [run(1, { preset: 'fewshot', seed: 111, fewshot: { threshold: 'fixed:0.3' }, concurrency: 2 }, 0.3), run(2, { preset: 'fewshot-cnn', seed: 7, fewshot: { threshold: 'fixed:0.3' } }, 0.3)];
     const p = provenance(runs);

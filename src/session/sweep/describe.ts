@@ -4,7 +4,8 @@
  * models, and every run with its values.
  */
 import { keyUnder, methodOf, MODEL_PASSES } from '../../methods/model-passes.js';
-import { flattenConfig, formatValue, type SweepPlan } from './expand.js';
+import { flattenConfig } from '../../util/flatten.js';
+import { formatValue, type SweepPlan } from './expand.js';
 
 export interface SharedPass {
   name: string;
