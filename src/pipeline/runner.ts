@@ -24,6 +24,7 @@ import { encodeRle } from '../run-directory/rle.js';
 import type { RunResources } from './resources.js';
 import { RunDir } from '../run-directory/run-dir.js';
 import type { ImageInputs, ImageRecord, StageARecord } from '../run-directory/records.js';
+import type { WrittenMaps } from '../run-directory/written-maps.js';
 import { runStages, type CategoryState, type ImageState, type Pipeline, type StageContext } from './types.js';
 
 export interface CategoryJob {
@@ -47,6 +48,8 @@ export interface RunOptions {
   onImage?: (rec: ImageRecord, computed: boolean) => void | Promise<void>;
   /** Shared with the other runs of this process (see resources.ts). */
   resources?: RunResources;
+  /** Collects the maps this call writes (their digests, and the maps within its budget) for the evaluation that follows. */
+  maps?: WrittenMaps;
   /**
    * The lock of `runDir`, when the caller holds it (to cover more than the run, e.g. the
    * evaluation after it); otherwise the runner takes it and releases it when done.
@@ -290,7 +293,8 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
             return;
           }
           const rec = imageRecord(dir, state, inputs);
-          await timer.time('write', () => dir.writeImage(rec, state.map!));
+          const digest = await timer.time('write', () => dir.writeImage(rec, state.map!));
+          opts.maps?.add(rec.category, rec.relId, digest, { data: state.map!, width: rec.width, height: rec.height });
           catSummary.computed++;
           if (stale) catSummary.recomputed[stale] = (catSummary.recomputed[stale] ?? 0) + 1;
           computedTotal++;

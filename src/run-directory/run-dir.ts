@@ -22,6 +22,7 @@ import { escapeRelPath, escapeSegment } from '../util/file-names.js';
 import { tempOwnerPid, writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
 import { decodeNpy, npyParts } from '../util/npy.js';
 import type { ImageRecord, ModelRecord, StageARecord } from './records.js';
+import { bytesDigest } from './written-maps.js';
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
@@ -80,10 +81,15 @@ export class RunDir {
     await writeJsonAtomic(this.stageAPath(rec.category), rec);
   }
 
-  /** The map goes first and the record last, so a record on disk means the image is complete. */
-  async writeImage(rec: ImageRecord, map: Float32Array): Promise<void> {
-    await writeFileAtomic(join(this.root, rec.map), npyParts(map, [rec.height, rec.width]));
+  /**
+   * The map goes first and the record last, so a record on disk means the image is complete.
+   * Returns the sha256 of the map file's bytes.
+   */
+  async writeImage(rec: ImageRecord, map: Float32Array): Promise<string> {
+    const parts = npyParts(map, [rec.height, rec.width]);
+    await writeFileAtomic(join(this.root, rec.map), parts);
     await writeJsonAtomic(this.imagePath(rec.category, rec.relId), rec);
+    return bytesDigest(parts);
   }
 
   async readImage(category: string, relId: string): Promise<ImageRecord | undefined> {
