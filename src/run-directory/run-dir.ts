@@ -5,13 +5,16 @@
  *   config.json                         effective config
  *   command.json                        the iapas command line (argv, cwd), when a command made the run
  *   models.json                         model files used, with sha256
- *   run.lock                            while a run writes here: its pid and host (run-lock.ts)
+ *   run.lock                            while a run writes here: its pid and host (lock.ts)
  *   categories/<cat>/stage-a.json       references (with sha256), tags, object tag, raw LLM answer, caption
  *   categories/<cat>/images/<relId>.json boxes, phrases, scores, kept/dropped, masks (RLE), input sha256
  *   maps/<cat>/<relId>.npy              final anomaly map (float32, image size)
  *   metrics.json, metrics.csv           evaluation tables
  *   failed.json                         images left out for bad input (absent when none)
  *   timing.json                         per-stage times and cache counters (differs run to run)
+ *   sweep-result.json                   the outcome of the sweep job that made it (sweep-result.ts), in a sweep
+ *
+ * The JSON files' records are records.ts's (metrics.json: metrics-file.ts).
  *
  * <cat> and <relId> are written through util/file-names.ts (escapeSegment / escapeRelPath): an
  * injective escaping, so two images never share a file and no name leaves the directory.
