@@ -20,7 +20,7 @@ export async function readJson(path: string): Promise<unknown> {
 }
 
 /** Where a parse failed, as `a.b[2].c`. */
-export function issuePath(path: ReadonlyArray<string | number>): string {
+function issuePath(path: ReadonlyArray<string | number>): string {
   return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i ? `.${p}` : p)).join('');
 }
 

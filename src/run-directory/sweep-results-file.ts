@@ -19,7 +19,7 @@ import { UserError } from '../util/errors.js';
 
 export const RESULTS_FILE = 'results.json';
 
-export type ResultValue = string | number | boolean | null;
+type ResultValue = string | number | boolean | null;
 export type ResultRow = Record<string, ResultValue>;
 
 const resultValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);

@@ -15,7 +15,8 @@ import type { SweepPlan } from './expand.js';
 import { recheckFinishedJobs, type ChangedJob } from './recheck.js';
 import { readJobResult, type JobResult } from '../../run-directory/sweep-result.js';
 import { jobData, runJob, writeJobFailure } from './run-job.js';
-import { acquireSweepLock, prepareSweepDir } from './sweep-dir.js';
+import { acquireSweepLock } from '../../run-directory/sweep-manifest.js';
+import { prepareSweepDir } from './sweep-dir.js';
 
 export interface LocalSweepOptions {
   resume?: boolean;

@@ -16,7 +16,7 @@ import { writeSweepReport } from '../../../src/session/sweep/report.js';
 import { MEASURE_COLUMNS } from '../../../src/session/sweep/results.js';
 import { readJobResult, type JobResult } from '../../../src/run-directory/sweep-result.js';
 import { parseSweepSpec } from '../../../src/session/sweep/spec.js';
-import { SWEEP_LOCK } from '../../../src/session/sweep/sweep-dir.js';
+import { SWEEP_LOCK } from '../../../src/run-directory/sweep-manifest.js';
 import { discoverInputs } from '../../../src/report/inputs.js';
 import { readSweepResults } from '../../../src/report/sweep-results.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
