@@ -2,7 +2,7 @@
  * Runs a pipeline over categories of samples into a run directory: stage A once per category,
  * stage B per test image with bounded concurrency (decoding of one image overlaps the model runs
  * of another; model sessions are shared through the stages), each image's results written as
- * soon as they exist. The run holds the directory's lock (run-lock.ts) throughout.
+ * soon as they exist. The run holds the directory's lock (run-directory/lock.ts) throughout.
  *
  * With `resume`, an image is skipped when its record and map are complete and were computed from
  * the same inputs: the sha256 of its image file, of the category's reference files, and of the
