@@ -29,7 +29,7 @@ import { expandSweep, type SweepPlan } from '../src/session/sweep/expand.js';
 import { runSweepLocal } from '../src/session/sweep/local.js';
 import { submitSweep } from '../src/session/sweep/queue.js';
 import { writeSweepReport } from '../src/session/sweep/report.js';
-import { readJobResult } from '../src/session/sweep/run-job.js';
+import { readJobResult } from '../src/run-directory/sweep-result.js';
 import { parseSweepSpec } from '../src/session/sweep/spec.js';
 import { prepareSweepDir } from '../src/session/sweep/sweep-dir.js';
 import { REPO_ROOT, SHARED } from '../test/support/shared.js';

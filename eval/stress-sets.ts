@@ -16,7 +16,7 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { CONFIG_DEFAULTS, loadConfig, loadDataset, runOnDataset, UserError } from '../src/api/index.js';
-import { buildJobs, selectCategories } from '../src/pipeline/jobs.js';
+import { buildJobs, selectCategories } from '../src/session/jobs.js';
 import { writeStressSet, type StressKind } from '../src/synth/stress.js';
 import { SHARED, sharedModelsDir } from '../test/support/shared.js';
 

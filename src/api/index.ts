@@ -17,8 +17,8 @@ export { runOnDataset, type DatasetRunRequest, type DatasetRunResult } from '../
 export { runOnImages, type ImagesRequest } from '../session/run-images.js';
 export { evaluateMaps, evaluateMapsFolder, type EvaluateFolderParams, type EvaluateMapsParams } from '../evaluation/evaluate.js';
 export { formatReportTable, type EvaluationReport } from '../evaluation/report.js';
-export type { ImageRecord } from '../pipeline/run-dir.js';
+export type { ImageRecord } from '../run-directory/records.js';
 export type { RunSummary } from '../pipeline/runner.js';
-export type { RunProgress } from '../report/types.js';
+export type { RunProgress } from '../run-directory/progress.js';
 export { buildReport, type ReportRequest, type ReportResult } from '../report/build.js';
 export { UserError } from '../util/errors.js';

@@ -1,16 +1,17 @@
 /**
- * A run directory as a reader sees it (the format is pipeline/run-dir.ts's): its config, the
+ * A run directory as a reader sees it (the format is run-directory/'s): its config, the
  * evaluation if one was written, the model files it used, one record per completed image, whether
  * a run is still writing it, and each image's map on demand.
  */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { EvaluationReport } from '../evaluation/report.js';
-import { RunDir, type ImageRecord } from '../pipeline/run-dir.js';
-import { listImageRecords } from '../pipeline/run-records.js';
-import type { ModelRecord } from '../pipeline/types.js';
-import { readJson, runProgress } from '../report/inputs.js';
-import type { RunProgress } from '../report/types.js';
+import { RunDir } from '../run-directory/run-dir.js';
+import { readJson } from '../run-directory/json-file.js';
+import { readRunMetrics } from '../run-directory/metrics-file.js';
+import { runProgress, type RunProgress } from '../run-directory/progress.js';
+import type { ImageRecord, ModelRecord } from '../run-directory/records.js';
+import { listImageRecords } from '../run-directory/list-records.js';
 import { UserError } from '../util/errors.js';
 
 export interface RunDirectory {
@@ -33,7 +34,7 @@ export async function readRunDirectory(dir: string): Promise<RunDirectory> {
   const runDir = new RunDir(root);
   const config = (await readJson(runDir.configPath)) as Record<string, unknown> | null;
   if (!config) throw new UserError(`${root}: no config.json (not an iapas run directory)`);
-  const metrics = (await readJson(join(root, 'metrics.json'))) as EvaluationReport | null;
+  const metrics = await readRunMetrics(root);
   const records = await listImageRecords(root);
   return {
     dir: root,

@@ -1,22 +1,17 @@
 import type { Command } from 'commander';
-import { readFile } from 'node:fs/promises';
 import { basename, join, resolve } from 'node:path';
 import { compareMetrics, comparisonCsv, formatComparison, type RunMetricsInput } from '../report/comparison-table.js';
 import { writeComparisonFigures } from '../report/comparison-figures.js';
 import { METRIC_KEYS, type MetricKey } from '../evaluation/protocol.js';
-import type { EvaluationReport } from '../evaluation/report.js';
+import { readRunMetrics } from '../run-directory/metrics-file.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { maybeWriteJson } from './json-output.js';
 import { checkOutputs } from '../util/writable.js';
 
 async function readRun(dir: string, label: string): Promise<RunMetricsInput> {
-  let report: EvaluationReport;
-  try {
-    report = JSON.parse(await readFile(join(dir, 'metrics.json'), 'utf8')) as EvaluationReport;
-  } catch {
-    throw new UserError(`${dir}: no metrics.json (is it a finished \`iapas run\` run directory, or an \`iapas evaluate\` output folder?)`);
-  }
+  const report = await readRunMetrics(dir);
+  if (!report) throw new UserError(`${dir}: no metrics.json (is it a finished \`iapas run\` run directory, or an \`iapas evaluate\` output folder?)`);
   return { label, report };
 }
 

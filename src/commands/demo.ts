@@ -2,8 +2,9 @@ import type { Command } from 'commander';
 import { join, relative, resolve } from 'node:path';
 import { addConfigOptions, resolveConfig, type ConfigFlags } from './config-flags.js';
 import { formatReportTable, runOnDataset } from '../api/index.js';
-import { RunDir } from '../pipeline/run-dir.js';
-import { writeVisuals } from '../pipeline/visuals.js';
+import { RunDir } from '../run-directory/run-dir.js';
+import { readImageResult } from '../run-directory/image-result.js';
+import { writeVisuals } from '../viz/run-visuals.js';
 import { generateSyntheticDataset } from '../synth/index.js';
 import { UserError } from '../util/errors.js';
 import { abortOnSigint, printRunSummary } from './run-output.js';
@@ -70,7 +71,7 @@ export function register(program: Command): void {
         if (!rec) continue;
         // One colour scale per category (the range the evaluation normalised with), so its images compare.
         const range = res.metrics?.categories.find((c) => c.category === s.category)?.map_range;
-        await writeVisuals(runDir, rec, join(overlays, s.category), escapeRelPath(s.relId), { maskPath: s.maskPath, range });
+        await writeVisuals(await readImageResult(runDir, rec), join(overlays, s.category), escapeRelPath(s.relId), { maskPath: s.maskPath, range });
         written++;
       }
       process.stdout.write(`\nfewshot preset on the synthetic set (${synth.categories.join(', ')}):\n`);

@@ -4,7 +4,7 @@
  * configuration (`--limit`, `--categories`, the images of `segment`) are in no other file, and a
  * report shows this command as the one that reproduces the run.
  */
-import { RunDir } from '../pipeline/run-dir.js';
+import { RunDir } from '../run-directory/run-dir.js';
 
 export interface CommandRecord {
   tool: 'iapas';

@@ -1,8 +1,9 @@
 /** `iapas segment`: a preset on plain images, with the map, heat map, mask and overlay of each. */
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
-import { RunDir } from '../pipeline/run-dir.js';
-import { writeVisuals, type VisualFiles } from '../pipeline/visuals.js';
+import { RunDir } from '../run-directory/run-dir.js';
+import { readImageResult } from '../run-directory/image-result.js';
+import { writeVisuals, type VisualFiles } from '../viz/run-visuals.js';
 import { runOnImages } from '../api/index.js';
 import { IMAGES_CATEGORY, segmentOutputStem } from '../session/run-images.js';
 import { checkOutputs } from '../util/writable.js';
@@ -66,7 +67,7 @@ export function register(program: Command): void {
           for (const t of tests) {
             const rec = await dir.completeRecord(IMAGES_CATEGORY, t.relId);
             if (!rec) continue;
-            const files = await writeVisuals(out, rec, out, segmentOutputStem(t.relId));
+            const files = await writeVisuals(await readImageResult(out, rec), out, segmentOutputStem(t.relId));
             results.push({ image: t.imagePath, files, boxes: rec.boxes, objectTag });
             process.stdout.write(`${t.imagePath}: ${(rec.boxes ?? []).filter((b) => b.kept).length} region(s) -> ${files.overlay}\n`);
           }

@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { parseSetFlag } from '../config/load.js';
 import { defaultModelsDir } from '../models/weights/manifest.js';
-import { flattenConfig } from '../session/sweep/expand.js';
+import { flattenConfig } from '../util/flatten.js';
 import { parseAllowJobKeys, realRoots, WORKER_KEYS, workerValuesOf } from '../session/sweep/job-admission.js';
 import { readQueueSecret, SECRET_ENV } from '../session/sweep/job-signature.js';
 import { DEFAULT_LOCK_DURATION_MS, runWorker } from '../session/sweep/queue.js';

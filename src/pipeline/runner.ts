@@ -2,7 +2,7 @@
  * Runs a pipeline over categories of samples into a run directory: stage A once per category,
  * stage B per test image with bounded concurrency (decoding of one image overlaps the model runs
  * of another; model sessions are shared through the stages), each image's results written as
- * soon as they exist. The run holds the directory's lock (run-lock.ts) throughout.
+ * soon as they exist. The run holds the directory's lock (run-directory/lock.ts) throughout.
  *
  * With `resume`, an image is skipped when its record and map are complete and were computed from
  * the same inputs: the sha256 of its image file, of the category's reference files, and of the
@@ -18,11 +18,13 @@ import type { DiskCache } from '../util/disk-cache.js';
 import { MissingModelError, UserError, WriteError } from '../util/errors.js';
 import { hashJson, stableStringify } from '../util/hash.js';
 import { imageFileHash } from '../image/io.js';
-import { acquireRunLock, type RunLock } from './run-lock.js';
+import { acquireRunLock, type RunLock } from '../run-directory/lock.js';
 import { createProgress, StageTimer } from '../util/progress.js';
-import { encodeRle } from './rle.js';
+import { encodeRle } from '../run-directory/rle.js';
 import type { RunResources } from './resources.js';
-import { RunDir, type ImageInputs, type ImageRecord, type StageARecord } from './run-dir.js';
+import { RunDir } from '../run-directory/run-dir.js';
+import type { ImageInputs, ImageRecord, StageARecord } from '../run-directory/records.js';
+import type { WrittenMaps } from '../run-directory/written-maps.js';
 import { runStages, type CategoryState, type ImageState, type Pipeline, type StageContext } from './types.js';
 
 export interface CategoryJob {
@@ -46,6 +48,8 @@ export interface RunOptions {
   onImage?: (rec: ImageRecord, computed: boolean) => void | Promise<void>;
   /** Shared with the other runs of this process (see resources.ts). */
   resources?: RunResources;
+  /** Collects the maps this call writes (their digests, and the maps within its budget) for the evaluation that follows. */
+  maps?: WrittenMaps;
   /**
    * The lock of `runDir`, when the caller holds it (to cover more than the run, e.g. the
    * evaluation after it); otherwise the runner takes it and releases it when done.
@@ -289,7 +293,8 @@ async function runLocked(opts: RunOptions, dirFlag: string): Promise<RunSummary>
             return;
           }
           const rec = imageRecord(dir, state, inputs);
-          await timer.time('write', () => dir.writeImage(rec, state.map!));
+          const digest = await timer.time('write', () => dir.writeImage(rec, state.map!));
+          opts.maps?.add(rec.category, rec.relId, digest, { data: state.map!, width: rec.width, height: rec.height });
           catSummary.computed++;
           if (stale) catSummary.recomputed[stale] = (catSummary.recomputed[stale] ?? 0) + 1;
           computedTotal++;

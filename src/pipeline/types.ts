@@ -10,32 +10,11 @@ import type { StageTimer } from '../util/progress.js';
 import type { BaseConfig } from '../config/schema.js';
 import type { Box, RgbImage } from '../image/types.js';
 import type { RunResources } from './resources.js';
+import type { BoxRecord, CaptionRecord, DetectionRecord, ModelRecord } from '../run-directory/records.js';
 
-
-export interface Detection {
-  box: Box;
-  /** Max token probability of the box. */
-  score: number;
-  phrase: string;
-}
-
-/** A detection with the decision the pipeline took on it, as recorded in the results. */
-export interface BoxRecord extends Detection {
-  kept: boolean;
-  /** Why a box was dropped ('size' = over object_size * size_threshold). */
-  dropped?: string;
-  /** Normalised area w*h/(W*H). */
-  area: number;
-}
-
-export interface CaptionRecord {
-  template?: string;
-  model?: string;
-  raw?: string;
-  words?: string[];
-  caption: string;
-  fallback?: boolean | string;
-}
+export type { BoxRecord, CaptionRecord, ModelRecord };
+/** A detector's box with its score and phrase (as the run directory records it). */
+export type Detection = DetectionRecord;
 
 /**
  * What stage A gives stage B (and what the run directory records per category). `M` is the
@@ -98,13 +77,6 @@ export interface BuildEnv {
   modelsDir: string;
   /** Loaded models and memoised values shared with the other runs of this process (a sweep). */
   resources?: RunResources;
-}
-
-export interface ModelRecord {
-  name: string;
-  /** sha256 is the file's actual hash; expected_sha256 the manifest's pin, present only when the file did not match it (a run with allow_model_mismatch). */
-  files: Array<{ path: string; sha256: string; bytes?: number; expected_sha256?: string }>;
-  note?: string;
 }
 
 /** `M`: the method's per-category data; the runner sees every pipeline as `Pipeline<unknown>`. */

@@ -9,9 +9,9 @@ import { join } from 'node:path';
 import type { EvaluationReport } from '../evaluation/report.js';
 import { loadMask, loadRgb, resizeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
-import type { ImageRecord } from '../pipeline/run-dir.js';
-import { RunDir } from '../pipeline/run-dir.js';
-import { listImageRecords, recordsByCategory } from '../pipeline/run-records.js';
+import type { ImageRecord } from '../run-directory/records.js';
+import { RunDir } from '../run-directory/run-dir.js';
+import { listImageRecords, recordsByCategory } from '../run-directory/list-records.js';
 import { blockMean, disagreement, displayScale, type DisplayScale, fitSize, orderImages, renderTile, toDisplay } from '../viz/gallery.js';
 import { writeComparisonFigure } from '../viz/write.js';
 

@@ -1,21 +1,24 @@
 /**
- * The report's inputs, found and read (files only; nothing is computed here):
+ * The report's inputs, found and read with the run directory's own readers (files only; nothing
+ * is computed here):
  *  - a run directory: metrics.json, config.json, models.json, command.json, image records, maps;
  *  - an `iapas evaluate` output folder, or a metrics.json file: the metrics only (no gallery);
- *  - a sweep folder, recognised by its results.json (sweep-results.ts): the results, and as runs
+ *  - a sweep folder, recognised by its results.json (run-directory/sweep-results-file.ts): the results, and as runs
  *    every folder with a metrics.json inside it (two levels down) or named by a row's `run_dir`;
  *  - any other folder: its sub-folders that hold a metrics.json.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
 import type { EvaluationReport } from '../evaluation/report.js';
-import { isStale, LOCK_FILE, readRunLock } from '../pipeline/run-lock.js';
-import type { ImageRecord } from '../pipeline/run-dir.js';
-import { listImageRecords, recordsByCategory } from '../pipeline/run-records.js';
-import type { ModelRecord } from '../pipeline/types.js';
+import { readJson } from '../run-directory/json-file.js';
+import { METRICS_FILE, parseMetricsFile } from '../run-directory/metrics-file.js';
+import { runProgress, type RunProgress } from '../run-directory/progress.js';
+import type { ModelRecord } from '../run-directory/records.js';
+import { listImageRecords, recordsByCategory } from '../run-directory/list-records.js';
+import { RESULTS_FILE } from '../run-directory/sweep-results-file.js';
 import { UserError } from '../util/errors.js';
 import { readSweepResults, type SweepResults } from './sweep-results.js';
-import type { LoadedRun, RecordedCommand, RunProgress } from './types.js';
+import type { LoadedRun, RecordedCommand } from './types.js';
 
 async function isFile(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isFile(), () => false);
@@ -23,22 +26,6 @@ async function isFile(p: string): Promise<boolean> {
 
 async function isDir(p: string): Promise<boolean> {
   return stat(p).then((s) => s.isDirectory(), () => false);
-}
-
-/** A JSON file, or null when it does not exist; unreadable JSON is an error naming the file. */
-export async function readJson(path: string): Promise<unknown> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new UserError(`cannot read ${path}: ${(e as Error).message}`);
-  }
-  try {
-    return JSON.parse(text);
-  } catch (e) {
-    throw new UserError(`${path}: not valid JSON (${(e as Error).message})`);
-  }
 }
 
 export interface FoundRun {
@@ -57,7 +44,7 @@ async function runsUnder(dir: string, depth: number): Promise<FoundRun[]> {
   const entries = (await readdir(dir, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
   for (const name of entries) {
     const sub = join(dir, name);
-    if (await isFile(join(sub, 'metrics.json'))) out.push({ dir: sub, metricsPath: join(sub, 'metrics.json') });
+    if (await isFile(join(sub, METRICS_FILE))) out.push({ dir: sub, metricsPath: join(sub, METRICS_FILE) });
     else if (depth > 1) out.push(...(await runsUnder(sub, depth - 1)));
   }
   return out;
@@ -77,19 +64,19 @@ export async function discoverInputs(inputs: string[]): Promise<FoundInputs> {
     add(await runsUnder(root, 2));
     for (const d of new Set(s.rows.map((r) => r.run_dir).filter((d): d is string => !!d))) {
       const dir = isAbsolute(d) ? d : resolve(root, d);
-      if (await isFile(join(dir, 'metrics.json'))) add([{ dir, metricsPath: join(dir, 'metrics.json') }]);
+      if (await isFile(join(dir, METRICS_FILE))) add([{ dir, metricsPath: join(dir, METRICS_FILE) }]);
     }
   };
   for (const input of inputs.map((p) => resolve(p))) {
     if (await isFile(input)) {
-      if (basename(input) === 'results.json') await addSweep(input);
+      if (basename(input) === RESULTS_FILE) await addSweep(input);
       else add([{ dir: dirname(input), metricsPath: input }]);
     } else if (!(await isDir(input))) {
       throw new UserError(`report input ${input} does not exist`);
-    } else if (await isFile(join(input, 'metrics.json'))) {
-      add([{ dir: input, metricsPath: join(input, 'metrics.json') }]);
-    } else if (await isFile(join(input, 'results.json'))) {
-      await addSweep(join(input, 'results.json'));
+    } else if (await isFile(join(input, METRICS_FILE))) {
+      add([{ dir: input, metricsPath: join(input, METRICS_FILE) }]);
+    } else if (await isFile(join(input, RESULTS_FILE))) {
+      await addSweep(join(input, RESULTS_FILE));
     } else {
       const found = await runsUnder(input, 1);
       if (!found.length) throw new UserError(`${input}: no metrics.json in it or in its sub-folders, and no results.json (is it a run directory, an evaluate output or a sweep folder?)`);
@@ -110,43 +97,10 @@ export function uniqueLabels(dirs: string[]): string[] {
   });
 }
 
-/** Checks the fields the report reads, so a foreign JSON file fails with one clear line. */
-function checkMetrics(json: unknown, path: string): EvaluationReport {
-  const m = json as Partial<EvaluationReport> | null;
-  const bad = (what: string) => new UserError(`${path}: not an iapas metrics.json (${what})`);
-  if (!m || typeof m !== 'object') throw bad('not an object');
-  if (!Array.isArray(m.categories)) throw bad('no categories list');
-  m.categories.forEach((c, i) => {
-    if (!c || typeof c.category !== 'string') throw bad(`category ${i + 1} has no name`);
-  });
-  if (!m.mean || typeof m.mean !== 'object') throw bad('no mean row');
-  if (!m.options || typeof m.options.resolution !== 'number') throw bad('no evaluation options');
-  if (!m.dataset || typeof m.dataset !== 'object') throw bad('no dataset');
-  return m as EvaluationReport;
-}
-
 function checkCommand(json: unknown): RecordedCommand | null {
   const c = json as { argv?: unknown; cwd?: unknown } | null;
   if (!c || !Array.isArray(c.argv) || !c.argv.every((a) => typeof a === 'string')) return null;
   return { argv: c.argv as string[], cwd: typeof c.cwd === 'string' ? c.cwd : null };
-}
-
-/**
- * Null unless the directory's run.lock is present. An unreadable lock counts as held: ours are
- * written complete, so such a file is someone else's and nothing says its writer has ended.
- */
-export async function runProgress(dir: string, records: ImageRecord[], metrics: EvaluationReport | null): Promise<RunProgress | null> {
-  if (!(await isFile(join(dir, LOCK_FILE)))) return null;
-  const owner = await readRunLock(dir);
-  let present = 0;
-  for (const r of records) if (typeof r.map === 'string' && (await isFile(resolve(dir, r.map)))) present++;
-  const expected = Math.max(records.length, metrics?.mean?.n_images ?? 0);
-  return {
-    state: owner && isStale(owner) ? 'abandoned' : 'running',
-    owner: owner ? { pid: owner.pid, host: owner.host, command: owner.command, started: owner.started } : null,
-    expected,
-    missingMaps: expected - present,
-  };
 }
 
 /** The state's word on the page: 'in progress' or 'abandoned'. */
@@ -167,7 +121,7 @@ export async function loadRuns(found: FoundRun[], labels?: string[]): Promise<Lo
   const names = labels ?? uniqueLabels(found.map((f) => f.dir));
   const runs: LoadedRun[] = [];
   for (const [i, f] of found.entries()) {
-    const metrics = checkMetrics(await readJson(f.metricsPath), f.metricsPath);
+    const metrics = parseMetricsFile(await readJson(f.metricsPath), f.metricsPath);
     const config = (await readJson(join(f.dir, 'config.json'))) as Record<string, unknown> | null;
     const models = (await readJson(join(f.dir, 'models.json'))) as ModelRecord[] | null;
     const command = checkCommand(await readJson(join(f.dir, 'command.json')));

@@ -4,20 +4,9 @@
  * recorded (command.json) when it has one, else one rebuilt from config.json / metrics.json.
  */
 import { RUN_ONLY_KEYS } from '../config/schema.js';
+import { flattenConfig, type FlatConfig } from '../util/flatten.js';
 import { progressLabel } from './inputs.js';
 import type { LoadedRun } from './types.js';
-
-/** Dotted key -> JSON text of each leaf (arrays are leaves). */
-export type FlatConfig = Record<string, string>;
-
-export function flattenConfig(obj: unknown, prefix = '', out: FlatConfig = {}): FlatConfig {
-  if (obj !== null && typeof obj === 'object' && !Array.isArray(obj)) {
-    for (const [k, v] of Object.entries(obj as Record<string, unknown>)) flattenConfig(v, prefix ? `${prefix}.${k}` : k, out);
-  } else if (prefix) {
-    out[prefix] = JSON.stringify(obj);
-  }
-  return out;
-}
 
 /** Keys whose value is not the same in every run that has a config (a key missing from one counts as a difference). */
 export function differingKeys(configs: Array<FlatConfig | null>): string[] {
@@ -66,7 +55,7 @@ export function reproduceCommand(run: LoadedRun): string {
       .filter(Boolean)
       .join(' ');
   }
-  const flat = flattenConfig(run.config);
+  const flat = flattenConfig(run.config, { json: true });
   const sets = Object.entries(flat)
     .filter(([k]) => k !== 'preset' && !NOT_RESULTS.has(k))
     .map(([k, v]) => `--set ${shellQuote(`${k}=${v.startsWith('"') ? (JSON.parse(v) as string) : v}`)}`);
@@ -100,7 +89,7 @@ export interface RunProvenance {
 }
 
 export function provenance(runs: LoadedRun[]): { differingKeys: string[]; runs: RunProvenance[] } {
-  const flats = runs.map((r) => (r.config ? flattenConfig(r.config) : null));
+  const flats = runs.map((r) => (r.config ? flattenConfig(r.config, { json: true }) : null));
   // The preset has its own column.
   const keys = differingKeys(flats).filter((k) => !NOT_RESULTS.has(k) && k !== 'preset');
   return {

@@ -7,8 +7,8 @@
 import { CategoryEvaluator, resolveProtocol, type CategoryMetrics } from '../evaluation/protocol.js';
 import type { ReportOptions } from '../evaluation/report.js';
 import { loadMask } from '../image/io.js';
-import type { ImageRecord } from '../pipeline/run-dir.js';
-import { RunDir } from '../pipeline/run-dir.js';
+import type { ImageRecord } from '../run-directory/records.js';
+import { RunDir } from '../run-directory/run-dir.js';
 
 export async function recomputeCategory(runDir: string, category: string, records: ImageRecord[], o: ReportOptions): Promise<CategoryMetrics> {
   const evaluated = records.filter((r) => (o.normal_images_resolved ?? o.normal_images) !== 'skip' || r.label === 'anomalous');

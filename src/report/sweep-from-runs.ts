@@ -4,7 +4,8 @@
  * Pure; the same shape as a results.json (sweep-results.ts).
  */
 import { METRIC_KEYS } from '../evaluation/protocol.js';
-import { differingKeys, flattenConfig, NOT_RESULTS } from './provenance.js';
+import { flattenConfig } from '../util/flatten.js';
+import { differingKeys, NOT_RESULTS } from './provenance.js';
 import type { ParamValue, SweepResults, SweepRow } from './sweep-results.js';
 import type { LoadedRun } from './types.js';
 
@@ -20,7 +21,7 @@ function pickMetrics(src: object): SweepRow['metrics'] {
 }
 
 export function sweepFromRuns(runs: LoadedRun[]): SweepResults {
-  const flats = runs.map((r) => (r.config ? flattenConfig(r.config) : null));
+  const flats = runs.map((r) => (r.config ? flattenConfig(r.config, { json: true }) : null));
   const varied = differingKeys(flats).filter((k) => !NOT_RESULTS.has(k));
   const rows: SweepRow[] = [];
   runs.forEach((run, i) => {

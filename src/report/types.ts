@@ -1,7 +1,8 @@
 /** What the report reads: the runs (run directories or `iapas evaluate` outputs) as loaded. */
 import type { EvaluationReport } from '../evaluation/report.js';
-import type { ImageRecord } from '../pipeline/run-dir.js';
-import type { ModelRecord } from '../pipeline/types.js';
+import type { RunProgress } from '../run-directory/progress.js';
+import type { ImageRecord } from '../run-directory/records.js';
+import type { ModelRecord } from '../run-directory/records.js';
 
 /** The command line a run recorded (command.json, written by `iapas run` / `segment` / `demo`). */
 export interface RecordedCommand {
@@ -29,16 +30,3 @@ export interface LoadedRun {
   progress: RunProgress | null;
 }
 
-/**
- * A run directory whose run.lock is present: 'running' while its owner is alive (or on another host,
- * where that cannot be checked), 'abandoned' when the owner is gone without releasing it (killed).
- * Its metrics.json may then describe fewer, or older, maps than the directory will hold.
- */
-export interface RunProgress {
-  state: 'running' | 'abandoned';
-  owner: { pid: number; host: string; command: string; started: string } | null;
-  /** Images the run is known to cover: the larger of its image records and metrics.json's count. */
-  expected: number;
-  /** Of those, how many have no map file yet. */
-  missingMaps: number;
-}

@@ -10,13 +10,14 @@ import { cacheOf, modelsDirOf } from '../config/locations.js';
 import { loadDataset } from '../datasets/index.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { hashJson } from '../util/hash.js';
-import { buildJobs, selectCategories } from '../pipeline/jobs.js';
+import { buildJobs, selectCategories } from './jobs.js';
 import { resultConfigHash, runPipeline, type RunSummary } from '../pipeline/runner.js';
 import type { EvaluationReport } from '../evaluation/report.js';
-import { evaluateRun } from '../pipeline/evaluate-run.js';
+import { WrittenMaps } from '../run-directory/written-maps.js';
+import { evaluateRun } from './evaluate-run.js';
 import type { RunResources } from '../pipeline/resources.js';
-import type { ImageRecord } from '../pipeline/run-dir.js';
-import { withRunLock } from '../pipeline/run-lock.js';
+import type { ImageRecord } from '../run-directory/records.js';
+import { withRunLock } from '../run-directory/lock.js';
 import type { Pipeline } from '../pipeline/types.js';
 import { checkEvaluationMemory, protocolOf } from '../evaluation/protocol.js';
 import { checkWritable } from '../util/writable.js';
@@ -74,6 +75,7 @@ export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunRe
     const jobs = buildJobs(index, config, categories, { needsReferences, excludeReferences: pipeline.referencesAreShots, limit: req.limit });
     if (req.evaluate !== false) for (const j of jobs) checkEvaluationMemory(j.category, j.tests.length, protocolOf(config.eval));
     return await withRunLock(runDir, { command: req.command ?? 'iapas run' }, async (lock) => {
+      const maps = new WrittenMaps();
       const run = await runPipeline({
         pipeline,
         config,
@@ -87,9 +89,10 @@ export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunRe
         onImage: req.onImage,
         lock,
         resources,
+        maps: req.evaluate !== false ? maps : undefined,
       });
       let metrics: EvaluationReport | undefined;
-      if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, req.quiet, resources);
+      if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, { quiet: req.quiet, resources, maps });
       return { runDir, run, metrics };
     });
   } finally {

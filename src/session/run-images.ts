@@ -6,7 +6,7 @@
 import { basename, dirname, extname, relative, resolve, sep } from 'node:path';
 import { cacheOf, modelsDirOf } from '../config/locations.js';
 import type { Sample } from '../datasets/types.js';
-import { withRunLock } from '../pipeline/run-lock.js';
+import { withRunLock } from '../run-directory/lock.js';
 import { runPipeline, type RunSummary } from '../pipeline/runner.js';
 import { UserError } from '../util/errors.js';
 import { escapeRelPath } from '../util/file-names.js';

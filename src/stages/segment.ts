@@ -6,7 +6,7 @@ import { clampBox } from '../image/box.js';
 import type { Box, RgbImage } from '../image/types.js';
 import { hashRgb, type SamMaskResult, type SamModel } from '../models/sam/model.js';
 import { isPlainPolicy, policyNeedsMap, refineMasks, refinePolicyName, type RefinePolicy } from '../models/sam/refine.js';
-import { decodeRle, encodeRle, rleSchema } from '../pipeline/rle.js';
+import { decodeRle, encodeRle, rleSchema } from '../run-directory/rle.js';
 import type { ImageState, Stage } from '../pipeline/types.js';
 import { sha256 } from '../util/hash.js';
 import { stampedSha256 } from '../models/weights/hash-stamp.js';

@@ -25,6 +25,8 @@ const RANK: Record<string, number> = {
   'models/grounding-dino': 6,
   'models/ram': 6,
   'models/llm': 6,
+  // The run directory's format: its layout, records, lock; written by the pipeline, read by everyone above.
+  'run-directory': 6.5,
   'models/backbones': 7,
   prompts: 7,
   pipeline: 7,
@@ -32,8 +34,7 @@ const RANK: Record<string, number> = {
   // What two or more methods share; a method folder never imports another method folder.
   'methods/components': 8.5,
   methods: 10,
-  // Shows runs and sweeps of every method, so it reads the composed config schema.
-  report: 10.5,
+  report: 8,
   session: 11,
   // The public entry point: what the commands and a researcher's own script import.
   api: 11.5,

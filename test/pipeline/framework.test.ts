@@ -5,14 +5,14 @@ import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { deepMerge, parseSetFlag } from '../../src/config/load.js';
 import { flagsToConfig } from '../../src/commands/config-flags.js';
-import { decodeRle, encodeRle } from '../../src/pipeline/rle.js';
+import { decodeRle, encodeRle } from '../../src/run-directory/rle.js';
 import { runPipeline } from '../../src/pipeline/runner.js';
 import { boxArea } from '../../src/image/box.js';
 import { minMaxNormalize, scoreMap } from '../../src/image/masks.js';
 import { normalizeStage, scoreStage } from '../../src/stages/score.js';
 import { definePipeline, type ImageState, type Stage } from '../../src/pipeline/types.js';
 import type { DatasetIndex, Sample } from '../../src/datasets/types.js';
-import { buildJobs, selectCategories, spread } from '../../src/pipeline/jobs.js';
+import { buildJobs, selectCategories, spread } from '../../src/session/jobs.js';
 import { UserError } from '../../src/util/errors.js';
 import { buildConfig, validateConfig, getPreset } from '../../src/methods/registry.js';
 

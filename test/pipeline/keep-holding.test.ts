@@ -12,7 +12,7 @@ import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../src/datasets/index.js';
-import { RunDir } from '../../src/pipeline/run-dir.js';
+import { RunDir } from '../../src/run-directory/run-dir.js';
 import { runOnDataset } from '../../src/session/run-dataset.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { runCli } from '../support/cli.js';

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { compareMetrics, comparisonCsv, formatComparison, type RunMetricsInput } from '../../src/report/comparison-table.js';
 import { commonImages } from '../../src/report/comparison-figures.js';
 import type { EvaluationReport } from '../../src/evaluation/report.js';
-import type { ImageRecord } from '../../src/pipeline/run-dir.js';
+import type { ImageRecord } from '../../src/run-directory/records.js';
 
 const report = (rows: Array<[string, number | null, number | null]>): EvaluationReport =>
   ({ categories: rows.map(([category, pixel_ap, pixel_f1_max]) => ({ category, pixel_ap, pixel_f1_max })) }) as unknown as EvaluationReport;

@@ -6,13 +6,16 @@ import type { EvaluationReport } from '../../src/evaluation/report.js';
 import { CURVE_KINDS, curveSpec, ROC_MIN_FPR } from '../../src/report/curve-specs.js';
 import { runColours } from '../../src/report/chart-style.js';
 import { discoverInputs, loadRuns, uniqueLabels } from '../../src/report/inputs.js';
-import { differingKeys, flattenConfig, provenance, reproduceCommand } from '../../src/report/provenance.js';
+import { differingKeys, provenance, reproduceCommand } from '../../src/report/provenance.js';
+import { flattenConfig } from '../../src/util/flatten.js';
 import { sweepFromRuns } from '../../src/report/sweep-from-runs.js';
-import { parseSweepResults } from '../../src/report/sweep-results.js';
+import { sweepResultsOf } from '../../src/report/sweep-results.js';
+import { parseSweepResultsFile } from '../../src/run-directory/sweep-results-file.js';
 import { sweepHeatmapSpec, sweepLineSpec, sweepPoints, sweepSpecs } from '../../src/report/sweep-specs.js';
 import { categorySetsDiffer, metricsTable } from '../../src/report/metrics-table.js';
 import type { LoadedRun } from '../../src/report/types.js';
 import { runCli } from '../support/cli.js';
+import { sweepResultsJson } from '../support/sweep-results.js';
 
 function metrics(dataset: string, rows: Array<[string, number]>): EvaluationReport {
   const cat = (category: string, ap: number) => ({ category, n_images: 3, n_anomalous: 2, n_normal: 1, n_regions: 2, pixel_auroc: 0.9, pixel_ap: ap, pixel_f1_max: 0.5, aupro: 0.8, image_auroc: 1, image_ap: 1, image_f1_max: 1, pixel_f1_threshold: 0.4, image_f1_threshold: 0.5, notes: [] });
@@ -33,37 +36,44 @@ function run(id: number, config: Record<string, unknown> | null, pixelAp: number
 }
 
 describe('sweep results (results.json)', () => {
-  it('reads flat rows: config columns are parameters, others extra, metrics by name; mean rows recognised', () => {
-    const s = parseSweepResults(
-      [
-        { run_id: 'a', dataset: 'd', category: 'mean', 'detector.box_threshold': 0.1, seed: 1, pixel_ap: 0.4, wall_s: 12, model_runs: 3, cache_hits: 0 },
-        { run_id: 'b', dataset: 'd', category: 'mean (2 categories)', 'detector.box_threshold': 0.2, seed: 1, pixel_ap: '0.5', wall_s: 10, model_runs: 0, cache_hits: 3 },
-        { run_id: 'b', dataset: 'd', category: 'grid', 'detector.box_threshold': 0.2, seed: 1, pixel_ap: 0.45 },
-      ],
+  it("reads the writer's rows: varied keys are parameters, metrics by name, the other columns extra", () => {
+    const s = sweepResultsOf(
+      sweepResultsJson(
+        [
+          { run: 'a', 'detector.box_threshold': 0.1, dataset: 'd', category: 'mean', n_images: 4, pixel_ap: 0.4, wall_s: 12, model_runs: 3, cache_hits: 0, error: null, run_dir: 'runs/a/d' },
+          { run: 'b', 'detector.box_threshold': 0.2, dataset: 'd', category: 'mean', n_images: 4, pixel_ap: 0.5, wall_s: 10, model_runs: 0, cache_hits: 3, error: null, run_dir: 'runs/b/d' },
+          { run: 'b', 'detector.box_threshold': 0.2, dataset: 'd', category: 'grid', n_images: 2, pixel_ap: 0.45, wall_s: null, model_runs: null, cache_hits: null, error: null, run_dir: 'runs/b/d' },
+        ],
+        ['detector.box_threshold'],
+      ),
       'results.json',
     );
     expect(s.varied).toEqual(['detector.box_threshold']);
-    expect(s.rows[1]).toMatchObject({ run: 'b', category: 'mean', params: { 'detector.box_threshold': 0.2, seed: 1 }, metrics: { pixel_ap: 0.5 }, extra: { wall_s: 10, model_runs: 0, cache_hits: 3 } });
+    expect(s.rows[1]).toMatchObject({ run: 'b', category: 'mean', params: { 'detector.box_threshold': 0.2 }, metrics: { pixel_ap: 0.5 }, extra: { n_images: 4, wall_s: 10, model_runs: 0, cache_hits: 3, error: null }, run_dir: 'runs/b/d' });
     expect(s.rows[2].category).toBe('grid');
   });
 
-  it('reads nested rows with a varied list, and says what is wrong with a bad file in one line', () => {
-    const s = parseSweepResults({ varied: ['references.k'], rows: [{ run: 'x', dataset: 'd', category: 'mean', params: { 'references.k': 2 }, metrics: { aupro: 0.7 } }] }, 'r.json');
-    expect(s.varied).toEqual(['references.k']);
-    expect(s.rows[0].metrics.aupro).toBe(0.7);
-    expect(() => parseSweepResults({ runs: [] }, 'r.json')).toThrow(/^r\.json: not sweep results/);
-    expect(() => parseSweepResults([{ run_id: 'a', pixel_ap: 'high' }], 'r.json')).toThrow(/r\.json: row 1, pixel_ap: expected a metric value/);
-    expect(() => parseSweepResults([{ run_id: 'a', wall_s: 3 }], 'r.json')).toThrow(/no row has a metric/);
+  it('says what is wrong with a file that is not a sweep\'s results in one line', () => {
+    expect(() => parseSweepResultsFile({ runs: [] }, 'r.json')).toThrow(/^r\.json: not an iapas sweep's results\.json \(tool: /);
+    expect(() => parseSweepResultsFile([{ run_id: 'a', pixel_ap: 0.3 }], 'r.json')).toThrow(/^r\.json: not an iapas sweep's results\.json/);
+    const file = sweepResultsJson([{ run: 'a', dataset: 'd', category: 'mean', pixel_ap: 'high' }], []);
+    expect(() => sweepResultsOf(file, 'r.json')).toThrow(/r\.json: row 1, pixel_ap: expected a metric value/);
+    const { rows, ...noRows } = file;
+    expect(rows).toHaveLength(1);
+    expect(() => parseSweepResultsFile(noRows, 'r.json')).toThrow(/\(rows: Required\)/);
   });
 
   it('one point per (run, dataset): the mean row, else the mean of the category rows', () => {
-    const s = parseSweepResults(
-      [
-        { run_id: 'a', dataset: 'd', category: 'x', 'references.k': 2, pixel_ap: 0.2 },
-        { run_id: 'a', dataset: 'd', category: 'y', 'references.k': 2, pixel_ap: 0.4 },
-        { run_id: 'b', dataset: 'd', category: 'mean', 'references.k': 4, pixel_ap: 0.9 },
-        { run_id: 'b', dataset: 'd', category: 'x', 'references.k': 4, pixel_ap: 0.1 },
-      ],
+    const s = sweepResultsOf(
+      sweepResultsJson(
+        [
+          { run: 'a', dataset: 'd', category: 'x', 'references.k': 2, pixel_ap: 0.2 },
+          { run: 'a', dataset: 'd', category: 'y', 'references.k': 2, pixel_ap: 0.4 },
+          { run: 'b', dataset: 'd', category: 'mean', 'references.k': 4, pixel_ap: 0.9 },
+          { run: 'b', dataset: 'd', category: 'x', 'references.k': 4, pixel_ap: 0.1 },
+        ],
+        ['references.k'],
+      ),
       's',
     );
     const pts = sweepPoints(s, 'pixel_ap');
@@ -82,12 +92,15 @@ describe('sweep charts', () => {
     expect(s.rows.filter((r) => r.category === 'mean').map((r) => r.params['references.k'])).toEqual([1, 2, 3]);
     const line = sweepLineSpec(s, 'pixel_ap', 'references.k') as { layer: Array<{ data: { values: Array<{ x: number; y: number }> } }> };
     expect(line.layer[1].data.values).toEqual([expect.objectContaining({ x: 3, y: 0.30000000000000004 })]);
-    const grid = parseSweepResults(
-      [
-        { run_id: 'p', dataset: 'd', 'references.k': 1, seed: 1, pixel_ap: 0.3 },
-        { run_id: 'q', dataset: 'd', 'references.k': 2, seed: 1, pixel_ap: 0.5 },
-        { run_id: 'r', dataset: 'd', 'references.k': 2, seed: 2, pixel_ap: 0.4 },
-      ],
+    const grid = sweepResultsOf(
+      sweepResultsJson(
+        [
+          { run: 'p', dataset: 'd', category: 'mean', 'references.k': 1, seed: 1, pixel_ap: 0.3 },
+          { run: 'q', dataset: 'd', category: 'mean', 'references.k': 2, seed: 1, pixel_ap: 0.5 },
+          { run: 'r', dataset: 'd', category: 'mean', 'references.k': 2, seed: 2, pixel_ap: 0.4 },
+        ],
+        ['references.k', 'seed'],
+      ),
       's',
     );
     const hm = sweepHeatmapSpec(grid, 'pixel_ap', 'references.k', 'seed') as { data: { values: Array<{ v: number }> }; facet: unknown };
@@ -98,7 +111,7 @@ describe('sweep charts', () => {
   });
 
   it('a constant series still gets a y range (a domain of one value draws no axis)', () => {
-    const s = parseSweepResults([1, 2].map((k) => ({ run_id: `k${k}`, dataset: 'd', 'references.k': k, image_auroc: 1 })), 's');
+    const s = sweepResultsOf(sweepResultsJson([1, 2].map((k) => ({ run: `k${k}`, dataset: 'd', category: 'mean', 'references.k': k, image_auroc: 1 })), ['references.k']), 's');
     const spec = sweepLineSpec(s, 'image_auroc', 'references.k') as { layer: Array<{ encoding: { y: { scale: { domain?: number[] } } } }> };
     expect(spec.layer[0].encoding.y.scale.domain).toEqual([0.95, 1.05]);
   });
@@ -139,8 +152,8 @@ describe('table and provenance', () => {
   });
 
   it('lists the keys that differ (not where things are), and a command per run', () => {
-    const a = flattenConfig({ preset: 'fewshot', seed: 111, fewshot: { threshold: 'fixed:0.3' }, concurrency: 2 });
-    const b = flattenConfig({ preset: 'fewshot', seed: 7, fewshot: { threshold: 'fixed:0.3' } });
+    const a = flattenConfig({ preset: 'fewshot', seed: 111, fewshot: { threshold: 'fixed:0.3' }, concurrency: 2 }, { json: true });
+    const b = flattenConfig({ preset: 'fewshot', seed: 7, fewshot: { threshold: 'fixed:0.3' } }, { json: true });
     expect(differingKeys([a, b, null])).toEqual(['concurrency', 'seed']);
     const runs = [run(1, { preset: 'fewshot', seed: 111, fewshot: { threshold: 'fixed:0.3' }, concurrency: 2 }, 0.3), run(2, { preset: 'fewshot-cnn', seed: 7, fewshot: { threshold: 'fixed:0.3' } }, 0.3)];
     const p = provenance(runs);
@@ -165,7 +178,7 @@ describe('finding the inputs', () => {
     root = await mkdtemp(join(tmpdir(), 'iapas-report-inputs-'));
     for (const d of ['sweep/runs/a', 'sweep/runs/b', 'eval-out', 'parent/x', 'parent/y', 'empty']) await mkdir(join(root, d), { recursive: true });
     for (const d of ['sweep/runs/a', 'sweep/runs/b', 'eval-out', 'parent/x', 'parent/y']) await writeFile(join(root, d, 'metrics.json'), JSON.stringify(metrics('mvtec_ad', [['grid', 0.3]])));
-    await writeFile(join(root, 'sweep/results.json'), JSON.stringify([{ run_id: 'a', dataset: 'd', 'seed': 1, pixel_ap: 0.3 }]));
+    await writeFile(join(root, 'sweep/results.json'), JSON.stringify(sweepResultsJson([{ run: 'a', dataset: 'd', category: 'mean', seed: 1, pixel_ap: 0.3 }], ['seed'])));
     await writeFile(join(root, 'parent/y/metrics.json'), '{"categories": 3}');
   });
   afterAll(async () => {

@@ -20,6 +20,7 @@ import { buildReport, type ReportResult } from '../../src/report/build.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { CHROMIUM, haveChromium, openFile, type OpenedPage } from '../support/browser.js';
 import { missingShared } from '../support/shared.js';
+import { sweepResultsJson } from '../support/sweep-results.js';
 import { makeSyntheticRuns, SYNTH_SOURCES } from '../support/synth-runs.js';
 
 const ARTIFACTS = resolve(import.meta.dirname, '../../.artifacts/report-test');
@@ -31,22 +32,22 @@ interface El {
   classList: { contains(c: string): boolean };
 }
 
-/** A 3 x 3 grid over two keys on two datasets with a clear optimum, as flat rows (issue 14's shape). */
+/** A 3 x 3 grid over two keys on two datasets with a clear optimum, as `iapas sweep` writes results.json. */
 function sweepRows() {
   const rnd = mulberry32(3);
-  const rows: Array<Record<string, unknown>> = [];
+  const rows: Parameters<typeof sweepResultsJson>[0] = [];
   for (const dataset of ['mvtec_ad', 'mpdd']) {
     for (const bt of [0.1, 0.2, 0.3]) {
       for (const st of [0.6, 0.7, 0.8]) {
         const base = 0.6 - (bt - 0.2) ** 2 * 8 - (st - 0.7) ** 2 * 6 + (dataset === 'mpdd' ? 0.15 : 0);
-        const run_id = `bt${bt}-st${st}`;
-        const common = { run_id, 'detector.box_threshold': bt, 'detector.size_threshold': st, dataset, wall_s: 100 + 50 * rnd(), model_runs: 40, cache_hits: 12 };
+        const run = `bt${bt}-st${st}`;
+        const common = { run, 'detector.box_threshold': bt, 'detector.size_threshold': st, dataset, wall_s: 100 + 50 * rnd(), model_runs: 40, cache_hits: 12 };
         for (const category of ['a', 'b']) rows.push({ ...common, category, pixel_ap: base + 0.02 * rnd(), pixel_f1_max: base + 0.03, aupro: 0.7 + base / 3 });
         rows.push({ ...common, category: 'mean', pixel_ap: base + 0.01, pixel_f1_max: base + 0.03, aupro: 0.7 + base / 3 });
       }
     }
   }
-  return rows;
+  return sweepResultsJson(rows, ['detector.box_threshold', 'detector.size_threshold']);
 }
 
 const missing = haveChromium() ? missingShared(...SYNTH_SOURCES) : `${CHROMIUM} (apt-get install chromium)`;

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireRunLock, LOCK_FILE } from '../../src/pipeline/run-lock.js';
+import { acquireRunLock, LOCK_FILE } from '../../src/run-directory/lock.js';
 import { buildReport } from '../../src/report/build.js';
 import { discoverInputs, loadRuns } from '../../src/report/inputs.js';
 

@@ -7,7 +7,7 @@ import type { RgbImage } from '../../image/types.js';
 import { hashRgb, type SamModel } from '../../models/sam/model.js';
 import type { SamPrompt } from '../../models/sam/transforms.js';
 import { z } from 'zod';
-import { decodeRle, encodeRle, rleSchema } from '../../pipeline/rle.js';
+import { decodeRle, encodeRle, rleSchema } from '../../run-directory/rle.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 
 export interface PromptMask {

@@ -13,7 +13,7 @@ import type { RgbImage } from '../../image/types.js';
 import { backboneEntry, resolveBackboneFile } from '../../models/backbones/index.js';
 import { hashRgb } from '../../models/sam/model.js';
 import { samEntryFor } from '../../models/sam/load.js';
-import { fileRecord, modelCheckOf, samModelRecord } from '../../pipeline/model-record.js';
+import { fileRecord, modelCheckOf, samModelRecord } from '../../run-directory/model-record.js';
 import { definePipeline, type BuildEnv, type ModelRecord, type Pipeline } from '../../pipeline/types.js';
 import { anomalyMapStage, memoryStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
 import { decodeImage, loadReferences } from '../../stages/decode.js';

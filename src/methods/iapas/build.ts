@@ -13,7 +13,7 @@ import { samEntryFor } from '../../models/sam/load.js';
 import { hashRgb } from '../../models/sam/model.js';
 import { policyNeedsMap, refinePolicyFrom, refinePolicyName } from '../../models/sam/refine.js';
 import { resolveModel } from '../../models/weights/resolve.js';
-import { fileRecord, modelCheckOf, samModelRecord } from '../../pipeline/model-record.js';
+import { fileRecord, modelCheckOf, samModelRecord } from '../../run-directory/model-record.js';
 import { acquireModel } from '../../pipeline/resources.js';
 import { definePipeline, type BuildEnv, type CategoryState, type ImageState, type ModelRecord, type Pipeline, type Stage } from '../../pipeline/types.js';
 import { createLlmCaptioner, createStaticCaptioner, type Captioner } from '../../prompts/captioner.js';

@@ -11,7 +11,7 @@ import { resizeBilinear } from '../../image/resize.js';
 import { backboneEntry, resolveBackboneFile, withoutAggregation } from '../../models/backbones/index.js';
 import type { FeatureGrid } from '../../models/backbones/types.js';
 import { samEntryFor } from '../../models/sam/load.js';
-import { fileRecord, modelCheckOf, samModelRecord } from '../../pipeline/model-record.js';
+import { fileRecord, modelCheckOf, samModelRecord } from '../../run-directory/model-record.js';
 import { definePipeline, type BuildEnv, type CategoryState, type ModelRecord, type Pipeline, type Stage } from '../../pipeline/types.js';
 import { anomalyMapStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
 import { decodeImage } from '../../stages/decode.js';

@@ -20,7 +20,7 @@ import { samEntryFor } from '../../models/sam/load.js';
 import { hashRgb } from '../../models/sam/model.js';
 import { refinePolicyFrom } from '../../models/sam/refine.js';
 import { resolveModel } from '../../models/weights/resolve.js';
-import { fileRecord, modelCheckOf, samModelRecord } from '../../pipeline/model-record.js';
+import { fileRecord, modelCheckOf, samModelRecord } from '../../run-directory/model-record.js';
 import { definePipeline, type BuildEnv, type ModelRecord, type Pipeline } from '../../pipeline/types.js';
 import { anomalyMapStage, type AnomalyMapModel } from '../../stages/anomaly-map.js';
 import { decodeImage } from '../../stages/decode.js';

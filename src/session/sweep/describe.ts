@@ -3,8 +3,9 @@
  * (the methods' model passes, src/methods/registry.ts, on the runs' effective configs), which varied keys act after the
  * models, and every run with its values.
  */
-import { flattenConfig, formatValue, type SweepPlan } from './expand.js';
 import { activePasses, keyUnder, MODEL_PASSES } from '../../methods/registry.js';
+import { flattenConfig } from '../../util/flatten.js';
+import { formatValue, type SweepPlan } from './expand.js';
 
 export interface SharedPass {
   name: string;

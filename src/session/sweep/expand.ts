@@ -14,6 +14,7 @@ import { deepMerge, type Plain } from '../../config/load.js';
 import { resultConfigHash } from '../../pipeline/runner.js';
 import { defaultCacheRoot } from '../../util/disk-cache.js';
 import { UserError } from '../../util/errors.js';
+import { flattenConfig } from '../../util/flatten.js';
 import { hashJson } from '../../util/hash.js';
 import type { SweepDataset, SweepSpec } from './spec.js';
 import { activePasses, keyUnder, methodOf, presetInfo, validateConfig, type Config } from '../../methods/registry.js';
@@ -85,14 +86,6 @@ function nest(flat: Record<string, unknown>): Plain {
     for (let i = path.length - 2; i >= 0; i--) obj = { [path[i]]: obj };
     out = deepMerge(out, obj);
   }
-  return out;
-}
-
-/** Leaves of a config as dotted key -> value (arrays are values). */
-export function flattenConfig(v: unknown, prefix = '', out: Record<string, unknown> = {}): Record<string, unknown> {
-  if (typeof v === 'object' && v !== null && !Array.isArray(v)) {
-    for (const [k, x] of Object.entries(v)) flattenConfig(x, prefix ? `${prefix}.${k}` : k, out);
-  } else out[prefix] = v;
   return out;
 }
 

@@ -8,13 +8,15 @@
  * sweep goes on.
  */
 import { RunResources } from '../../pipeline/resources.js';
-import type { ImageRecord } from '../../pipeline/run-dir.js';
-import type { RunLock } from '../../pipeline/run-lock.js';
+import type { ImageRecord } from '../../run-directory/records.js';
+import type { RunLock } from '../../run-directory/lock.js';
 import { createOuterProgress } from '../../util/progress.js';
 import type { SweepPlan } from './expand.js';
 import { recheckFinishedJobs, type ChangedJob } from './recheck.js';
-import { jobData, readJobResult, runJob, writeJobFailure, type JobResult } from './run-job.js';
-import { acquireSweepLock, prepareSweepDir } from './sweep-dir.js';
+import { readJobResult, type JobResult } from '../../run-directory/sweep-result.js';
+import { jobData, runJob, writeJobFailure } from './run-job.js';
+import { acquireSweepLock } from '../../run-directory/sweep-manifest.js';
+import { prepareSweepDir } from './sweep-dir.js';
 
 export interface LocalSweepOptions {
   resume?: boolean;

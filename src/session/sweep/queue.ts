@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { DelayedError, Queue, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { RunResources } from '../../pipeline/resources.js';
-import { isStale, LOCK_FILE, readRunLock } from '../../pipeline/run-lock.js';
+import { isStale, LOCK_FILE, readRunLock } from '../../run-directory/lock.js';
 import { UserError } from '../../util/errors.js';
 import { createOuterProgress } from '../../util/progress.js';
 import { maskUrlPassword, urlHasPassword } from '../../util/url-mask.js';
@@ -33,7 +33,8 @@ import { codeVersion, formatVersion, sameCode, type CodeVersion } from '../../ut
 import type { SweepJob, SweepPlan } from './expand.js';
 import { admitJob, checkEnvelope, JobRefusedError, type AdmissionPolicy } from './job-admission.js';
 import { signJob } from './job-signature.js';
-import { jobData, readJobResult, runJob, writeJobFailure, type SweepJobData } from './run-job.js';
+import { readJobResult } from '../../run-directory/sweep-result.js';
+import { jobData, runJob, writeJobFailure, type SweepJobData } from './run-job.js';
 import { sweepKey } from './sweep-dir.js';
 
 export const QUEUE_NAME = 'iapas-sweep';

@@ -12,7 +12,8 @@ import { RunResources } from '../../pipeline/resources.js';
 import { UserError } from '../../util/errors.js';
 import { staleRunInputs } from '../run-inputs.js';
 import type { SweepPlan } from './expand.js';
-import { jobData, readJobResult, RESULT_FILE, sweepDatasetIndex } from './run-job.js';
+import { readJobResult, RESULT_FILE } from '../../run-directory/sweep-result.js';
+import { jobData, sweepDatasetIndex } from './run-job.js';
 
 export interface ChangedJob {
   job: string;

@@ -11,15 +11,16 @@
  * `mean` row sums them) and empty on category rows; they describe the call that finished the job
  * and differ from one execution to the next, unlike every other column. `error` says why a job
  * failed (its metrics are then empty). `run_dir` is the job's run directory relative to the sweep
- * directory (empty on the run's `mean` row). `iapas report <sweep dir>` reads results.json.
+ * directory (empty on the run's `mean` row). results.json's shape is run-directory/sweep-results-file.ts's;
+ * `iapas report <sweep dir>` reads it.
  */
 import { join, relative } from 'node:path';
 import { METRIC_KEYS, type MetricKey } from '../../evaluation/protocol.js';
-import { writeFileAtomic, writeJsonAtomic } from '../../util/fs-atomic.js';
+import { readJobResult, type JobResult } from '../../run-directory/sweep-result.js';
+import { RESULTS_FILE, writeSweepResultsFile, type ResultRow, type SweepResultsFile } from '../../run-directory/sweep-results-file.js';
+import { writeFileAtomic } from '../../util/fs-atomic.js';
 import { formatValue, type SweepPlan } from './expand.js';
-import { readJobResult, type JobResult } from './run-job.js';
 
-export type ResultRow = Record<string, string | number | boolean | null>;
 
 /** Columns whose values measure an execution rather than the results. */
 export const MEASURE_COLUMNS = ['wall_s', 'model_runs', 'cache_hits'] as const;
@@ -118,20 +119,22 @@ export function resultsCsv(columns: string[], rows: ResultRow[]): string {
   return [columns.join(','), ...rows.map((r) => columns.map((c) => cell(r[c])).join(','))].join('\n') + '\n';
 }
 
-export async function writeResults(plan: SweepPlan, rows: ResultRow[], extra: Record<string, unknown> = {}): Promise<{ csv: string; json: string }> {
+export type ResultsExtra = Pick<Partial<SweepResultsFile>, 'metric' | 'summary' | 'pending'>;
+
+export async function writeResults(plan: SweepPlan, rows: ResultRow[], extra: ResultsExtra = {}): Promise<{ csv: string; json: string }> {
   const columns = resultColumns(plan);
   const csv = join(plan.dir, 'results.csv');
-  const json = join(plan.dir, 'results.json');
+  const json = join(plan.dir, RESULTS_FILE);
   await writeFileAtomic(csv, resultsCsv(columns, rows));
-  await writeJsonAtomic(json, {
+  await writeSweepResultsFile(json, {
     tool: 'iapas sweep',
     sweep: plan.spec.name,
     metric: plan.spec.metric,
     varied: plan.variedKeys,
-    metrics: METRIC_KEYS,
+    metrics: [...METRIC_KEYS],
     columns,
     runs: plan.runs.map((r) => ({ id: r.id, assignment: r.assignment, run_dirs: Object.fromEntries(plan.jobs.filter((j) => j.run === r).map((j) => [j.dataset.label, j.runDir])) })),
-    rows,
+    rows: rows as SweepResultsFile['rows'],
     ...extra,
   });
   return { csv, json };

@@ -2,20 +2,16 @@
  * One job of a sweep (a run on a dataset), the same whether the sweep runs it in its own process
  * or a queue worker does: `iapas run` into the job's run directory, always resuming (a job
  * retried after its worker died continues where that worker stopped), then its outcome in
- * `<run dir>/sweep-result.json`. A job whose result says done is never computed again.
+ * `<run dir>/sweep-result.json` (run-directory/sweep-result.ts).
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { loadDataset } from '../../datasets/index.js';
 import type { DatasetIndex } from '../../datasets/types.js';
-import type { CategoryMetrics } from '../../evaluation/protocol.js';
-import type { MeanRow } from '../../evaluation/report.js';
 import type { RunResources } from '../../pipeline/resources.js';
-import type { ImageRecord } from '../../pipeline/run-dir.js';
-import { RunDirLockedError } from '../../pipeline/run-lock.js';
+import type { ImageRecord } from '../../run-directory/records.js';
+import { RunDirLockedError } from '../../run-directory/lock.js';
+import { readJobResult, writeJobResult, type JobResult } from '../../run-directory/sweep-result.js';
 import { UserError } from '../../util/errors.js';
 import { codeVersion, type CodeVersion } from '../../util/version.js';
-import { writeJsonAtomic } from '../../util/fs-atomic.js';
 import { runOnDataset } from '../run-dataset.js';
 import type { SweepJob } from './expand.js';
 import type { SweepDataset } from './spec.js';
@@ -35,28 +31,6 @@ export interface SweepJobData {
   signature?: string;
 }
 
-export interface JobResult {
-  job: string;
-  run: string;
-  dataset: string;
-  status: 'done' | 'failed';
-  /** Why the job failed (status failed). */
-  error?: string;
-  categories?: CategoryMetrics[];
-  mean?: MeanRow;
-  /** Wall time of the call that finished the job (build, run, evaluation), seconds. */
-  wall_s: number;
-  /** Model executions in that call, per model (cache hits not counted). */
-  model_runs: Record<string, number>;
-  /** Model-output cache hits and misses in that call, per namespace. */
-  cache: Record<string, { hits: number; misses: number }>;
-  /** Images left out for bad input (listed in the run directory's failed.json). */
-  images_failed: number;
-  /** The code that computed this result. */
-  computed_by?: CodeVersion;
-}
-
-export const RESULT_FILE = 'sweep-result.json';
 
 export function jobData(sweepDir: string, job: SweepJob): SweepJobData {
   return { sweepDir, job: job.id, run: job.run.id, dataset: job.dataset, runDir: job.runDir, config: job.run.config, version: codeVersion() };
@@ -67,17 +41,9 @@ export function sweepDatasetIndex(resources: RunResources, data: Pick<SweepJobDa
   return resources.memo(`dataset-index\0${data.sweepDir}\0${data.dataset.path}`, () => loadDataset(data.dataset.path), (ix) => 1024 + ix.samples.length * 512);
 }
 
-export async function readJobResult(runDir: string): Promise<JobResult | undefined> {
-  try {
-    return JSON.parse(await readFile(join(runDir, RESULT_FILE), 'utf8')) as JobResult;
-  } catch {
-    return undefined;
-  }
-}
-
 export async function writeJobFailure(data: SweepJobData, error: string, wallS = 0): Promise<JobResult> {
   const result: JobResult = { job: data.job, run: data.run, dataset: data.dataset.label, status: 'failed', error, wall_s: wallS, model_runs: {}, cache: {}, images_failed: 0, computed_by: codeVersion() };
-  await writeJsonAtomic(join(data.runDir, RESULT_FILE), result);
+  await writeJobResult(data.runDir, result);
   return result;
 }
 
@@ -132,7 +98,7 @@ export async function runJob(data: SweepJobData, opts: RunJobOptions = {}): Prom
       images_failed: res.run.failed.length,
       computed_by: codeVersion(),
     };
-    await writeJsonAtomic(join(data.runDir, RESULT_FILE), result);
+    await writeJobResult(data.runDir, result);
     return result;
   } catch (err) {
     if (err instanceof UserError && !(err instanceof RunDirLockedError) && !opts.signal?.aborted) return writeJobFailure(data, err.message, seconds());

@@ -6,7 +6,7 @@
  */
 import type { MetricKey } from '../../evaluation/protocol.js';
 import { formatValue, type SweepPlan, type SweepRun } from './expand.js';
-import type { ResultRow } from './results.js';
+import type { ResultRow } from '../../run-directory/sweep-results-file.js';
 
 export interface BestPoint {
   run: string;

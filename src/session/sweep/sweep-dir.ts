@@ -1,48 +1,14 @@
 /**
- * The sweep directory, on a path every worker sees:
- *
- *   sweep.json                      what was asked (spec identity), the runs and their configs' hashes
- *   runs/<run>/<dataset>/           one `iapas run` directory per job (+ sweep-result.json)
- *   results.csv, results.json       one row per (run, dataset, category) plus mean rows (results.ts)
- *   summary.txt                     best points and each key's range around the best (summary.ts)
- *   sweep.lock                      held by the one `iapas sweep` working on the directory
- *
- * A sweep directory belongs to one spec: continuing it (`--resume`) with a spec that asks for
- * something else is refused with the differences. One sweep at a time works on a directory (its
- * lock is run-lock.ts's, under another name): two would each rewrite the tables with what they
- * saw last.
+ * Which spec a sweep directory belongs to (its format is run-directory/sweep-manifest.ts's):
+ * continuing it (`--resume`) with a spec that asks for something else is refused with the
+ * differences.
  */
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { Plain } from '../../config/load.js';
-import { acquireRunLock, type RunLock } from '../../pipeline/run-lock.js';
+import { readManifest, writeManifest, type SweepManifest } from '../../run-directory/sweep-manifest.js';
 import { UserError } from '../../util/errors.js';
-import { writeJsonAtomic } from '../../util/fs-atomic.js';
 import { hashJson } from '../../util/hash.js';
 import type { SweepPlan } from './expand.js';
 import { specIdentity } from './spec.js';
-
-export interface SweepManifest {
-  tool: 'iapas sweep';
-  name: string;
-  spec_file: string;
-  /** specIdentity(spec): what the sweep asks for. */
-  identity: Plain;
-  /** Names the sweep in queue job ids: hash of the directory and the identity. */
-  key: string;
-  runs: Array<{ id: string; assignment: Record<string, unknown>; config_hash: string }>;
-  jobs: Array<{ id: string; run_dir: string; leader: boolean }>;
-}
-
-export const SWEEP_LOCK = 'sweep.lock';
-
-/**
- * Takes the sweep directory's lock (creating the directory), or throws naming its holder: pid,
- * host and start time. A lock whose process is gone from this host is taken over.
- */
-export function acquireSweepLock(dir: string, command = 'iapas sweep'): Promise<RunLock> {
-  return acquireRunLock(dir, { file: SWEEP_LOCK, command, dirFlag: '--out', what: 'sweep directory' });
-}
 
 export function sweepKey(plan: SweepPlan): string {
   return hashJson({ dir: plan.dir, identity: specIdentity(plan.spec) }).slice(0, 12);
@@ -58,15 +24,6 @@ export function manifestOf(plan: SweepPlan): SweepManifest {
     runs: plan.runs.map((r) => ({ id: r.id, assignment: r.assignment, config_hash: r.configHash })),
     jobs: plan.jobs.map((j) => ({ id: j.id, run_dir: j.runDir, leader: j.leader })),
   };
-}
-
-export async function readManifest(dir: string): Promise<SweepManifest | undefined> {
-  try {
-    return JSON.parse(await readFile(join(dir, 'sweep.json'), 'utf8')) as SweepManifest;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new UserError(`${join(dir, 'sweep.json')} is unreadable (${(err as Error).message}); is this a sweep directory?`);
-  }
 }
 
 const show = (v: unknown) => (v === undefined ? '(none)' : JSON.stringify(v));
@@ -104,6 +61,6 @@ export async function prepareSweepDir(plan: SweepPlan, resume: boolean): Promise
       );
     }
   }
-  await writeJsonAtomic(join(plan.dir, 'sweep.json'), manifest);
+  await writeManifest(plan.dir, manifest);
   return manifest;
 }

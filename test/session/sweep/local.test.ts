@@ -8,15 +8,15 @@ import { copyFile, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/pro
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ImageRecord } from '../../../src/pipeline/run-dir.js';
+import type { ImageRecord } from '../../../src/run-directory/records.js';
 import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { expandSweep, type SweepPlan } from '../../../src/session/sweep/expand.js';
 import { runSweepLocal } from '../../../src/session/sweep/local.js';
 import { writeSweepReport } from '../../../src/session/sweep/report.js';
 import { MEASURE_COLUMNS } from '../../../src/session/sweep/results.js';
-import { readJobResult, type JobResult } from '../../../src/session/sweep/run-job.js';
+import { readJobResult, type JobResult } from '../../../src/run-directory/sweep-result.js';
 import { parseSweepSpec } from '../../../src/session/sweep/spec.js';
-import { SWEEP_LOCK } from '../../../src/session/sweep/sweep-dir.js';
+import { SWEEP_LOCK } from '../../../src/run-directory/sweep-manifest.js';
 import { discoverInputs } from '../../../src/report/inputs.js';
 import { readSweepResults } from '../../../src/report/sweep-results.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';

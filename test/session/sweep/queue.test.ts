@@ -17,7 +17,7 @@ import { runSweepLocal } from '../../../src/session/sweep/local.js';
 import { connectionOf, QUEUE_NAME, queueJobId, submitSweep } from '../../../src/session/sweep/queue.js';
 import { writeSweepReport } from '../../../src/session/sweep/report.js';
 import { MEASURE_COLUMNS } from '../../../src/session/sweep/results.js';
-import { readJobResult } from '../../../src/session/sweep/run-job.js';
+import { readJobResult } from '../../../src/run-directory/sweep-result.js';
 import { parseSweepSpec } from '../../../src/session/sweep/spec.js';
 import { prepareSweepDir } from '../../../src/session/sweep/sweep-dir.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';

@@ -6,7 +6,7 @@ import type { BaseConfig } from '../config/schema.js';
 import { selectReferences } from '../datasets/references.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { UserError } from '../util/errors.js';
-import type { CategoryJob } from './runner.js';
+import type { CategoryJob } from '../pipeline/runner.js';
 
 export function selectCategories(index: DatasetIndex, wanted?: string[]): string[] {
   if (!wanted || wanted.length === 0) return index.categories;

@@ -1,7 +1,7 @@
 /** Reading a finished run directory's per-image records back (comparisons, reports). */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ImageRecord } from './run-dir.js';
+import type { ImageRecord } from './records.js';
 
 /** Every per-image record of a run directory, sorted by category and relId; none when it has no `categories/`. */
 export async function listImageRecords(runDir: string): Promise<ImageRecord[]> {

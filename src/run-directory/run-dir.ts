@@ -5,13 +5,16 @@
  *   config.json                         effective config
  *   command.json                        the iapas command line (argv, cwd), when a command made the run
  *   models.json                         model files used, with sha256
- *   run.lock                            while a run writes here: its pid and host (run-lock.ts)
+ *   run.lock                            while a run writes here: its pid and host (lock.ts)
  *   categories/<cat>/stage-a.json       references (with sha256), tags, object tag, raw LLM answer, caption
  *   categories/<cat>/images/<relId>.json boxes, phrases, scores, kept/dropped, masks (RLE), input sha256
  *   maps/<cat>/<relId>.npy              final anomaly map (float32, image size)
  *   metrics.json, metrics.csv           evaluation tables
  *   failed.json                         images left out for bad input (absent when none)
  *   timing.json                         per-stage times and cache counters (differs run to run)
+ *   sweep-result.json                   the outcome of the sweep job that made it (sweep-result.ts), in a sweep
+ *
+ * The JSON files' records are records.ts's (metrics.json: metrics-file.ts).
  *
  * <cat> and <relId> are written through util/file-names.ts (escapeSegment / escapeRelPath): an
  * injective escaping, so two images never share a file and no name leaves the directory.
@@ -21,54 +24,8 @@ import { join } from 'node:path';
 import { escapeRelPath, escapeSegment } from '../util/file-names.js';
 import { tempOwnerPid, writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
 import { decodeNpy, npyParts } from '../util/npy.js';
-import type { Rle } from './rle.js';
-import type { BoxRecord, CaptionRecord, Detection, ModelRecord } from './types.js';
-
-/** sha256 of what an image's results were computed from; a resumed run recomputes when one differs. */
-export interface ImageInputs {
-  /** The image file. */
-  image: string;
-  /** The ground-truth mask (read by the evaluation only), null when the image has none. */
-  mask: string | null;
-  /** The category's reference files: hashJson of their paths and sha256, in order. */
-  references: string;
-  /** The model files: hashJson of models.json's content. */
-  models: string;
-}
-
-export interface StageARecord {
-  category: string;
-  references: string[];
-  /** sha256 of each reference file, same order: a resumed run recomputes the category when they differ. */
-  referenceHashes?: string[];
-  tags?: string[][];
-  objectTag?: string;
-  objectTagSource?: string;
-  caption?: CaptionRecord;
-  notes?: Record<string, unknown>;
-}
-
-export interface ImageRecord {
-  category: string;
-  relId: string;
-  imagePath: string;
-  /** Ground-truth mask of the image, when the dataset has one (figures and comparisons read it). */
-  maskPath?: string | null;
-  label: string;
-  defectType: string;
-  width: number;
-  height: number;
-  objectBox?: Detection | null;
-  objectSize?: number;
-  boxes?: BoxRecord[];
-  /** Masks of the kept boxes, same order as the kept entries of `boxes`. */
-  masks?: Rle[];
-  /** Path of the map relative to the run directory. */
-  map: string;
-  /** Content hashes of the inputs (absent in runs made before they were recorded). */
-  inputs?: ImageInputs;
-  notes?: Record<string, unknown>;
-}
+import type { ImageRecord, ModelRecord, StageARecord } from './records.js';
+import { bytesDigest } from './written-maps.js';
 
 async function readJson<T>(path: string): Promise<T | undefined> {
   try {
@@ -127,10 +84,15 @@ export class RunDir {
     await writeJsonAtomic(this.stageAPath(rec.category), rec);
   }
 
-  /** The map goes first and the record last, so a record on disk means the image is complete. */
-  async writeImage(rec: ImageRecord, map: Float32Array): Promise<void> {
-    await writeFileAtomic(join(this.root, rec.map), npyParts(map, [rec.height, rec.width]));
+  /**
+   * The map goes first and the record last, so a record on disk means the image is complete.
+   * Returns the sha256 of the map file's bytes.
+   */
+  async writeImage(rec: ImageRecord, map: Float32Array): Promise<string> {
+    const parts = npyParts(map, [rec.height, rec.width]);
+    await writeFileAtomic(join(this.root, rec.map), parts);
     await writeJsonAtomic(this.imagePath(rec.category, rec.relId), rec);
+    return bytesDigest(parts);
   }
 
   async readImage(category: string, relId: string): Promise<ImageRecord | undefined> {

@@ -1,16 +1,30 @@
 /**
- * Per-image pictures of a run, made from what the run directory recorded (so they can be redrawn
+ * Per-image pictures of a run, made from what its run directory recorded (so they can be redrawn
  * for a finished or resumed run): heat map, binary mask (union of the recorded masks), overlay
  * (the image under a semi-transparent heat map, prediction and ground-truth outlines, prompt boxes
- * and points: src/viz/overlay.ts), and the map itself as .npy.
+ * and points: overlay.ts), and the map itself as .npy. The record is decoded by the run
+ * directory's reader (run-directory/image-result.ts); this module only draws.
  */
 import { copyFile, mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { loadMask, loadRgb } from '../image/io.js';
-import { writeHeatmapPng, writeMaskPng, writeOverlayPng } from '../viz/index.js';
-import { decodeRle } from './rle.js';
-import { RunDir, type ImageRecord } from './run-dir.js';
 import { unionMask } from '../image/masks.js';
+import type { Box } from '../image/types.js';
+import { writeHeatmapPng, writeMaskPng, writeOverlayPng } from './write.js';
+
+/** One image's results, decoded. */
+export interface PictureInputs {
+  imagePath: string;
+  width: number;
+  height: number;
+  /** The map file, copied as it is. */
+  mapFile: string;
+  map: Float32Array;
+  /** Binary masks (0/1) of the kept boxes. */
+  masks: Uint8Array[];
+  boxes: Box[];
+  points: Array<[number, number]>;
+}
 
 export interface VisualFiles {
   map: string;
@@ -30,8 +44,7 @@ export interface VisualOptions {
 }
 
 /** Writes <outDir>/<stem>.{npy, heatmap.png, mask.png, overlay.png}; `stem` may name sub-folders (a/b). */
-export async function writeVisuals(runDir: string, rec: ImageRecord, outDir: string, stem: string, opts: VisualOptions = {}): Promise<VisualFiles> {
-  const dir = new RunDir(runDir);
+export async function writeVisuals(pic: PictureInputs, outDir: string, stem: string, opts: VisualOptions = {}): Promise<VisualFiles> {
   await mkdir(dirname(join(outDir, `${stem}.npy`)), { recursive: true });
   const files: VisualFiles = {
     map: join(outDir, `${stem}.npy`),
@@ -39,17 +52,14 @@ export async function writeVisuals(runDir: string, rec: ImageRecord, outDir: str
     mask: join(outDir, `${stem}.mask.png`),
     overlay: join(outDir, `${stem}.overlay.png`),
   };
-  const [image, map] = await Promise.all([loadRgb(rec.imagePath), dir.readMap(rec.category, rec.relId)]);
-  const { width, height } = rec;
-  const masks = (rec.masks ?? []).map(decodeRle);
-  const mask = unionMask(masks, width * height);
-  const kept = (rec.boxes ?? []).filter((b) => b.kept);
-  const points = (rec.notes?.points as Array<[number, number]> | undefined) ?? [];
+  const image = await loadRgb(pic.imagePath);
+  const { width, height, map } = pic;
+  const mask = unionMask(pic.masks, width * height);
   const gt = opts.maskPath ? (await loadMask(opts.maskPath)).data : undefined;
-  await copyFile(join(runDir, rec.map), files.map);
+  await copyFile(pic.mapFile, files.map);
   const range = opts.range ?? undefined;
-  await writeHeatmapPng(files.heatmap, map.data, width, height, { min: range?.min, max: range?.max });
+  await writeHeatmapPng(files.heatmap, map, width, height, { min: range?.min, max: range?.max });
   await writeMaskPng(files.mask, mask, width, height);
-  await writeOverlayPng(files.overlay, image, { map: map.data, min: range?.min, max: range?.max, prediction: mask, groundTruth: gt, boxes: kept.map((b) => b.box), points });
+  await writeOverlayPng(files.overlay, image, { map, min: range?.min, max: range?.max, prediction: mask, groundTruth: gt, boxes: pic.boxes, points: pic.points });
   return files;
 }

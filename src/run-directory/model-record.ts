@@ -6,10 +6,10 @@
 import type { BaseConfig } from '../config/schema.js';
 import type { SamModelEntry } from '../models/sam/model-entry.js';
 import { checkModelFile, type CheckedFile, type ModelCheck } from '../models/weights/pins.js';
-import type { BuildEnv, ModelRecord } from './types.js';
+import type { ModelRecord } from './records.js';
 
 /** How a build checks its model files: the config's models dir and override. */
-export function modelCheckOf(config: BaseConfig, env: BuildEnv): ModelCheck {
+export function modelCheckOf(config: BaseConfig, env: { modelsDir: string }): ModelCheck {
   return { modelsDir: env.modelsDir, allowMismatch: config.allow_model_mismatch };
 }
 
