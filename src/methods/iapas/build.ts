@@ -10,8 +10,8 @@ import { gdinoModelFile, prepareCaption } from '../../models/grounding-dino/mode
 import { resolveGgufPath } from '../../models/llm/chat-models.js';
 import { RamTagger } from '../../models/ram/model.js';
 import { samEntryFor } from '../../models/sam/load.js';
-import { hashRgb } from '../../models/sam/model.js';
-import { policyNeedsMap, refinePolicyFrom, refinePolicyName } from '../../models/sam/refine.js';
+import { hashRgb } from '../../image/hash.js';
+import { policyNeedsMap, refinePolicyFrom, refinePolicyName } from '../components/sam-refine.js';
 import { resolveModel } from '../../models/weights/resolve.js';
 import { fileRecord, modelCheckOf, samModelRecord } from '../../pipeline/model-record.js';
 import { acquireModel } from '../../pipeline/resources.js';
@@ -19,11 +19,12 @@ import { definePipeline, type BuildEnv, type CategoryState, type ImageState, typ
 import { createLlmCaptioner, createStaticCaptioner, type Captioner } from '../../prompts/captioner.js';
 import { captionStage } from '../../stages/caption.js';
 import { decodeImage, loadReferences } from '../../stages/decode.js';
-import { anomalyPassStage, detectParams, objectPassStage, type RawDetector } from '../../stages/detect.js';
+import { detectParams, type RawDetector } from '../../stages/detect.js';
 import { normalizeStage, scoreStage } from '../../stages/score.js';
-import { samOnBoxes } from '../../stages/segment.js';
-import { sizeFilterStage } from '../../stages/size-filter.js';
-import { classnameTagStage, fixedTagStage, ramObjectTagStage } from '../../stages/tag.js';
+import { samOnBoxes } from '../components/segment-stage.js';
+import { classnameTagStage, fixedTagStage } from '../../stages/tag.js';
+import { anomalyPassStage, objectPassStage, sizeFilterStage } from './detector-stages.js';
+import { ramObjectTagStage } from './object-tag.js';
 import { MissingModelError, missingModelCollector, UserError } from '../../util/errors.js';
 import { acquireGroundingDino, acquireSam } from '../components/shared-models.js';
 

@@ -18,13 +18,13 @@ import type { DiskCache } from '../../util/disk-cache.js';
 import { UserError } from '../../util/errors.js';
 import { resolveModel } from '../weights/resolve.js';
 import { sha256 } from '../../util/hash.js';
+import { sigmoid } from '../../util/numeric.js';
 import { stampedSha256 } from '../weights/hash-stamp.js';
 import type { RgbImage } from '../../image/types.js';
 import { sessionOptions } from '../onnx/session-options.js';
 
 export const RAM_INPUT_SIZE = 384;
 
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 export const RAM_DEFAULT_THRESHOLD = 0.68;
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];

@@ -18,6 +18,7 @@ import { METRIC_KEYS, type MetricKey } from '../../evaluation/protocol.js';
 import { writeFileAtomic, writeJsonAtomic } from '../../util/fs-atomic.js';
 import { formatValue, type SweepPlan } from './expand.js';
 import { readJobResult, type JobResult } from './run-job.js';
+import { meanDefined } from '../../util/numeric.js';
 
 export type ResultRow = Record<string, string | number | boolean | null>;
 
@@ -29,12 +30,6 @@ export function resultColumns(plan: SweepPlan): string[] {
 }
 
 const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
-
-/** Mean over the values that are defined (as the evaluation's mean over categories). */
-function mean(vals: Array<number | null>): number | null {
-  const v = vals.filter((x): x is number => x !== null);
-  return v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : null;
-}
 
 export interface CollectedResults {
   rows: ResultRow[];
@@ -101,7 +96,7 @@ export async function collectResults(plan: SweepPlan): Promise<CollectedResults>
     }
     const overall: ResultRow = { ...base('mean', 'mean'), n_images: nImages };
     const complete = dsMeans.every((m) => m !== null);
-    for (const k of METRIC_KEYS) overall[k] = complete ? mean(dsMeans.map((m) => m![k])) : null;
+    for (const k of METRIC_KEYS) overall[k] = complete ? meanDefined(dsMeans.map((m) => m![k])) : null;
     const why = [...errors, ...(missing ? [`${missing} dataset(s) not finished`] : [])];
     rows.push({ ...overall, wall_s: +wall.toFixed(2), model_runs: modelRuns, cache_hits: hits, error: why.length ? why.join(' | ') : null, run_dir: null });
   }

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RAM_DIR, buildTinyGroundingDino, buildTinyRam, logit } from '../../support/tiny-models.js';
 import { DEFAULT_DETECT_PARAMS, GroundingDino, prepareCaption } from '../../../src/models/grounding-dino/model.js';
-import { objectTagFromReferences } from '../../../src/stages/tag.js';
+import { objectTagFromReferences } from '../../../src/methods/iapas/object-tag.js';
 import type { RgbImage } from '../../../src/image/types.js';
 import {
   RamTagger,
