@@ -91,7 +91,7 @@ export async function benchSam(images: BenchImage[], entry: SamModelEntry = defa
       prompts: r.dec.b.length,
     }));
   } finally {
-    await sam.release();
+    await sam.dispose();
   }
 }
 

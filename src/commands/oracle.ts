@@ -106,7 +106,7 @@ export function register(program: Command): void {
         }
         await maybeWriteJson(o.json, full);
       } finally {
-        await sam.release();
+        await sam.dispose();
       }
     });
 }

@@ -4,11 +4,10 @@
  * whether the object pass and size filter run. Every model is resolved before anything is
  * loaded, so a missing file stops the run before any work, naming the file and how to get it.
  */
-import { join } from 'node:path';
 import type { IapasRunConfig } from './config.js';
 import { gdinoModelFile, prepareCaption } from '../../models/grounding-dino/model.js';
 import { resolveGgufPath } from '../../models/llm/chat-models.js';
-import { RamTagger } from '../../models/ram/model.js';
+import { ramFilesOf, RamTagger } from '../../models/ram/model.js';
 import { samEntryFor } from '../../models/sam/load.js';
 import { hashRgb } from '../../image/hash.js';
 import { policyNeedsMap, refinePolicyFrom, refinePolicyName } from '../components/sam-refine.js';
@@ -25,7 +24,7 @@ import { samOnBoxes } from '../components/segment-stage.js';
 import { classnameTagStage, fixedTagStage } from '../../stages/tag.js';
 import { anomalyPassStage, objectPassStage, sizeFilterStage } from './detector-stages.js';
 import { ramObjectTagStage } from './object-tag.js';
-import { MissingModelError, missingModelCollector, UserError } from '../../util/errors.js';
+import { missingModelCollector, UserError } from '../../util/errors.js';
 import { acquireGroundingDino, acquireSam } from '../components/shared-models.js';
 
 /** Files of a manifest model: MissingModelError naming the first absent file. */
@@ -81,14 +80,11 @@ export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise
   let ram: RamTagger | undefined;
   let ramHandle: { release(): Promise<void> } | undefined;
   if (ramFiles) {
-    const onnx = ramFiles.files.find((f) => f.endsWith('.onnx'));
-    const tagList = ramFiles.files.find((f) => f.endsWith('ram_tag_list.txt'));
-    if (!onnx || !tagList) throw new MissingModelError(config.tagging.model, join(ramFiles.dir, onnx ? 'ram_tag_list.txt' : '*.onnx'));
-    const thresholdPath = ramFiles.files.find((f) => f.endsWith('_threshold.txt'));
+    const files = ramFilesOf(config.tagging.model, ramFiles);
     const h = await acquireModel(
       env.resources,
-      `ram\0${onnx}\0${tagList}\0${thresholdPath ?? ''}\0${cacheRoot}`,
-      () => RamTagger.load(onnx, { tagListPath: tagList, thresholdPath, cache: env.cache }),
+      `ram\0${files.model}\0${files.tagList}\0${files.thresholds ?? ''}\0${cacheRoot}`,
+      () => RamTagger.load(files, { cache: env.cache }),
       (m) => m.dispose(),
     );
     ram = h.model;

@@ -400,7 +400,7 @@ export class SamModel {
     return this.decode(await this.encode(image), prompts);
   }
 
-  async release(): Promise<void> {
+  async dispose(): Promise<void> {
     this.memory.clear();
     for (const s of this.innerEncoders.values()) await (await s.catch(() => undefined))?.release();
     this.innerEncoders.clear();

