@@ -2,7 +2,7 @@
  * A sweep's `results.json`, as `iapas report` reads it. This module alone knows the file's shape;
  * if `iapas sweep` writes other field names, adapt `parseSweepResults` and nothing else.
  *
- * Expected (issue 14's flat shape): one row per (run, dataset, category) plus one `mean` row per
+ * Expected (flat rows, so that any tool reading JSON can chart them): one row per (run, dataset, category) plus one `mean` row per
  * (run, dataset), each row flat:
  *
  *   [ { "run_id": "k2-thr0.3",                      // or "run" / "id"

@@ -31,7 +31,7 @@ interface El {
   classList: { contains(c: string): boolean };
 }
 
-/** A 3 x 3 grid over two keys on two datasets with a clear optimum, as flat rows (issue 14's shape). */
+/** A 3 x 3 grid over two keys on two datasets with a clear optimum, as the flat rows a sweep writes. */
 function sweepRows() {
   const rnd = mulberry32(3);
   const rows: Array<Record<string, unknown>> = [];

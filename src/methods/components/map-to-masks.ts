@@ -6,7 +6,7 @@
  *   2. prompts = one box + peak point per connected region above a minimum area
  *      (models/sam/region-prompts.ts);
  *   3. SAM decodes each prompt through the refinement policy (config `sam.refine`, `sam.multimask`;
- *      models/sam/refine.ts; the anomaly map is its map); a mask is clipped to its box grown by
+ *      sam-refine.ts; the anomaly map is its map); a mask is clipped to its box grown by
  *      `maskMargin`; an empty mask falls back to its region;
  *   4. final map = map * (1 + boost * union of masks) (combine.ts).
  */

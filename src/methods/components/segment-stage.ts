@@ -1,6 +1,6 @@
 /**
  * SAM on the kept detector boxes: one mask per box (single-mask output, as the IAP-AS reference),
- * or what the config's refinement policy makes of each box (models/sam/refine.ts).
+ * or what the config's refinement policy makes of each box (sam-refine.ts).
  */
 import { clampBox } from '../../image/box.js';
 import type { Box, RgbImage } from '../../image/types.js';

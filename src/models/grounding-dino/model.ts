@@ -17,7 +17,7 @@
  *            token_type_ids int64, text_token_mask bool [b, L, L] (sub-sentence self-attention mask;
  *            some exports name it text_self_attention_masks, or give text_token_mask as the [b, L] mask)
  *   outputs  logits [b, 900, 256], boxes [b, 900, 4]
- *   position_ids / text_token_mask are built here from '.'-separated sub-sentences (detect-text.ts).
+ *   position_ids / text_token_mask are built here from '.'-separated sub-sentences (text.ts).
  * Input dtypes are taken from the session metadata, so int32/bool variants of either export also load.
  *
  * Pre-processing (HF GroundingDinoImageProcessor with preprocessor_config.json; same as IDEA's

@@ -67,7 +67,7 @@ describe('parseThresholdPolicy', () => {
     expect(() => parseThresholdPolicy('otsu+xyz')).toThrow(/modifier/);
   });
 
-  it('rejects values out of their range, and the config schema refuses them (issue 11)', () => {
+  it('rejects values out of their range, and the config schema refuses them', () => {
     for (const [spec, why] of [
       ['fixed:-1', /value must be >= 0/],
       ['adaptive:5', /quantile must be in \[0, 1\]/],
