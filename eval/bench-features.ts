@@ -91,5 +91,5 @@ try {
   }
   console.log(`\nmax |js - ort| over every scale and image: ${maxDiff.toExponential(2)}`);
 } finally {
-  await sam.release();
+  await sam.dispose();
 }

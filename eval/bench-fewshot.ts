@@ -195,7 +195,7 @@ async function main(): Promise<void> {
           images_per_s: pv.images / (pv.ms / 1000),
         });
       }
-      await backbone.release?.();
+      await backbone.dispose?.();
     }
     await ds.cleanup?.();
   }
@@ -211,7 +211,7 @@ async function main(): Promise<void> {
     );
   }
   if (values.json) await writeFile(values.json, JSON.stringify({ k, seed, maxImages, useSam, rows }, null, 2));
-  if (sam) await sam.release();
+  if (sam) await sam.dispose();
 }
 
 await main();

@@ -22,6 +22,7 @@ import { writeJsonAtomic } from '../src/util/fs-atomic.js';
 import { SHARED, sharedModelsDir } from '../test/support/shared.js';
 import { runOnDataset } from '../src/session/run-dataset.js';
 import { buildConfig, getPreset } from '../src/methods/registry.js';
+import { mean } from '../src/util/numeric.js';
 
 export const SHARED_DATASETS = ['mvtec_ad', 'mpdd', 'ksdd-derived', 'mtd', 'hazelnut_toy'];
 export const SHARED_ROOT = SHARED.datasets;
@@ -55,7 +56,6 @@ export interface SamBenchRow {
   prompts: number;
 }
 
-const mean = (v: number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
 
 /** Encoder and decoder timings per dataset (each image encoded once, no cache). */
 export async function benchSam(images: BenchImage[], entry: SamModelEntry = defaultSamEntry(), threads = availableParallelism()): Promise<SamBenchRow[]> {
@@ -91,7 +91,7 @@ export async function benchSam(images: BenchImage[], entry: SamModelEntry = defa
       prompts: r.dec.b.length,
     }));
   } finally {
-    await sam.release();
+    await sam.dispose();
   }
 }
 

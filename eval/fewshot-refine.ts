@@ -13,7 +13,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseRefinePolicyName, refinePolicyFrom } from '../src/models/sam/refine.js';
+import { parseRefinePolicyName, refinePolicyFrom } from '../src/methods/components/sam-refine.js';
 import { runOnDataset } from '../src/session/run-dataset.js';
 import { SHARED } from '../test/support/shared.js';
 import { buildConfig, CONFIG_DEFAULTS, getPreset } from '../src/methods/registry.js';

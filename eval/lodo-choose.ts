@@ -18,6 +18,7 @@ import { loadConfig, runOnDataset } from '../src/api/index.js';
 import { leaveOneDatasetOut } from '../src/evaluation/held-out.js';
 import { METRIC_KEYS, type MetricKey } from '../src/evaluation/protocol.js';
 import { SHARED, sharedModelsDir } from '../test/support/shared.js';
+import { mean } from '../src/util/numeric.js';
 
 const { values } = parseArgs({
   options: {
@@ -60,7 +61,6 @@ try {
   await rm(modelsDir, { recursive: true, force: true });
 }
 const { inSampleChoice, rows: lodo } = leaveOneDatasetOut(score);
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const pct = (v: number) => (100 * v).toFixed(1);
 console.log(`${values.preset}: ${values.knob} in {${candidates.join(', ')}}, ${metric} (%), at most ${limit ?? 'all'} test images per category`);
 console.log(`| held-out dataset | chosen on the other ${datasets.length - 1} | held-out ${metric} | in-sample choice (${candidates[inSampleChoice]}) | this dataset's best |`);

@@ -1,6 +1,6 @@
 /**
  * `iapas evaluate`: scores anomaly maps produced by anything (this tool or another) against a
- * dataset's ground truth with the protocol of src/eval/protocol.ts.
+ * dataset's ground truth with the protocol of src/evaluation/protocol.ts.
  */
 import type { Command } from 'commander';
 import { evaluateMapsFolder, loadDataset } from '../api/index.js';

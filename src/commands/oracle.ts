@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { deepMerge, parseSetFlag } from '../config/load.js';
 import { formatZodError, samSchema } from '../config/schema.js';
-import { refinePolicyFrom, type RefinePolicy } from '../models/sam/refine.js';
+import { refinePolicyFrom, type RefinePolicy } from '../methods/components/sam-refine.js';
 import { loadDataset } from '../datasets/index.js';
 import type { LayoutName } from '../datasets/types.js';
 import { decoderTable, longCsv, textTable, wideCsv } from '../methods/oracle/study-table.js';
@@ -106,7 +106,7 @@ export function register(program: Command): void {
         }
         await maybeWriteJson(o.json, full);
       } finally {
-        await sam.release();
+        await sam.dispose();
       }
     });
 }

@@ -45,7 +45,7 @@ export type LlmSettingsInput = z.input<typeof llmSettingsSchema>;
 export type LlmSettings = z.output<typeof llmSettingsSchema>;
 
 
-/** How SAM is prompted beyond one decode per prompt (src/models/sam/refine.ts). */
+/** How SAM is prompted beyond one decode per prompt (methods/components/sam-refine.ts). */
 export const SAM_REFINE_KINDS = ['none', 'self', 'cascade'] as const;
 export const SAM_MULTIMASK_CHOICES = ['off', 'single', 'iou', 'map'] as const;
 

@@ -5,6 +5,7 @@
  * dataset's own best. Higher is better; ties go to the earlier candidate, so list today's default
  * first and a change has to win to be chosen.
  */
+import { mean } from '../util/numeric.js';
 export interface HeldOutRow {
   dataset: number;
   /** Candidate chosen on the other datasets, and its figure on this one. */
@@ -22,8 +23,6 @@ export function argmaxFirst(xs: readonly number[]): number {
   for (let i = 1; i < xs.length; i++) if (xs[i] > xs[best]) best = i;
   return best;
 }
-
-const mean = (xs: readonly number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /** `score[c][d]`: candidate c on dataset d (at least two datasets). */
 export function leaveOneDatasetOut(score: readonly (readonly number[])[]): { inSampleChoice: number; rows: HeldOutRow[] } {

@@ -28,6 +28,7 @@ import type { AuproMode } from '../metrics/aupro.js';
 import type { CategoryCurves } from '../metrics/curves.js';
 import { pixelMetrics, rankingMetrics } from '../metrics/pixel-metrics.js';
 import { UserError } from '../util/errors.js';
+import { valueRange } from '../util/numeric.js';
 
 export type NormalImages = 'include' | 'skip' | 'reference';
 
@@ -338,15 +339,9 @@ export class CategoryEvaluator {
     // Image scores given by the method are on their own scale: they are not normalised with the maps.
     const given = this.givenImageScores > 0;
     if (given) notes.push(`image scores given by the method for ${this.givenImageScores} of ${this.count} images (else max of the map)`);
-    if (this.options.normalize && n > 0) {
-      let lo = Infinity;
-      let hi = -Infinity;
-      for (let i = 0; i < n; i++) {
-        const v = scores[i];
-        if (v < lo) lo = v;
-        if (v > hi) hi = v;
-      }
-      const range = hi - lo;
+    if (this.options.normalize && mapRange) {
+      const lo = mapRange.min;
+      const range = mapRange.max - lo;
       if (range > 0) {
         for (let i = 0; i < n; i++) scores[i] = (scores[i] - lo) / range;
         if (!given) for (let i = 0; i < imageScores.length; i++) imageScores[i] = Math.fround((imageScores[i] - lo) / range);
@@ -390,15 +385,3 @@ export class CategoryEvaluator {
   }
 }
 
-/** Smallest and largest value, or null when there is none. */
-function valueRange(values: Float32Array): { min: number; max: number } | null {
-  if (values.length === 0) return null;
-  let min = Infinity;
-  let max = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v < min) min = v;
-    if (v > max) max = v;
-  }
-  return { min, max };
-}

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import type { DatasetProblem } from '../datasets/types.js';
 import { writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
 import { type CategoryMetrics, METRIC_KEYS, METRIC_LABELS, type MetricKey, type ProtocolOptions } from './protocol.js';
+import { meanDefined } from '../util/numeric.js';
 
 export interface ReportOptions {
   resolution: number;
@@ -87,9 +88,9 @@ export function reportOptions(o: ProtocolOptions, resolved: 'include' | 'skip'):
 export function meanOverCategories(rows: CategoryMetrics[]): MeanRow {
   const mean = { n_categories: {}, n_images: 0 } as MeanRow;
   for (const k of METRIC_KEYS) {
-    const vals = rows.map((r) => r[k]).filter((v): v is number => v !== null);
-    mean[k] = vals.length ? vals.reduce((a, b) => a + b, 0) / vals.length : null;
-    mean.n_categories[k] = vals.length;
+    const vals = rows.map((r) => r[k]);
+    mean[k] = meanDefined(vals);
+    mean.n_categories[k] = vals.filter((v) => v !== null).length;
   }
   mean.n_images = rows.reduce((a, r) => a + r.n_images, 0);
   return mean;

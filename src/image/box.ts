@@ -36,3 +36,38 @@ export function boxPixels(box: readonly number[], width: number, height: number,
   const y1 = Math.min(height - 1, Math.ceil(box[3] + mh));
   return x0 > x1 || y0 > y1 ? null : { x0, y0, x1, y1 };
 }
+
+/** Normalised centre-size (cx, cy, w, h) to pixel corners (x1, y1, x2, y2), as detector heads give boxes. */
+export function cxcywhToXyxy(b: ArrayLike<number>, width: number, height: number): [number, number, number, number] {
+  const [cx, cy, w, h] = [b[0] * width, b[1] * height, b[2] * width, b[3] * height];
+  return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2];
+}
+
+/** Intersection over union of two continuous (x1, y1, x2, y2) boxes; 0 when both are empty. */
+export function boxIou(a: readonly number[], b: readonly number[]): number {
+  const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
+  const ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
+  const inter = iw * ih;
+  const area = (r: readonly number[]) => Math.max(0, r[2] - r[0]) * Math.max(0, r[3] - r[1]);
+  const union = area(a) + area(b) - inter;
+  return union > 0 ? inter / union : 0;
+}
+
+/**
+ * Greedy non-maximum suppression as torchvision.ops.nms: by descending score, a box whose IoU
+ * with a kept one exceeds the threshold is dropped. Returns the kept ones (ties keep input order).
+ */
+export function nms<T extends { box: readonly number[]; score: number }>(dets: T[], iouThreshold: number): T[] {
+  const order = dets.map((d, i) => ({ d, i })).sort((a, b) => b.d.score - a.d.score || a.i - b.i);
+  const kept: T[] = [];
+  for (const { d } of order) {
+    if (kept.every((k) => boxIou(k.box, d.box) <= iouThreshold)) kept.push(d);
+  }
+  return kept;
+}
+
+/** Corners rounded to 1e-4 pixel, so that records written from float maths compare across runs. */
+export function roundBox(b: readonly number[]): [number, number, number, number] {
+  const round = (v: number) => Math.round(v * 1e4) / 1e4;
+  return [round(b[0]), round(b[1]), round(b[2]), round(b[3])];
+}

@@ -2,6 +2,7 @@
  * Binary masks and score maps as typed arrays (width * height, row-major): the IAP-AS score map
  * and its per-image normalisation (docs/method.md §1 stage B 5), unions, areas, clipping.
  */
+import { valueRange } from '../util/numeric.js';
 import { boxPixels } from './box.js';
 import type { Box } from './types.js';
 
@@ -20,15 +21,10 @@ export function scoreMap(masks: Uint8Array[], scores: number[], width: number, h
 
 /** Min-max to [0, 1]; a constant map (including an empty one) becomes all zeros. */
 export function minMaxNormalize(map: Float32Array): Float32Array {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < map.length; i++) {
-    const v = map[i];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
   const out = new Float32Array(map.length);
-  if (!(hi > lo)) return out;
+  const range = valueRange(map);
+  if (!range || !(range.max > range.min)) return out;
+  const { min: lo, max: hi } = range;
   const inv = 1 / (hi - lo);
   for (let i = 0; i < map.length; i++) out[i] = (map[i] - lo) * inv;
   return out;
@@ -73,18 +69,4 @@ export function maskBox(mask: ArrayLike<number>, width: number, height: number):
     }
   }
   return x1 < 0 ? null : [x0, y0, x1, y1];
-}
-
-/** |a ∩ b| / |a ∪ b| of two binary masks; 1 when both are empty. */
-export function maskIou(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  if (a.length !== b.length) throw new Error(`maskIou: masks of ${a.length} and ${b.length} pixels`);
-  let inter = 0;
-  let union = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] ? 1 : 0;
-    const y = b[i] ? 1 : 0;
-    inter += x & y;
-    union += x | y;
-  }
-  return union === 0 ? 1 : inter / union;
 }

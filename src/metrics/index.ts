@@ -13,7 +13,7 @@ export {
   type AuproMode,
   type RegionPixels,
 } from './aupro.js';
-export { iou } from './iou.js';
+export { maskIou } from './iou.js';
 export { pixelMetrics, rankingMetrics, type PixelMetrics, type RankingMetrics, type PixelMetricOptions } from './pixel-metrics.js';
 export { MetricInputError, radixSortU32, sortScores, sweepThresholds } from './ranking.js';
 export { selectCurvePoints, type SelectOptions } from './curve-points.js';

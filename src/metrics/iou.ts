@@ -1,11 +1,12 @@
 /**
- * IoU (Jaccard index) of a binary prediction against a binary ground truth:
+ * IoU (Jaccard index) of two binary masks, e.g. a prediction against a ground truth:
  * |pred AND gt| / |pred OR gt|, with non-zero meaning "set". Both empty is a perfect match: 1.
+ * Box IoU is image/box.ts boxIou.
  */
 import { MetricInputError } from './ranking.js';
 
-export function iou(pred: ArrayLike<number>, gt: ArrayLike<number>): number {
-  if (pred.length !== gt.length) throw new MetricInputError(`iou: prediction (${pred.length}) and ground truth (${gt.length}) differ in size`);
+export function maskIou(pred: ArrayLike<number>, gt: ArrayLike<number>): number {
+  if (pred.length !== gt.length) throw new MetricInputError(`maskIou: prediction (${pred.length}) and ground truth (${gt.length}) differ in size`);
   let inter = 0;
   let union = 0;
   for (let i = 0; i < pred.length; i++) {

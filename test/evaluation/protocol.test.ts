@@ -233,7 +233,7 @@ describe('evaluating maps from a folder', () => {
   });
 });
 
-describe('issue 11: sizes named right, memory bounded', () => {
+describe('sizes named right, memory bounded', () => {
   it('a mask whose size differs from its image is reported with the image, mask and map sizes each in its place', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'iapas-eval-sizes-'));
     try {

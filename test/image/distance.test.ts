@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { distanceToSet, signedDistance } from '../../src/image/distance.js';
-import { maskBox, maskIou } from '../../src/image/masks.js';
+import { maskBox } from '../../src/image/masks.js';
+import { maskIou } from '../../src/metrics/iou.js';
 
 describe('distance transforms', () => {
   it('gives chamfer distances to the set: 1 per edge step, 4/3 per diagonal step', () => {

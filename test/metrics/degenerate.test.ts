@@ -3,7 +3,7 @@ import { auroc } from '../../src/metrics/auroc.js';
 import { averagePrecision } from '../../src/metrics/average-precision.js';
 import { auproGrid } from '../../src/metrics/aupro.js';
 import { f1Max } from '../../src/metrics/f1-max.js';
-import { iou } from '../../src/metrics/iou.js';
+import { maskIou } from '../../src/metrics/iou.js';
 import { pixelMetrics } from '../../src/metrics/pixel-metrics.js';
 import { keyToScore, MetricInputError, radixSortU32 } from '../../src/metrics/ranking.js';
 import { Lcg } from './golden-data.js';
@@ -59,9 +59,9 @@ describe('degenerate inputs give documented values, never NaN', () => {
   });
 
   it('IoU, with both empty = 1', () => {
-    expect(iou([1, 1, 0, 0], [1, 0, 1, 0])).toBeCloseTo(1 / 3, 12);
-    expect(iou([0, 0], [0, 0])).toBe(1);
-    expect(() => iou([1], [1, 0])).toThrow(MetricInputError);
+    expect(maskIou([1, 1, 0, 0], [1, 0, 1, 0])).toBeCloseTo(1 / 3, 12);
+    expect(maskIou([0, 0], [0, 0])).toBe(1);
+    expect(() => maskIou([1], [1, 0])).toThrow(MetricInputError);
   });
 });
 

@@ -1,5 +1,5 @@
 /**
- * What already held when issue 11 was filed, and must keep holding: bad images are left out with
+ * Guarantees other changes must not break: bad images are left out with
  * their reason, killed runs resume to byte-identical results, bad flags and configs get one clear
  * line, prototype keys and path traversal are refused. (Prompt injection: test/prompts/template.test.ts,
  * 'inserts untrusted values as data'.)

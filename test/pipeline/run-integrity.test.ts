@@ -1,5 +1,5 @@
 /**
- * Nothing lost, nothing stale (issue 11): output names that never collide, bad masks that leave
+ * Nothing lost, nothing stale: output names that never collide, bad masks that leave
  * out one image rather than the evaluation, one writer per run directory, resumes that recompute
  * what changed. The run machinery is real (runner, run directory, evaluation); the maps come from
  * a model-free pipeline (test/support/fake-pipeline.ts) on tiny datasets written here.

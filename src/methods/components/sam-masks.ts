@@ -4,7 +4,8 @@
  * distinct prompt once, and an image whose prompts were all decoded before needs no embedding.
  */
 import type { RgbImage } from '../../image/types.js';
-import { hashRgb, type SamModel } from '../../models/sam/model.js';
+import { hashRgb } from '../../image/hash.js';
+import type { SamModel } from '../../models/sam/model.js';
 import type { SamPrompt } from '../../models/sam/transforms.js';
 import { z } from 'zod';
 import { decodeRle, encodeRle, rleSchema } from '../../run-directory/rle.js';

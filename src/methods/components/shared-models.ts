@@ -21,7 +21,7 @@ export interface Acquired<T> {
 
 export async function acquireSam(name: string, env: BuildEnv): Promise<Acquired<SamModel>> {
   const key = `sam\0${name}\0${env.modelsDir}\0${env.cache?.root ?? ''}`;
-  const h = await acquireModel(env.resources, key, () => loadSam(name, env.modelsDir, env.cache), (m) => m.release());
+  const h = await acquireModel(env.resources, key, () => loadSam(name, env.modelsDir, env.cache), (m) => m.dispose());
   return { ...h, key };
 }
 
@@ -32,7 +32,7 @@ export async function acquireBackbone(entry: BackboneEntry, sam: Acquired<SamMod
     env.resources,
     key,
     () => loadBackbone(entry, { sam: sam.model, modelsDir: env.modelsDir, cache: env.cache }),
-    (b) => b.release?.(),
+    (b) => b.dispose?.(),
   );
   return { ...h, key };
 }

@@ -18,6 +18,7 @@
  * is not lost to a stronger one.
  */
 import { labelComponents } from '../../image/components.js';
+import { quantile, valueRange } from '../../util/numeric.js';
 import { DEFAULT_ADAPTIVE, type ThresholdPolicy } from '../../config/threshold-policy.js';
 
 // The policy strings and their parser live with the config schema, which validates them.
@@ -37,13 +38,7 @@ export { DEFAULT_ADAPTIVE, describeThresholdPolicy, parseThresholdPolicy, type T
 
 /** Otsu's threshold over `bins` equal-width bins between the map's min and max. */
 export function otsuThreshold(values: ArrayLike<number>, bins = 256): number {
-  let lo = Infinity;
-  let hi = -Infinity;
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i];
-    if (v < lo) lo = v;
-    if (v > hi) hi = v;
-  }
+  const { min: lo, max: hi } = valueRange(values) ?? { min: Infinity, max: -Infinity };
   if (!(hi > lo)) return hi;
   const hist = new Float64Array(bins);
   const scale = bins / (hi - lo);
@@ -79,16 +74,6 @@ export function otsuThreshold(values: ArrayLike<number>, bins = 256): number {
   }
   // Upper edge of the lower class's last bin (middle of a tied gap): values above it are foreground.
   return lo + ((bestBin + tieEnd) / 2 + 1) / scale;
-}
-
-/** The q-quantile (linear interpolation, as numpy's default) of the values. */
-export function quantile(values: ArrayLike<number>, q: number): number {
-  if (values.length === 0) throw new Error('quantile: no values');
-  const sorted = Float64Array.from(values as ArrayLike<number>).sort();
-  const pos = Math.min(Math.max(q, 0), 1) * (sorted.length - 1);
-  const i = Math.floor(pos);
-  const f = pos - i;
-  return i + 1 < sorted.length ? sorted[i] * (1 - f) + sorted[i + 1] * f : sorted[i];
 }
 
 /** Threshold of the adaptive policy from pooled leave-one-out reference scores. */

@@ -34,6 +34,6 @@ export function timedBackbone(inner: Backbone): TimedBackbone {
     id: () => inner.id(),
     extract: (image) => time(() => inner.extract(image)),
     extractScales: (image) => time(() => inner.extractScales(image)),
-    release: inner.release ? () => inner.release!() : undefined,
+    dispose: inner.dispose ? () => inner.dispose!() : undefined,
   };
 }

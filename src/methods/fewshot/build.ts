@@ -11,7 +11,7 @@
 import type { FewshotRunConfig } from './config.js';
 import type { RgbImage } from '../../image/types.js';
 import { backboneEntry, resolveBackboneFile } from '../../models/backbones/index.js';
-import { hashRgb } from '../../models/sam/model.js';
+import { hashRgb } from '../../image/hash.js';
 import { samEntryFor } from '../../models/sam/load.js';
 import { fileRecord, modelCheckOf, samModelRecord } from '../../run-directory/model-record.js';
 import { definePipeline, type BuildEnv, type ModelRecord, type Pipeline } from '../../pipeline/types.js';

@@ -30,7 +30,8 @@ import { nearestCosineDistanceOrt, prepareMemory, type PreparedMemory } from '..
 import { concatPatchSets, normaliseRows, type PatchSet } from '../components/patch-distance.js';
 import { applyPca, fitPca, type Pca } from '../components/pca.js';
 import { combineToImageMap, combineToWorkMap, type MapOptions, type ScaleScores } from '../components/score-map.js';
-import { adaptiveThreshold, quantile } from '../components/threshold.js';
+import { quantile } from '../../util/numeric.js';
+import { adaptiveThreshold } from '../components/threshold.js';
 
 export interface CoresetSettings {
   /** Fraction of a bank's rows kept (config fewshot.coreset); 1 = off. */

@@ -4,14 +4,13 @@
  * whether the object pass and size filter run. Every model is resolved before anything is
  * loaded, so a missing file stops the run before any work, naming the file and how to get it.
  */
-import { join } from 'node:path';
 import type { IapasRunConfig } from './config.js';
 import { gdinoModelFile, prepareCaption } from '../../models/grounding-dino/model.js';
 import { resolveGgufPath } from '../../models/llm/chat-models.js';
-import { RamTagger } from '../../models/ram/model.js';
+import { ramFilesOf, RamTagger } from '../../models/ram/model.js';
 import { samEntryFor } from '../../models/sam/load.js';
-import { hashRgb } from '../../models/sam/model.js';
-import { policyNeedsMap, refinePolicyFrom, refinePolicyName } from '../../models/sam/refine.js';
+import { hashRgb } from '../../image/hash.js';
+import { policyNeedsMap, refinePolicyFrom, refinePolicyName } from '../components/sam-refine.js';
 import { resolveModel } from '../../models/weights/resolve.js';
 import { fileRecord, modelCheckOf, samModelRecord } from '../../run-directory/model-record.js';
 import { acquireModel } from '../../pipeline/resources.js';
@@ -19,12 +18,13 @@ import { definePipeline, type BuildEnv, type CategoryState, type ImageState, typ
 import { createLlmCaptioner, createStaticCaptioner, type Captioner } from '../../prompts/captioner.js';
 import { captionStage } from '../../stages/caption.js';
 import { decodeImage, loadReferences } from '../../stages/decode.js';
-import { anomalyPassStage, detectParams, objectPassStage, type RawDetector } from '../../stages/detect.js';
+import { detectParams, type RawDetector } from '../../stages/detect.js';
 import { normalizeStage, scoreStage } from '../../stages/score.js';
-import { samOnBoxes } from '../../stages/segment.js';
-import { sizeFilterStage } from '../../stages/size-filter.js';
-import { classnameTagStage, fixedTagStage, ramObjectTagStage } from '../../stages/tag.js';
-import { MissingModelError, missingModelCollector, UserError } from '../../util/errors.js';
+import { samOnBoxes } from '../components/segment-stage.js';
+import { classnameTagStage, fixedTagStage } from '../../stages/tag.js';
+import { anomalyPassStage, objectPassStage, sizeFilterStage } from './detector-stages.js';
+import { ramObjectTagStage } from './object-tag.js';
+import { missingModelCollector, UserError } from '../../util/errors.js';
 import { acquireGroundingDino, acquireSam } from '../components/shared-models.js';
 
 /** Files of a manifest model: MissingModelError naming the first absent file. */
@@ -80,14 +80,11 @@ export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise
   let ram: RamTagger | undefined;
   let ramHandle: { release(): Promise<void> } | undefined;
   if (ramFiles) {
-    const onnx = ramFiles.files.find((f) => f.endsWith('.onnx'));
-    const tagList = ramFiles.files.find((f) => f.endsWith('ram_tag_list.txt'));
-    if (!onnx || !tagList) throw new MissingModelError(config.tagging.model, join(ramFiles.dir, onnx ? 'ram_tag_list.txt' : '*.onnx'));
-    const thresholdPath = ramFiles.files.find((f) => f.endsWith('_threshold.txt'));
+    const files = ramFilesOf(config.tagging.model, ramFiles);
     const h = await acquireModel(
       env.resources,
-      `ram\0${onnx}\0${tagList}\0${thresholdPath ?? ''}\0${cacheRoot}`,
-      () => RamTagger.load(onnx, { tagListPath: tagList, thresholdPath, cache: env.cache }),
+      `ram\0${files.model}\0${files.tagList}\0${files.thresholds ?? ''}\0${cacheRoot}`,
+      () => RamTagger.load(files, { cache: env.cache }),
       (m) => m.dispose(),
     );
     ram = h.model;

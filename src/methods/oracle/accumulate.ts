@@ -21,6 +21,7 @@
 import { resizeBicubic, resizeNearest } from '../../image/resize.js';
 import { AurocAccumulator } from '../../metrics/auroc.js';
 import { sortScores, sweepThresholds } from '../../metrics/ranking.js';
+import { mean, sigmoid } from '../../util/numeric.js';
 
 export const LOGIT_CLAMP = 100;
 
@@ -80,7 +81,7 @@ export class OracleAccumulator {
     if (score) {
       for (let i = 0; i < n; i++) {
         s[i] = Math.min(LOGIT_CLAMP, Math.max(-LOGIT_CLAMP, score[i]));
-        p[i] = 1 / (1 + Math.exp(-score[i]));
+        p[i] = sigmoid(score[i]);
       }
     } else s.fill(-LOGIT_CLAMP);
     const E = this.evalSize;
@@ -101,7 +102,7 @@ export class OracleAccumulator {
     const labels = concat(this.labels, Uint8Array);
     return {
       images: this.scores.length,
-      iou: this.ious.length ? this.ious.reduce((a, b) => a + b, 0) / this.ious.length : null,
+      iou: this.ious.length ? mean(this.ious) : null,
       iou_pooled: this.union > 0 ? this.inter / this.union : null,
       pixel_auroc: pooledAuroc(concat(this.probs, Float32Array), labels),
       pixel_auroc_logit: pooledAuroc(concat(this.scores, Float32Array), labels),

@@ -10,13 +10,13 @@
  * One SAM call per region; the image's prediction is the union of its regions' masks.
  *
  * Refinement columns (`--refine`): each GT-derived mode (b, bp, bps) once more with its prompts
- * through a SAM refinement policy (models/sam/refine.ts), named `<mode>+<policy>` (e.g. bp+self).
+ * through a SAM refinement policy (methods/components/sam-refine.ts), named `<mode>+<policy>` (e.g. bp+self).
  * The anomaly map those policies read (cascade's points, multimask=map's agreement) is the
  * signed distance to the ground-truth region's border: highest deep inside a region, lowest far
  * from it, so cascade's positive points lie inside and its negative points outside the region.
  */
-import { regionPrompts } from '../../models/sam/region-prompts.js';
-import { parseRefinePolicyName, refinePolicyName, type RefinePolicy } from '../../models/sam/refine.js';
+import { regionPrompts } from '../components/region-prompts.js';
+import { parseRefinePolicyName, refinePolicyName, type RefinePolicy } from '../components/sam-refine.js';
 import type { SamPrompt } from '../../models/sam/transforms.js';
 import { UserError } from '../../util/errors.js';
 import { sha256 } from '../../util/hash.js';
@@ -77,7 +77,7 @@ export function oracleColumns(modes: OracleMode[], policies: RefinePolicy[] = []
   return out;
 }
 
-/** Policies from a comma-separated list of short names (models/sam/refine.ts), with `base`'s parameters. */
+/** Policies from a comma-separated list of short names (methods/components/sam-refine.ts), with `base`'s parameters. */
 export function parseRefineList(text: string, base: RefinePolicy): RefinePolicy[] {
   const names = [...new Set(text.split(',').map((s) => s.trim()).filter(Boolean))];
   try {

@@ -8,7 +8,7 @@ import { loadMask, loadRgb } from '../../image/io.js';
 import { resizeNearest } from '../../image/resize.js';
 import type { SamModel } from '../../models/sam/model.js';
 import { maxLogit } from '../../models/sam/combine.js';
-import { policyNeedsMap, refineMask, type RefinePolicy } from '../../models/sam/refine.js';
+import { policyNeedsMap, refineMask, type RefinePolicy } from '../components/sam-refine.js';
 import type { SamMaskResult } from '../../models/sam/model.js';
 import { signedDistance } from '../../image/distance.js';
 import { unionMask } from '../../image/masks.js';
@@ -16,6 +16,7 @@ import { mulberry32, sampleWithoutReplacement } from '../../util/random.js';
 import { createProgress } from '../../util/progress.js';
 import { OracleAccumulator, type OracleFigures } from './accumulate.js';
 import { imageSeed, oracleColumns, oraclePrompts, type OracleMode } from './modes.js';
+import { meanDefined } from '../../util/numeric.js';
 
 export interface OracleOptions {
   modes: OracleMode[];
@@ -57,11 +58,6 @@ export interface OracleResult {
   mean: Record<string, { iou: number | null; iou_pooled: number | null; pixel_auroc: number | null; pixel_auroc_logit: number | null }>;
   warnings: string[];
   timing: { images: number; encoder_ms_per_image: number; decoder_ms_per_prompt: number; total_s: number };
-}
-
-function mean(values: Array<number | null>): number | null {
-  const v = values.filter((x): x is number => x !== null);
-  return v.length ? v.reduce((a, b) => a + b, 0) / v.length : null;
 }
 
 /** The test images a category contributes: anomalous ones with masks (sampled), optionally normal ones. */
@@ -150,10 +146,10 @@ export async function runOracle(sam: SamModel, samples: Sample[], opts: OracleOp
   const meanRow: OracleResult['mean'] = {};
   for (const { name } of columns) {
     meanRow[name] = {
-      iou: mean(out.map((c) => c.figures[name].iou)),
-      iou_pooled: mean(out.map((c) => c.figures[name].iou_pooled)),
-      pixel_auroc: mean(out.map((c) => c.figures[name].pixel_auroc)),
-      pixel_auroc_logit: mean(out.map((c) => c.figures[name].pixel_auroc_logit)),
+      iou: meanDefined(out.map((c) => c.figures[name].iou)),
+      iou_pooled: meanDefined(out.map((c) => c.figures[name].iou_pooled)),
+      pixel_auroc: meanDefined(out.map((c) => c.figures[name].pixel_auroc)),
+      pixel_auroc_logit: meanDefined(out.map((c) => c.figures[name].pixel_auroc_logit)),
     };
   }
   const encRuns = sam.stats.encoderRuns - enc0.encoderRuns;

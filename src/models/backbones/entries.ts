@@ -105,7 +105,7 @@ export const SAM_ENCODER: SamEncoderEntry = { kind: 'sam-encoder', name: 'sam', 
  * layers.0 = conv stage, 64 ch at 256x256 (stride 4); layers.1 = 2 attention blocks, 128 ch at
  * 128x128 (stride 8); layers.2 = 6 blocks, 160 ch at 64x64; layers.3 = 2 blocks, 320 ch at 64x64
  * (MobileSAM keeps stride 16 in its last stage); the neck makes the 256 ch embedding SAM decodes.
- * Measured on the shared samples (issue 12's research, map alone, pixel AP / F1-max): the
+ * Measured on the shared samples (map alone, pixel AP / F1-max): the
  * embedding itself is the worst tensor for anomalies (MVTec 31.8 / 32.4 at 64x64); the stride-4
  * and stride-8 stages carry the fine detail (metal_nut, hazelnut, MPDD), the stride-16 blocks
  * the texture and context (MTD, KSDD, capsule); no single scale wins everywhere, the normalised

@@ -98,7 +98,7 @@ export class OnnxCnnBackbone implements Backbone {
     return { data, gridWidth: gw, gridHeight: gh, dim, coverWidth: image.width, coverHeight: image.height };
   }
 
-  async release(): Promise<void> {
+  async dispose(): Promise<void> {
     await this.session.release();
   }
 }

@@ -15,7 +15,8 @@
  * or the map's smoothing runs no encoder (the embedding the refinement needs is in SAM's cache).
  */
 import type { RgbImage } from '../../image/types.js';
-import { hashRgb, type EncoderTensor, type SamModel } from '../sam/model.js';
+import { hashRgb } from '../../image/hash.js';
+import type { EncoderTensor, SamModel } from '../sam/model.js';
 import { resizedShape } from '../sam/transforms.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { hashJson } from '../../util/hash.js';

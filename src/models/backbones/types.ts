@@ -33,5 +33,6 @@ export interface Backbone {
   extract(image: RgbImage): Promise<FeatureGrid>;
   /** Every scale's grid, rows L2-normalised (per layer for concatenated layers), in `scaleNames` order. */
   extractScales(image: RgbImage): Promise<FeatureGrid[]>;
-  release?(): Promise<void>;
+  /** Frees the sessions the backbone owns; absent on one that runs on a SAM model's sessions. */
+  dispose?(): Promise<void>;
 }

@@ -17,7 +17,7 @@
  *            token_type_ids int64, text_token_mask bool [b, L, L] (sub-sentence self-attention mask;
  *            some exports name it text_self_attention_masks, or give text_token_mask as the [b, L] mask)
  *   outputs  logits [b, 900, 256], boxes [b, 900, 4]
- *   position_ids / text_token_mask are built here from '.'-separated sub-sentences (detect-text.ts).
+ *   position_ids / text_token_mask are built here from '.'-separated sub-sentences (text.ts).
  * Input dtypes are taken from the session metadata, so int32/bool variants of either export also load.
  *
  * Pre-processing (HF GroundingDinoImageProcessor with preprocessor_config.json; same as IDEA's
@@ -26,7 +26,7 @@
  * (x - image_mean) / image_std, mean [0.485, 0.456, 0.406], std [0.229, 0.224, 0.225].
  * transformers.js 4.3's GroundingDinoImageProcessor computes a different size (it scales the longer
  * side up to 1333 even when the shorter side reaches 800 first), so resizing is done here on sharp.
- * Post-processing: detect-postprocess.ts (sigmoid, per-token phrases, thresholds, NMS, size filter).
+ * Post-processing (per-token phrases, box threshold, cache encoding) is postprocess.ts.
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -39,7 +39,8 @@ import { resolveModel } from '../weights/resolve.js';
 import { sha256 } from '../../util/hash.js';
 import { stampedSha256 } from '../weights/hash-stamp.js';
 import { CaptionTokenizer, subSentenceMasks, type TokenizedCaption } from './text.js';
-import { decodeRaw, encodeRaw, prepareCaption, sigmoid, type DetectorRaw } from './postprocess.js';
+import { sigmoid } from '../../util/numeric.js';
+import { decodeRaw, encodeRaw, prepareCaption, type DetectorRaw } from './postprocess.js';
 import type { RgbImage } from '../../image/types.js';
 import { sessionOptions } from '../onnx/session-options.js';
 

@@ -7,11 +7,11 @@
  *   phrase(q) = the tokens with probability > text_threshold, first ([CLS]) and >= 255 excluded,
  *               decoded as BERT wordpieces. Special tokens and '.' are dropped from the phrase (the
  *               IDEA `predict()` also strips '.'), so phrases group cleanly by name;
- *   boxes     normalised (cx, cy, w, h) -> pixel (x1, y1, x2, y2);
- *   NMS       as torchvision.ops.nms: by descending score, drop a box whose IoU with a kept one > iou.
- *   size      keep a box when its normalised area < object_size * size_threshold.
+ *   boxes     normalised (cx, cy, w, h) -> pixel (x1, y1, x2, y2).
+ * What a method then does with the boxes (NMS, the object and anomaly passes, a size filter) is
+ * the method's, not the adapter's.
  */
-import { boxArea } from '../../image/box.js';
+import { cxcywhToXyxy } from '../../image/box.js';
 
 /** One model output for one (image, caption): what the cache stores. */
 export interface DetectorRaw {
@@ -57,10 +57,6 @@ export function prepareCaption(caption: string): string {
   return c.endsWith('.') ? c : `${c}.`;
 }
 
-export function sigmoid(x: number): number {
-  return 1 / (1 + Math.exp(-x));
-}
-
 /** BERT wordpieces -> text: '##' pieces glue to the previous one; no space before punctuation. */
 export function decodeWordpieces(pieces: string[]): string {
   let out = '';
@@ -92,30 +88,6 @@ export function boxScore(raw: DetectorRaw, query: number): number {
   return m;
 }
 
-export function cxcywhToXyxy(b: ArrayLike<number>, width: number, height: number): [number, number, number, number] {
-  const [cx, cy, w, h] = [b[0] * width, b[1] * height, b[2] * width, b[3] * height];
-  return [cx - w / 2, cy - h / 2, cx + w / 2, cy + h / 2];
-}
-
-export function iou(a: readonly number[], b: readonly number[]): number {
-  const iw = Math.max(0, Math.min(a[2], b[2]) - Math.max(a[0], b[0]));
-  const ih = Math.max(0, Math.min(a[3], b[3]) - Math.max(a[1], b[1]));
-  const inter = iw * ih;
-  const area = (r: readonly number[]) => Math.max(0, r[2] - r[0]) * Math.max(0, r[3] - r[1]);
-  const union = area(a) + area(b) - inter;
-  return union > 0 ? inter / union : 0;
-}
-
-/** Greedy NMS; returns the kept detections by descending score (ties keep input order). */
-export function nms<T extends { box: readonly number[]; score: number }>(dets: T[], iouThreshold: number): T[] {
-  const order = dets.map((d, i) => ({ d, i })).sort((a, b) => b.d.score - a.d.score || a.i - b.i);
-  const kept: T[] = [];
-  for (const { d } of order) {
-    if (kept.every((k) => iou(k.box, d.box) <= iouThreshold)) kept.push(d);
-  }
-  return kept;
-}
-
 /** Boxes over box_threshold with their phrases, in pixel coordinates, before NMS. */
 export function thresholdDetections(raw: DetectorRaw, params: Pick<DetectParams, 'boxThreshold' | 'textThreshold'>): Detection[] {
   const out: Detection[] = [];
@@ -132,31 +104,6 @@ export function thresholdDetections(raw: DetectorRaw, params: Pick<DetectParams,
     });
   }
   return out;
-}
-
-/** Anomaly pass (docs/method.md §1 B.2): all boxes over box_threshold, NMS. */
-export function anomalyPass(raw: DetectorRaw, params: DetectParams = DEFAULT_DETECT_PARAMS): Detection[] {
-  return nms(thresholdDetections(raw, params), params.nmsIou);
-}
-
-export interface ObjectResult extends Detection {
-  /** w*h / (W*H) of the box. */
-  objectSize: number;
-}
-
-/** Object pass (docs/method.md §1 B.1): the single best box after NMS, or null when none passes. */
-export function objectPass(raw: DetectorRaw, params: DetectParams = DEFAULT_DETECT_PARAMS): ObjectResult | null {
-  const best = anomalyPass(raw, params)[0];
-  if (!best) return null;
-  return { ...best, objectSize: boxArea(best.box, raw.imageWidth, raw.imageHeight) };
-}
-
-/**
- * Size filter (docs/method.md §1 B.3): keep boxes whose normalised area < objectSize * sizeThreshold.
- * With no object box the caller passes objectSize = 1 (the whole image).
- */
-export function sizeFilter(dets: Detection[], objectSize: number, sizeThreshold: number, width: number, height: number): Detection[] {
-  return dets.filter((d) => boxArea(d.box, width, height) < objectSize * sizeThreshold);
 }
 
 /** Cache encoding: [u32 header length][header JSON][pad to 4][boxes f32][probs f32]. */

@@ -12,19 +12,20 @@
  * inference_ram returns it.
  */
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { DiskCache } from '../../util/disk-cache.js';
-import { UserError } from '../../util/errors.js';
+import { MissingModelError, UserError } from '../../util/errors.js';
 import { resolveModel } from '../weights/resolve.js';
 import { sha256 } from '../../util/hash.js';
+import { sigmoid } from '../../util/numeric.js';
 import { stampedSha256 } from '../weights/hash-stamp.js';
 import type { RgbImage } from '../../image/types.js';
 import { sessionOptions } from '../onnx/session-options.js';
 
 export const RAM_INPUT_SIZE = 384;
 
-const sigmoid = (x: number): number => 1 / (1 + Math.exp(-x));
 export const RAM_DEFAULT_THRESHOLD = 0.68;
 const MEAN = [0.485, 0.456, 0.406];
 const STD = [0.229, 0.224, 0.225];
@@ -104,6 +105,21 @@ export interface RamResult {
   caption: string;
 }
 
+/** The files of a RAM export: the ONNX graph, the tag list, and the per-tag thresholds when shipped. */
+export interface RamFiles {
+  model: string;
+  tagList: string;
+  thresholds?: string;
+}
+
+/** RAM's files among a resolved manifest entry's: MissingModelError naming the first one absent. */
+export function ramFilesOf(name: string, resolved: { dir: string; files: readonly string[] }): RamFiles {
+  const model = resolved.files.find((f) => f.endsWith('.onnx'));
+  const tagList = resolved.files.find((f) => f.endsWith('ram_tag_list.txt'));
+  if (!model || !tagList) throw new MissingModelError(name, join(resolved.dir, model ? 'ram_tag_list.txt' : '*.onnx'));
+  return { model, tagList, thresholds: resolved.files.find((f) => f.endsWith('_threshold.txt')) };
+}
+
 export class RamTagger {
   /** Model executions so far (cache hits not counted). */
   runs = 0;
@@ -118,11 +134,9 @@ export class RamTagger {
     private readonly cache?: DiskCache,
   ) {}
 
-  static async load(
-    modelPath: string,
-    opts: { tagListPath: string; thresholdPath?: string; cache?: DiskCache; threads?: number },
-  ): Promise<RamTagger> {
-    const [tagList, modelHash] = await Promise.all([loadRamTagList(opts.tagListPath, opts.thresholdPath), stampedSha256(modelPath)]);
+  static async load(files: RamFiles, opts: { cache?: DiskCache; threads?: number } = {}): Promise<RamTagger> {
+    const modelPath = files.model;
+    const [tagList, modelHash] = await Promise.all([loadRamTagList(files.tagList, files.thresholds), stampedSha256(modelPath)]);
     const threads = opts.threads ?? Number(process.env.IAPAS_THREADS ?? 0);
     const session = await ort.InferenceSession.create(modelPath, sessionOptions(threads));
     const ins = session.inputMetadata.filter((m) => m.isTensor);
@@ -174,8 +188,5 @@ export async function loadRamModel(
   opts: { modelsDir?: string; cache?: DiskCache; threads?: number } = {},
 ): Promise<RamTagger> {
   const r = await resolveModel(name, opts.modelsDir);
-  const onnxFile = Object.keys(r.files).find((f) => f.endsWith('.onnx'));
-  const tagList = r.files['ram_tag_list.txt'];
-  if (!onnxFile || !tagList) throw new UserError(`ram: manifest entry '${name}' needs an .onnx file and ram_tag_list.txt`);
-  return RamTagger.load(r.files[onnxFile], { tagListPath: tagList, thresholdPath: r.files['ram_tag_list_threshold.txt'], cache: opts.cache, threads: opts.threads });
+  return RamTagger.load(ramFilesOf(name, { dir: r.dir, files: Object.values(r.files) }), opts);
 }

@@ -1,4 +1,5 @@
 /** Combining several prompts' masks of one image. */
+import { sigmoid } from '../../util/numeric.js';
 import type { SamMaskResult } from './model.js';
 
 /** Per-pixel largest logit over the results (-Infinity where there are none). */
@@ -18,6 +19,6 @@ export function maxLogit(results: SamMaskResult[], width: number, height: number
 export function maxProbability(results: SamMaskResult[], width: number, height: number): Float32Array {
   if (results.length === 0) return new Float32Array(width * height);
   const out = maxLogit(results, width, height);
-  for (let i = 0; i < out.length; i++) out[i] = 1 / (1 + Math.exp(-out[i]));
+  for (let i = 0; i < out.length; i++) out[i] = sigmoid(out[i]);
   return out;
 }

@@ -17,7 +17,6 @@
  * so prompts are decoded one call each (~10 ms; see eval/bench-sam.ts).
  */
 import { access, readFile } from 'node:fs/promises';
-import { createHash } from 'node:crypto';
 import * as ort from 'onnxruntime-node';
 import { MissingModelError, UserError } from '../../util/errors.js';
 import { hashJson } from '../../util/hash.js';
@@ -30,6 +29,7 @@ import { DECODER_INPUTS, DECODER_OUTPUTS, defaultSamEntry, type SamModelEntry } 
 import { preprocessForEncoder, SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';
 import { MultimaskSurgeryError, multimaskDecoder } from './multimask-export.js';
 import { encodePrompt, resizedShape, SAM_IMAGE_SIZE, SAM_LOW_RES_SIZE, type SamPrompt } from './transforms.js';
+import { hashRgb } from '../../image/hash.js';
 import type { RgbImage } from '../../image/types.js';
 
 /** Bumped whenever preprocessing changes, so stale cached embeddings are never reused. */
@@ -55,7 +55,7 @@ export interface SamMaskResult {
   height: number;
   /** 0/1 at original size: logits > 0. */
   mask: Uint8Array;
-  /** Mask logits at original size (sigmoid gives probabilities; see sigmoid()). */
+  /** Mask logits at original size (their sigmoid is the mask probability). */
   logits: Float32Array;
   /** The decoder's predicted IoU of this mask. */
   iou: number;
@@ -99,26 +99,6 @@ export interface SamStats {
   multimaskRuns: number;
   encoderMs: number;
   decoderMs: number;
-}
-
-// Several stages key the same image (embedding, detector output, masks); an image kept in memory
-// between the runs of a sweep is hashed once.
-const rgbHashes = new WeakMap<Uint8Array, string>();
-
-/** sha256 of an RGB image's dimensions and bytes: the image part of every embedding key. */
-export function hashRgb(image: RgbImage): string {
-  const known = rgbHashes.get(image.data);
-  const tag = `rgb8:${image.width}x${image.height}:`;
-  if (known !== undefined && known.startsWith(tag)) return known.slice(tag.length);
-  const h = createHash('sha256').update(tag).update(image.data).digest('hex');
-  rgbHashes.set(image.data, tag + h);
-  return h;
-}
-
-export function sigmoid(logits: Float32Array): Float32Array {
-  const out = new Float32Array(logits.length);
-  for (let i = 0; i < logits.length; i++) out[i] = 1 / (1 + Math.exp(-logits[i]));
-  return out;
 }
 
 async function createSession(modelName: string, path: string, role: string, threads: number | undefined): Promise<ort.InferenceSession> {
@@ -420,7 +400,7 @@ export class SamModel {
     return this.decode(await this.encode(image), prompts);
   }
 
-  async release(): Promise<void> {
+  async dispose(): Promise<void> {
     this.memory.clear();
     for (const s of this.innerEncoders.values()) await (await s.catch(() => undefined))?.release();
     this.innerEncoders.clear();

@@ -20,6 +20,7 @@ import { readJobResult, type JobResult } from '../../run-directory/sweep-result.
 import { RESULTS_FILE, writeSweepResultsFile, type ResultRow, type SweepResultsFile } from '../../run-directory/sweep-results-file.js';
 import { writeFileAtomic } from '../../util/fs-atomic.js';
 import { formatValue, type SweepPlan } from './expand.js';
+import { meanDefined } from '../../util/numeric.js';
 
 
 /** Columns whose values measure an execution rather than the results. */
@@ -30,12 +31,6 @@ export function resultColumns(plan: SweepPlan): string[] {
 }
 
 const sum = (o: Record<string, number>) => Object.values(o).reduce((a, b) => a + b, 0);
-
-/** Mean over the values that are defined (as the evaluation's mean over categories). */
-function mean(vals: Array<number | null>): number | null {
-  const v = vals.filter((x): x is number => x !== null);
-  return v.length > 0 ? v.reduce((a, b) => a + b, 0) / v.length : null;
-}
 
 export interface CollectedResults {
   rows: ResultRow[];
@@ -102,7 +97,7 @@ export async function collectResults(plan: SweepPlan): Promise<CollectedResults>
     }
     const overall: ResultRow = { ...base('mean', 'mean'), n_images: nImages };
     const complete = dsMeans.every((m) => m !== null);
-    for (const k of METRIC_KEYS) overall[k] = complete ? mean(dsMeans.map((m) => m![k])) : null;
+    for (const k of METRIC_KEYS) overall[k] = complete ? meanDefined(dsMeans.map((m) => m![k])) : null;
     const why = [...errors, ...(missing ? [`${missing} dataset(s) not finished`] : [])];
     rows.push({ ...overall, wall_s: +wall.toFixed(2), model_runs: modelRuns, cache_hits: hits, error: why.length ? why.join(' | ') : null, run_dir: null });
   }

@@ -6,7 +6,6 @@ import {
   describeThresholdPolicy,
   otsuThreshold,
   parseThresholdPolicy,
-  quantile,
   thresholdFor,
 } from '../../../src/methods/components/threshold.js';
 import { mulberry32 } from '../../../src/synth/rng.js';
@@ -32,12 +31,6 @@ describe('otsuThreshold', () => {
 });
 
 describe('adaptive and relative thresholds', () => {
-  it('quantile interpolates like numpy', () => {
-    expect(quantile([1, 2, 3, 4], 0.5)).toBeCloseTo(2.5);
-    expect(quantile([1, 2, 3, 4], 1)).toBe(4);
-    expect(quantile([4, 1, 3, 2], 0)).toBe(1);
-  });
-
   it('adaptive = quantile of the reference scores times a factor', () => {
     const ref = Array.from({ length: 1001 }, (_, i) => i / 1000);
     expect(adaptiveThreshold(ref, { quantile: 0.9, factor: 2 })).toBeCloseTo(1.8);
@@ -74,7 +67,7 @@ describe('parseThresholdPolicy', () => {
     expect(() => parseThresholdPolicy('otsu+xyz')).toThrow(/modifier/);
   });
 
-  it('rejects values out of their range, and the config schema refuses them (issue 11)', () => {
+  it('rejects values out of their range, and the config schema refuses them', () => {
     for (const [spec, why] of [
       ['fixed:-1', /value must be >= 0/],
       ['adaptive:5', /quantile must be in \[0, 1\]/],

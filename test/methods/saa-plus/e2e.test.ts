@@ -162,7 +162,7 @@ describeWithShared('saa-plus end to end (tiny Grounding DINO, real SAM)', [MPDD,
         expect(Buffer.from(map.data.buffer, map.data.byteOffset, map.data.byteLength).equals(Buffer.from(expected.buffer))).toBe(true);
       }
     } finally {
-      await sam.release();
+      await sam.dispose();
     }
   });
 

@@ -57,7 +57,7 @@ describeWithShared('saliency on real images (SAM embeddings)', [PLATE, NUT], () 
   });
 
   afterAll(async () => {
-    await sam?.release();
+    await sam?.dispose();
   });
 
   it('peaks on a pasted foreign patch and stays low on the plain plate', async () => {

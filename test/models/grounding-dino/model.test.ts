@@ -3,15 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildTinyGroundingDino, buildTinyRam, type TinyGdinoSpec } from '../../support/tiny-models.js';
-import {
-  GroundingDino,
-  anomalyPass,
-  objectPass,
-  resizedSize,
-  sigmoid,
-  sizeFilter,
-  subSentenceMasks,
-} from '../../../src/models/grounding-dino/model.js';
+import { GroundingDino, resizedSize, subSentenceMasks } from '../../../src/models/grounding-dino/model.js';
+import { anomalyPass, objectPass, sizeFilter } from '../../../src/methods/iapas/detector-passes.js';
+import { sigmoid } from '../../../src/util/numeric.js';
 import type { RgbImage } from '../../../src/image/types.js';
 import { DiskCache } from '../../../src/util/disk-cache.js';
 import { UserError } from '../../../src/util/errors.js';

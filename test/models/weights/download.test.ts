@@ -164,7 +164,7 @@ describe('model download against a local HTTP server', () => {
     await expect(downloadFile(`${base}/missing.bin`, join(root, 'f', 'x'), { sha256: null, quiet: true })).rejects.toThrow(UserError);
   });
 
-  describe('a partial file is never spliced with other bytes (issue 11)', () => {
+  describe('a partial file is never spliced with other bytes', () => {
     /** A partial file of BODY, as an interrupted pull leaves it (with its validator). */
     async function interrupted(name: string, path = '/file.bin'): Promise<string> {
       const dest = join(root, name, 'file.bin');

@@ -27,12 +27,14 @@
  */
 import type { SamConfig } from '../../config/schema.js';
 import { SAM_MULTIMASK_CHOICES, SAM_REFINE_KINDS } from '../../config/schema.js';
-import { maskArea, maskBox, maskIou } from '../../image/masks.js';
+import { maskArea, maskBox } from '../../image/masks.js';
+import { maskIou } from '../../metrics/iou.js';
 import type { Box, Point } from '../../image/types.js';
 import { clampBox } from '../../image/box.js';
-import type { SamCandidateSet, SamEmbedding, SamMaskResult } from './model.js';
-import { MULTIMASK_TOKENS, SAM_MASK_TOKENS } from './multimask-export.js';
-import { LABEL_NEGATIVE, LABEL_POSITIVE, type SamPrompt } from './transforms.js';
+import type { SamCandidateSet, SamEmbedding, SamMaskResult } from '../../models/sam/model.js';
+import { MULTIMASK_TOKENS, SAM_MASK_TOKENS } from '../../models/sam/multimask-export.js';
+import { LABEL_NEGATIVE, LABEL_POSITIVE, type SamPrompt } from '../../models/sam/transforms.js';
+import { quantile } from '../../util/numeric.js';
 
 export type RefineKind = (typeof SAM_REFINE_KINDS)[number];
 export type MultimaskChoice = (typeof SAM_MULTIMASK_CHOICES)[number];
@@ -129,15 +131,6 @@ export const CASCADE_SPACING = 0.25;
 /** multimask=map compares masks with the map in the prompt's box grown by this fraction of its size on each side. */
 export const AGREEMENT_MARGIN = 0.5;
 
-/** q-quantile (linear interpolation between order statistics, as numpy's default). */
-function quantileOf(values: Float32Array, q: number): number {
-  const s = Float32Array.from(values).sort();
-  const pos = q * (s.length - 1);
-  const lo = Math.floor(pos);
-  const hi = Math.min(s.length - 1, lo + 1);
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo);
-}
-
 /** Whole pixels of a box (inclusive corners, clamped), or the whole image without a box. */
 function windowOf(box: Box | undefined, width: number, height: number, margin = 0): { x0: number; y0: number; x1: number; y1: number } {
   if (!box) return { x0: 0, y0: 0, x1: width - 1, y1: height - 1 };
@@ -193,8 +186,8 @@ export function cascadePoints(
     }
     return out;
   };
-  const hi = quantileOf(vals, opts.cascadePositiveQuantile);
-  const lo = quantileOf(vals, opts.cascadeNegativeQuantile);
+  const hi = quantile(vals, opts.cascadePositiveQuantile, 'offset');
+  const lo = quantile(vals, opts.cascadeNegativeQuantile, 'offset');
   return { positive: pick(opts.cascadePositive, (v) => v >= hi, true), negative: pick(opts.cascadeNegative, (v) => v <= lo, false) };
 }
 

@@ -1,15 +1,16 @@
 /**
  * SAM on the kept detector boxes: one mask per box (single-mask output, as the IAP-AS reference),
- * or what the config's refinement policy makes of each box (models/sam/refine.ts).
+ * or what the config's refinement policy makes of each box (sam-refine.ts).
  */
-import { clampBox } from '../image/box.js';
-import type { Box, RgbImage } from '../image/types.js';
-import { hashRgb, type SamMaskResult, type SamModel } from '../models/sam/model.js';
-import { isPlainPolicy, policyNeedsMap, refineMasks, refinePolicyName, type RefinePolicy } from '../models/sam/refine.js';
-import { decodeRle, encodeRle, rleSchema } from '../run-directory/rle.js';
-import type { ImageState, Stage } from '../pipeline/types.js';
-import { sha256 } from '../util/hash.js';
-import { stampedSha256 } from '../models/weights/hash-stamp.js';
+import { clampBox } from '../../image/box.js';
+import type { Box, RgbImage } from '../../image/types.js';
+import { hashRgb } from '../../image/hash.js';
+import type { SamMaskResult, SamModel } from '../../models/sam/model.js';
+import { isPlainPolicy, policyNeedsMap, refineMasks, refinePolicyName, type RefinePolicy } from './sam-refine.js';
+import { decodeRle, encodeRle, rleSchema } from '../../run-directory/rle.js';
+import type { ImageState, Stage } from '../../pipeline/types.js';
+import { sha256 } from '../../util/hash.js';
+import { stampedSha256 } from '../../models/weights/hash-stamp.js';
 
 /** One mask per box, as in the IAP-AS reference, or as the policy refines it; the image is encoded once. */
 async function segmentBoxes(sam: SamModel, image: RgbImage, boxes: Box[], policy: RefinePolicy | undefined, map: Float32Array | undefined): Promise<SamMaskResult[]> {

@@ -1,8 +1,8 @@
 /** The object-tag vote of IAP-AS stage A on a fake detector: max score per phrase, top-1. */
 import { describe, expect, it } from 'vitest';
-import type { RgbImage } from '../../src/image/types.js';
-import { DEFAULT_DETECT_PARAMS, type DetectorRaw } from '../../src/models/grounding-dino/postprocess.js';
-import { objectTagFromReferences } from '../../src/stages/tag.js';
+import type { RgbImage } from '../../../src/image/types.js';
+import { DEFAULT_DETECT_PARAMS, type DetectorRaw } from '../../../src/models/grounding-dino/postprocess.js';
+import { objectTagFromReferences } from '../../../src/methods/iapas/object-tag.js';
 
 describe('objectTagFromReferences grouping', () => {
   /** One query whose single token gets the probability given for that caption and image. */

@@ -14,7 +14,7 @@ import {
   refinePolicyName,
   type RefinePolicy,
   type SamDecoder,
-} from '../../../src/models/sam/refine.js';
+} from '../../../src/methods/components/sam-refine.js';
 import type { SamPrompt } from '../../../src/models/sam/transforms.js';
 import { CONFIG_DEFAULTS } from '../../../src/methods/registry.js';
 
