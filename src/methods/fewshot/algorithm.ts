@@ -25,7 +25,7 @@ import { regionPrompts, type RegionPromptOptions } from '../../models/sam/region
 import { isPlainPolicy, refineMasks, refinePolicyFrom, refinePolicyName, type RefinePolicy } from '../../models/sam/refine.js';
 import type { MapRefinement, RefinedRegion } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
-import type { AugmentMode } from './augment.js';
+import { singleReferenceStandIns, type AugmentMode, type SingleReferenceMode } from './augment.js';
 import type { MapOptions } from '../components/score-map.js';
 import { binariseWithPolicy, describeThresholdPolicy, parseThresholdPolicy, type ThresholdPolicy } from '../components/threshold.js';
 import type { DiskCache } from '../../util/disk-cache.js';
@@ -59,6 +59,8 @@ export interface FewshotOptions {
   int8: boolean;
   /** Copies of each reference in its bank (config fewshot.augment). */
   augment: AugmentMode;
+  /** Stand-ins for the missing references at k = 1 (config fewshot.single_reference). */
+  singleReference: SingleReferenceMode;
   /** How each prompt is decoded (config `sam.refine`, `sam.multimask`, ...). */
   refine: RefinePolicy;
 }
@@ -83,6 +85,7 @@ export function fewshotOptionsFrom(f: FewshotConfig, sam: SamConfig = CONFIG_DEF
     pca: f.pca,
     int8: f.search_int8,
     augment: f.augment,
+    singleReference: f.single_reference,
   };
 }
 
@@ -120,7 +123,7 @@ export async function prepareFewshotCategory(
   options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
   env: Pick<BankOptions, 'cache' | 'time'> = {},
 ): Promise<FewshotCategory> {
-  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8 }), options);
+  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, single: singleReferenceStandIns(options.singleReference) }), options);
 }
 
 /** The per-category state from a memory bank (which does not depend on the threshold policy). */
