@@ -13,7 +13,7 @@ import { CONFIG_BASE_DEFAULTS } from '../../config/schema.js';
 import type { RgbImage } from '../../image/types.js';
 import type { Backbone } from '../../models/backbones/types.js';
 import { mapToMasksOptionsFrom, refineWithSam, type MapToMasksOptions } from '../components/map-to-masks.js';
-import type { AugmentMode } from './augment.js';
+import { singleReferenceStandIns, type AugmentMode, type SingleReferenceMode } from './augment.js';
 import { FEWSHOT_DEFAULTS, type FewshotConfig } from './config.js';
 import { categoryThreshold, prepareMemoryBank, scoreQuery, type BankOptions, type CoresetSettings, type MemoryBank } from './memory-bank.js';
 
@@ -32,6 +32,8 @@ export interface FewshotOptions extends MapToMasksOptions {
   int8: boolean;
   /** Copies of each reference in its bank (config fewshot.augment). */
   augment: AugmentMode;
+  /** Stand-ins for the missing references at k = 1 (config fewshot.single_reference). */
+  singleReference: SingleReferenceMode;
 }
 
 /** The options of a config's `fewshot` and `sam` sections (every default is the schema's). */
@@ -42,6 +44,7 @@ export function fewshotOptionsFrom(f: FewshotConfig, sam: SamConfig = CONFIG_BAS
     pca: f.pca,
     int8: f.search_int8,
     augment: f.augment,
+    singleReference: f.single_reference,
   };
 }
 
@@ -71,7 +74,7 @@ export async function prepareFewshotCategory(
   options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
   env: Pick<BankOptions, 'cache' | 'time'> = {},
 ): Promise<FewshotCategory> {
-  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8 }), options);
+  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, single: singleReferenceStandIns(options.singleReference) }), options);
 }
 
 /** The per-category state from a memory bank (which does not depend on the threshold policy). */

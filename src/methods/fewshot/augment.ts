@@ -26,3 +26,27 @@ export function referenceCopies(mode: AugmentMode): ((img: RgbImage) => RgbImage
       };
   }
 }
+
+export const SINGLE_REFERENCE_MODES = ['refuse', 'flip', 'rot90'] as const;
+export type SingleReferenceMode = (typeof SINGLE_REFERENCE_MODES)[number];
+
+/**
+ * With one reference there is no other normal image to score it against, so the per-scale
+ * normalisation and the adaptive threshold have nothing to stand on. These copies of the single
+ * reference stand in for the missing ones (config `fewshot.single_reference`): 'flip' its two
+ * mirror images and its half turn (the object keeps its axis), 'rot90' its three quarter turns.
+ * Each copy is then a reference of its own: in the bank, and scored against the others.
+ */
+export function singleReferenceStandIns(mode: SingleReferenceMode): ((img: RgbImage) => RgbImage[]) | undefined {
+  switch (mode) {
+    case 'refuse':
+      return undefined;
+    case 'flip':
+      return (img) => {
+        const h = flipHorizontal(img);
+        return [h, rotateQuarter(h, 2), rotateQuarter(img, 2)];
+      };
+    case 'rot90':
+      return (img) => [1, 2, 3].map((q) => rotateQuarter(img, q));
+  }
+}

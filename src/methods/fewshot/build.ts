@@ -23,7 +23,7 @@ import { hashJson } from '../../util/hash.js';
 import { npyParts } from '../../util/npy.js';
 import { fewshotCategoryFromBank, fewshotOptionsFrom, type FewshotCategory } from './algorithm.js';
 import { refineWithSam } from '../components/map-to-masks.js';
-import { referenceCopies } from './augment.js';
+import { referenceCopies, singleReferenceStandIns } from './augment.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
@@ -68,15 +68,17 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
         pca: options.pca,
         int8: options.int8,
         ...(options.augment === 'none' ? {} : { augment: options.augment }),
+        ...(references.length === 1 ? { single: options.singleReference } : {}),
       });
       const time = ctx ? <T>(name: string, fn: () => Promise<T>) => ctx.timer.time(name, fn) : undefined;
-      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), cache, time });
+      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), cache, time });
       const bank = resources ? await resources.memo(`fewshot-bank\0${bankKey}`, build, bankBytes) : await build();
       const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey };
       return {
         memory,
         notes: {
           backbone: features.name,
+          ...(bank.standIns > 0 ? { single_reference: config.fewshot.single_reference, stand_ins: bank.standIns } : {}),
           threshold_policy: config.fewshot.threshold,
           category_threshold: memory.categoryThreshold,
           // Per scale: bank rows kept of all, PCA dims, and the normalisation (multi-scale backbones).

@@ -30,6 +30,10 @@ export const fewshotSchema = z
       .enum(['none', 'rot90', 'rot45', 'flip'])
       .default('none')
       .describe("copies of each reference added to its bank: 'rot90' its quarter turns, 'rot45' every 45 degrees, 'flip' its two mirror images; a reference and its copies share one coreset of the reference's own size (the per-image search keeps its cost), leave-one-out excludes a reference's own copies"),
+    single_reference: z
+      .enum(['refuse', 'flip', 'rot90'])
+      .default('flip')
+      .describe("with k = 1: stand-ins for the missing references, so that the per-scale normalisation and the adaptive threshold have leave-one-out scores: 'flip' the reference's two mirror images and half turn, 'rot90' its three quarter turns, each a reference of its own; 'refuse': one reference keeps raw distances (the adaptive threshold then refuses)"),
     pca: z
       .number()
       .int()

@@ -70,6 +70,12 @@ export interface BankOptions {
    * scores each reference against the other references and their copies, never its own.
    */
   augment?: (reference: RgbImage) => RgbImage[];
+  /**
+   * Stand-ins for the missing references when only one is given (augment.ts
+   * singleReferenceStandIns): the bank is then built from the reference and its stand-ins as if
+   * they were k references. Unset: one reference keeps raw distances and no adaptive threshold.
+   */
+  single?: (reference: RgbImage) => RgbImage[];
   /** Content cache for coreset selections (keyed by the bank's bytes and the settings). */
   cache?: DiskCache;
   /** Times a named step (the pipeline's stage timer), e.g. 'memory/coreset'. */
@@ -100,6 +106,8 @@ export interface MemoryBank {
   backbone: string;
   scales: ScaleBank[];
   referenceCount: number;
+  /** Stand-ins of a single reference among the referenceCount images (0 with k >= 2). */
+  standIns: number;
   /**
    * Leave-one-out maps of the references (each scored against the other k-1), combined exactly
    * as a query's, at working size, pooled; empty when k < 2.
@@ -199,8 +207,10 @@ async function scaleBank(sets: PatchSet[], c: CoresetSettings, opts: BankOptions
   return { bank: concatPatchSets(reduced), rows, looBank: others(reduced), ms };
 }
 
-export async function prepareMemoryBank(backbone: Backbone, references: RgbImage[], opts: BankOptions = {}): Promise<MemoryBank> {
-  if (references.length === 0) throw new UserError('few-shot: at least one normal reference image is needed');
+export async function prepareMemoryBank(backbone: Backbone, given: RgbImage[], opts: BankOptions = {}): Promise<MemoryBank> {
+  if (given.length === 0) throw new UserError('few-shot: at least one normal reference image is needed');
+  const standIns = given.length === 1 ? (opts.single?.(given[0]) ?? []) : [];
+  const references = [...given, ...standIns];
   const mapOptions = opts.map ?? {};
   const coreset = opts.coreset ?? NO_CORESET;
   const grids: FeatureGrid[][] = [];
@@ -264,13 +274,13 @@ export async function prepareMemoryBank(backbone: Backbone, references: RgbImage
     }
     referenceStats = { max, p999: quantile(referenceScores, 0.999), p99: quantile(referenceScores, 0.99), mean: sum / referenceScores.length };
   }
-  return { backbone: backbone.name, scales, referenceCount: k, referenceScores, referenceStats, mapOptions, coresetMs };
+  return { backbone: backbone.name, scales, referenceCount: k, standIns: standIns.length, referenceScores, referenceStats, mapOptions, coresetMs };
 }
 
 /** The adaptive policy's per-category threshold; needs k >= 2 references. */
 export function categoryThreshold(bank: MemoryBank, opts: { quantile?: number; factor?: number } = {}): number {
   if (bank.referenceScores.length === 0) {
-    throw new UserError(`the adaptive threshold needs at least 2 normal references (got ${bank.referenceCount}); give more references (--refs, --k) or another policy: --set fewshot.threshold=otsu or --set fewshot.threshold=fixed:<v>`);
+    throw new UserError(`the adaptive threshold needs at least 2 normal references (got ${bank.referenceCount}); give more references (--refs, --k), --set fewshot.single_reference=flip, or another policy: --set fewshot.threshold=otsu or --set fewshot.threshold=fixed:<v>`);
   }
   return adaptiveThreshold(bank.referenceScores, opts);
 }

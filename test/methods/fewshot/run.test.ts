@@ -143,12 +143,18 @@ describe('fewshot preset through the run machinery', () => {
     await expect(cli(['segment', '--preset', 'fewshot', img, '--refs', ...refs, '--out', out, '--quiet'])).rejects.toThrow(/--resume to continue it, or choose another --out$/);
   });
 
-  it('segment with one reference and the adaptive threshold names flags that exist', async () => {
+  it('segment with one reference runs on its stand-ins; refusing them, the adaptive threshold names flags that exist', async () => {
     const good = join(data, 'disc/train/good');
     const ref = join(good, (await readdir(good))[0]);
     const img = join(data, 'disc/test/good/000.png');
-    const err = await cli(['segment', '--preset', 'fewshot', img, '--refs', ref, '--out', join(root, 'seg1'), '--cache-dir', join(root, 'cache'), '--quiet']).catch((e) => e);
-    expect(String(err.message)).toMatch(/at least 2 normal references .*--set fewshot\.threshold=otsu/);
+    const out = join(root, 'seg1');
+    await cli(['segment', '--preset', 'fewshot', img, '--refs', ref, '--out', out, '--cache-dir', join(root, 'cache'), '--quiet']);
+    expect((await stat(join(out, '000.npy'))).size).toBeGreaterThan(0);
+    const notes = (await new RunDir(out).readStageA('input'))!.notes!;
+    expect(notes.stand_ins).toBe(3);
+    expect(notes.category_threshold).toEqual(expect.any(Number));
+    const err = await cli(['segment', '--preset', 'fewshot', img, '--refs', ref, '--out', join(root, 'seg1-refuse'), '--cache-dir', join(root, 'cache'), '--quiet', '--set', 'fewshot.single_reference=refuse']).catch((e) => e);
+    expect(String(err.message)).toMatch(/at least 2 normal references .*--set fewshot\.single_reference=flip.*--set fewshot\.threshold=otsu/);
     expect(String(err.message)).not.toMatch(/--threshold /);
   });
 
