@@ -103,9 +103,3 @@ export function findByStem(files: string[], candidates: string[]): string | unde
   }
   return undefined;
 }
-
-/** Result of loading one category (or one single-category dataset). */
-export interface CategoryLoad {
-  samples: Sample[];
-  problems: DatasetProblem[];
-}

@@ -24,7 +24,6 @@ type MethodSections = UnionToIntersection<(typeof DEFINITIONS)[number]['sections
 checkSections(DEFINITIONS);
 export const configSchema = composeConfigSchema(Object.assign({}, ...DEFINITIONS.map((d) => d.sections)) as MethodSections);
 export type Config = z.infer<typeof configSchema>;
-export type ConfigInput = z.input<typeof configSchema>;
 
 // Each method reads the base keys and its own sections; the composed config has them all.
 export const METHODS: ReadonlyArray<MethodDefinition<Config>> = DEFINITIONS;

@@ -16,7 +16,6 @@ import { PARSER_NAMES, type ParserName } from './parsers.js';
 
 /** What a template may ask for. `ram_tags` is the list of RAM tags of the reference images. */
 export const TEMPLATE_VARIABLES = ['object_tag', 'ram_tags', 'category', 'dataset'] as const;
-export type TemplateVariable = (typeof TEMPLATE_VARIABLES)[number];
 
 export const templateSpecSchema = z
   .object({

@@ -1,7 +1,6 @@
 /** PNG writers for the pure renderers (IO at the edge; image/io.ts savePng does the encoding). */
 import { savePng } from '../image/io.js';
 import { heatmapRgb, type HeatmapOptions } from './colormap.js';
-import { maskToRgb } from './draw.js';
 import { comparisonGrid, type FigureOptions } from './figure.js';
 import { renderOverlay, type OverlayOptions } from './overlay.js';
 import type { RgbImage } from '../image/types.js';
@@ -21,13 +20,4 @@ export async function writeOverlayPng(path: string, image: RgbImage, opts: Overl
 
 export async function writeComparisonFigure(path: string, rows: RgbImage[][], opts: FigureOptions = {}): Promise<void> {
   await savePng(path, comparisonGrid(rows, opts));
-}
-
-/** Panels for a figure row: a map as a heat map, a mask as white on black. */
-export function heatmapPanel(map: Float32Array, width: number, height: number, opts: HeatmapOptions = {}): RgbImage {
-  return { width, height, data: heatmapRgb(map, opts) };
-}
-
-export function maskPanel(mask: Uint8Array, width: number, height: number): RgbImage {
-  return { width, height, data: maskToRgb(mask) };
 }

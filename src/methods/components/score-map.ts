@@ -70,11 +70,6 @@ export function combineToWorkMap(parts: ScaleScores[], imageWidth: number, image
   return { map, width: work.width, height: work.height };
 }
 
-/** Patch scores -> smoothed map at working size (longest side opts.workSize). */
-export function scoresToWorkMap(scores: Float32Array, grid: FeatureGrid, imageWidth: number, imageHeight: number, opts: MapOptions = {}): { map: Float32Array; width: number; height: number } {
-  return combineToWorkMap([{ name: '', scores, grid }], imageWidth, imageHeight, opts);
-}
-
 /** Several scales' patch scores -> their smoothed mean map at image size (see combineToWorkMap). */
 export function combineToImageMap(parts: ScaleScores[], imageWidth: number, imageHeight: number, opts: MapOptions = {}): Float32Array {
   const w = combineToWorkMap(parts, imageWidth, imageHeight, opts);
