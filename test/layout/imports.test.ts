@@ -26,6 +26,8 @@ const RANK: Record<string, number> = {
   'models/ram': 6,
   'models/llm': 6,
   'models/backbones': 7,
+  // Decoder tuning: trains on models/sam's weights and datasets; only commands/api import it.
+  tuning: 7,
   prompts: 7,
   pipeline: 7,
   stages: 8,
