@@ -5,6 +5,7 @@
  * (jax-js's convTranspose is ~17 s a call here, a matmul of the same size a few milliseconds).
  */
 import type { DecoderWeights } from '../models/sam/decoder-weights.js';
+import { UserError } from '../util/errors.js';
 import { densePositionalEncoding } from './prompt-embedding.js';
 
 /** Name -> values and shape: what becomes the frozen jax-js parameter tree. */
@@ -16,7 +17,7 @@ export const MLP_HEADS = ['output_hypernetworks_mlps.0', 'output_hypernetworks_m
 
 function get(w: DecoderWeights, name: string): { data: Float32Array; dims: number[] } {
   const t = w.byModule.get(name);
-  if (!t) throw new Error(`SAM decoder: no weight for ${name}`);
+  if (!t) throw new UserError(`SAM decoder: no weight for ${name}; the file is not segment-anything's SamOnnxModel decoder export (the contract of sam.onnx)`);
   return t;
 }
 
