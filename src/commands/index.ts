@@ -13,6 +13,7 @@ import { register as compareCmd } from './compare.js';
 import { register as sweepCmd } from './sweep.js';
 import { register as workerCmd } from './worker.js';
 import { register as reportCmd } from './report.js';
+import { register as tuneCmd } from './tune.js';
 
 // One line per command group; each module exports `register(program: Command): void`.
 const groups: Array<(program: Command) => void> = [
@@ -30,6 +31,7 @@ const groups: Array<(program: Command) => void> = [
   sweepCmd,
   workerCmd,
   reportCmd,
+  tuneCmd,
 ];
 
 export function registerAll(program: Command): void {

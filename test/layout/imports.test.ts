@@ -28,6 +28,8 @@ const RANK: Record<string, number> = {
   // The run directory's format: its layout, records, lock; written by the pipeline, read by everyone above.
   'run-directory': 6.5,
   'models/backbones': 7,
+  // Decoder tuning: trains on models/sam's weights and datasets; only commands/api import it.
+  tuning: 7,
   prompts: 7,
   pipeline: 7,
   stages: 8,

@@ -19,9 +19,10 @@ export interface Acquired<T> {
   release(): Promise<void>;
 }
 
-export async function acquireSam(name: string, env: BuildEnv): Promise<Acquired<SamModel>> {
-  const key = `sam\0${name}\0${env.modelsDir}\0${env.cache?.root ?? ''}`;
-  const h = await acquireModel(env.resources, key, () => loadSam(name, env.modelsDir, env.cache), (m) => m.dispose());
+/** `decoder`: sam.decoder, a decoder file used instead of the model's own. */
+export async function acquireSam(name: string, env: BuildEnv, decoder?: string): Promise<Acquired<SamModel>> {
+  const key = `sam\0${name}\0${decoder ?? ''}\0${env.modelsDir}\0${env.cache?.root ?? ''}`;
+  const h = await acquireModel(env.resources, key, () => loadSam(name, env.modelsDir, env.cache, decoder), (m) => m.dispose());
   return { ...h, key };
 }
 

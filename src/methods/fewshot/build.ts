@@ -51,8 +51,8 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
   const check = modelCheckOf(config, env);
   const models: ModelRecord[] = [];
   if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir), check)] });
-  models.push(await samModelRecord(config.sam.model, await samEntryFor(config.sam.model, env.modelsDir), check));
-  const sam = await acquireSam(config.sam.model, env);
+  models.push(await samModelRecord(config.sam.model, await samEntryFor(config.sam.model, env.modelsDir, config.sam.decoder), check));
+  const sam = await acquireSam(config.sam.model, env, config.sam.decoder);
   const backbone = await acquireBackbone(entry, sam, env);
   // Timed: a CNN backbone's passes are model time of their own (SAM-encoder backbones are in sam.stats).
   const features = timedBackbone(backbone.model);

@@ -59,7 +59,7 @@ export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise
   const gdinoFiles = await need(() => requireModelFiles(det.model, env.modelsDir));
   const ramFiles = tagger === 'ram' ? await need(() => requireModelFiles(config.tagging.model, env.modelsDir)) : undefined;
   if (config.captioner === 'llm' && config.llm.provider === 'llama-cpp') await need(() => resolveGgufPath(config.llm.model, env.modelsDir));
-  const samEntry = await need(() => samEntryFor(config.sam.model, env.modelsDir));
+  const samEntry = await need(() => samEntryFor(config.sam.model, env.modelsDir, config.sam.decoder));
   checkMissing();
   if (!gdinoFiles || !samEntry) throw new Error('unreachable: models resolved without files');
 
@@ -102,7 +102,7 @@ export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise
     await ramHandle?.release();
     throw err;
   }
-  const samHandle = await acquireSam(config.sam.model, env);
+  const samHandle = await acquireSam(config.sam.model, env, config.sam.decoder);
   const sam = samHandle.model;
   models.push(samRecord);
 

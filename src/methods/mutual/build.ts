@@ -49,8 +49,8 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
   const check = modelCheckOf(config, env);
   const models: ModelRecord[] = [];
   if (entry.kind === 'onnx-cnn') models.push({ name: entry.model, files: [await fileRecord(await resolveBackboneFile(entry, env.modelsDir), check)] });
-  models.push(await samModelRecord(config.sam.model, await samEntryFor(config.sam.model, env.modelsDir), check));
-  const samRes = await acquireSam(config.sam.model, env);
+  models.push(await samModelRecord(config.sam.model, await samEntryFor(config.sam.model, env.modelsDir, config.sam.decoder), check));
+  const samRes = await acquireSam(config.sam.model, env, config.sam.decoder);
   const sam = samRes.model;
   const backboneRes = await acquireBackbone(entry, samRes, env);
   const backbone = timedBackbone(backboneRes.model);

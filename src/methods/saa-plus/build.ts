@@ -55,7 +55,7 @@ export async function buildSaaPlus(config: SaaRunConfig, env: BuildEnv): Promise
   const { need, check: checkMissing } = missingModelCollector();
   const gdinoDir = await need(async () => (await resolveModel(config.detector.model, env.modelsDir)).dir);
   const cnnFile = entry.kind === 'onnx-cnn' ? await need(() => resolveBackboneFile(entry, env.modelsDir)) : undefined;
-  const samEntry = await need(() => samEntryFor(config.sam.model, env.modelsDir));
+  const samEntry = await need(() => samEntryFor(config.sam.model, env.modelsDir, config.sam.decoder));
   checkMissing();
 
   // 2. Every model file checked against its pin, then loaded.
@@ -67,7 +67,7 @@ export async function buildSaaPlus(config: SaaRunConfig, env: BuildEnv): Promise
   // Through the run resources: a sweep's runs share one load of each.
   const gdinoHandle = await acquireGroundingDino(gdinoDir!, env);
   const gdino = gdinoHandle.model;
-  const samHandle = await acquireSam(config.sam.model, env);
+  const samHandle = await acquireSam(config.sam.model, env, config.sam.decoder);
   const sam = samHandle.model;
   const backboneHandle = await acquireBackbone(entry, samHandle, env);
   const backbone = backboneHandle.model;

@@ -70,7 +70,35 @@ export function readDecoderWeights(bytes: Uint8Array): DecoderWeights {
     const t = inits.get(w)!;
     byModule.set(`${module}.weight_t`, { initializer: w, dims: (t.dims ?? []).map(Number), data: floatsOf(t) });
   }
+  for (const [module, t] of anonymousModules(graph.node ?? [], inits)) {
+    byModule.set(module, { initializer: t.name ?? '', dims: (t.dims ?? []).map(Number), data: floatsOf(t) });
+  }
   return { byModule };
+}
+
+/**
+ * The anonymous non-MatMul initializers, named by the node that reads them: the LayerNorm2d
+ * scales and shifts (exported as Mul/Add under `/<module>/<module>.<i>/`), the no-mask embedding
+ * (the only [1,256,1,1] Mul operand) and the output tokens (iou token then 4 mask tokens, the
+ * [1,5,256] operand of an Expand).
+ */
+function anonymousModules(
+  nodes: onnxProto.onnx.INodeProto[],
+  inits: Map<string, onnxProto.onnx.ITensorProto>,
+): Map<string, onnxProto.onnx.ITensorProto> {
+  const out = new Map<string, onnxProto.onnx.ITensorProto>();
+  const prefix: Record<string, string> = { mask_downscaling: 'model.prompt_encoder.mask_downscaling', output_upscaling: 'mask_decoder.output_upscaling' };
+  for (const node of nodes) {
+    const w = (node.input ?? []).find((i) => i.startsWith('onnx::') && !i.startsWith('onnx::MatMul_') && inits.has(i));
+    if (!w) continue;
+    const t = inits.get(w)!;
+    const dims = (t.dims ?? []).map(Number).join('x');
+    const norm = /^\/(mask_downscaling|output_upscaling)\/\1\.(\d+)\/(Mul|Add_1)$/.exec(node.name ?? '');
+    if (norm) out.set(`${prefix[norm[1]]}.${norm[2]}.${norm[3] === 'Mul' ? 'weight' : 'bias'}`, t);
+    else if (node.opType === 'Mul' && dims === '1x256x1x1') out.set('model.prompt_encoder.no_mask_embed.weight', t);
+    else if (node.opType === 'Expand' && dims === '1x5x256') out.set('mask_decoder.output_tokens', t);
+  }
+  return out;
 }
 
 /**

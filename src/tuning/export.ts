@@ -1,0 +1,84 @@
+/**
+ * A tuned decoder as a file every reader of sam.onnx takes: the LoRA deltas merged into a copy of
+ * the export's own weight initializers (same graph, names, inputs and outputs), and beside it a
+ * provenance record of what made it (config, data hashes, losses, seed, code version), so a run
+ * can tell whether it evaluates on data the decoder saw.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { mergeLora, replaceInitializers, type DecoderWeights } from '../models/sam/decoder-weights.js';
+import { sha256 } from '../util/hash.js';
+import { codeVersion, type CodeVersion } from '../util/version.js';
+import type { LoraArrays, LoraConfig } from './lora.js';
+
+export const TUNED_DECODER_FILE = 'sam.onnx';
+export const PROVENANCE_FILE = 'sam.onnx.provenance.json';
+
+export interface TuningProvenance {
+  format: 'iapas-tuned-sam-decoder/1';
+  /** sha256 of the decoder the LoRA was trained on, and of the written file. */
+  base_sha256: string;
+  sha256: string;
+  method: string;
+  lora: LoraConfig;
+  seed: number;
+  steps: number;
+  config: unknown;
+  /** The training data: dataset name, root and a hash of its image/mask list. */
+  data: Array<{ name: string; root?: string; sha256: string; images: number }>;
+  holdout?: string[];
+  /** Mean training loss per epoch (or per logging window). */
+  losses: number[];
+  code: CodeVersion;
+  created: string;
+}
+
+/** The initializer values that a LoRA state replaces: W_t + (alpha / rank) (down @ up). */
+export function mergedInitializers(weights: DecoderWeights, lora: LoraArrays, config: LoraConfig): Map<string, Float32Array> {
+  const out = new Map<string, Float32Array>();
+  const r = config.rank;
+  for (const [module, p] of Object.entries(lora)) {
+    const w = weights.byModule.get(`${module}.weight_t`);
+    if (!w) throw new Error(`tune export: the decoder has no weight for ${module}`);
+    // mergeLora takes PyTorch's orientation: A [out, r] = up^T, B [r, in] = down^T.
+    const a = new Float32Array(p.out * r);
+    const b = new Float32Array(r * p.in);
+    for (let k = 0; k < r; k++) {
+      for (let o = 0; o < p.out; o++) a[o * r + k] = p.up[k * p.out + o];
+      for (let i = 0; i < p.in; i++) b[k * p.in + i] = p.down[i * r + k];
+    }
+    out.set(w.initializer, mergeLora(w.data, w.dims, a, b, r, config.alpha));
+  }
+  return out;
+}
+
+/** The tuned decoder's bytes: a copy of `base` with the LoRA merged. */
+export function tunedDecoderBytes(base: Uint8Array, weights: DecoderWeights, lora: LoraArrays, config: LoraConfig): Uint8Array {
+  return replaceInitializers(base, mergedInitializers(weights, lora, config));
+}
+
+/** Writes `<dir>/sam.onnx` and its provenance; returns the decoder's path. */
+export async function writeTunedDecoder(
+  dir: string,
+  base: Uint8Array,
+  weights: DecoderWeights,
+  lora: LoraArrays,
+  config: LoraConfig,
+  record: Omit<TuningProvenance, 'format' | 'base_sha256' | 'sha256' | 'lora' | 'code' | 'created'>,
+): Promise<string> {
+  const bytes = tunedDecoderBytes(base, weights, lora, config);
+  await mkdir(dir, { recursive: true });
+  const path = join(dir, TUNED_DECODER_FILE);
+  await writeFile(path, bytes);
+  const provenance: TuningProvenance = {
+    format: 'iapas-tuned-sam-decoder/1',
+    base_sha256: sha256(base),
+    sha256: sha256(bytes),
+    lora: config,
+    code: codeVersion(),
+    created: new Date().toISOString(),
+    ...record,
+  };
+  await writeFile(join(dir, PROVENANCE_FILE), `${JSON.stringify(provenance, null, 2)}\n`);
+  return path;
+}

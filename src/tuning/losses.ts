@@ -1,0 +1,35 @@
+/**
+ * The tuning losses on low-res logits against a binary target in the same (phase) order:
+ * - BCE: mean over pixels of softplus(x) - x t (binary cross-entropy with logits);
+ * - Dice: 1 - (2 sum(p t) + 1) / (sum p + sum t + 1), p = sigmoid(x) (smoothed by 1 so an empty
+ *   target is defined);
+ * - IoU head: mean squared error between each token's predicted IoU and the IoU its own mask
+ *   (x > 0) has with the target, the latter without gradient (as segment-anything trains it).
+ * Pixel order does not matter to any of them, so targets are permuted once, not the logits.
+ */
+import { lax, nn, numpy as np } from '@jax-js/jax';
+
+export interface LossWeights {
+  bce: number;
+  dice: number;
+  iou: number;
+}
+
+export function bceWithLogits(logits: np.Array, target: np.Array): np.Array {
+  return nn.softplus(logits.ref).sub(logits.mul(target)).mean();
+}
+
+export function diceLoss(logits: np.Array, target: np.Array): np.Array {
+  const p = nn.sigmoid(logits);
+  const inter = p.ref.mul(target.ref).sum();
+  return np.array(1).sub(inter.mul(2).add(1).div(p.sum().add(target.sum()).add(1)));
+}
+
+/** masks [P, K] logits, target [P, 1], predicted [1, K]. */
+export function iouHeadLoss(masks: np.Array, target: np.Array, predicted: np.Array): np.Array {
+  const hard = lax.stopGradient(np.greater(masks, 0).astype(np.float32));
+  const inter = hard.ref.mul(target.ref).sum(0, { keepdims: true });
+  const union = hard.sum(0, { keepdims: true }).add(target.sum()).sub(inter.ref);
+  const actual = inter.div(np.maximum(union, 1));
+  return np.square(predicted.sub(actual)).mean();
+}

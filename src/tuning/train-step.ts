@@ -1,0 +1,118 @@
+/**
+ * One training step of the decoder's LoRA parameters on one prompt of one image: the forward in
+ * jax-js, BCE + Dice on the token SamOnnxModel would return plus the IoU head's MSE on all four,
+ * gradients by valueAndGrad, then Adam on plain typed arrays (so a state is a checkpoint).
+ */
+import { numpy as np, valueAndGrad } from '@jax-js/jax';
+import { chosenLogits, decoderForward, type Frozen, type Lora } from './decoder-forward.js';
+import { bceWithLogits, diceLoss, iouHeadLoss, type LossWeights } from './losses.js';
+import { loraScale, toJaxLora, type LoraArrays, type LoraConfig } from './lora.js';
+
+/** One prompt on one cached embedding, every array already in the forward's order. */
+export interface TrainSample {
+  /** Image embedding in token order [4096 * 256]. */
+  tokens: Float32Array;
+  /** Sparse prompt embedding [numPoints * 256]. */
+  sparse: Float32Array;
+  numPoints: number;
+  /** Low-res mask prompt logits in phase order [65536], if any. */
+  mask?: Float32Array;
+  /** The ground truth at low resolution in phase order [65536], 0 or 1. */
+  target: Float32Array;
+}
+
+export interface AdamConfig {
+  lr: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+}
+
+export const ADAM_DEFAULTS: AdamConfig = { lr: 1e-3, beta1: 0.9, beta2: 0.999, eps: 1e-8 };
+
+export interface TrainState {
+  /** Steps taken. */
+  step: number;
+  lora: LoraArrays;
+  /** Adam's first and second moments, shaped as `lora`. */
+  m: LoraArrays;
+  v: LoraArrays;
+}
+
+export interface StepConfig {
+  lora: LoraConfig;
+  adam: AdamConfig;
+  losses: LossWeights;
+}
+
+function zerosLike(a: LoraArrays): LoraArrays {
+  const out: LoraArrays = {};
+  for (const [k, p] of Object.entries(a)) out[k] = { ...p, down: new Float32Array(p.down.length), up: new Float32Array(p.up.length) };
+  return out;
+}
+
+export function initialState(lora: LoraArrays): TrainState {
+  return { step: 0, lora, m: zerosLike(lora), v: zerosLike(lora) };
+}
+
+/** The total loss of one sample as a jax-js scalar; consumes nothing of `frozen` or `lora`. */
+export function sampleLoss(frozen: Frozen, lora: Lora | undefined, scale: number, sample: TrainSample, weights: LossWeights): np.Array {
+  const out = decoderForward(frozen, lora, scale, {
+    tokens: np.array(sample.tokens).reshape([4096, 256]),
+    sparse: np.array(sample.sparse).reshape([sample.numPoints, 256]),
+    mask: sample.mask ? np.array(sample.mask).reshape([4096, 16]) : null,
+    numPoints: sample.numPoints,
+  });
+  const target = np.array(sample.target).reshape([65536, 1]);
+  const chosen = chosenLogits({ masks: out.masks.ref, choice: out.choice });
+  const bce = bceWithLogits(chosen.ref, target.ref).mul(weights.bce);
+  const dice = diceLoss(chosen, target.ref).mul(weights.dice);
+  const iou = iouHeadLoss(out.masks, target, out.iou).mul(weights.iou);
+  return bce.add(dice).add(iou);
+}
+
+/** Adam with bias correction, in place on `state`'s arrays. */
+function adamUpdate(state: TrainState, grads: Record<string, { down: Float32Array; up: Float32Array }>, c: AdamConfig): void {
+  const t = state.step + 1;
+  const c1 = 1 - c.beta1 ** t;
+  const c2 = 1 - c.beta2 ** t;
+  for (const k of Object.keys(state.lora)) {
+    for (const part of ['down', 'up'] as const) {
+      const p = state.lora[k][part];
+      const m = state.m[k][part];
+      const v = state.v[k][part];
+      const g = grads[k][part];
+      for (let i = 0; i < p.length; i++) {
+        m[i] = c.beta1 * m[i] + (1 - c.beta1) * g[i];
+        v[i] = c.beta2 * v[i] + (1 - c.beta2) * g[i] * g[i];
+        p[i] -= (c.lr * (m[i] / c1)) / (Math.sqrt(v[i] / c2) + c.eps);
+      }
+    }
+  }
+  state.step = t;
+}
+
+/** One step on one sample; updates `state` in place and returns the sample's loss before the update. */
+export function trainStep(frozen: Frozen, state: TrainState, sample: TrainSample, config: StepConfig): number {
+  const scale = loraScale(config.lora);
+  const f = (lora: Lora): np.Array => sampleLoss(frozen, lora, scale, sample, config.losses);
+  const [loss, grads] = valueAndGrad(f)(toJaxLora(state.lora, config.lora.rank));
+  const host: Record<string, { down: Float32Array; up: Float32Array }> = {};
+  for (const [k, g] of Object.entries(grads)) {
+    host[k] = { down: g.down.dataSync() as Float32Array, up: g.up.dataSync() as Float32Array };
+  }
+  const value = loss.dataSync()[0];
+  adamUpdate(state, host, config.adam);
+  return value;
+}
+
+/** The loss of one sample under the current parameters, without a step. */
+export function evalLoss(frozen: Frozen, lora: LoraArrays, config: StepConfig, sample: TrainSample): number {
+  const l = toJaxLora(lora, config.lora.rank);
+  const value = sampleLoss(frozen, l, loraScale(config.lora), sample, config.losses).dataSync()[0];
+  for (const p of Object.values(l)) {
+    p.down.dispose();
+    p.up.dispose();
+  }
+  return value;
+}
