@@ -154,6 +154,12 @@ export const mutualSchema = z
       .describe('local-mean aggregation kernels (k x k cells); maps are averaged over layers and kernels'),
     max_compared: z.number().int().min(0).default(16).describe('each image is compared with at most this many others of its category (a seeded pool); 0 = all others (time N x N)'),
     pca: z.number().int().min(0).default(64).describe("each layer's features are projected to this many dims (PCA on the category's pool); 0 = off"),
+    exclude: z
+      .number()
+      .min(0)
+      .max(0.9)
+      .default(0)
+      .describe('second pass: this fraction of the pool, the members with the highest first-pass map maximum, is left out of every comparison (for categories with many defective images); 0 = one pass'),
   })
   .strict()
   .default({});

@@ -47,6 +47,8 @@ export interface MutualOptions {
   maxCompared: number;
   /** PCA dims per layer; 0 = off (config mutual.pca). */
   pca: number;
+  /** Fraction of pool members, most anomalous at a first pass, that no image is compared with (config mutual.exclude). */
+  exclude: number;
   seed: number;
   map: MapOptions;
 }
@@ -99,6 +101,30 @@ export function choosePool(n: number, maxCompared: number, seed: number): number
 export function comparedColumns(poolSize: number, self: number, maxCompared: number): number[] {
   const cols = Array.from({ length: poolSize }, (_, j) => j).filter((j) => j !== self);
   return self < 0 && maxCompared > 0 ? cols.slice(0, maxCompared) : cols;
+}
+
+/**
+ * Pool members left out of every comparison at the second pass: the `fraction` with the highest
+ * first-pass image scores, at most n - 2 of them so that every member keeps one image to compare
+ * with. Ties go to the lower index, so the choice depends on the scores alone.
+ */
+export function excludedMembers(imageScores: readonly number[], fraction: number): Set<number> {
+  const n = imageScores.length;
+  const count = Math.max(0, Math.min(n - 2, Math.round(fraction * n)));
+  const order = imageScores.map((v, i) => i).sort((a, b) => imageScores[b] - imageScores[a] || a - b);
+  return new Set(order.slice(0, count));
+}
+
+/** The compared columns of `comparedColumns` without the excluded pool members. */
+export function columnsWithout(columns: readonly number[], excluded: ReadonlySet<number>): number[] {
+  return columns.filter((j) => !excluded.has(j));
+}
+
+/** An image-level score of a map for the exclusion: its maximum (the evaluation's image score). */
+export function mapMaximum(map: Float32Array): number {
+  let m = -Infinity;
+  for (let i = 0; i < map.length; i++) if (map[i] > m) m = map[i];
+  return m;
 }
 
 /** The refusal for categories with nothing to compare. */

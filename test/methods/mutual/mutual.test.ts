@@ -13,7 +13,8 @@ import { loadDataset } from '../../../src/datasets/index.js';
 import type { Sample } from '../../../src/datasets/types.js';
 import { loadMask } from '../../../src/image/io.js';
 import { getPreset } from '../../../src/methods/registry.js';
-import { checkCategorySize, choosePool, comparedColumns, keptCount, meanOfSmallest } from '../../../src/methods/mutual/algorithm.js';
+import { buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, keptCount, mapMaximum, meanOfSmallest, mutualScores, type MutualOptions } from '../../../src/methods/mutual/algorithm.js';
+import type { FeatureGrid } from '../../../src/models/backbones/types.js';
 import { nearestPerImage, prepareImageBlock } from '../../../src/methods/mutual/search.js';
 import { auroc } from '../../../src/metrics/auroc.js';
 import { runStages, type Pipeline } from '../../../src/pipeline/types.js';
@@ -74,6 +75,47 @@ describe('mutual scoring, pure parts', () => {
     expect(comparedColumns(17, 3, 16)).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
     expect(comparedColumns(17, -1, 16).length).toBe(16);
     expect(comparedColumns(5, -1, 0).length).toBe(5);
+  });
+
+  it('excludes the members with the highest first-pass scores, never leaving a member nothing to compare', () => {
+    expect([...excludedMembers([0.1, 0.9, 0.5, 0.8, 0.2], 0.4)].sort()).toEqual([1, 3]);
+    expect(excludedMembers([0.1, 0.9, 0.5], 0).size).toBe(0);
+    // At most n - 2: every member keeps at least one other image.
+    expect(excludedMembers([0.3, 0.2, 0.1], 0.9).size).toBe(1);
+    expect(excludedMembers([0.5, 0.5, 0.5, 0.5], 0.5)).toEqual(new Set([0, 1]));
+    expect(columnsWithout([0, 1, 2, 4], new Set([1, 4]))).toEqual([0, 2]);
+    expect(mapMaximum(Float32Array.from([0.2, 0.7, 0.1]))).toBeCloseTo(0.7, 6);
+  });
+
+  it('a second pass without the most anomalous members raises a defect shared by many images', async () => {
+    // 10 images of 6 x 6 patches: normal patches near one of 3 prototypes; images 0-3 carry the
+    // same defect (its own direction) at patch 0.
+    const side = 6;
+    const dim = 12;
+    const rnd = mulberry32(21);
+    const grids: FeatureGrid[][] = Array.from({ length: 10 }, (_, i) => {
+      const data = new Float32Array(side * side * dim);
+      for (let p = 0; p < side * side; p++) {
+        const axis = i < 4 && p === 0 ? 9 : p % 3;
+        for (let c = 0; c < dim; c++) data[p * dim + c] = (c === axis ? 1 : 0) + 0.15 * (rnd() - 0.5);
+      }
+      return [{ data, gridWidth: side, gridHeight: side, dim, coverWidth: side * 16, coverHeight: side * 16 }];
+    });
+    const options: MutualOptions = { keep: 0.5, kernels: [1], maxCompared: 0, pca: 0, exclude: 0.4, seed: 1, map: {} };
+    const pool = await buildPool(['l'], grids, options);
+    const pass = async (excluded: Set<number>) => Promise.all(grids.map(async (g, k) => (await mutualScores(g, pool, columnsWithout(comparedColumns(10, k, 0), excluded)))[0].scores));
+    const contrast = (scores: Float32Array[]) => {
+      // Defect patch of the defective images against the largest normal patch score anywhere.
+      const defect = Math.min(...scores.slice(0, 4).map((s) => s[0]));
+      const normal = Math.max(...scores.map((s, i) => Math.max(...s.slice(i < 4 ? 1 : 0))));
+      return defect - normal;
+    };
+    const first = await pass(new Set());
+    const excluded = excludedMembers(first.map((s) => Math.max(...s)), options.exclude);
+    expect([...excluded].sort()).toEqual([0, 1, 2, 3]);
+    const second = await pass(excluded);
+    expect(contrast(second)).toBeGreaterThan(contrast(first) + 0.2);
+    expect(contrast(second)).toBeGreaterThan(0);
   });
 
   it('finds the nearest patch of each image separately, images of different sizes padded harmlessly', async () => {
