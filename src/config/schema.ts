@@ -160,6 +160,12 @@ export const mutualSchema = z
       .max(0.9)
       .default(0)
       .describe('second pass: this fraction of the pool, the members with the highest first-pass map maximum, is left out of every comparison (for categories with many defective images); 0 = one pass'),
+    reference_weight: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe("hybrid: where a category has normal references (references.k of them), a patch's score is (1 - w) mutual + w (its nearest distance to the references); 0 = zero-shot, references not read"),
   })
   .strict()
   .default({});

@@ -34,7 +34,7 @@ interface MutualCategory {
 
 export function mutualOptionsFrom(config: Config): MutualOptions {
   const m = config.mutual;
-  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, exclude: m.exclude, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
+  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, exclude: m.exclude, referenceWeight: m.reference_weight, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
 }
 
 export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeline> {
@@ -60,7 +60,7 @@ export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeli
 
   const poolStage: Stage<CategoryState> = {
     name: 'mutual-pool',
-    reads: ['tests'],
+    reads: options.referenceWeight > 0 ? ['tests', 'references'] : ['tests'],
     writes: ['memory', 'notes'],
     async run(s, ctx) {
       const tests = s.tests;
@@ -81,7 +81,12 @@ export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeli
         members.push({ path: tests[i].imagePath, image, grids: await ctx.timer.time('mutual-pool/features', () => features(image)) });
       }
       checkCategorySize(s.category, members.length);
-      const pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options));
+      // The hybrid: normal references, where the run gives some, beside the other test images.
+      const refGrids: FeatureGrid[][] = [];
+      if (options.referenceWeight > 0) {
+        for (const r of s.references) refGrids.push(await ctx.timer.time('mutual-pool/features', async () => features(await loadRgb(r.imagePath))));
+      }
+      const pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options, refGrids));
       const poolMapsWithout = async (excluded: ReadonlySet<number>): Promise<MutualCategory['poolMaps']> => {
         const maps: MutualCategory['poolMaps'] = new Map();
         for (const [k, m] of members.entries()) {
@@ -121,6 +126,8 @@ export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeli
           pool: pool.size,
           compared: columnsWithout(comparedColumns(pool.size, -1, options.maxCompared), excluded).length,
           excluded: excluded.size,
+          references: refGrids.length,
+          reference_weight: refGrids.length ? options.referenceWeight : 0,
           keep: options.keep,
           kernels: options.kernels,
           threshold_policy: config.fewshot.threshold,
@@ -149,6 +156,8 @@ export async function buildMutual(config: Config, env: BuildEnv): Promise<Pipeli
   return definePipeline({
     name: config.preset,
     categoryStages: [poolStage],
+    // References the hybrid reads are never evaluated (a query identical to one would score 0).
+    referencesAreShots: options.referenceWeight > 0,
     imageStages: [decodeImage, anomalyMapStage(model), mapRefineStage(refiner)],
     models,
     modelRuns: () => ({

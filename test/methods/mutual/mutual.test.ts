@@ -13,7 +13,7 @@ import { loadDataset } from '../../../src/datasets/index.js';
 import type { Sample } from '../../../src/datasets/types.js';
 import { loadMask } from '../../../src/image/io.js';
 import { getPreset } from '../../../src/methods/registry.js';
-import { buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, keptCount, mapMaximum, meanOfSmallest, mutualScores, type MutualOptions } from '../../../src/methods/mutual/algorithm.js';
+import { blendWithReferences, buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, keptCount, mapMaximum, rowMinimum, meanOfSmallest, mutualScores, type MutualOptions } from '../../../src/methods/mutual/algorithm.js';
 import type { FeatureGrid } from '../../../src/models/backbones/types.js';
 import { nearestPerImage, prepareImageBlock } from '../../../src/methods/mutual/search.js';
 import { auroc } from '../../../src/metrics/auroc.js';
@@ -101,7 +101,7 @@ describe('mutual scoring, pure parts', () => {
       }
       return [{ data, gridWidth: side, gridHeight: side, dim, coverWidth: side * 16, coverHeight: side * 16 }];
     });
-    const options: MutualOptions = { keep: 0.5, kernels: [1], maxCompared: 0, pca: 0, exclude: 0.4, seed: 1, map: {} };
+    const options: MutualOptions = { keep: 0.5, kernels: [1], maxCompared: 0, pca: 0, exclude: 0.4, referenceWeight: 0, seed: 1, map: {} };
     const pool = await buildPool(['l'], grids, options);
     const pass = async (excluded: Set<number>) => Promise.all(grids.map(async (g, k) => (await mutualScores(g, pool, columnsWithout(comparedColumns(10, k, 0), excluded)))[0].scores));
     const contrast = (scores: Float32Array[]) => {
@@ -116,6 +116,32 @@ describe('mutual scoring, pure parts', () => {
     const second = await pass(excluded);
     expect(contrast(second)).toBeGreaterThan(contrast(first) + 0.2);
     expect(contrast(second)).toBeGreaterThan(0);
+  });
+
+  it('hybrid: normal references reveal a defect that every test image shares', async () => {
+    const side = 5;
+    const dim = 10;
+    const rnd = mulberry32(8);
+    const grid = (defect: boolean): FeatureGrid[] => {
+      const data = new Float32Array(side * side * dim);
+      for (let p = 0; p < side * side; p++) {
+        const axis = defect && p === 12 ? 7 : p % 3;
+        for (let c = 0; c < dim; c++) data[p * dim + c] = (c === axis ? 1 : 0) + 0.1 * (rnd() - 0.5);
+      }
+      return [{ data, gridWidth: side, gridHeight: side, dim, coverWidth: side * 16, coverHeight: side * 16 }];
+    };
+    const tests = Array.from({ length: 6 }, () => grid(true));
+    const refs = Array.from({ length: 3 }, () => grid(false));
+    const margin = async (referenceWeight: number) => {
+      const options: MutualOptions = { keep: 0.3, kernels: [1], maxCompared: 0, pca: 0, exclude: 0, referenceWeight, seed: 1, map: {} };
+      const pool = await buildPool(['l'], tests, options, refs);
+      const s = (await mutualScores(tests[0], pool, comparedColumns(6, 0, 0)))[0].scores;
+      return s[12] - Math.max(...s.filter((_, p) => p !== 12));
+    };
+    expect(await margin(0)).toBeLessThan(0.1);
+    expect(await margin(0.5)).toBeGreaterThan(0.3);
+    expect(Array.from(rowMinimum(Float32Array.from([0.4, 0.2, 0.9, 0.1]), 2, 2))).toEqual([Math.fround(0.2), Math.fround(0.1)]);
+    expect(blendWithReferences(Float32Array.from([0.2]), Float32Array.from([0.6]), 0.25)[0]).toBeCloseTo(0.3, 6);
   });
 
   it('finds the nearest patch of each image separately, images of different sizes padded harmlessly', async () => {
