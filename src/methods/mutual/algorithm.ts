@@ -24,6 +24,12 @@
  * mean keeps max(1, round(keep (N - 1))) of them (MuSc's own code divides by a count that is 0
  * below 5 images, hence its NaN maps); N < 2 has nothing to compare with and is refused.
  *
+ * Two optional steps, off by default because they did not hold leave-one-dataset-out (README):
+ * `exclude`, a second pass in which the pool members with the highest first-pass map maxima are
+ * no longer compared with (so that a defect many images share stops matching itself), and the
+ * hybrid `referenceWeight`, which blends each patch score with its nearest distance to the
+ * category's normal references where the run gives some.
+ *
  * No image-level re-scoring: the research's simple one (mean of the max-of-map of an image's 3
  * nearest images by global feature) lowered MVTec image AUROC from 88.8 to 76.6 (with 9-14
  * images per category the nearest images mix normal and anomalous ones); the evaluation's
