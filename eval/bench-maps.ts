@@ -148,7 +148,7 @@ async function cost(): Promise<void> {
   const side = Number(values['cost-grid']);
   const cap = Number(values['cost-cap']);
   const d = CONFIG_DEFAULTS.mutual;
-  const options: MutualOptions = { keep: d.keep, kernels: d.kernels, maxCompared: cap, pca: d.pca, seed: 111, map: {} };
+  const options: MutualOptions = { keep: d.keep, kernels: d.kernels, maxCompared: cap, pca: d.pca, exclude: d.exclude, referenceWeight: d.reference_weight, seed: 111, map: {} };
   const rows: Array<Record<string, unknown>> = [];
   console.log(`\nmutual cost: generated features, ${side}x${side} patches per image (a square image gives 64x64 = ${((64 * 64) / (side * side)).toFixed(0)}x the patches, ~${(((64 * 64) / (side * side)) ** 2).toFixed(0)}x the search per pair), 3 layers x kernels ${d.kernels.join('/')}, PCA ${d.pca}, max_compared ${cap || 'all'}; encoder passes not included`);
   console.log('| N | pool | compared per image | pool step s | scoring s | total s | ms per image | peak RSS MB |');

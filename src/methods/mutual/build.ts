@@ -21,18 +21,20 @@ import { adaptiveThreshold } from '../components/threshold.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
 import { mapToMasksOptionsFrom, refineWithSam } from '../components/map-to-masks.js';
-import { buildPool, checkCategorySize, choosePool, comparedColumns, mutualScores, mutualWorkMap, type MutualOptions, type MutualPool } from './algorithm.js';
+import { buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, mapMaximum, mutualScores, mutualWorkMap, type MutualOptions, type MutualPool } from './algorithm.js';
 
 interface MutualCategory {
   pool: MutualPool;
   /** Work-size maps of the pool members (computed in stage A, reused in stage B), by image path. */
   poolMaps: Map<string, { map: Float32Array; width: number; height: number }>;
   categoryThreshold: number | null;
+  /** Pool members no image is compared with (mutual.exclude's second pass). */
+  excluded: ReadonlySet<number>;
 }
 
 export function mutualOptionsFrom(config: MutualRunConfig): MutualOptions {
   const m = config.mutual;
-  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
+  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, exclude: m.exclude, referenceWeight: m.reference_weight, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
 }
 
 export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promise<Pipeline> {
@@ -58,7 +60,7 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
 
   const poolStage: Stage<CategoryState<MutualCategory>> = {
     name: 'mutual-pool',
-    reads: ['tests'],
+    reads: options.referenceWeight > 0 ? ['tests', 'references'] : ['tests'],
     writes: ['memory', 'notes'],
     async run(s, ctx) {
       const tests = s.tests;
@@ -79,11 +81,28 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
         members.push({ path: tests[i].imagePath, image, grids: await ctx.timer.time('mutual-pool/features', () => features(image)) });
       }
       checkCategorySize(s.category, members.length);
-      const pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options));
-      const poolMaps: MutualCategory['poolMaps'] = new Map();
-      for (const [k, m] of members.entries()) {
-        const parts = await ctx.timer.time('mutual-pool/search', () => mutualScores(m.grids, pool, comparedColumns(pool.size, k, options.maxCompared)));
-        poolMaps.set(m.path, mutualWorkMap(parts, m.image.width, m.image.height, options));
+      // The hybrid: normal references, where the run gives some, beside the other test images.
+      const refGrids: FeatureGrid[][] = [];
+      if (options.referenceWeight > 0) {
+        for (const r of s.references) refGrids.push(await ctx.timer.time('mutual-pool/features', async () => features(await loadRgb(r.imagePath))));
+      }
+      const pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options, refGrids));
+      const poolMapsWithout = async (excluded: ReadonlySet<number>): Promise<MutualCategory['poolMaps']> => {
+        const maps: MutualCategory['poolMaps'] = new Map();
+        for (const [k, m] of members.entries()) {
+          const columns = columnsWithout(comparedColumns(pool.size, k, options.maxCompared), excluded);
+          const parts = await ctx.timer.time('mutual-pool/search', () => mutualScores(m.grids, pool, columns));
+          maps.set(m.path, mutualWorkMap(parts, m.image.width, m.image.height, options));
+        }
+        return maps;
+      };
+      let excluded: Set<number> = new Set();
+      let poolMaps = await poolMapsWithout(excluded);
+      if (options.exclude > 0) {
+        // Second pass: members whose first-pass maps look most anomalous stop counting as
+        // "the other images", so a defect shared by many images is matched less often.
+        excluded = excludedMembers([...poolMaps.values()].map((m) => mapMaximum(m.map)), options.exclude);
+        if (excluded.size > 0) poolMaps = await poolMapsWithout(excluded);
       }
       const p = refine.threshold;
       let categoryThreshold: number | null = null;
@@ -98,14 +117,17 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
         }
         categoryThreshold = adaptiveThreshold(pooled, p);
       }
-      const memory: MutualCategory = { pool, poolMaps, categoryThreshold };
+      const memory: MutualCategory = { pool, poolMaps, categoryThreshold, excluded };
       return {
         memory,
         notes: {
           backbone: backbone.name,
           test_images: tests.length,
           pool: pool.size,
-          compared: comparedColumns(pool.size, -1, options.maxCompared).length,
+          compared: columnsWithout(comparedColumns(pool.size, -1, options.maxCompared), excluded).length,
+          excluded: excluded.size,
+          references: refGrids.length,
+          reference_weight: refGrids.length ? options.referenceWeight : 0,
           keep: options.keep,
           kernels: options.kernels,
           threshold_policy: config.fewshot.threshold,
@@ -121,7 +143,7 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
     async score(image, memory, sample) {
       let work = memory.poolMaps.get(sample.imagePath);
       if (!work) {
-        const parts = await mutualScores(await features(image), memory.pool, comparedColumns(memory.pool.size, -1, options.maxCompared));
+        const parts = await mutualScores(await features(image), memory.pool, columnsWithout(comparedColumns(memory.pool.size, -1, options.maxCompared), memory.excluded));
         work = mutualWorkMap(parts, image.width, image.height, options);
       }
       return resizeBilinear(work.map, work.width, work.height, image.width, image.height);
@@ -134,6 +156,8 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
   return definePipeline({
     name: config.preset,
     categoryStages: [poolStage],
+    // References the hybrid reads are never evaluated (a query identical to one would score 0).
+    referencesAreShots: options.referenceWeight > 0,
     imageStages: [decodeImage, anomalyMapStage(model), mapRefineStage(refiner)],
     models,
     modelRuns: () => ({

