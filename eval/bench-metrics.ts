@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { labelComponents } from '../src/image/components.js';
+import { labelComponents } from '../src/image/connected-components.js';
 import { EVAL_CURVE_POINTS } from '../src/config/schema.js';
 import { pixelMetrics } from '../src/metrics/pixel-metrics.js';
 import { CategoryEvaluator, resolveProtocol } from '../src/evaluation/protocol.js';

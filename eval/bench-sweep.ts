@@ -28,7 +28,7 @@ import { runOnDataset } from '../src/session/run-dataset.js';
 import { expandSweep, type SweepPlan } from '../src/session/sweep/expand.js';
 import { runSweepLocal } from '../src/session/sweep/local.js';
 import { submitSweep } from '../src/session/sweep/queue.js';
-import { writeSweepReport } from '../src/session/sweep/report.js';
+import { writeSweepReport } from '../src/session/sweep/finish.js';
 import { readJobResult } from '../src/run-directory/sweep-result.js';
 import { parseSweepSpec } from '../src/session/sweep/spec.js';
 import { prepareSweepDir } from '../src/session/sweep/sweep-dir.js';

@@ -16,7 +16,7 @@ export type { DatasetIndex, Sample } from '../datasets/types.js';
 export { runOnDataset, type DatasetRunRequest, type DatasetRunResult } from '../session/run-dataset.js';
 export { runOnImages, type ImagesRequest } from '../session/run-images.js';
 export { evaluateMaps, evaluateMapsFolder, type EvaluateFolderParams, type EvaluateMapsParams } from '../evaluation/evaluate.js';
-export { formatReportTable, type EvaluationReport } from '../evaluation/report.js';
+export { formatReportTable, type EvaluationReport } from '../evaluation/metrics-files.js';
 export type { ImageRecord } from '../run-directory/records.js';
 export type { RunSummary } from '../pipeline/runner.js';
 export type { RunProgress } from '../run-directory/progress.js';

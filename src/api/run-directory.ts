@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { EvaluationReport } from '../evaluation/report.js';
+import type { EvaluationReport } from '../evaluation/metrics-files.js';
 import { RunDir } from '../run-directory/run-dir.js';
 import { readJson } from '../run-directory/json-file.js';
 import { readRunMetrics } from '../run-directory/metrics-file.js';

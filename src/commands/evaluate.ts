@@ -5,7 +5,7 @@
 import type { Command } from 'commander';
 import { evaluateMapsFolder, loadDataset } from '../api/index.js';
 import { DEFAULT_PROTOCOL, type NormalImages } from '../evaluation/protocol.js';
-import { formatReportTable, writeReport } from '../evaluation/report.js';
+import { formatReportTable, writeReport } from '../evaluation/metrics-files.js';
 import { parseAuproMode } from '../metrics/aupro.js';
 import { UserError } from '../util/errors.js';
 import { checkOutputs } from '../util/writable.js';

@@ -1,5 +1,5 @@
 /** What every command that runs a pipeline shares: Ctrl-C handling and the run summary on stderr. */
-import type { EvaluationReport } from '../evaluation/report.js';
+import type { EvaluationReport } from '../evaluation/metrics-files.js';
 import type { RunSummary } from '../pipeline/runner.js';
 
 /** Ctrl-C stops scheduling new images; finished images are on disk, so `--resume` continues. */

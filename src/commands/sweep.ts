@@ -6,7 +6,7 @@ import { runSweepLocal } from '../session/sweep/local.js';
 import { recheckFinishedJobs, type ChangedJob } from '../session/sweep/recheck.js';
 import { readQueueSecret, SECRET_ENV } from '../session/sweep/job-signature.js';
 import { submitSweep } from '../session/sweep/queue.js';
-import { writeSweepReport } from '../session/sweep/report.js';
+import { writeSweepReport } from '../session/sweep/finish.js';
 import { readSweepSpec, sweepSpecSchema } from '../session/sweep/spec.js';
 import { acquireSweepLock } from '../run-directory/sweep-manifest.js';
 import { prepareSweepDir } from '../session/sweep/sweep-dir.js';

@@ -20,7 +20,7 @@ import {
   resolveProtocol,
   selectTestSamples,
 } from './protocol.js';
-import { type EvaluationProblems, type EvaluationReport, meanOverCategories, reportOptions, type SizeMismatch } from './report.js';
+import { type EvaluationProblems, type EvaluationReport, meanOverCategories, reportOptions, type SizeMismatch } from './metrics-files.js';
 
 export interface EvaluateMapsParams {
   dataset: DatasetIndex;

@@ -22,7 +22,7 @@ import { totalmem } from 'node:os';
 import { basename } from 'node:path';
 import { CONFIG_BASE_DEFAULTS, type BaseConfig, EVAL_CURVE_POINTS } from '../config/schema.js';
 import type { LayoutName, Sample } from '../datasets/types.js';
-import { labelComponents } from '../image/components.js';
+import { labelComponents } from '../image/connected-components.js';
 import { resizeBicubic, resizeNearest } from '../image/resize.js';
 import type { AuproMode } from '../metrics/aupro.js';
 import type { CategoryCurves } from '../metrics/curves.js';

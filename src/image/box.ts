@@ -1,5 +1,5 @@
 /** Box helpers for the inclusive-corner Box of ./types.ts. */
-import type { Component } from './components.js';
+import type { Component } from './connected-components.js';
 import type { Box } from './types.js';
 
 /** The tight box of a connected component (first and last pixel, inclusive). */

@@ -1,7 +1,7 @@
 /**
  * AUPRO: normalised area under the per-region overlap (PRO) curve up to a false-positive-rate limit
  * (default 0.3). Ground-truth regions are the 8-connected components of each image's mask
- * (src/image/components.ts). At a threshold t, a pixel is predicted anomalous when its score
+ * (src/image/connected-components.ts). At a threshold t, a pixel is predicted anomalous when its score
  * passes t; PRO(t) is the mean over all regions of the category of |region AND predicted| / |region|,
  * and FPR(t) is the fraction of normal pixels predicted anomalous.
  *

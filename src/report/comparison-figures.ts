@@ -6,7 +6,7 @@
  * F1-max threshold and its prompts.
  */
 import { join } from 'node:path';
-import type { EvaluationReport } from '../evaluation/report.js';
+import type { EvaluationReport } from '../evaluation/metrics-files.js';
 import { loadMask, loadRgb, resizeImage } from '../image/io.js';
 import type { RgbImage } from '../image/types.js';
 import type { ImageRecord } from '../run-directory/records.js';

@@ -2,7 +2,7 @@
  * Side-by-side metrics of several runs: one row per category (and the mean), one column per
  * (run, metric). Pure: takes the runs' metrics reports, returns rows; the command prints/writes.
  */
-import type { EvaluationReport } from '../evaluation/report.js';
+import type { EvaluationReport } from '../evaluation/metrics-files.js';
 import type { MetricKey } from '../evaluation/protocol.js';
 
 export interface RunMetricsInput {

@@ -5,7 +5,7 @@
  * report can say when the maps no longer give the numbers metrics.json holds.
  */
 import { CategoryEvaluator, resolveProtocol, type CategoryMetrics } from '../evaluation/protocol.js';
-import type { ReportOptions } from '../evaluation/report.js';
+import type { ReportOptions } from '../evaluation/metrics-files.js';
 import { loadMask } from '../image/io.js';
 import type { ImageRecord } from '../run-directory/records.js';
 import { RunDir } from '../run-directory/run-dir.js';

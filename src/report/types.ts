@@ -1,5 +1,5 @@
 /** What the report reads: the runs (run directories or `iapas evaluate` outputs) as loaded. */
-import type { EvaluationReport } from '../evaluation/report.js';
+import type { EvaluationReport } from '../evaluation/metrics-files.js';
 import type { RunProgress } from '../run-directory/progress.js';
 import type { ImageRecord } from '../run-directory/records.js';
 import type { ModelRecord } from '../run-directory/records.js';

@@ -1,12 +1,12 @@
 /**
  * metrics.json, in a run directory or an `iapas evaluate` output folder: the evaluation report
- * (its type and writer are evaluation/report.ts's). Every reader (report, api, compare) parses it
+ * (its type and writer are evaluation/metrics-files.ts's). Every reader (report, api, compare) parses it
  * here. The schema checks what readers rely on and keeps the rest as written, so a file from
  * before a field existed (curves, map_range) still reads.
  */
 import { join } from 'node:path';
 import { z } from 'zod';
-import type { EvaluationReport } from '../evaluation/report.js';
+import type { EvaluationReport } from '../evaluation/metrics-files.js';
 import { parseFile, readJson } from './json-file.js';
 
 export const METRICS_FILE = 'metrics.json';

@@ -1,7 +1,7 @@
 /** Whether a run is still writing its directory, or died writing it: its run.lock, and how many maps are there. */
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { EvaluationReport } from '../evaluation/report.js';
+import type { EvaluationReport } from '../evaluation/metrics-files.js';
 import { isStale, LOCK_FILE, readRunLock } from './lock.js';
 import type { ImageRecord } from './records.js';
 

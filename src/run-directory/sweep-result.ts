@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { z } from 'zod';
 import type { CategoryMetrics } from '../evaluation/protocol.js';
-import type { MeanRow } from '../evaluation/report.js';
+import type { MeanRow } from '../evaluation/metrics-files.js';
 import { writeJsonAtomic } from '../util/fs-atomic.js';
 import type { CodeVersion } from '../util/version.js';
 import { readJson } from './json-file.js';

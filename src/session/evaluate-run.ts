@@ -16,7 +16,7 @@ import type { BaseConfig } from '../config/schema.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { evaluateMaps } from '../evaluation/evaluate.js';
 import { protocolOf } from '../evaluation/protocol.js';
-import { type EvaluationReport, writeReport } from '../evaluation/report.js';
+import { type EvaluationReport, writeReport } from '../evaluation/metrics-files.js';
 import type { RunResources } from '../pipeline/resources.js';
 import type { CategoryJob } from '../pipeline/runner.js';
 import { RunDir } from '../run-directory/run-dir.js';

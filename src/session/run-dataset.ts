@@ -12,7 +12,7 @@ import type { DatasetIndex } from '../datasets/types.js';
 import { hashJson } from '../util/hash.js';
 import { buildJobs, selectCategories } from './jobs.js';
 import { resultConfigHash, runPipeline, type RunSummary } from '../pipeline/runner.js';
-import type { EvaluationReport } from '../evaluation/report.js';
+import type { EvaluationReport } from '../evaluation/metrics-files.js';
 import { WrittenMaps } from '../run-directory/written-maps.js';
 import { evaluateRun } from './evaluate-run.js';
 import type { RunResources } from '../pipeline/resources.js';

@@ -8,7 +8,7 @@ import type { BaseConfig } from '../config/schema.js';
 import { roundBox } from '../image/box.js';
 import type { BoxRecord, Detection, ImageState, Stage } from '../pipeline/types.js';
 import type { RgbImage } from '../image/types.js';
-import type { TextPrompts } from './text-prompts.js';
+import type { TextPrompts } from './detector-text-prompts.js';
 
 /** What the pipeline needs from a text-grounded detector. */
 export interface RawDetector {

@@ -6,7 +6,7 @@
  * `collectTrainingItems`, before any image is encoded.
  */
 import { basename, resolve } from 'node:path';
-import { labelComponents, type Component } from '../image/components.js';
+import { labelComponents, type Component } from '../image/connected-components.js';
 import { loadImage, loadMask, toRgb } from '../image/io.js';
 import { loadDataset } from '../datasets/index.js';
 import type { DecoderWeights } from '../models/sam/decoder-weights.js';

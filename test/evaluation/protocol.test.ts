@@ -8,11 +8,11 @@ import { loadDataset } from '../../src/datasets/index.js';
 import type { Sample } from '../../src/datasets/types.js';
 import { evaluateMaps, evaluateMapsFolder } from '../../src/evaluation/evaluate.js';
 import { CategoryEvaluator, checkEvaluationMemory, EVAL_BYTES_PER_PIXEL, evaluationBytes, resolveProtocol, selectTestSamples } from '../../src/evaluation/protocol.js';
-import { reportCsv, writeReport } from '../../src/evaluation/report.js';
+import { reportCsv, writeReport } from '../../src/evaluation/metrics-files.js';
 import { savePng } from '../../src/image/io.js';
 import { resizeBicubic, resizeNearest } from '../../src/image/resize.js';
 import { pixelMetrics, rankingMetrics } from '../../src/metrics/pixel-metrics.js';
-import { labelComponents } from '../../src/image/components.js';
+import { labelComponents } from '../../src/image/connected-components.js';
 import { encodeNpy } from '../../src/util/npy.js';
 import { Lcg } from '../metrics/golden-data.js';
 

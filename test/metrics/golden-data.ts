@@ -3,7 +3,7 @@
  * generators in tools/golden/metrics_golden.py call for call (same LCG, same arithmetic in float64,
  * rounded to float32 at the end), so the expected values computed there apply here.
  */
-import { labelComponents } from '../../src/image/components.js';
+import { labelComponents } from '../../src/image/connected-components.js';
 import type { RegionPixels } from '../../src/metrics/aupro.js';
 export class Lcg {
   private s: number;

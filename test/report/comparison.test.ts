@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { compareMetrics, comparisonCsv, formatComparison, type RunMetricsInput } from '../../src/report/comparison-table.js';
 import { commonImages } from '../../src/report/comparison-figures.js';
-import type { EvaluationReport } from '../../src/evaluation/report.js';
+import type { EvaluationReport } from '../../src/evaluation/metrics-files.js';
 import type { ImageRecord } from '../../src/run-directory/records.js';
 
 const report = (rows: Array<[string, number | null, number | null]>): EvaluationReport =>

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EvaluationReport } from '../../src/evaluation/report.js';
+import type { EvaluationReport } from '../../src/evaluation/metrics-files.js';
 import { CURVE_KINDS, curveSpec, ROC_MIN_FPR } from '../../src/report/curve-specs.js';
 import { runColours } from '../../src/report/chart-style.js';
 import { discoverInputs, loadRuns, uniqueLabels } from '../../src/report/inputs.js';

@@ -15,7 +15,7 @@ import { join, resolve } from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { METRIC_KEYS, type MetricKey } from '../../src/evaluation/protocol.js';
-import type { EvaluationReport } from '../../src/evaluation/report.js';
+import type { EvaluationReport } from '../../src/evaluation/metrics-files.js';
 import { buildReport, type ReportResult } from '../../src/report/build.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { CHROMIUM, haveChromium, openFile, type OpenedPage } from '../support/browser.js';

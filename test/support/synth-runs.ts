@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { loadDataset } from '../../src/datasets/index.js';
 import type { Sample } from '../../src/datasets/types.js';
 import { CategoryEvaluator, resolveProtocol, type CategoryMetrics } from '../../src/evaluation/protocol.js';
-import { type EvaluationReport, meanOverCategories, reportOptions } from '../../src/evaluation/report.js';
+import { type EvaluationReport, meanOverCategories, reportOptions } from '../../src/evaluation/metrics-files.js';
 import { imageSize, loadMask } from '../../src/image/io.js';
 import { resizeBilinear, resizeNearest } from '../../src/image/resize.js';
 import { mulberry32 } from '../../src/util/random.js';

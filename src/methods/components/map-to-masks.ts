@@ -4,7 +4,7 @@
  *   1. binary = map > threshold (policy: fixed, otsu, adaptive; optionally cut per region at a
  *      fraction of its peak; threshold.ts);
  *   2. prompts = one box + peak point per connected region above a minimum area
- *      (models/sam/region-prompts.ts);
+ *      (sam-region-prompts.ts);
  *   3. SAM decodes each prompt through the refinement policy (config `sam.refine`, `sam.multimask`;
  *      sam-refine.ts; the anomaly map is its map); a mask is clipped to its box grown by
  *      `maskMargin`; an empty mask falls back to its region;
@@ -15,7 +15,7 @@ import { CONFIG_BASE_DEFAULTS } from '../../config/schema.js';
 import { clipMaskToBox, maskArea, unionMask } from '../../image/masks.js';
 import type { RgbImage } from '../../image/types.js';
 import type { SamModel } from '../../models/sam/model.js';
-import { regionPrompts, type RegionPromptOptions } from './region-prompts.js';
+import { regionPrompts, type RegionPromptOptions } from './sam-region-prompts.js';
 import { isPlainPolicy, refineMasks, refinePolicyFrom, refinePolicyName, type RefinePolicy } from './sam-refine.js';
 import type { MapRefinement, RefinedRegion } from '../../stages/map-refine.js';
 import type { DiskCache } from '../../util/disk-cache.js';

@@ -17,7 +17,7 @@
  * turns the bump, not the defect, into the prompt box. Per region, so that a weaker second defect
  * is not lost to a stronger one.
  */
-import { labelComponents } from '../../image/components.js';
+import { labelComponents } from '../../image/connected-components.js';
 import { quantile, valueRange } from '../../util/numeric.js';
 import { DEFAULT_ADAPTIVE, type ThresholdPolicy } from '../../config/threshold-policy.js';
 

@@ -15,7 +15,7 @@
  * signed distance to the ground-truth region's border: highest deep inside a region, lowest far
  * from it, so cascade's positive points lie inside and its negative points outside the region.
  */
-import { regionPrompts } from '../components/region-prompts.js';
+import { regionPrompts } from '../components/sam-region-prompts.js';
 import { parseRefinePolicyName, refinePolicyName, type RefinePolicy } from '../components/sam-refine.js';
 import type { SamPrompt } from '../../models/sam/transforms.js';
 import { UserError } from '../../util/errors.js';

@@ -27,7 +27,7 @@ import { decodeImage } from '../../stages/decode.js';
 import { detectParams, promptEnsembleStage, type EnsembleProposer, type RawDetector } from '../../stages/detect.js';
 import { rescoreStage, type MaskRescorer } from '../../stages/rescore.js';
 import { samOnBoxes } from '../components/segment-stage.js';
-import { textPromptsStage } from '../../stages/text-prompts.js';
+import { textPromptsStage } from '../../stages/detector-text-prompts.js';
 import { missingModelCollector, UserError } from '../../util/errors.js';
 import { acquireBackbone, acquireGroundingDino, acquireSam } from '../components/shared-models.js';
 import { categoryPrompts, phraseBook } from './phrases.js';

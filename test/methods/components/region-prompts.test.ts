@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { labelComponents } from '../../../src/image/components.js';
-import { regionCentralPoint, regionPrompts, sampleRegionPoints } from '../../../src/methods/components/region-prompts.js';
+import { labelComponents } from '../../../src/image/connected-components.js';
+import { regionCentralPoint, regionPrompts, sampleRegionPoints } from '../../../src/methods/components/sam-region-prompts.js';
 import { mulberry32 } from '../../../src/util/random.js';
 
 const grid = (rows: string[]) => ({

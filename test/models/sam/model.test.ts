@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { labelComponents } from '../../../src/image/components.js';
+import { labelComponents } from '../../../src/image/connected-components.js';
 import { loadMask, loadRgb, type BinaryMask, type RgbImage } from '../../../src/image/io.js';
 import { defaultSamEntry } from '../../../src/models/sam/model-entry.js';
 import { SamModel, type SamEmbedding } from '../../../src/models/sam/model.js';

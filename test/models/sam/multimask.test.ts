@@ -6,7 +6,7 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { componentBox } from '../../../src/image/box.js';
-import { labelComponents } from '../../../src/image/components.js';
+import { labelComponents } from '../../../src/image/connected-components.js';
 import { signedDistance } from '../../../src/image/distance.js';
 import { loadMask, loadRgb, type BinaryMask, type RgbImage } from '../../../src/image/io.js';
 import { maskIou } from '../../../src/metrics/iou.js';

@@ -12,7 +12,7 @@ import type { ImageRecord } from '../../../src/run-directory/records.js';
 import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { expandSweep, type SweepPlan } from '../../../src/session/sweep/expand.js';
 import { runSweepLocal } from '../../../src/session/sweep/local.js';
-import { writeSweepReport } from '../../../src/session/sweep/report.js';
+import { writeSweepReport } from '../../../src/session/sweep/finish.js';
 import { MEASURE_COLUMNS } from '../../../src/session/sweep/results.js';
 import { readJobResult, type JobResult } from '../../../src/run-directory/sweep-result.js';
 import { parseSweepSpec } from '../../../src/session/sweep/spec.js';

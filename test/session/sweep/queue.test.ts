@@ -15,7 +15,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { expandSweep, type SweepPlan } from '../../../src/session/sweep/expand.js';
 import { runSweepLocal } from '../../../src/session/sweep/local.js';
 import { connectionOf, QUEUE_NAME, queueJobId, submitSweep } from '../../../src/session/sweep/queue.js';
-import { writeSweepReport } from '../../../src/session/sweep/report.js';
+import { writeSweepReport } from '../../../src/session/sweep/finish.js';
 import { MEASURE_COLUMNS } from '../../../src/session/sweep/results.js';
 import { readJobResult } from '../../../src/run-directory/sweep-result.js';
 import { parseSweepSpec } from '../../../src/session/sweep/spec.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { labelComponents } from '../../src/image/components.js';
+import { labelComponents } from '../../src/image/connected-components.js';
 
 const grid = (rows: string[]) => ({
   mask: Uint8Array.from(rows.join('').split('').map((c) => (c === '#' ? 1 : 0))),

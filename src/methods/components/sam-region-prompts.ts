@@ -5,7 +5,7 @@
  * a thresholded anomaly map; both come through `regionPrompts`.
  */
 import { componentBox } from '../../image/box.js';
-import { labelComponents, type Component } from '../../image/components.js';
+import { labelComponents, type Component } from '../../image/connected-components.js';
 import type { Box, Point } from '../../image/types.js';
 
 /**
