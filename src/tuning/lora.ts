@@ -7,6 +7,7 @@
 import { numpy as np } from '@jax-js/jax';
 import { ATTENTIONS, TRANSFORMER_DEPTH, type FrozenArrays } from './decoder-params.js';
 import type { Lora } from './decoder-forward.js';
+import { mulberry32 } from '../util/random.js';
 
 export const LORA_TARGETS = ['q', 'k', 'v', 'out', 'mlp'] as const;
 export type LoraTarget = (typeof LORA_TARGETS)[number];
@@ -36,22 +37,10 @@ export function loraModules(targets: readonly LoraTarget[]): string[] {
   return out;
 }
 
-/** mulberry32: a small seeded generator, so the same seed gives the same start on any machine. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Down uniform in +-1/sqrt(in) (PyTorch's Linear init), up zero: the initial delta is zero. */
 export function initLora(frozen: FrozenArrays, config: LoraConfig, seed: number): LoraArrays {
   if (!Number.isInteger(config.rank) || config.rank < 1) throw new Error(`tune: lora rank must be a positive integer, got ${config.rank}`);
-  const random = seededRandom(seed);
+  const random = mulberry32(seed);
   const out: LoraArrays = {};
   for (const m of loraModules(config.targets)) {
     const w = frozen[`${m}.weight_t`];

@@ -84,39 +84,40 @@ export function embeddingTokens(embedding: Float32Array): Float32Array {
  * `toPhaseOrder`.
  */
 export function fromPhaseOrder(phase: Float32Array): Float32Array {
-  const side = GRID * 4;
-  const out = new Float32Array(side * side);
-  let i = 0;
-  for (let y = 0; y < GRID; y++) {
-    for (let x = 0; x < GRID; x++) {
-      for (let a = 0; a < 2; a++) {
-        for (let b = 0; b < 2; b++) {
-          for (let c = 0; c < 2; c++) {
-            for (let d = 0; d < 2; d++) out[(4 * y + 2 * a + c) * side + 4 * x + 2 * b + d] = phase[i++];
-          }
-        }
-      }
-    }
-  }
+  const at = phasePixel();
+  const out = new Float32Array(at.length);
+  for (let i = 0; i < at.length; i++) out[at[i]] = phase[i];
   return out;
 }
 
 /** The inverse of `fromPhaseOrder`: a 256x256 row-major plane to phase order. */
 export function toPhaseOrder(plane: Float32Array): Float32Array {
-  const side = GRID * 4;
-  if (plane.length !== side * side) throw new Error(`phase order: expected ${side}x${side} values, got ${plane.length}`);
+  const at = phasePixel();
+  if (plane.length !== at.length) throw new Error(`phase order: expected ${GRID * 4}x${GRID * 4} values, got ${plane.length}`);
   const out = new Float32Array(plane.length);
+  for (let i = 0; i < at.length; i++) out[i] = plane[at[i]];
+  return out;
+}
+
+let phasePixels: Int32Array | undefined;
+
+/** For each phase-order position, its pixel in the 256x256 row-major plane (computed once). */
+function phasePixel(): Int32Array {
+  if (phasePixels) return phasePixels;
+  const side = GRID * 4;
+  const at = new Int32Array(side * side);
   let i = 0;
   for (let y = 0; y < GRID; y++) {
     for (let x = 0; x < GRID; x++) {
       for (let a = 0; a < 2; a++) {
         for (let b = 0; b < 2; b++) {
           for (let c = 0; c < 2; c++) {
-            for (let d = 0; d < 2; d++) out[i++] = plane[(4 * y + 2 * a + c) * side + 4 * x + 2 * b + d];
+            for (let d = 0; d < 2; d++) at[i++] = (4 * y + 2 * a + c) * side + 4 * x + 2 * b + d;
           }
         }
       }
     }
   }
-  return out;
+  phasePixels = at;
+  return at;
 }

@@ -9,7 +9,8 @@ import { sha256 } from '../util/hash.js';
 import type { FrozenArrays } from './decoder-params.js';
 import type { Frozen } from './decoder-forward.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { initLora, seededRandom, type LoraConfig } from './lora.js';
+import { initLora, type LoraConfig } from './lora.js';
+import { mulberry32 } from '../util/random.js';
 import { ADAM_DEFAULTS, initialState, trainStep, type StepConfig, type TrainSample, type TrainState } from './train-step.js';
 import type { LossWeights } from './losses.js';
 
@@ -46,7 +47,7 @@ export interface TrainerResult {
 
 /** Fisher-Yates with a generator seeded by (seed, epoch). */
 export function epochOrder(count: number, seed: number, epoch: number): number[] {
-  const random = seededRandom((seed * 1_000_003 + epoch * 7919 + 17) >>> 0);
+  const random = mulberry32((seed * 1_000_003 + epoch * 7919 + 17) >>> 0);
   const order = Array.from({ length: count }, (_, i) => i);
   for (let i = count - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1));

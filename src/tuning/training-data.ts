@@ -14,7 +14,7 @@ import type { SamModel } from '../models/sam/model.js';
 import { encodePrompt } from '../models/sam/transforms.js';
 import { UserError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
-import { seededRandom } from './lora.js';
+import { mulberry32 } from '../util/random.js';
 import { embeddingTokens, sparseEmbedding, toPhaseOrder } from './prompt-embedding.js';
 import type { TrainSample } from './train-step.js';
 
@@ -113,7 +113,7 @@ export function sampleSource(
     }
     const mask = await loadMask(item.maskPath);
     const { labels } = labelComponents(mask.data, mask.width, mask.height);
-    const random = seededRandom((opts.seed * 2654435761 + epoch * 40503 + index * 97 + 1) >>> 0);
+    const random = mulberry32((opts.seed * 2654435761 + epoch * 40503 + index * 97 + 1) >>> 0);
     const box = jitteredBox(item.component, opts.jitter, random);
     const p = encodePrompt({ box }, item.width, item.height);
     return {

@@ -11,7 +11,7 @@ export const CAPTION_INPUTS = ['tagger', 'object_tag', 'tagging', 'references', 
 // minisam-ms and minisam-ms64 are tensors of this pass (their grids are cached under 'features').
 export const SAM_ENCODER_PASS: ModelPass = { name: 'SAM encoder', per: 'image', keys: ['sam.model'], inputKeys: [] };
 export const BACKBONE_PASS: ModelPass = { name: 'backbone feature', per: 'image', keys: ['fewshot.backbone', 'mutual.backbone'], inputKeys: [] };
-export const SAM_DECODER_PASS: ModelPass = { name: 'SAM decoder', per: 'distinct prompt (box or region)', keys: ['sam.model'], inputKeys: [] };
+export const SAM_DECODER_PASS: ModelPass = { name: 'SAM decoder', per: 'distinct prompt (box or region)', keys: ['sam.model', 'sam.decoder'], inputKeys: [] };
 export const GROUNDING_DINO_PASS: ModelPass = { name: 'Grounding DINO', per: 'image and caption', keys: ['detector.model'], inputKeys: CAPTION_INPUTS };
 
 /** Whether a backbone's features come from the SAM encoder's pass (an unknown name counts as its own model). */
