@@ -114,8 +114,8 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
       ...(entry.kind === 'onnx-cnn' ? { [features.name]: features.ms } : {}),
     }),
     async dispose() {
-      await backbone.release();
-      await sam.release();
+      await backbone.dispose();
+      await sam.dispose();
     },
   });
 }

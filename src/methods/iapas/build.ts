@@ -79,7 +79,7 @@ export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise
   const gdino = gdinoHandle.model;
   models.push(gdinoRecord);
   let ram: RamTagger | undefined;
-  let ramHandle: { release(): Promise<void> } | undefined;
+  let ramHandle: { dispose(): Promise<void> } | undefined;
   if (ramFiles) {
     const files = ramFilesOf(config.tagging.model, ramFiles);
     const h = await acquireModel(
@@ -99,8 +99,8 @@ export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise
         ? await createLlmCaptioner({ template: config.caption.template, llm: config.llm, cache: env.cache, modelsDir: env.modelsDir })
         : createStaticCaptioner(config.caption.static);
   } catch (err) {
-    await gdinoHandle.release();
-    await ramHandle?.release();
+    await gdinoHandle.dispose();
+    await ramHandle?.dispose();
     throw err;
   }
   const samHandle = await acquireSam(config.sam.model, env, config.sam.decoder);
@@ -137,9 +137,9 @@ export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise
     }),
     async dispose() {
       await captioner.dispose();
-      await gdinoHandle.release();
-      await ramHandle?.release();
-      await samHandle.release();
+      await gdinoHandle.dispose();
+      await ramHandle?.dispose();
+      await samHandle.dispose();
     },
   });
 }

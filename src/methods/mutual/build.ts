@@ -167,8 +167,8 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
     }),
     modelMs: () => ({ 'sam-encoder': sam.stats.encoderMs, 'sam-decoder': sam.stats.decoderMs, ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: backbone.ms } : {}) }),
     async dispose() {
-      await backboneRes.release();
-      await samRes.release();
+      await backboneRes.dispose();
+      await samRes.dispose();
     },
   });
 }

@@ -123,9 +123,9 @@ export async function buildSaaPlus(config: SaaRunConfig, env: BuildEnv): Promise
       saliency: saliencyRuns,
     }),
     async dispose() {
-      await gdinoHandle.release();
-      await backboneHandle.release();
-      await samHandle.release();
+      await gdinoHandle.dispose();
+      await backboneHandle.dispose();
+      await samHandle.dispose();
     },
   });
 }
