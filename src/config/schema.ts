@@ -5,7 +5,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { parseThresholdPolicy } from './threshold-policy.js';
 
 /** Model runs already use every core; more images in flight only need to cover decoding. */
 export function defaultConcurrency(): number {

@@ -13,19 +13,6 @@ export interface Warp {
   dy: number;
 }
 
-/** Per channel, the median of the image's border pixels: what a rotation uncovers is filled with it. */
-export function borderColour(img: RgbImage): [number, number, number] {
-  const { width: w, height: h, data } = img;
-  const idx: number[] = [];
-  for (let x = 0; x < w; x++) idx.push(x, (h - 1) * w + x);
-  for (let y = 1; y < h - 1; y++) idx.push(y * w, y * w + w - 1);
-  const med = (c: number) => {
-    const v = idx.map((i) => data[i * 3 + c]).sort((a, b) => a - b);
-    return v[v.length >> 1];
-  };
-  return [med(0), med(1), med(2)];
-}
-
 /**
  * For every output pixel, the source position it samples (inverse of: rotate about the centre by
  * `angle`, then shift by dx, dy). Row-major pairs [sx, sy].

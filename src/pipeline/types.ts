@@ -7,8 +7,7 @@
 import type { Sample } from '../datasets/types.js';
 import type { DiskCache } from '../util/disk-cache.js';
 import type { StageTimer } from '../util/progress.js';
-import type { BaseConfig } from '../config/schema.js';
-import type { Box, RgbImage } from '../image/types.js';
+import type { RgbImage } from '../image/types.js';
 import type { RunResources } from './resources.js';
 import type { DetectionPrompt, ModelRecord, RegionPrompt, SamPromptRecord } from '../run-directory/records.js';
 

@@ -12,10 +12,10 @@ import type { SamConfig } from '../../config/schema.js';
 import { CONFIG_BASE_DEFAULTS } from '../../config/schema.js';
 import type { RgbImage } from '../../image/types.js';
 import type { Backbone } from '../../models/backbones/types.js';
-import { mapToMasksOptionsFrom, refineWithSam, type MapToMasksOptions } from '../components/map-to-masks.js';
+import { mapToMasksOptionsFrom, type MapToMasksOptions } from '../components/map-to-masks.js';
 import { singleReferenceStandIns, type AugmentMode, type SingleReferenceMode } from './augment.js';
 import { FEWSHOT_DEFAULTS, type FewshotConfig } from './config.js';
-import { categoryThreshold, prepareMemoryBank, scoreQuery, type BankOptions, type CoresetSettings, type MemoryBank } from './memory-bank.js';
+import { categoryThreshold, prepareMemoryBank, type BankOptions, type CoresetSettings, type MemoryBank } from './memory-bank.js';
 
 /**
  * The coreset selects on a random projection to this many dims (PatchCore projects too): the

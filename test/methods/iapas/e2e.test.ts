@@ -6,7 +6,7 @@
 import { mkdtemp, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadDataset } from '../../../src/datasets/index.js';
 import type { DatasetIndex } from '../../../src/datasets/types.js';
 import { decodeRle } from '../../../src/run-directory/rle.js';

@@ -20,7 +20,8 @@ import { generateSyntheticDataset } from '../../../src/synth/index.js';
 import { DiskCache } from '../../../src/util/disk-cache.js';
 import { UserError } from '../../../src/util/errors.js';
 import { StageTimer } from '../../../src/util/progress.js';
-import { mulberry32, shuffleInPlace } from '../../../src/util/random.js';
+import { mulberry32 } from '../../../src/util/random.js';
+import { shuffleInPlace } from '../../support/shuffle.js';
 import { itWithShared, SHARED, sharedModelsDir } from '../../support/shared.js';
 import { buildConfig, getPreset } from '../../../src/methods/registry.js';
 
