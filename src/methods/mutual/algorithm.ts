@@ -42,7 +42,7 @@ import { mulberry32, sampleWithoutReplacement } from '../../util/random.js';
 import { concatPatchSets, type PatchSet } from '../components/patch-distance.js';
 import { applyPca, fitPca, type Pca } from '../components/pca.js';
 import { combineToWorkMap, type MapOptions, type ScaleScores } from '../components/score-map.js';
-import { nearestPerImage, prepareImageBlock, type ImageBlock } from './search.js';
+import { maskedImageBlock, nearestPerImage, prepareImageBlock, type ImageBlock, type PatchMask } from './search.js';
 
 export interface MutualOptions {
   /** Fraction of the per-image minimum distances averaged (smallest first), config mutual.keep. */
@@ -57,6 +57,8 @@ export interface MutualOptions {
   exclude: number;
   /** Weight of the nearest distance to the normal references where a category has some (config mutual.reference_weight; 0 = zero-shot). */
   referenceWeight: number;
+  /** Fraction of the pool's patches, highest first-pass scores, that no image may match at a second pass (config mutual.mask; 0 = one pass). */
+  mask?: number;
   seed: number;
   map: MapOptions;
 }
@@ -255,4 +257,67 @@ export async function mutualScores(grids: FeatureGrid[], pool: MutualPool, colum
 /** An image's mutual map at working size (mean over layers and kernels, smoothed). */
 export function mutualWorkMap(parts: ScaleScores[], width: number, height: number, options: MutualOptions): { map: Float32Array; width: number; height: number } {
   return combineToWorkMap(parts, width, height, options.map);
+}
+
+/**
+ * The value above which the highest `fraction` of all the values lie: the (count + 1)-th largest,
+ * count = floor(fraction x total), so that `count` values are strictly above it (fewer at ties);
+ * Infinity when count is 0 (nothing above it).
+ */
+export function upperQuantile(sets: readonly Float32Array[], fraction: number): number {
+  const total = sets.reduce((n, s) => n + s.length, 0);
+  const count = Math.min(total - 1, Math.floor(fraction * total));
+  if (count <= 0) return Infinity;
+  const all = new Float32Array(total);
+  let off = 0;
+  for (const s of sets) {
+    all.set(s, off);
+    off += s.length;
+  }
+  all.sort();
+  return all[total - 1 - count];
+}
+
+/** The patches of one image scoring above `threshold`, and its lowest-scoring patch (never masked); null when none is above. */
+export function patchMaskOf(scores: Float32Array, threshold: number): PatchMask | null {
+  const masked = new Uint8Array(scores.length);
+  let any = false;
+  let source = 0;
+  for (let p = 0; p < scores.length; p++) {
+    if (scores[p] > threshold) masked[p] = 1;
+    any ||= masked[p] === 1;
+    if (scores[p] < scores[source]) source = p;
+  }
+  if (!any) return null;
+  masked[source] = 0;
+  return { masked, source };
+}
+
+/**
+ * The pool for a second pass: per (layer, kernel), the patches of the pool members whose
+ * first-pass scores are among the pool's highest `fraction` are masked (no query can match them),
+ * so a defect that several images share stops finding itself in the others while every image
+ * keeps its normal patches, and with them the normal variation it supplies. `memberScores[k]` is
+ * member k's `mutualScores` (pool order). Returns the new pool and the fraction of patches masked.
+ */
+export function maskPool(pool: MutualPool, memberScores: readonly ScaleScores[][], fraction: number): { pool: MutualPool; masked: number } {
+  if (memberScores.length !== pool.size) throw new Error(`maskPool: ${memberScores.length} members' scores for a pool of ${pool.size}`);
+  let masked = 0;
+  let total = 0;
+  const blocks = pool.blocks.map((tiles, s) => {
+    const scores = memberScores.map((parts) => parts[s].scores);
+    const threshold = upperQuantile(scores, fraction);
+    const masks = scores.map((sc) => patchMaskOf(sc, threshold));
+    for (const [k, m] of masks.entries()) {
+      total += scores[k].length;
+      if (m) masked += m.masked.reduce((a, b) => a + b, 0);
+    }
+    let j0 = 0;
+    return tiles.map((tile) => {
+      const own = masks.slice(j0, j0 + tile.images);
+      j0 += tile.images;
+      return own.some((m) => m !== null) ? maskedImageBlock(tile, own) : tile;
+    });
+  });
+  return { pool: { ...pool, blocks }, masked: total ? masked / total : 0 };
 }

@@ -21,7 +21,8 @@ import { adaptiveThreshold } from '../components/threshold.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
 import { mapToMasksOptionsFrom, refineWithSam } from '../components/map-to-masks.js';
-import { buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, mapMaximum, mutualScores, mutualWorkMap, type MutualOptions, type MutualPool } from './algorithm.js';
+import type { ScaleScores } from '../components/score-map.js';
+import { buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, mapMaximum, maskPool, mutualScores, mutualWorkMap, type MutualOptions, type MutualPool } from './algorithm.js';
 
 interface MutualCategory {
   pool: MutualPool;
@@ -34,7 +35,7 @@ interface MutualCategory {
 
 export function mutualOptionsFrom(config: MutualRunConfig): MutualOptions {
   const m = config.mutual;
-  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, exclude: m.exclude, referenceWeight: m.reference_weight, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
+  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, exclude: m.exclude, referenceWeight: m.reference_weight, mask: m.mask, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
 }
 
 export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promise<Pipeline> {
@@ -86,24 +87,35 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
       if (options.referenceWeight > 0) {
         for (const r of s.references) refGrids.push(await ctx.timer.time('mutual-pool/features', async () => features(await loadRgb(r.imagePath))));
       }
-      const pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options, refGrids));
-      const poolMapsWithout = async (excluded: ReadonlySet<number>): Promise<MutualCategory['poolMaps']> => {
+      let pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options, refGrids));
+      type Scored = { maps: MutualCategory['poolMaps']; scores: ScaleScores[][] };
+      const scorePool = async (searched: MutualPool, excluded: ReadonlySet<number>): Promise<Scored> => {
         const maps: MutualCategory['poolMaps'] = new Map();
+        const scores: ScaleScores[][] = [];
         for (const [k, m] of members.entries()) {
-          const columns = columnsWithout(comparedColumns(pool.size, k, options.maxCompared), excluded);
-          const parts = await ctx.timer.time('mutual-pool/search', () => mutualScores(m.grids, pool, columns));
+          const columns = columnsWithout(comparedColumns(searched.size, k, options.maxCompared), excluded);
+          const parts = await ctx.timer.time('mutual-pool/search', () => mutualScores(m.grids, searched, columns));
+          scores.push(parts);
           maps.set(m.path, mutualWorkMap(parts, m.image.width, m.image.height, options));
         }
-        return maps;
+        return { maps, scores };
       };
       let excluded: Set<number> = new Set();
-      let poolMaps = await poolMapsWithout(excluded);
+      const first = await scorePool(pool, excluded);
+      let poolMaps = first.maps;
+      let maskedFraction = 0;
       if (options.exclude > 0) {
         // Second pass: members whose first-pass maps look most anomalous stop counting as
         // "the other images", so a defect shared by many images is matched less often.
         excluded = excludedMembers([...poolMaps.values()].map((m) => mapMaximum(m.map)), options.exclude);
-        if (excluded.size > 0) poolMaps = await poolMapsWithout(excluded);
       }
+      if ((options.mask ?? 0) > 0) {
+        // Second pass against the pool without its most anomalous patches (not whole images).
+        const masked = maskPool(pool, first.scores, options.mask!);
+        pool = masked.pool;
+        maskedFraction = masked.masked;
+      }
+      if (excluded.size > 0 || maskedFraction > 0) poolMaps = (await scorePool(pool, excluded)).maps;
       const p = refine.threshold;
       let categoryThreshold: number | null = null;
       if (p.kind === 'adaptive') {
@@ -126,6 +138,7 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
           pool: pool.size,
           compared: columnsWithout(comparedColumns(pool.size, -1, options.maxCompared), excluded).length,
           excluded: excluded.size,
+          masked_patches: maskedFraction,
           references: refGrids.length,
           reference_weight: refGrids.length ? options.referenceWeight : 0,
           keep: options.keep,

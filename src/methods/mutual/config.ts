@@ -31,6 +31,12 @@ export const mutualSchema = z
       .max(0.9)
       .default(0)
       .describe('second pass: this fraction of the pool, the members with the highest first-pass map maximum, is left out of every comparison (for categories with many defective images); 0 = one pass'),
+    mask: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(0)
+      .describe("second pass: per layer and kernel, this fraction of the pool's patches, those with the highest first-pass scores, can no longer be matched (a defect many images share stops matching itself; the images' normal patches all stay); 0 = one pass"),
     reference_weight: z
       .number()
       .min(0)
