@@ -24,11 +24,15 @@
  * mean keeps max(1, round(keep (N - 1))) of them (MuSc's own code divides by a count that is 0
  * below 5 images, hence its NaN maps); N < 2 has nothing to compare with and is refused.
  *
- * Two optional steps, off by default because they did not hold leave-one-dataset-out (README):
- * `exclude`, a second pass in which the pool members with the highest first-pass map maxima are
- * no longer compared with (so that a defect many images share stops matching itself), and the
- * hybrid `referenceWeight`, which blends each patch score with its nearest distance to the
- * category's normal references where the run gives some.
+ * Optional steps (README: which held out leave-one-dataset-out): `mask`, a second pass against
+ * the pool without its most anomalous *patches*: per layer and kernel, the pool's patches whose
+ * first-pass scores are among its highest `mask` fraction are replaced, in their image's search
+ * columns, by copies of that image's lowest-scoring patch, so that no query matches them. A
+ * defect that several images share then stops matching itself in the others, while every image
+ * keeps its normal patches (removing whole images, `exclude`, removed the normal variation they
+ * supply too). `exclude`, a second pass in which the pool members with the highest first-pass
+ * map maxima are no longer compared with; the hybrid `referenceWeight`, which blends each patch
+ * score with its nearest distance to the category's normal references where the run gives some.
  *
  * No image-level re-scoring: the research's simple one (mean of the max-of-map of an image's 3
  * nearest images by global feature) lowered MVTec image AUROC from 88.8 to 76.6 (with 9-14
@@ -38,6 +42,7 @@
 import { localMeanHwc, normaliseCells, type HwcGrid } from '../../models/backbones/features.js';
 import type { FeatureGrid } from '../../models/backbones/types.js';
 import { UserError } from '../../util/errors.js';
+import { quantile } from '../../util/numeric.js';
 import { mulberry32, sampleWithoutReplacement } from '../../util/random.js';
 import { concatPatchSets, type PatchSet } from '../components/patch-distance.js';
 import { applyPca, fitPca, type Pca } from '../components/pca.js';
@@ -59,6 +64,8 @@ export interface MutualOptions {
   referenceWeight: number;
   /** Fraction of the pool's patches, highest first-pass scores, that no image may match at a second pass (config mutual.mask; 0 = one pass). */
   mask?: number;
+  /** Per layer and kernel, scores as (d - median) / (q90 - median) of the pool's own scores before the mean (config mutual.normalise). */
+  normalise?: boolean;
   seed: number;
   map: MapOptions;
 }
@@ -320,4 +327,40 @@ export function maskPool(pool: MutualPool, memberScores: readonly ScaleScores[][
     });
   });
   return { pool: { ...pool, blocks }, masked: total ? masked / total : 0 };
+}
+
+/** Where a (layer, kernel)'s scores sit in its pool: the median, and the spread up to the 0.9 quantile. */
+export interface PartNorm {
+  median: number;
+  spread: number;
+}
+
+/**
+ * The normalisation of one (layer, kernel) from its pool members' scores. Median and 0.9 quantile
+ * rather than fewshot's mean and 0.999 quantile of its references: the pool holds the anomalous
+ * images too, whose patches fill the upper tail.
+ */
+export function partNorm(scores: readonly Float32Array[]): PartNorm {
+  const all = new Float32Array(scores.reduce((n, s) => n + s.length, 0));
+  let off = 0;
+  for (const s of scores) {
+    all.set(s, off);
+    off += s.length;
+  }
+  const median = quantile(all, 0.5);
+  return { median, spread: Math.max(1e-6, quantile(all, 0.9) - median) };
+}
+
+/** Per (layer, kernel) norms from the pool members' `mutualScores` (pool order). */
+export function poolNorms(memberScores: readonly ScaleScores[][]): PartNorm[] {
+  return memberScores[0].map((_, s) => partNorm(memberScores.map((parts) => parts[s].scores)));
+}
+
+/** Each part's scores as (d - median) / spread of its norm (new arrays; `norms` in the parts' order). */
+export function normalisedParts(parts: readonly ScaleScores[], norms: readonly PartNorm[]): ScaleScores[] {
+  if (parts.length !== norms.length) throw new Error(`normalisedParts: ${parts.length} parts, ${norms.length} norms`);
+  return parts.map((p, s) => {
+    const inv = 1 / norms[s].spread;
+    return { ...p, scores: Float32Array.from(p.scores, (v) => (v - norms[s].median) * inv) };
+  });
 }

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../src/datasets/index.js';
 import type { Sample } from '../../../src/datasets/types.js';
 import { loadMask } from '../../../src/image/io.js';
-import { blendWithReferences, buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, keptCount, mapMaximum, maskPool, patchMaskOf, rowMinimum, meanOfSmallest, mutualScores, upperQuantile, type MutualOptions } from '../../../src/methods/mutual/algorithm.js';
+import { blendWithReferences, buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, keptCount, mapMaximum, maskPool, normalisedParts, partNorm, patchMaskOf, poolNorms, rowMinimum, meanOfSmallest, mutualScores, upperQuantile, type MutualOptions } from '../../../src/methods/mutual/algorithm.js';
 import type { FeatureGrid } from '../../../src/models/backbones/types.js';
 import { maskedImageBlock, nearestPerImage, prepareImageBlock } from '../../../src/methods/mutual/search.js';
 import { auroc } from '../../../src/metrics/auroc.js';
@@ -202,6 +202,33 @@ describe('mutual scoring, pure parts', () => {
     const none = maskPool(pool, first, 0);
     expect(none.masked).toBe(0);
     expect(Array.from((await pass(none.pool))[5][0].scores)).toEqual(Array.from(first[5][0].scores));
+  });
+
+  it('normalising each part by its pool gives a quiet layer its say beside a noisy one', () => {
+    const rnd = mulberry32(4);
+    const grid = { gridWidth: 10, gridHeight: 1, coverWidth: 160, coverHeight: 16 };
+    // Layer a: scores spread over ~1; layer b: ~0.01, with an anomaly of 10 spreads at patch 3 of image 0.
+    const member = (i: number) => {
+      const a = Float32Array.from({ length: 10 }, () => rnd());
+      const b = Float32Array.from({ length: 10 }, (_, p) => 0.5 + 0.01 * rnd() + (i === 0 && p === 3 ? 0.1 : 0));
+      return [{ name: 'a', scores: a, grid }, { name: 'b', scores: b, grid }];
+    };
+    const members = Array.from({ length: 6 }, (_, i) => member(i));
+    const argmaxOfMean = (parts: { scores: Float32Array }[]) => {
+      const m = parts[0].scores.map((v, p) => (v + parts[1].scores[p]) / 2);
+      return m.indexOf(Math.max(...m));
+    };
+    const norms = poolNorms(members);
+    const n = normalisedParts(members[0], norms);
+    expect(argmaxOfMean(n)).toBe(3);
+    // The raw mean follows layer a's noise instead.
+    expect(argmaxOfMean(members[0])).toBe(members[0][0].scores.indexOf(Math.max(...members[0][0].scores)));
+    expect(argmaxOfMean(members[0])).not.toBe(3);
+    // Median to 0, 0.9 quantile to 1.
+    const norm = partNorm([Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])]);
+    expect(norm.median).toBeCloseTo(5, 6);
+    expect(norm.spread).toBeCloseTo(4, 6);
+    expect(Array.from(normalisedParts([{ name: 'x', scores: Float32Array.from([5, 9]), grid }], [norm])[0].scores)).toEqual([0, 1]);
   });
 
   it('hybrid: normal references reveal a defect that every test image shares', async () => {
