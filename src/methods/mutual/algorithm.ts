@@ -12,7 +12,10 @@
  * to the patches of j; the patch score is the mean of the smallest `keep` fraction of the d_j(p)
  * (at least one): a defect shared by a few images still scores high against the others. The
  * image's map is the mean of its (layer, kernel) maps (score-map.ts, equal weights), smoothed as
- * the few-shot map, then refined with SAM as `fewshot` does.
+ * the few-shot map, then refined with SAM as `fewshot` does. With `normalise`, each (layer,
+ * kernel)'s scores are first placed by its own pool's scores, (d - median) / (q90 - median), so
+ * that a layer whose distances spread widely does not drown one whose anomalies stand out by
+ * fewer absolute units (fewshot does the same with its references' leave-one-out scores).
  *
  * Compared images: a pool member against the other pool members, any other image against
  * max_compared pool members. The pool is chosen from the test set alone (seeded), so every image
