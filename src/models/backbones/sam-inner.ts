@@ -21,7 +21,7 @@ import { resizedShape } from '../sam/transforms.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { hashJson } from '../../util/hash.js';
 import { npyParts } from '../../util/npy.js';
-import type { EncoderScale, SamInnerEntry } from './entries.js';
+import { SAM_EMBEDDING_TENSOR, type EncoderScale, type SamInnerEntry } from './entries.js';
 import type { HwcGrid } from './features.js';
 import { scaleGridOrt } from './scale-grid-ort.js';
 import type { Backbone, FeatureGrid } from './types.js';
@@ -84,7 +84,8 @@ export class SamInnerBackbone implements Backbone {
     readonly sam: SamModel,
     private readonly cache?: DiskCache,
   ) {
-    this.tensors = [...new Set(entry.scales.map((s) => s.tensor))];
+    // The embedding is the encoder's own output: every pass returns it, no tensor to expose.
+    this.tensors = [...new Set(entry.scales.map((s) => s.tensor).filter((t) => t !== SAM_EMBEDDING_TENSOR))];
     if (!entry.scales.some((s) => s.name === entry.primary)) throw new Error(`backbone '${entry.name}': primary scale '${entry.primary}' is not one of its scales`);
   }
 
@@ -122,9 +123,9 @@ export class SamInnerBackbone implements Backbone {
         });
       }
     }
-    const { inner } = await this.sam.encodeWithInner(image, this.tensors);
+    const { embedding, inner } = await this.sam.encodeWithInner(image, this.tensors);
     const grids: FeatureGrid[] = [];
-    for (const s of scales) grids.push(await scaleGrid(inner[s.tensor], s, image, resized));
+    for (const s of scales) grids.push(await scaleGrid(s.tensor === SAM_EMBEDDING_TENSOR ? embedding : inner[s.tensor], s, image, resized));
     // Written from the grids' own buffers (no copy): FeatureGrid data is not changed after extraction.
     if (this.cache) for (let i = 0; i < grids.length; i++) await this.cache.setBytes(FEATURE_NAMESPACE, keys[i], npyParts(grids[i].data, [grids[i].gridHeight, grids[i].gridWidth, grids[i].dim]));
     return grids;

@@ -1,0 +1,83 @@
+/**
+ * Exposure matching (config `fewshot.exposure`): a line's lighting or camera gain drifts between
+ * the day the references were taken and the day a part is tested, and the encoder's features move
+ * with it: a uniformly brighter normal part then differs from every reference everywhere (on
+ * the `brightness` stress set capsule's image AUROC fell to 0). Each image, references included,
+ * is mapped by an affine transform v' = a v + b so that its value statistics equal the
+ * references' pooled ones, before the encoder sees it.
+ *
+ * - 'gain': one a, b for all three channels, from the mean and standard deviation of all the
+ *   image's values. It undoes a change of gain and offset exactly (up to clipping), and keeps
+ *   the ratios between channels, so a colour defect stays a colour defect.
+ * - 'channel': a, b per channel (the classic colour transfer of first and second moments); it
+ *   also undoes a white-balance drift, and can partly normalise away a large colour defect.
+ *
+ * The gain is kept within [1 / MAX_GAIN, MAX_GAIN]: a nearly flat image (std near 0) would
+ * otherwise have its sensor noise stretched to the references' contrast.
+ */
+import type { RgbImage } from '../../image/types.js';
+
+export const EXPOSURE_MODES = ['none', 'gain', 'channel'] as const;
+export type ExposureMode = (typeof EXPOSURE_MODES)[number];
+
+/** Per-channel mean and standard deviation of 8-bit values, and the same over all channels. */
+export interface ExposureStats {
+  mean: [number, number, number];
+  std: [number, number, number];
+  allMean: number;
+  allStd: number;
+}
+
+export const MAX_GAIN = 2;
+
+/** Value statistics of one or more images pooled (every pixel of every image counts once). */
+export function exposureStats(images: readonly RgbImage[]): ExposureStats {
+  if (images.length === 0) throw new Error('exposureStats: no images');
+  const sum = [0, 0, 0];
+  const sq = [0, 0, 0];
+  let n = 0;
+  for (const img of images) {
+    const d = img.data;
+    for (let i = 0; i < d.length; i += 3) {
+      for (let c = 0; c < 3; c++) {
+        const v = d[i + c];
+        sum[c] += v;
+        sq[c] += v * v;
+      }
+    }
+    n += d.length / 3;
+  }
+  const mean = sum.map((s) => s / n) as [number, number, number];
+  const std = sq.map((s, c) => Math.sqrt(Math.max(0, s / n - mean[c] * mean[c]))) as [number, number, number];
+  const allMean = (sum[0] + sum[1] + sum[2]) / (3 * n);
+  const allStd = Math.sqrt(Math.max(0, (sq[0] + sq[1] + sq[2]) / (3 * n) - allMean * allMean));
+  return { mean, std, allMean, allStd };
+}
+
+/** The per-channel affine maps (a, b) that take `source` statistics to `target`'s under a mode. */
+export function exposureTransform(source: ExposureStats, target: ExposureStats, mode: Exclude<ExposureMode, 'none'>): Array<{ a: number; b: number }> {
+  const fit = (srcMean: number, srcStd: number, dstMean: number, dstStd: number) => {
+    const a = Math.min(MAX_GAIN, Math.max(1 / MAX_GAIN, srcStd > 1e-6 ? dstStd / srcStd : 1));
+    return { a, b: dstMean - a * srcMean };
+  };
+  if (mode === 'gain') {
+    const t = fit(source.allMean, source.allStd, target.allMean, target.allStd);
+    return [t, t, t];
+  }
+  return [0, 1, 2].map((c) => fit(source.mean[c], source.std[c], target.mean[c], target.std[c]));
+}
+
+/** The image with its exposure matched to `target` (a new image; 'none' returns it unchanged). */
+export function matchExposure(image: RgbImage, target: ExposureStats, mode: ExposureMode): RgbImage {
+  if (mode === 'none') return image;
+  const t = exposureTransform(exposureStats([image]), target, mode);
+  const lut = t.map(({ a, b }) => Uint8Array.from({ length: 256 }, (_, v) => Math.max(0, Math.min(255, Math.round(a * v + b)))));
+  const src = image.data;
+  const out = new Uint8Array(src.length);
+  for (let i = 0; i < src.length; i += 3) {
+    out[i] = lut[0][src[i]];
+    out[i + 1] = lut[1][src[i + 1]];
+    out[i + 2] = lut[2][src[i + 2]];
+  }
+  return { width: image.width, height: image.height, data: out };
+}
