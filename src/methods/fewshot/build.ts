@@ -86,9 +86,10 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
         ...(options.augment === 'none' ? {} : { augment: options.augment }),
         ...(references.length === 1 ? { single: options.singleReference } : {}),
         ...(exposure ? { exposure: exposureMode } : {}),
+        ...(options.weighting === 'equal' ? {} : { weighting: options.weighting }),
       });
       const time = ctx ? <T>(name: string, fn: () => Promise<T>) => ctx.timer.time(name, fn) : undefined;
-      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), cache, time });
+      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), weighting: options.weighting, cache, time });
       const bank = resources ? await resources.memo(`fewshot-bank\0${bankKey}`, build, bankBytes) : await build();
       const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey, exposure };
       return {
@@ -100,7 +101,7 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
           threshold_policy: config.fewshot.threshold,
           category_threshold: memory.categoryThreshold,
           // Per scale: bank rows kept of all, PCA dims, and the normalisation (multi-scale backbones).
-          scales: bank.scales.map((s) => ({ name: s.name, rows: s.rows, kept: s.kept, ...(s.pca ? { pca: s.pca.dims } : {}), ...(s.norm ? { loo_mean: s.norm.mean, loo_q999: s.norm.q999 } : {}) })),
+          scales: bank.scales.map((s) => ({ name: s.name, rows: s.rows, kept: s.kept, ...(s.pca ? { pca: s.pca.dims } : {}), ...(s.norm ? { loo_mean: s.norm.mean, loo_q999: s.norm.q999 } : {}), ...(s.weight !== 1 ? { weight: s.weight } : {}) })),
           coreset_ms: Math.round(bank.coresetMs),
         },
       };

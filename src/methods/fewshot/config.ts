@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { BaseConfig } from '../../config/schema.js';
 import { mapSettingsShape } from '../components/map-settings.js';
 import { EXPOSURE_MODES } from './exposure.js';
+import { SCALE_WEIGHTINGS } from './scale-weights.js';
 
 /** The few-shot methods (src/methods/fewshot): backbone, threshold, prompts, SAM refinement, map. */
 export const fewshotSchema = z
@@ -35,6 +36,10 @@ export const fewshotSchema = z
       .enum(['refuse', 'flip', 'rot90'])
       .default('flip')
       .describe("with k = 1: stand-ins for the missing references, so that the per-scale normalisation and the adaptive threshold have leave-one-out scores: 'flip' the reference's two mirror images and half turn, 'rot90' its three quarter turns, each a reference of its own; 'refuse': one reference keeps raw distances (the adaptive threshold then refuses)"),
+    scale_weights: z
+      .enum(SCALE_WEIGHTINGS)
+      .default('equal')
+      .describe("weights of a multi-scale backbone's normalised scales, per category from the references' leave-one-out scores: 'equal' the plain average, 'loo-max' each scale by 1 / the median of the references' largest normalised leave-one-out score"),
     exposure: z
       .enum(EXPOSURE_MODES)
       .default('none')
