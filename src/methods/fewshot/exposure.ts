@@ -14,13 +14,17 @@
  * - 'quantile': one a, b for all channels as 'gain', from the 5 %, 50 % and 95 % quantiles of
  *   all values instead of mean and spread (a = ratio of the 5-95 % ranges, b from the medians):
  *   a small dark or bright defect moves a quantile far less than it moves the spread.
+ * - 'histogram': one monotone look-up table for all channels that maps the image's value
+ *   distribution onto the references' (histogram matching). It is not limited to an affine map,
+ *   so it also places the values of an image whose shadows or highlights were clipped (a dark
+ *   part under a negative offset) where the references have them.
  *
  * The gain is kept within [1 / MAX_GAIN, MAX_GAIN]: a nearly flat image (std near 0) would
  * otherwise have its sensor noise stretched to the references' contrast.
  */
 import type { RgbImage } from '../../image/types.js';
 
-export const EXPOSURE_MODES = ['none', 'gain', 'channel', 'quantile'] as const;
+export const EXPOSURE_MODES = ['none', 'gain', 'channel', 'quantile', 'histogram'] as const;
 export type ExposureMode = (typeof EXPOSURE_MODES)[number];
 
 /** Per-channel mean and standard deviation of 8-bit values, and the same over all channels. */
@@ -31,6 +35,8 @@ export interface ExposureStats {
   allStd: number;
   /** 5 %, 50 % and 95 % quantiles of all values (lower value of the 256-bin histogram). */
   allQuantiles: [number, number, number];
+  /** Share of all values at each level 0..255 (sums to 1). */
+  histogram: Float64Array;
 }
 
 export const MAX_GAIN = 2;
@@ -64,11 +70,31 @@ export function exposureStats(images: readonly RgbImage[]): ExposureStats {
     for (let v = 0; v < 256; v++) if ((acc += hist[v]) >= want) return v;
     return 255;
   };
-  return { mean, std, allMean, allStd, allQuantiles: [q(0.05), q(0.5), q(0.95)] };
+  const histogram = hist.map((h) => h / (3 * n));
+  return { mean, std, allMean, allStd, allQuantiles: [q(0.05), q(0.5), q(0.95)], histogram };
 }
 
-/** The per-channel affine maps (a, b) that take `source` statistics to `target`'s under a mode. */
-export function exposureTransform(source: ExposureStats, target: ExposureStats, mode: Exclude<ExposureMode, 'none'>): Array<{ a: number; b: number }> {
+/**
+ * Histogram matching: level v goes to the lowest target level whose cumulative share reaches the
+ * source's cumulative share at the middle of v's bin (so a level holding much of the image maps to
+ * the middle of the target range it has to cover, not to its start).
+ */
+export function matchingTable(source: Float64Array, target: Float64Array): Uint8Array {
+  const lut = new Uint8Array(256);
+  let below = 0;
+  let u = 0;
+  let cdfT = target[0];
+  for (let v = 0; v < 256; v++) {
+    const want = below + source[v] / 2;
+    while (u < 255 && cdfT < want - 1e-12) cdfT += target[++u];
+    lut[v] = u;
+    below += source[v];
+  }
+  return lut;
+}
+
+/** The per-channel affine maps (a, b) that take `source` statistics to `target`'s under an affine mode. */
+export function exposureTransform(source: ExposureStats, target: ExposureStats, mode: Exclude<ExposureMode, 'none' | 'histogram'>): Array<{ a: number; b: number }> {
   const fit = (srcMean: number, srcStd: number, dstMean: number, dstStd: number) => {
     const a = Math.min(MAX_GAIN, Math.max(1 / MAX_GAIN, srcStd > 1e-6 ? dstStd / srcStd : 1));
     return { a, b: dstMean - a * srcMean };
@@ -89,8 +115,14 @@ export function exposureTransform(source: ExposureStats, target: ExposureStats, 
 /** The image with its exposure matched to `target` (a new image; 'none' returns it unchanged). */
 export function matchExposure(image: RgbImage, target: ExposureStats, mode: ExposureMode): RgbImage {
   if (mode === 'none') return image;
-  const t = exposureTransform(exposureStats([image]), target, mode);
-  const lut = t.map(({ a, b }) => Uint8Array.from({ length: 256 }, (_, v) => Math.max(0, Math.min(255, Math.round(a * v + b)))));
+  const source = exposureStats([image]);
+  let lut: Uint8Array[];
+  if (mode === 'histogram') {
+    const one = matchingTable(source.histogram, target.histogram);
+    lut = [one, one, one];
+  } else {
+    lut = exposureTransform(source, target, mode).map(({ a, b }) => Uint8Array.from({ length: 256 }, (_, v) => Math.max(0, Math.min(255, Math.round(a * v + b)))));
+  }
   const src = image.data;
   const out = new Uint8Array(src.length);
   for (let i = 0; i < src.length; i += 3) {

@@ -1,6 +1,6 @@
 /**
  * Exposure matching (fewshot.exposure): an image whose gain and offset changed is mapped back to
- * its references' statistics, 'gain' and 'quantile' with one transform for all channels, 'channel' per channel;
+ * its references' statistics, 'gain', 'quantile' and 'histogram' with one transform for all channels, 'channel' per channel;
  * the gain is bounded, and 'none' leaves the image alone.
  */
 import { describe, expect, it } from 'vitest';
@@ -85,6 +85,20 @@ describe('exposure matching', () => {
       return sum / out.length;
     };
     expect(moved('quantile')).toBeLessThan(moved('gain') / 2);
+  });
+
+  it("'histogram' maps an image onto itself unchanged, undoes a gain and offset, and places clipped shadows where the references have them", () => {
+    const ref = texture(11, 64, 64);
+    const target = exposureStats([ref]);
+    expect(maxAbsDiff(matchExposure(ref, target, 'histogram').data, ref.data)).toBeLessThanOrEqual(1);
+    expect(maxAbsDiff(matchExposure(adjustBrightness(ref, 0.8, 25), target, 'histogram').data, ref.data)).toBeLessThanOrEqual(3);
+    // An offset of -90 clips the darkest values to 0; the matched image's mean and spread are the reference's again.
+    const clipped = adjustBrightness(ref, 1, -90);
+    const before = exposureStats([clipped]);
+    expect(before.histogram[0]).toBeGreaterThan(0.05);
+    const after = exposureStats([matchExposure(clipped, target, 'histogram')]);
+    expect(Math.abs(after.allMean - target.allMean)).toBeLessThan(2);
+    expect(Math.abs(after.allStd - target.allStd)).toBeLessThan(2);
   });
 
   it('bounds the gain, so a flat image keeps its noise at a bounded scale', () => {
