@@ -34,7 +34,9 @@ const { values } = parseArgs({
 });
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : (100 * v).toFixed(1));
 const root = join(values.work!, 'data');
+// The generated files and this script's runs are rebuilt each time (the cache stays, keyed by content).
 await rm(root, { recursive: true, force: true });
+await rm(join(values.work!, 'runs'), { recursive: true, force: true });
 await mkdir(root, { recursive: true });
 await writeFineTextureSet(root, Number(values.seed), Number(values.size), { train: Number(values.train), testGood: Number(values.good), anomalous: Number(values.anomalous), strength: Number(values.strength) });
 const modelsDir = await sharedModelsDir();

@@ -24,7 +24,7 @@ import { npyParts } from '../../util/npy.js';
 import { fewshotCategoryFromBank, fewshotOptionsFrom, type FewshotCategory } from './algorithm.js';
 import { refineWithSam } from '../components/map-to-masks.js';
 import { referenceCopies, singleReferenceStandIns } from './augment.js';
-import { exposureStats, matchExposure, type ExposureStats } from './exposure.js';
+import { matchExposure, referenceExposure, type ExposureStats } from './exposure.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
@@ -73,7 +73,7 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
 
   const model: AnomalyMapModel<KeyedCategory> = {
     async prepare(given, ctx) {
-      const exposure = exposureMode === 'none' ? null : exposureStats(given);
+      const exposure = exposureMode === 'none' ? null : referenceExposure(given);
       const references = exposure ? given.map((r) => matchExposure(r, exposure, exposureMode)) : given;
       const bankKey = hashJson({
         v: RAW_MAP_VERSION,

@@ -43,7 +43,7 @@ export const fewshotSchema = z
     exposure: z
       .enum(EXPOSURE_MODES)
       .default('none')
-      .describe("before the encoder, each image (references too) gets an affine value map to the references' pooled statistics: 'gain' one gain and offset for all channels (mean and std of all values), 'channel' per channel, 'quantile' one for all channels from the 5/50/95 % quantiles, 'histogram' one look-up table for all channels matching the value histogram; 'none' = as it is"),
+      .describe("before the encoder, each image (references too) gets an affine value map to the references' pooled statistics: 'gain' one gain and offset for all channels (mean and std of all values), 'range' the same but only as far as the edge of the range of the references' own means and spreads (an image exposed like a reference is left alone), 'channel' per channel, 'quantile' one for all channels from the 5/50/95 % quantiles, 'histogram' one look-up table for all channels matching the value histogram; 'none' = as it is"),
     pca: z
       .number()
       .int()

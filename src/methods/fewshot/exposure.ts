@@ -9,6 +9,11 @@
  * - 'gain': one a, b for all three channels, from the mean and standard deviation of all the
  *   image's values. It undoes a change of gain and offset exactly (up to clipping), and keeps
  *   the ratios between channels, so a colour defect stays a colour defect.
+ * - 'range': one a, b for all channels as 'gain', but moving the image's mean and spread only as
+ *   far as the nearest edge of the range the references' own means and spreads cover: an image
+ *   exposed like one of the references is left as it is (the references always are), so the
+ *   natural exposure variation of a line, and a defect that changes the brightness of a large
+ *   part of a normal-looking image, are not corrected away.
  * - 'channel': a, b per channel (the classic colour transfer of first and second moments); it
  *   also undoes a white-balance drift, and can partly normalise away a large colour defect.
  * - 'quantile': one a, b for all channels as 'gain', from the 5 %, 50 % and 95 % quantiles of
@@ -24,7 +29,7 @@
  */
 import type { RgbImage } from '../../image/types.js';
 
-export const EXPOSURE_MODES = ['none', 'gain', 'channel', 'quantile', 'histogram'] as const;
+export const EXPOSURE_MODES = ['none', 'gain', 'range', 'channel', 'quantile', 'histogram'] as const;
 export type ExposureMode = (typeof EXPOSURE_MODES)[number];
 
 /** Per-channel mean and standard deviation of 8-bit values, and the same over all channels. */
@@ -37,6 +42,15 @@ export interface ExposureStats {
   allQuantiles: [number, number, number];
   /** Share of all values at each level 0..255 (sums to 1). */
   histogram: Float64Array;
+  /** Lowest and highest mean and spread of all values over the images one at a time (referenceExposure). */
+  range?: { mean: [number, number]; std: [number, number] };
+}
+
+/** The references' pooled statistics with the range of their per-image means and spreads. */
+export function referenceExposure(images: readonly RgbImage[]): ExposureStats {
+  const each = images.map((i) => exposureStats([i]));
+  const span = (xs: number[]): [number, number] => [Math.min(...xs), Math.max(...xs)];
+  return { ...exposureStats(images), range: { mean: span(each.map((e) => e.allMean)), std: span(each.map((e) => e.allStd)) } };
 }
 
 export const MAX_GAIN = 2;
@@ -95,10 +109,16 @@ export function matchingTable(source: Float64Array, target: Float64Array): Uint8
 
 /** The per-channel affine maps (a, b) that take `source` statistics to `target`'s under an affine mode. */
 export function exposureTransform(source: ExposureStats, target: ExposureStats, mode: Exclude<ExposureMode, 'none' | 'histogram'>): Array<{ a: number; b: number }> {
+  const clamp = (v: number, [lo, hi]: [number, number]) => Math.min(hi, Math.max(lo, v));
   const fit = (srcMean: number, srcStd: number, dstMean: number, dstStd: number) => {
     const a = Math.min(MAX_GAIN, Math.max(1 / MAX_GAIN, srcStd > 1e-6 ? dstStd / srcStd : 1));
     return { a, b: dstMean - a * srcMean };
   };
+  if (mode === 'range') {
+    if (!target.range) throw new Error("exposure 'range' needs the references' range (referenceExposure)");
+    const t = fit(source.allMean, source.allStd, clamp(source.allMean, target.range.mean), clamp(source.allStd, target.range.std));
+    return [t, t, t];
+  }
   if (mode === 'quantile') {
     const [s5, s50, s95] = source.allQuantiles;
     const [t5, t50, t95] = target.allQuantiles;
