@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import type { RgbImage } from '../../../src/image/types.js';
-import { exposureStats, exposureTransform, matchExposure, MAX_GAIN } from '../../../src/methods/fewshot/exposure.js';
+import { exposureStats, exposureTransform, matchExposure, MAX_GAIN, referenceExposure } from '../../../src/methods/fewshot/exposure.js';
 import { adjustBrightness } from '../../../src/synth/stress.js';
 import { mulberry32 } from '../../../src/util/random.js';
 
@@ -99,6 +99,16 @@ describe('exposure matching', () => {
     const after = exposureStats([matchExposure(clipped, target, 'histogram')]);
     expect(Math.abs(after.allMean - target.allMean)).toBeLessThan(2);
     expect(Math.abs(after.allStd - target.allStd)).toBeLessThan(2);
+  });
+
+  it("'range' leaves an image exposed like a reference alone and moves one outside only to the range's edge", () => {
+    const refs = [texture(20), adjustBrightness(texture(21), 1, 10), adjustBrightness(texture(22), 1, -10)];
+    const target = referenceExposure(refs);
+    for (const r of refs) expect(matchExposure(r, target, 'range').data).toEqual(r.data);
+    const bright = adjustBrightness(texture(23), 1, 40);
+    const moved = exposureStats([matchExposure(bright, target, 'range')]);
+    expect(Math.abs(moved.allMean - target.range!.mean[1])).toBeLessThan(1);
+    expect(moved.allMean).toBeLessThan(exposureStats([bright]).allMean - 20);
   });
 
   it('bounds the gain, so a flat image keeps its noise at a bounded scale', () => {
