@@ -13,6 +13,7 @@ import { CONFIG_BASE_DEFAULTS } from '../../config/schema.js';
 import type { RgbImage } from '../../image/types.js';
 import type { Backbone } from '../../models/backbones/types.js';
 import { mapToMasksOptionsFrom, refineWithSam, type MapToMasksOptions } from '../components/map-to-masks.js';
+import type { AlignMode } from './alignment.js';
 import { singleReferenceStandIns, type AugmentMode, type SingleReferenceMode } from './augment.js';
 import { FEWSHOT_DEFAULTS, type FewshotConfig } from './config.js';
 import { categoryThreshold, prepareMemoryBank, scoreQuery, type BankOptions, type CoresetSettings, type MemoryBank } from './memory-bank.js';
@@ -34,6 +35,8 @@ export interface FewshotOptions extends MapToMasksOptions {
   augment: AugmentMode;
   /** Stand-ins for the missing references at k = 1 (config fewshot.single_reference). */
   singleReference: SingleReferenceMode;
+  /** Test images turned back into the references' pose (config fewshot.align). */
+  align: AlignMode;
 }
 
 /** The options of a config's `fewshot` and `sam` sections (every default is the schema's). */
@@ -45,6 +48,7 @@ export function fewshotOptionsFrom(f: FewshotConfig, sam: SamConfig = CONFIG_BAS
     int8: f.search_int8,
     augment: f.augment,
     singleReference: f.single_reference,
+    align: f.align,
   };
 }
 

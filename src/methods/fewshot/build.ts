@@ -23,6 +23,7 @@ import { hashJson } from '../../util/hash.js';
 import { npyParts } from '../../util/npy.js';
 import { fewshotCategoryFromBank, fewshotOptionsFrom, type FewshotCategory } from './algorithm.js';
 import { refineWithSam } from '../components/map-to-masks.js';
+import { categoryPoses, imageAlignment, scoreInReferencePose, type CategoryPoses } from './alignment.js';
 import { referenceCopies, singleReferenceStandIns } from './augment.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
@@ -30,9 +31,11 @@ import { timedBackbone } from '../components/timed-backbone.js';
 
 /** Bumped whenever the raw map's computation changes, so stale cached maps are never reused. */
 const RAW_MAP_VERSION = 4;
+/** Bumped whenever the alignment's estimate or rule changes (keys only banks with alignment on). */
+const ALIGN_VERSION = 1;
 
 /** The category state with the identity of its bank (backbone, references, map options). */
-type KeyedCategory = FewshotCategory & { bankKey: string };
+type KeyedCategory = FewshotCategory & { bankKey: string; poses: CategoryPoses | null };
 
 function bankBytes(b: MemoryBank): number {
   return b.scales.reduce((n, s) => n + s.prepared.n * s.prepared.dim * 4, 0) + b.referenceScores.byteLength;
@@ -69,11 +72,13 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
         int8: options.int8,
         ...(options.augment === 'none' ? {} : { augment: options.augment }),
         ...(references.length === 1 ? { single: options.singleReference } : {}),
+        ...(options.align === 'none' ? {} : { align: options.align, alignVersion: ALIGN_VERSION }),
       });
       const time = ctx ? <T>(name: string, fn: () => Promise<T>) => ctx.timer.time(name, fn) : undefined;
       const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), cache, time });
       const bank = resources ? await resources.memo(`fewshot-bank\0${bankKey}`, build, bankBytes) : await build();
-      const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey };
+      const poses = options.align === 'turn' ? categoryPoses(references) : null;
+      const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey, poses };
       return {
         memory,
         notes: {
@@ -84,11 +89,12 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
           // Per scale: bank rows kept of all, PCA dims, and the normalisation (multi-scale backbones).
           scales: bank.scales.map((s) => ({ name: s.name, rows: s.rows, kept: s.kept, ...(s.pca ? { pca: s.pca.dims } : {}), ...(s.norm ? { loo_mean: s.norm.mean, loo_q999: s.norm.q999 } : {}) })),
           coreset_ms: Math.round(bank.coresetMs),
+          ...(poses ? { align: { applies: poses.applies, reference_axis_spread: Math.round(poses.referenceSpread) } } : {}),
         },
       };
     },
     async score(image, memory) {
-      const compute = () => scoreQuery(features, memory.bank, image);
+      const compute = () => scoreInReferencePose(image, memory.poses ? imageAlignment(image, memory.poses).pose : null, (img) => scoreQuery(features, memory.bank, img));
       if (!cache) return compute();
       return cachedRawMap(cache, cache.key({ bank: memory.bankKey, image: hashRgb(image) }), image, compute);
     },
