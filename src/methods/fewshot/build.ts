@@ -31,7 +31,7 @@ import { timedBackbone } from '../components/timed-backbone.js';
 
 /** Bumped whenever the raw map's computation changes, so stale cached maps are never reused. */
 const RAW_MAP_VERSION = 4;
-/** Bumped whenever the alignment's estimate or rule changes (keys only banks with alignment on). */
+/** Bumped whenever the aligned scoring changes (keys only the maps of images scored in another pose). */
 const ALIGN_VERSION = 1;
 
 /** The category state with the identity of its bank (backbone, references, map options). */
@@ -72,7 +72,6 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
         int8: options.int8,
         ...(options.augment === 'none' ? {} : { augment: options.augment }),
         ...(references.length === 1 ? { single: options.singleReference } : {}),
-        ...(options.align === 'none' ? {} : { align: options.align, alignVersion: ALIGN_VERSION }),
       });
       const time = ctx ? <T>(name: string, fn: () => Promise<T>) => ctx.timer.time(name, fn) : undefined;
       const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), cache, time });
@@ -94,9 +93,11 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
       };
     },
     async score(image, memory) {
-      const compute = () => scoreInReferencePose(image, memory.poses ? imageAlignment(image, memory.poses).pose : null, (img) => scoreQuery(features, memory.bank, img));
+      // The map depends on the pose the image is scored in: an image left as it is shares its map with fewshot.align=none.
+      const pose = memory.poses ? imageAlignment(image, memory.poses).pose : null;
+      const compute = () => scoreInReferencePose(image, pose, (img) => scoreQuery(features, memory.bank, img));
       if (!cache) return compute();
-      return cachedRawMap(cache, cache.key({ bank: memory.bankKey, image: hashRgb(image) }), image, compute);
+      return cachedRawMap(cache, cache.key({ bank: memory.bankKey, image: hashRgb(image), ...(pose ? { pose, align: ALIGN_VERSION } : {}) }), image, compute);
     },
   };
   const refiner: MapRefiner<KeyedCategory> = {
