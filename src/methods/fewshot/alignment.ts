@@ -1,23 +1,31 @@
 /**
- * Object alignment (config `fewshot.align`): a test image whose object lies turned against the
- * references is turned (and shifted) back into their pose before its features are taken, and its
- * map is carried back to the image's own frame, so masks and metrics stay where the image is.
+ * Object alignment (config `fewshot.align`): a test image whose content lies turned against the
+ * references is turned (and shifted) back into a reference's pose before its features are taken,
+ * and its map is carried back to the image's own frame, so masks and metrics stay where the image
+ * is. Poses come from image/pose.ts (axes from the spectrum, half turn and shift from phase
+ * correlation).
  *
  * When it applies reads no label and no other test image:
- * - per category, from the references alone: their axes measured against each other agree
- *   within `agreeDegrees`. A line that shows its objects at one pose makes a turned test object
- *   out of place, and the estimate can see that pose; references at varied poses (metal nuts,
- *   plates) already give the bank turned patches, and textures whose orientation the estimate
- *   cannot read give scattered estimates, so both are left as they are;
- * - per image: its axis against each reference agrees across the references within the same
- *   `agreeDegrees` (an estimate that the references contradict is not trusted), and the turn to
- *   undo is at least `minTurnDegrees` (an image in the references' pose is never resampled).
+ * - per category, from the references alone, two modes:
+ *   'turn': the references' axes measured against each other agree within `agreeDegrees` (a line
+ *   that shows its objects at one pose); references at varied poses are left as they are.
+ *   'nearest': the references may lie at any poses, but their mutual turns must be consistent
+ *   (i against j within `agreeDegrees` of i against the first minus j against the first): an
+ *   estimate that reads the content gives consistent turns, one that reads noise (a texture with
+ *   no orientation) does not;
+ * - per image: its turn against each reference, carried to the first reference's frame, agrees
+ *   across the references within the same `agreeDegrees` (an estimate the references contradict
+ *   is not trusted); the image is turned to the reference whose pose is the nearest, and only when
+ *   that turn is at least `minTurnDegrees` (an image in a reference's pose is never resampled).
+ *   Where the references agree on the full turn (an object whose two ends differ), the turn and
+ *   that reference's shift are undone; where they agree only on the axis (a texture, or an object
+ *   that looks the same after a half turn), only the axis turn is, without a shift nothing measured.
  */
 import type { RgbImage } from '../../image/types.js';
 import { estimatePose, normaliseAngle, poseReference, type PoseEstimate, type PoseReference } from '../../image/pose.js';
 import { invertWarp, warpRgb, warpScalar, type Warp } from '../../image/warp.js';
 
-export const ALIGN_MODES = ['none', 'turn'] as const;
+export const ALIGN_MODES = ['none', 'turn', 'nearest'] as const;
 export type AlignMode = (typeof ALIGN_MODES)[number];
 
 export interface AlignmentRule {
@@ -29,9 +37,17 @@ export const DEFAULT_ALIGNMENT_RULE: AlignmentRule = { agreeDegrees: 10, minTurn
 
 export interface CategoryPoses {
   references: PoseReference[];
-  /** The category rule's verdict, and the widest spread of the references' mutual turns (degrees). */
+  /** Each reference's turn against the first (degrees; 0 for the first). */
+  offsets: number[];
+  /** The category rule's verdict. */
   applies: boolean;
+  /** Widest axis gap the rule measured ('turn': between references; 'nearest': between a mutual turn and the one the offsets imply). */
   referenceSpread: number;
+}
+
+/** Distance of two axes (degrees, 0..90): a turn and its half turn are one axis. */
+export function axisGap(a: number, b: number): number {
+  return Math.abs(normaliseAngle(2 * (a - b))) / 2;
 }
 
 /**
@@ -54,17 +70,19 @@ export function turnSpread(angles: readonly number[], period: 360 | 180 = 360): 
   return { mean, spread };
 }
 
-/**
- * The references' pose data and the category rule: every reference's axis measured against
- * every other's within `agreeDegrees` of none (axes, because a texture's half turn cannot be
- * read); at least two references.
- */
-export function categoryPoses(references: RgbImage[], rule: AlignmentRule = DEFAULT_ALIGNMENT_RULE): CategoryPoses {
+/** The references' pose data and the category rule of `mode` (see the file comment); at least two references. */
+export function categoryPoses(references: RgbImage[], mode: Exclude<AlignMode, 'none'> = 'turn', rule: AlignmentRule = DEFAULT_ALIGNMENT_RULE): CategoryPoses {
   const poses = references.map((r) => poseReference(r));
-  const mutual: number[] = [];
-  for (let i = 0; i < poses.length; i++) for (let j = 0; j < poses.length; j++) if (i !== j) mutual.push(estimatePose(poses[i], poses[j]).warp.angle);
-  const referenceSpread = mutual.reduce((m, a) => Math.max(m, Math.abs(normaliseAngle(2 * a)) / 2), 0);
-  return { references: poses, applies: poses.length >= 2 && referenceSpread <= rule.agreeDegrees, referenceSpread };
+  const offsets = poses.map((p, j) => (j === 0 ? 0 : estimatePose(p, poses[0]).warp.angle));
+  let referenceSpread = 0;
+  for (let i = 0; i < poses.length; i++) {
+    for (let j = 0; j < poses.length; j++) {
+      if (i === j) continue;
+      const measured = estimatePose(poses[i], poses[j]).warp.angle;
+      referenceSpread = Math.max(referenceSpread, axisGap(measured, mode === 'turn' ? 0 : offsets[i] - offsets[j]));
+    }
+  }
+  return { references: poses, offsets, applies: poses.length >= 2 && referenceSpread <= rule.agreeDegrees, referenceSpread };
 }
 
 export interface ImageAlignment {
@@ -74,28 +92,24 @@ export interface ImageAlignment {
   turns: number[];
 }
 
-/**
- * Whether and how one test image is aligned (see the file comment). Its turn is measured against
- * every reference; they must agree on the axis. Where they also agree on the full turn (an object
- * whose two ends differ), that turn and the best-matching reference's shift are undone; where they
- * agree only on the axis (a texture, or a symmetric object), only the axis turn is, without a
- * half turn or a shift that nothing measured.
- */
+/** Whether and how one test image is aligned (see the file comment for the rule). */
 export function imageAlignment(image: RgbImage, category: CategoryPoses, rule: AlignmentRule = DEFAULT_ALIGNMENT_RULE): ImageAlignment {
   if (!category.applies) return { pose: null, turns: [] };
   const test = poseReference(image);
   const estimates: PoseEstimate[] = category.references.map((r) => estimatePose(test, r));
   const turns = estimates.map((e) => e.warp.angle);
-  const axis = turnSpread(turns, 180);
+  // The test's turn against the first reference, as each reference sees it.
+  const seen = turns.map((t, j) => t + category.offsets[j]);
+  const axis = turnSpread(seen, 180);
   if (axis.spread > rule.agreeDegrees) return { pose: null, turns };
-  const full = turnSpread(turns, 360);
-  if (full.spread <= rule.agreeDegrees) {
-    if (Math.abs(full.mean) < rule.minTurnDegrees) return { pose: null, turns };
-    const best = estimates.reduce((a, e) => (e.peak > a.peak ? e : a));
-    return { pose: { angle: full.mean, dx: best.warp.dx, dy: best.warp.dy }, turns };
-  }
-  if (Math.abs(axis.mean) < rule.minTurnDegrees) return { pose: null, turns };
-  return { pose: { angle: axis.mean, dx: 0, dy: 0 }, turns };
+  const full = turnSpread(seen, 360);
+  const fullTurn = full.spread <= rule.agreeDegrees;
+  // The turn to each reference's pose; the nearest is undone.
+  const toEach = category.offsets.map((o) => (fullTurn ? normaliseAngle(full.mean - o) : normaliseAngle(2 * (axis.mean - o)) / 2));
+  let j = 0;
+  for (let i = 1; i < toEach.length; i++) if (Math.abs(toEach[i]) < Math.abs(toEach[j])) j = i;
+  if (Math.abs(toEach[j]) < rule.minTurnDegrees) return { pose: null, turns };
+  return { pose: fullTurn ? { angle: toEach[j], dx: estimates[j].warp.dx, dy: estimates[j].warp.dy } : { angle: toEach[j], dx: 0, dy: 0 }, turns };
 }
 
 /**

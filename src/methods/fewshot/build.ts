@@ -76,7 +76,7 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
       const time = ctx ? <T>(name: string, fn: () => Promise<T>) => ctx.timer.time(name, fn) : undefined;
       const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), cache, time });
       const bank = resources ? await resources.memo(`fewshot-bank\0${bankKey}`, build, bankBytes) : await build();
-      const poses = options.align === 'turn' ? categoryPoses(references) : null;
+      const poses = options.align === 'none' ? null : categoryPoses(references, options.align);
       const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey, poses };
       return {
         memory,

@@ -49,6 +49,16 @@ describe('turnSpread', () => {
 });
 
 describe('categoryPoses', () => {
+  it('does not apply where the references read as inconsistent turns', () => {
+    // Flat noise: no orientation to read, the mutual turns do not add up.
+    const noise = (seed: number): RgbImage => {
+      let v = seed * 7919 + 17;
+      const data = Uint8Array.from({ length: SIDE * SIDE * 3 }, () => ((v = (v * 16807) % 2147483647) % 60) + 100);
+      return { width: SIDE, height: SIDE, data };
+    };
+    expect(categoryPoses([noise(1), noise(2), noise(3), noise(4)], 'nearest').applies).toBe(false);
+  });
+
   it('applies when the references agree on a pose', () => {
     const poses = categoryPoses(references);
     expect(poses.applies).toBe(true);
@@ -87,6 +97,19 @@ describe('imageAlignment and scoreInReferencePose', () => {
     let off = 0;
     for (let i = 0; i < map.length; i++) off += Math.abs(map[i] - test.data[i * 3]);
     expect(off / map.length).toBeLessThan(8);
+  });
+
+  it("'nearest' takes references at varied poses and turns a test to the nearest one", () => {
+    const varied = categoryPoses([part(1), turned(part(2), 60), turned(part(3), -45), part(4)], 'nearest');
+    expect(varied.applies).toBe(true);
+    expect(Math.abs(varied.offsets[1] - 60)).toBeLessThanOrEqual(3);
+    expect(Math.abs(varied.offsets[2] + 45)).toBeLessThanOrEqual(3);
+    // Turned by 70 from the first reference: 10 from the second one's pose, the nearest.
+    const a = imageAlignment(turned(part(9), 70), varied);
+    expect(a.pose).not.toBeNull();
+    expect(Math.abs(a.pose!.angle - 10)).toBeLessThanOrEqual(3);
+    // In the second reference's pose already: left as it is.
+    expect(imageAlignment(turned(part(9), 61), varied).pose).toBeNull();
   });
 
   it('leaves every image alone where the category rule does not apply', () => {
