@@ -121,15 +121,35 @@ export function turnCorrelation(test: ReturnType<typeof turnSignature>, ref: Ret
   const { rings, angles } = test;
   if (ref.rings !== rings || ref.angles !== angles) throw new Error('turnCorrelation: signatures of different shapes');
   const out = new Float64Array(angles);
-  for (let s = 0; s < angles; s++) {
-    let c = 0;
-    for (let r = 0; r < rings; r++) {
-      const o = r * angles;
-      for (let a = 0; a < angles; a++) c += test.data[o + a] * ref.data[o + ((a - s + angles) % angles)];
+  // Each reference ring twice in a row, so that ref[a - s] is one index without a modulo.
+  const twice = new Float32Array(2 * angles);
+  const sums = new Float64Array(angles);
+  for (let r = 0; r < rings; r++) {
+    const o = r * angles;
+    twice.set(ref.data.subarray(o, o + angles), 0);
+    twice.set(ref.data.subarray(o, o + angles), angles);
+    for (let s = 0; s < angles; s++) {
+      let c = 0;
+      const base = angles - s;
+      for (let a = 0; a < angles; a++) c += test.data[o + a] * twice[base + a];
+      sums[s] += c;
     }
-    out[s] = c / rings;
   }
+  for (let s = 0; s < angles; s++) out[s] = sums[s] / rings;
   return out;
+}
+
+/** The Fourier transform of a windowed thumbnail. */
+export interface Spectrum {
+  re: Float64Array;
+  im: Float64Array;
+}
+
+export function spectrum(t: Thumbnail): Spectrum {
+  const re = windowed(t);
+  const im = new Float64Array(re.length);
+  fft2(re, im, t.size);
+  return { re, im };
 }
 
 /**
@@ -137,15 +157,11 @@ export function turnCorrelation(test: ReturnType<typeof turnSignature>, ref: Ret
  * the height of the normalised correlation peak (1 for an exact cyclic shift, near 0 for unrelated
  * content).
  */
-export function phaseCorrelation(a: Thumbnail, b: Thumbnail): { dx: number; dy: number; peak: number } {
+export function phaseCorrelation(a: Thumbnail, b: Thumbnail | Spectrum): { dx: number; dy: number; peak: number } {
   const n = a.size;
-  if (b.size !== n) throw new Error('phaseCorrelation: thumbnails of different sizes');
-  const ar = windowed(a);
-  const ai = new Float64Array(n * n);
-  const br = windowed(b);
-  const bi = new Float64Array(n * n);
-  fft2(ar, ai, n);
-  fft2(br, bi, n);
+  const { re: br, im: bi } = 're' in b ? b : spectrum(b);
+  if (br.length !== n * n) throw new Error('phaseCorrelation: thumbnails of different sizes');
+  const { re: ar, im: ai } = spectrum(a);
   for (let i = 0; i < n * n; i++) {
     // a * conj(b), normalised to unit magnitude.
     const re = ar[i] * br[i] + ai[i] * bi[i];
@@ -183,13 +199,14 @@ export interface PoseEstimate {
 export interface PoseReference {
   thumb: Thumbnail;
   signature: ReturnType<typeof turnSignature>;
+  spectrum: Spectrum;
 }
 
 export const POSE_THUMBNAIL = 128;
 
 export function poseReference(img: RgbImage, size = POSE_THUMBNAIL): PoseReference {
   const thumb = grayThumbnail(img, size);
-  return { thumb, signature: turnSignature(thumb) };
+  return { thumb, signature: turnSignature(thumb), spectrum: spectrum(thumb) };
 }
 
 /**
@@ -207,7 +224,7 @@ export function estimatePose(test: PoseReference, ref: PoseReference): PoseEstim
   for (const angle of [base, base - 180]) {
     // Turn the test back, then find how far the turned-back test is shifted from the reference.
     const back: Thumbnail = { ...test.thumb, data: warpScalar(test.thumb.data, test.thumb.size, test.thumb.size, { angle: -angle, dx: 0, dy: 0 }) };
-    const p = phaseCorrelation(back, ref.thumb);
+    const p = phaseCorrelation(back, ref.spectrum);
     if (!chosen || p.peak > chosen.peak) {
       const inThumb = composeWarps({ angle: 0, dx: p.dx, dy: p.dy }, { angle, dx: 0, dy: 0 });
       chosen = { warp: { angle: normaliseAngle(inThumb.angle), dx: inThumb.dx / test.thumb.scale, dy: inThumb.dy / test.thumb.scale }, peak: p.peak };

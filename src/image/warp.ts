@@ -82,6 +82,17 @@ export function warpRgb(img: RgbImage, p: Warp, fill: [number, number, number] |
     const y0 = Math.floor(sy);
     const fx = sx - x0;
     const fy = sy - y0;
+    if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {
+      // Inside the source: the same sums without the edge rule (most pixels of a warp).
+      const a = (y0 * w + x0) * 3;
+      const b = a + w * 3;
+      for (let c = 0; c < 3; c++) {
+        const top = data[a + c] * (1 - fx) + data[a + 3 + c] * fx;
+        const bottom = data[b + c] * (1 - fx) + data[b + 3 + c] * fx;
+        out[i * 3 + c] = Math.round(top * (1 - fy) + bottom * fy);
+      }
+      continue;
+    }
     for (let c = 0; c < 3; c++) {
       const top = at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx;
       const bottom = at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx;
@@ -108,6 +119,11 @@ export function warpScalar(values: Float32Array, width: number, height: number, 
     const y0 = Math.floor(sy);
     const fx = sx - x0;
     const fy = sy - y0;
+    if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
+      const a = y0 * width + x0;
+      out[i] = (values[a] * (1 - fx) + values[a + 1] * fx) * (1 - fy) + (values[a + width] * (1 - fx) + values[a + width + 1] * fx) * fy;
+      continue;
+    }
     out[i] = (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
   }
   return out;
