@@ -13,6 +13,7 @@ import { CONFIG_BASE_DEFAULTS } from '../../config/schema.js';
 import type { RgbImage } from '../../image/types.js';
 import type { Backbone } from '../../models/backbones/types.js';
 import { mapToMasksOptionsFrom, type MapToMasksOptions } from '../components/map-to-masks.js';
+import type { AlignMode } from './alignment.js';
 import { singleReferenceStandIns, type AugmentMode, type SingleReferenceMode } from './augment.js';
 import { FEWSHOT_DEFAULTS, type FewshotConfig } from './config.js';
 import type { ScaleWeighting } from './scale-weights.js';
@@ -37,6 +38,8 @@ export interface FewshotOptions extends MapToMasksOptions {
   singleReference: SingleReferenceMode;
   /** Weights of the scales in the average (config fewshot.scale_weights). */
   weighting: ScaleWeighting;
+  /** Test images turned back into the references' pose (config fewshot.align). */
+  align: AlignMode;
 }
 
 /** The options of a config's `fewshot` and `sam` sections (every default is the schema's). */
@@ -49,6 +52,7 @@ export function fewshotOptionsFrom(f: FewshotConfig, sam: SamConfig = CONFIG_BAS
     augment: f.augment,
     singleReference: f.single_reference,
     weighting: f.scale_weights,
+    align: f.align,
   };
 }
 

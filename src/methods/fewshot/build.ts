@@ -23,6 +23,7 @@ import { hashJson } from '../../util/hash.js';
 import { npyParts } from '../../util/npy.js';
 import { fewshotCategoryFromBank, fewshotOptionsFrom, type FewshotCategory } from './algorithm.js';
 import { refineWithSam } from '../components/map-to-masks.js';
+import { categoryPoses, imageAlignment, scoreInReferencePose, type CategoryPoses } from './alignment.js';
 import { referenceCopies, singleReferenceStandIns } from './augment.js';
 import { matchExposure, referenceExposure, type ExposureStats } from './exposure.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
@@ -31,12 +32,15 @@ import { timedBackbone } from '../components/timed-backbone.js';
 
 /** Bumped whenever the raw map's computation changes, so stale cached maps are never reused. */
 const RAW_MAP_VERSION = 4;
+/** Bumped whenever the aligned scoring changes (keys only the maps of images scored in another pose). */
+const ALIGN_VERSION = 1;
 
 /**
- * The category state with the identity of its bank (backbone, references, map options), and the
- * references' value statistics every image is matched to (null: fewshot.exposure=none).
+ * The category state with the identity of its bank (backbone, references, map options), the
+ * references' value statistics every image is matched to (null: fewshot.exposure=none) and their
+ * poses (null: fewshot.align=none).
  */
-type KeyedCategory = FewshotCategory & { bankKey: string; exposure: ExposureStats | null };
+type KeyedCategory = FewshotCategory & { bankKey: string; exposure: ExposureStats | null; poses: CategoryPoses | null };
 
 function bankBytes(b: MemoryBank): number {
   return b.scales.reduce((n, s) => n + s.prepared.n * s.prepared.dim * 4, 0) + b.referenceScores.byteLength;
@@ -91,7 +95,8 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
       const time = ctx ? <T>(name: string, fn: () => Promise<T>) => ctx.timer.time(name, fn) : undefined;
       const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), weighting: options.weighting, cache, time });
       const bank = resources ? await resources.memo(`fewshot-bank\0${bankKey}`, build, bankBytes) : await build();
-      const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey, exposure };
+      const poses = options.align === 'none' ? null : categoryPoses(references, options.align);
+      const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey, exposure, poses };
       return {
         memory,
         notes: {
@@ -103,14 +108,17 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
           // Per scale: bank rows kept of all, PCA dims, and the normalisation (multi-scale backbones).
           scales: bank.scales.map((s) => ({ name: s.name, rows: s.rows, kept: s.kept, ...(s.pca ? { pca: s.pca.dims } : {}), ...(s.norm ? { loo_mean: s.norm.mean, loo_q999: s.norm.q999 } : {}), ...(s.weight !== 1 ? { weight: s.weight } : {}) })),
           coreset_ms: Math.round(bank.coresetMs),
+          ...(poses ? { align: { applies: poses.applies, reference_axis_spread: Math.round(poses.referenceSpread) } } : {}),
         },
       };
     },
     async score(given, memory) {
       const image = exposed(given, memory);
-      const compute = () => scoreQuery(features, memory.bank, image);
+      // The map depends on the pose the image is scored in: an image left as it is shares its map with fewshot.align=none.
+      const pose = memory.poses ? imageAlignment(image, memory.poses).pose : null;
+      const compute = () => scoreInReferencePose(image, pose, (img) => scoreQuery(features, memory.bank, img));
       if (!cache) return compute();
-      return cachedRawMap(cache, cache.key({ bank: memory.bankKey, image: hashRgb(image) }), image, compute);
+      return cachedRawMap(cache, cache.key({ bank: memory.bankKey, image: hashRgb(image), ...(pose ? { pose, align: ALIGN_VERSION } : {}) }), image, compute);
     },
   };
   const refiner: MapRefiner<KeyedCategory> = {
