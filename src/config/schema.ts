@@ -48,6 +48,7 @@ export type LlmSettings = z.output<typeof llmSettingsSchema>;
 /** How SAM is prompted beyond one decode per prompt (methods/components/sam-refine.ts). */
 export const SAM_REFINE_KINDS = ['none', 'self', 'cascade'] as const;
 export const SAM_MULTIMASK_CHOICES = ['off', 'single', 'iou', 'map'] as const;
+export const SAM_SELF_PROMPTS = ['prompt', 'box'] as const;
 
 export const samSchema = z
   .object({
@@ -65,6 +66,10 @@ export const samSchema = z
       ),
     self_iterations: z.number().int().min(1).max(20).default(3).describe('self: at most this many extra decodes per prompt'),
     self_stop_iou: prob.default(0.98).describe('self: stop when the IoU of two successive masks reaches this'),
+    self_prompt: z
+      .enum(SAM_SELF_PROMPTS)
+      .default('prompt')
+      .describe("self: what each extra decode is prompted with besides the mask's low-res logits: prompt: the original prompt; box: the previous mask's tight box (SAM-SP's self-prompt, what `iapas tune` method sam-sp trains)"),
     cascade_positive: z.number().int().min(0).max(32).default(3).describe('cascade: positive points from the highest map values inside the box, spaced apart'),
     cascade_negative: z.number().int().min(0).max(32).default(2).describe('cascade: negative points from the lowest map values inside the box, spaced apart'),
     cascade_positive_quantile: prob.default(0.9).describe('cascade: positive points only where the map is at or above this quantile of its values inside the box'),
