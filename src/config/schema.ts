@@ -183,7 +183,7 @@ export const reportSchema = z
  */
 export const tuneSchema = z
   .object({
-    method: z.enum(['sam-sp', 'spt', 'box']).default('box').describe('box: ground-truth box prompts; sam-sp / spt: the self-prompting / self-perception configs (not yet implemented)'),
+    method: z.enum(['sam-sp', 'spt', 'box']).default('box').describe('box: ground-truth box prompts; sam-sp: self-prompting (tune.sam_sp); spt: self-perception tuning'),
     lora: z
       .object({
         rank: z.number().int().min(1).max(64).default(4),
@@ -197,6 +197,14 @@ export const tuneSchema = z
     seed: z.number().int().default(0),
     losses: z
       .object({ bce: z.number().min(0).default(1), dice: z.number().min(0).default(1), iou: z.number().min(0).default(1) })
+      .strict()
+      .default({}),
+    sam_sp: z
+      .object({
+        passes: z.number().int().min(2).max(4).default(2).describe('decoder passes per sample: the first, then each prompted by the previous prediction (SAM-SP: one self-prompted pass after the first)'),
+        distill: z.number().min(0).default(1).describe('weight of the self-distillation term: the last pass (no gradient) teaches each earlier one'),
+        first_pass: z.enum(['prompt', 'none']).default('prompt').describe("prompt: the first pass gets the ground-truth component's jittered box; none: prompt-free, as the paper (one sample per image, target the union of its components)"),
+      })
       .strict()
       .default({}),
     jitter: z.number().min(0).max(0.5).default(0.1).describe('box corners move by up to this fraction of the box side (seeded)'),
