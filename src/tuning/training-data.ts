@@ -12,6 +12,7 @@ import { loadDataset } from '../datasets/index.js';
 import type { DecoderWeights } from '../models/sam/decoder-weights.js';
 import type { SamModel } from '../models/sam/model.js';
 import { encodePrompt } from '../models/sam/transforms.js';
+import { imageFileHash } from '../models/sam/seen-data.js';
 import { UserError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { mulberry32 } from '../util/random.js';
@@ -35,6 +36,8 @@ export interface TrainingData {
   items: TrainingItem[];
   /** What the provenance records per dataset. */
   data: Array<{ name: string; root: string; sha256: string; images: number }>;
+  /** sha256 of every training image file, sorted: what an evaluation checks it is not scoring (models/sam/seen-data.ts). */
+  imageHashes: string[];
 }
 
 /** The name a dataset directory goes by (for --holdout and the provenance): its folder name. */
@@ -46,6 +49,7 @@ export async function collectTrainingItems(roots: string[], holdout: string[], m
   if (unknown.length) throw new UserError(`tune: --holdout ${unknown.join(', ')} names no --data directory (${roots.map(datasetName).join(', ')})`);
   const items: TrainingItem[] = [];
   const data: TrainingData['data'] = [];
+  const imageHashes = new Set<string>();
   for (const root of roots) {
     const name = datasetName(root);
     if (holdout.includes(name)) continue;
@@ -60,13 +64,14 @@ export async function collectTrainingItems(roots: string[], holdout: string[], m
         items.push({ dataset: name, imagePath: s.imagePath, maskPath: s.maskPath!, width: mask.width, height: mask.height, component: c });
       }
       ids.push(`${s.category}/${s.relId}:${sha256(mask.data)}`);
+      imageHashes.add(await imageFileHash(s.imagePath));
     }
     data.push({ name, root: resolve(root), sha256: sha256(ids.sort().join('\n')), images: samples.length });
   }
   if (items.length === 0) {
     throw new UserError(`tune: no anomalous image with a ground-truth mask in ${roots.filter((r) => !holdout.includes(datasetName(r))).join(', ')}: tuning needs masks to learn from`);
   }
-  return { items, data };
+  return { items, data, imageHashes: [...imageHashes].sort() };
 }
 
 /** The component's pixels (every component's for 'any') on SAM's 256x256 low-res frame (long side 1024, padded bottom-right). */
