@@ -15,7 +15,8 @@ import { createProgress } from '../util/progress.js';
 import { frozenArrays } from './decoder-params.js';
 import { toFrozen } from './decoder-forward.js';
 import { writeTunedDecoder } from './export.js';
-import { collectTrainingItems, sampleSource } from './training-data.js';
+import { collectTrainingItems, onePerImage, sampleSource } from './training-data.js';
+import { boxEncoder, samSpStep, type SamSpSettings } from './sam-sp.js';
 import { train } from './trainer.js';
 
 export interface TuneOptions {
@@ -40,25 +41,32 @@ export interface TuneResult {
 
 export async function runTune(o: TuneOptions): Promise<TuneResult> {
   const s = o.settings;
-  if (s.method !== 'box') throw new UserError(`tune: method '${s.method}' is not implemented yet; use tune.method=box`);
+  if (s.method === 'spt') throw new UserError(`tune: method '${s.method}' is not implemented yet; use tune.method=box or sam-sp`);
   const entry = defaultSamEntry();
   const decoderPath = o.decoderPath ?? entry.decoderPath;
   const base = new Uint8Array(await readFile(decoderPath));
   const weights = readDecoderWeights(base);
   const fa = frozenArrays(weights); // throws on a decoder of another contract
-  const { items, data } = await collectTrainingItems(s.data, s.holdout, o.maxImages);
+  const collected = await collectTrainingItems(s.data, s.holdout, o.maxImages);
+  const { data } = collected;
+  const sp: SamSpSettings = { passes: s.sam_sp.passes, distill: s.sam_sp.distill, firstPass: s.sam_sp.first_pass };
+  const wholeImage = s.method === 'sam-sp' && sp.firstPass === 'none';
+  const items = wholeImage ? onePerImage(collected.items) : collected.items;
 
   const sam = await SamModel.load({ ...entry, decoderPath }, { cache: o.cache });
   const total = s.epochs * items.length;
   const bar = createProgress('tune', total, { quiet: o.quiet });
   try {
+    const frozen = toFrozen(fa);
+    const encode = boxEncoder(weights);
     const result = await train({
-      frozen: toFrozen(fa),
+      frozen,
+      step: s.method === 'sam-sp' ? (state, sample, config) => samSpStep(frozen, state, sample, config, sp, encode) : undefined,
       frozenArrays: fa,
       count: items.length,
-      sampleAt: sampleSource(items, sam, weights, { seed: s.seed, jitter: s.jitter }),
+      sampleAt: sampleSource(items, sam, weights, { seed: s.seed, jitter: s.jitter, wholeImage }),
       settings: { lora: s.lora, lr: s.lr, epochs: s.epochs, seed: s.seed, losses: s.losses, checkpointEvery: s.checkpoint_every },
-      identity: { data, jitter: s.jitter, method: s.method, decoder: decoderPath },
+      identity: { data, jitter: s.jitter, method: s.method, decoder: decoderPath, ...(s.method === 'sam-sp' ? { sam_sp: s.sam_sp } : {}) },
       checkpointDir: join(o.out, 'checkpoint'),
       stopAfter: o.stopAfter,
       onStep: (_step, _total, loss) => bar.tick(1, `loss ${loss.toFixed(4)}`),
@@ -71,6 +79,7 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
       config: s,
       data,
       holdout: s.holdout,
+      images_sha256: collected.imageHashes,
       losses: result.epochLosses,
     });
     return { decoderPath: path, steps: result.state.step, epochLosses: result.epochLosses, items: items.length, finished: true };

@@ -36,6 +36,8 @@ export interface TrainerOptions {
   /** Stop after this many steps in total (a planned interruption). */
   stopAfter?: number;
   onStep?: (step: number, total: number, loss: number) => void;
+  /** The method's step (default: one prompt, one pass, `trainStep`); updates the state, returns the loss. */
+  step?: (state: TrainState, sample: TrainSample, config: StepConfig) => number;
 }
 
 export interface TrainerResult {
@@ -78,7 +80,7 @@ export async function train(opts: TrainerOptions): Promise<TrainerResult> {
     const epoch = Math.floor(state.step / opts.count);
     const within = state.step % opts.count;
     const sample = await opts.sampleAt(epochOrder(opts.count, s.seed, epoch)[within], epoch);
-    const loss = trainStep(opts.frozen, state, sample, step);
+    const loss = opts.step ? opts.step(state, sample, step) : trainStep(opts.frozen, state, sample, step);
     sum += loss;
     if (state.step % opts.count === 0) {
       epochLosses = [...epochLosses, sum / opts.count];
