@@ -75,7 +75,7 @@ export class DecoderPass {
   constructor(
     private readonly frozen: Frozen,
     lora: LoraArrays,
-    private readonly config: LoraConfig,
+    config: LoraConfig,
     private readonly input: DecoderInput,
   ) {
     this.scale = loraScale(config);
