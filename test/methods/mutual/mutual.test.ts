@@ -90,17 +90,7 @@ describe('mutual scoring, pure parts', () => {
   it('a second pass without the most anomalous members raises a defect shared by many images', async () => {
     // 10 images of 6 x 6 patches: normal patches near one of 3 prototypes; images 0-3 carry the
     // same defect (its own direction) at patch 0.
-    const side = 6;
-    const dim = 12;
-    const rnd = mulberry32(21);
-    const grids: FeatureGrid[][] = Array.from({ length: 10 }, (_, i) => {
-      const data = new Float32Array(side * side * dim);
-      for (let p = 0; p < side * side; p++) {
-        const axis = i < 4 && p === 0 ? 9 : p % 3;
-        for (let c = 0; c < dim; c++) data[p * dim + c] = (c === axis ? 1 : 0) + 0.15 * (rnd() - 0.5);
-      }
-      return [{ data, gridWidth: side, gridHeight: side, dim, coverWidth: side * 16, coverHeight: side * 16 }];
-    });
+    const grids = sharedDefectPool();
     const options: MutualOptions = { keep: 0.5, kernels: [1], maxCompared: 0, pca: 0, exclude: 0.4, referenceWeight: 0, seed: 1, map: {} };
     const pool = await buildPool(['l'], grids, options);
     const pass = async (excluded: Set<number>) => Promise.all(grids.map(async (g, k) => (await mutualScores(g, pool, columnsWithout(comparedColumns(10, k, 0), excluded)))[0].scores));
@@ -174,17 +164,7 @@ describe('mutual scoring, pure parts', () => {
     // As above: 10 images of 6 x 6 patches, images 0-3 sharing one defect at patch 0. The first
     // pass matches the defect in the other defective images; masking the pool's top 2 % of
     // patches removes those matches while every image keeps its normal patches.
-    const side = 6;
-    const dim = 12;
-    const rnd = mulberry32(21);
-    const grids: FeatureGrid[][] = Array.from({ length: 10 }, (_, i) => {
-      const data = new Float32Array(side * side * dim);
-      for (let p = 0; p < side * side; p++) {
-        const axis = i < 4 && p === 0 ? 9 : p % 3;
-        for (let c = 0; c < dim; c++) data[p * dim + c] = (c === axis ? 1 : 0) + 0.15 * (rnd() - 0.5);
-      }
-      return [{ data, gridWidth: side, gridHeight: side, dim, coverWidth: side * 16, coverHeight: side * 16 }];
-    });
+    const grids = sharedDefectPool();
     const options: MutualOptions = { keep: 0.5, kernels: [1], maxCompared: 0, pca: 0, exclude: 0, referenceWeight: 0, mask: 0.02, seed: 1, map: {} };
     const pool = await buildPool(['l'], grids, options);
     const pass = async (p: typeof pool) => Promise.all(grids.map((g, k) => mutualScores(g, p, comparedColumns(10, k, 0))));
@@ -347,3 +327,18 @@ describe('mutual preset stages on a synthetic category', () => {
     await check('mobilenetv2', await sharedModelsDir());
   }, 240_000);
 });
+
+/** 10 images of 6 x 6 patches: normal patches near one of 3 prototypes; images 0-3 carry the same defect (its own direction) at patch 0. */
+function sharedDefectPool(): FeatureGrid[][] {
+  const side = 6;
+  const dim = 12;
+  const rnd = mulberry32(21);
+  return Array.from({ length: 10 }, (_, i) => {
+    const data = new Float32Array(side * side * dim);
+    for (let p = 0; p < side * side; p++) {
+      const axis = i < 4 && p === 0 ? 9 : p % 3;
+      for (let c = 0; c < dim; c++) data[p * dim + c] = (c === axis ? 1 : 0) + 0.15 * (rnd() - 0.5);
+    }
+    return [{ data, gridWidth: side, gridHeight: side, dim, coverWidth: side * 16, coverHeight: side * 16 }];
+  });
+}
