@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { deepMerge, parseSetFlag } from '../config/load.js';
 import { formatZodError, samSchema, type SamConfig } from '../config/schema.js';
 import { checkUnseen } from '../models/sam/seen-data.js';
-import { refinePolicyFrom, type RefinePolicy } from '../methods/components/sam-refine.js';
+import { refinePolicyFrom } from '../methods/components/sam-refine.js';
 import { loadDataset } from '../datasets/index.js';
 import type { LayoutName } from '../datasets/types.js';
 import { decoderTable, longCsv, textTable, wideCsv } from '../methods/oracle/study-table.js';
@@ -47,11 +47,6 @@ export function samConfigFromSets(sets: string[] = []): SamConfig {
   const r = samSchema.safeParse(sam);
   if (!r.success) throw new UserError(formatZodError(r.error, '--set sam.*'));
   return r.data;
-}
-
-/** The refinement parameters of `--set sam.<key>=<value>` flags over the schema's defaults. */
-export function refineBaseFromSets(sets: string[] = []): RefinePolicy {
-  return refinePolicyFrom(samConfigFromSets(sets));
 }
 
 /** The SAM entry of the options, with `--set sam.decoder=<file>` (e.g. a tuned decoder) in place of the decoder. */

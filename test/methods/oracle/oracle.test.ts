@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { LOGIT_CLAMP, OracleAccumulator } from '../../../src/methods/oracle/accumulate.js';
 import { columnTitle, imageSeed, oracleColumns, oraclePrompts, parseModes, parseRefineList } from '../../../src/methods/oracle/modes.js';
-import { refineBaseFromSets } from '../../../src/commands/oracle.js';
+import { samConfigFromSets } from '../../../src/commands/oracle.js';
 import { refinePolicyFrom } from '../../../src/methods/components/sam-refine.js';
 import { selectOracleSamples, type OracleResult } from '../../../src/methods/oracle/study.js';
 import { longCsv, wideCsv } from '../../../src/methods/oracle/study-table.js';
@@ -156,6 +156,7 @@ describe('oracle refinement columns', () => {
   });
 
   it('takes refinement parameters from --set sam.* only', () => {
+    const refineBaseFromSets = (sets: string[]) => refinePolicyFrom(samConfigFromSets(sets));
     expect(refineBaseFromSets(['sam.self_iterations=5', 'sam.cascade_positive=1'])).toMatchObject({ selfIterations: 5, cascadePositive: 1, selfStopIou: base.selfStopIou });
     expect(() => refineBaseFromSets(['detector.box_threshold=0.2'])).toThrow(/--set takes sam\.\* keys only, got 'detector'/);
     expect(() => refineBaseFromSets(['sam.model=x'])).toThrow(/--sam-encoder/);
