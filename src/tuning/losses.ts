@@ -15,8 +15,17 @@ export interface LossWeights {
   iou: number;
 }
 
+/**
+ * log(1 + e^x) that stays finite: the runtime's softplus overflows to Infinity above x ~ 88, and
+ * SAM's logits reach that on bright, high-contrast images, which made BCE (Inf - Inf) and every
+ * later weight NaN.
+ */
+export function softplus(x: np.Array): np.Array {
+  return np.maximum(x.ref, 0).add(np.log1p(np.exp(np.negative(np.abs(x)))));
+}
+
 export function bceWithLogits(logits: np.Array, target: np.Array): np.Array {
-  return nn.softplus(logits.ref).sub(logits.mul(target)).mean();
+  return softplus(logits.ref).sub(logits.mul(target)).mean();
 }
 
 export function diceLoss(logits: np.Array, target: np.Array): np.Array {
@@ -41,5 +50,5 @@ export function iouHeadLoss(masks: np.Array, target: np.Array, predicted: np.Arr
  */
 export function distillLoss(student: np.Array, teacherLogits: np.Array): np.Array {
   const soft = lax.stopGradient(nn.sigmoid(teacherLogits));
-  return nn.softplus(student.ref).sub(student.mul(soft)).mean();
+  return softplus(student.ref).sub(student.mul(soft)).mean();
 }

@@ -72,6 +72,10 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
       onStep: (_step, _total, loss) => bar.tick(1, `loss ${loss.toFixed(4)}`),
     });
     if (!result.finished) return { steps: result.state.step, epochLosses: result.epochLosses, items: items.length, finished: false };
+    // A non-finite loss means the weights are non-finite too: such a decoder masks nothing.
+    if (result.epochLosses.some((l) => !Number.isFinite(l))) {
+      throw new UserError(`tune: training diverged (loss per epoch ${result.epochLosses.map(String).join(', ')}); no decoder written. Lower tune.lr or check the data`);
+    }
     const path = await writeTunedDecoder(o.out, base, weights, result.state.lora, s.lora, {
       method: s.method,
       seed: s.seed,
