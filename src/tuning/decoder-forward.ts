@@ -25,6 +25,8 @@ export interface DecoderInput {
   mask: np.Array | null;
   /** N, the number of prompt points (box corners included): SamOnnxModel's mask choice depends on it. */
   numPoints: number;
+  /** Applied to the image tokens after each transformer block (SPT's relation adapter), if given. */
+  afterBlock?: (keys: np.Array, block: number) => np.Array;
 }
 
 export interface DecoderOutput {
@@ -143,6 +145,7 @@ class Decoder {
       q = queries.ref.add(promptTokens.ref);
       k = keys.ref.add(pos.ref);
       keys = this.norm(keys.add(this.attention(k, q, queries.ref, toToken)), `${m}.norm4`);
+      if (input.afterBlock) keys = input.afterBlock(keys, i);
     }
     const q = queries.ref.add(promptTokens);
     const k = keys.ref.add(pos);

@@ -72,7 +72,7 @@ export function sampleLoss(frozen: Frozen, lora: Lora | undefined, scale: number
 }
 
 /** Adam with bias correction, in place on `state`'s arrays. */
-function adamUpdate(state: TrainState, grads: Record<string, { down: Float32Array; up: Float32Array }>, c: AdamConfig): void {
+export function adamUpdate(state: TrainState, grads: Record<string, { down: Float32Array; up: Float32Array }>, c: AdamConfig): void {
   const t = state.step + 1;
   const c1 = 1 - c.beta1 ** t;
   const c2 = 1 - c.beta2 ** t;
