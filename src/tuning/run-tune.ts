@@ -1,7 +1,7 @@
 /**
  * `iapas tune` as a function: check the inputs (the base decoder's contract, masks in the data)
  * before any work, then train LoRA on cached embeddings with checkpoints in `<out>/checkpoint`,
- * then write `<out>/sam.onnx` and its provenance.
+ * then write `<out>/sam.onnx` and its provenance (method spt: `<out>/draft.onnx` beside it, spt/export.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -17,6 +17,8 @@ import { toFrozen } from './decoder-forward.js';
 import { writeTunedDecoder } from './export.js';
 import { collectTrainingItems, sampleSource } from './training-data.js';
 import { train } from './trainer.js';
+import { writeSptDecoders } from './spt/export.js';
+import { sptTrainerMethod } from './spt/method.js';
 
 export interface TuneOptions {
   settings: TuneSettings;
@@ -40,7 +42,8 @@ export interface TuneResult {
 
 export async function runTune(o: TuneOptions): Promise<TuneResult> {
   const s = o.settings;
-  if (s.method !== 'box') throw new UserError(`tune: method '${s.method}' is not implemented yet; use tune.method=box`);
+  if (s.method === 'sam-sp') throw new UserError(`tune: method '${s.method}' is not implemented yet; use tune.method=box or spt`);
+  const spt = s.method === 'spt';
   const entry = defaultSamEntry();
   const decoderPath = o.decoderPath ?? entry.decoderPath;
   const base = new Uint8Array(await readFile(decoderPath));
@@ -58,21 +61,17 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
       count: items.length,
       sampleAt: sampleSource(items, sam, weights, { seed: s.seed, jitter: s.jitter }),
       settings: { lora: s.lora, lr: s.lr, epochs: s.epochs, seed: s.seed, losses: s.losses, checkpointEvery: s.checkpoint_every },
-      identity: { data, jitter: s.jitter, method: s.method, decoder: decoderPath },
+      identity: { data, jitter: s.jitter, method: s.method, decoder: decoderPath, ...(spt ? { spt: s.spt } : {}) },
+      method: spt ? sptTrainerMethod(fa, s.lora, s.seed, s.spt) : undefined,
       checkpointDir: join(o.out, 'checkpoint'),
       stopAfter: o.stopAfter,
       onStep: (_step, _total, loss) => bar.tick(1, `loss ${loss.toFixed(4)}`),
     });
     if (!result.finished) return { steps: result.state.step, epochLosses: result.epochLosses, items: items.length, finished: false };
-    const path = await writeTunedDecoder(o.out, base, weights, result.state.lora, s.lora, {
-      method: s.method,
-      seed: s.seed,
-      steps: result.state.step,
-      config: s,
-      data,
-      holdout: s.holdout,
-      losses: result.epochLosses,
-    });
+    const record = { seed: s.seed, steps: result.state.step, config: s, data, holdout: s.holdout, losses: result.epochLosses };
+    const path = spt
+      ? await writeSptDecoders(o.out, base, weights, result.state.lora, s.lora, s.spt, record)
+      : await writeTunedDecoder(o.out, base, weights, result.state.lora, s.lora, { method: s.method, ...record });
     return { decoderPath: path, steps: result.state.step, epochLosses: result.epochLosses, items: items.length, finished: true };
   } finally {
     bar.stop();

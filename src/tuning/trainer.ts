@@ -9,7 +9,7 @@ import { sha256 } from '../util/hash.js';
 import type { FrozenArrays } from './decoder-params.js';
 import type { Frozen } from './decoder-forward.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { initLora, type LoraConfig } from './lora.js';
+import { initLora, type LoraArrays, type LoraConfig } from './lora.js';
 import { mulberry32 } from '../util/random.js';
 import { ADAM_DEFAULTS, initialState, trainStep, type StepConfig, type TrainSample, type TrainState } from './train-step.js';
 import type { LossWeights } from './losses.js';
@@ -36,6 +36,11 @@ export interface TrainerOptions {
   /** Stop after this many steps in total (a planned interruption). */
   stopAfter?: number;
   onStep?: (step: number, total: number, loss: number) => void;
+  /** Another method's parameters and step (SPT's two decoders); default: one decoder's LoRA. */
+  method?: {
+    init: () => LoraArrays;
+    step: (frozen: Frozen, state: TrainState, sample: TrainSample, config: StepConfig) => number;
+  };
 }
 
 export interface TrainerResult {
@@ -61,7 +66,7 @@ export async function train(opts: TrainerOptions): Promise<TrainerResult> {
   const step: StepConfig = { lora: s.lora, adam: { ...ADAM_DEFAULTS, lr: s.lr }, losses: s.losses };
   const total = s.epochs * opts.count;
   const settingsSha = sha256(JSON.stringify({ settings: { ...s, checkpointEvery: undefined }, identity: opts.identity, count: opts.count }));
-  let state = initialState(initLora(opts.frozenArrays, s.lora, s.seed));
+  let state = initialState(opts.method ? opts.method.init() : initLora(opts.frozenArrays, s.lora, s.seed));
   let epochLosses: number[] = [];
   let sum = 0;
   if (opts.checkpointDir) {
@@ -78,7 +83,7 @@ export async function train(opts: TrainerOptions): Promise<TrainerResult> {
     const epoch = Math.floor(state.step / opts.count);
     const within = state.step % opts.count;
     const sample = await opts.sampleAt(epochOrder(opts.count, s.seed, epoch)[within], epoch);
-    const loss = trainStep(opts.frozen, state, sample, step);
+    const loss = (opts.method?.step ?? trainStep)(opts.frozen, state, sample, step);
     sum += loss;
     if (state.step % opts.count === 0) {
       epochLosses = [...epochLosses, sum / opts.count];
