@@ -29,6 +29,9 @@ export function sptTrainStep(frozen: Frozen, state: TrainState, sample: TrainSam
     const [loss, grads] = valueAndGrad(f)(toSptTree(state.lora, config.lora.rank));
     const host = flatGrads(grads);
     const value = loss.dataSync()[0];
+    const bad = Object.keys(host).find((k) => !host[k].down.every(Number.isFinite) || !host[k].up.every(Number.isFinite));
+    // Known open defect: some prompts give non-finite refiner gradients; stop rather than write a NaN decoder.
+    if (bad || !Number.isFinite(value)) throw new Error(`SPT step ${state.step + 1}: non-finite ${bad ? `gradient of ${bad}` : 'loss'}; the parameters were not updated`);
     adamUpdate(state, host, config.adam);
     return value;
   } finally {
