@@ -1,10 +1,12 @@
 /**
  * `iapas oracle`: the prompted-SAM study of seed 001 (SAM prompted from the ground truth).
  */
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { deepMerge, parseSetFlag } from '../config/load.js';
-import { formatZodError, samSchema } from '../config/schema.js';
+import { formatZodError, samSchema, type SamConfig } from '../config/schema.js';
+import { checkUnseen } from '../models/sam/seen-data.js';
 import { refinePolicyFrom, type RefinePolicy } from '../methods/components/sam-refine.js';
 import { loadDataset } from '../datasets/index.js';
 import type { LayoutName } from '../datasets/types.js';
@@ -35,16 +37,31 @@ export function samEntryFromOptions(o: { samEncoder?: string; samDecoder?: strin
   return { name: 'sam-custom', encoderPath: o.samEncoder, decoderPath: o.samDecoder, encoderTakesNormalised: !o.samRawInput };
 }
 
-/** The refinement parameters of `--set sam.<key>=<value>` flags over the schema's defaults. */
-export function refineBaseFromSets(sets: string[] = []): RefinePolicy {
+/** The `sam` section of `--set sam.<key>=<value>` flags over the schema's defaults. */
+export function samConfigFromSets(sets: string[] = []): SamConfig {
   const merged = deepMerge(...sets.map(parseSetFlag));
   const other = Object.keys(merged).filter((k) => k !== 'sam');
-  if (other.length) throw new UserError(`oracle: --set takes sam.* refinement keys only, got '${other[0]}'`);
+  if (other.length) throw new UserError(`oracle: --set takes sam.* keys only, got '${other[0]}'`);
   const sam = (merged.sam ?? {}) as Record<string, unknown>;
   if ('model' in sam) throw new UserError('oracle: choose the SAM model with --sam-encoder / --sam-decoder, not sam.model');
   const r = samSchema.safeParse(sam);
   if (!r.success) throw new UserError(formatZodError(r.error, '--set sam.*'));
-  return refinePolicyFrom(r.data);
+  return r.data;
+}
+
+/** The refinement parameters of `--set sam.<key>=<value>` flags over the schema's defaults. */
+export function refineBaseFromSets(sets: string[] = []): RefinePolicy {
+  return refinePolicyFrom(samConfigFromSets(sets));
+}
+
+/** The SAM entry of the options, with `--set sam.decoder=<file>` (e.g. a tuned decoder) in place of the decoder. */
+export function oracleSamEntry(o: { samEncoder?: string; samDecoder?: string; samRawInput?: boolean }, sam: SamConfig): SamModelEntry {
+  if (!sam.decoder) return samEntryFromOptions(o);
+  if (o.samDecoder) throw new UserError('oracle: give the decoder once, with --sam-decoder or --set sam.decoder, not both');
+  const decoderPath = resolve(sam.decoder);
+  if (!existsSync(decoderPath)) throw new UserError(`sam.decoder: no file ${decoderPath}`);
+  const base = o.samEncoder ? { name: 'sam-custom', encoderPath: o.samEncoder, encoderTakesNormalised: !o.samRawInput } : defaultSamEntry();
+  return { ...base, decoderPath };
 }
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
@@ -60,7 +77,7 @@ export function register(program: Command): void {
       '--refine <list>',
       'comma-separated SAM refinement policies, each added as a column per mode (b+self, ...): self, cascade, single, multimask, multimask:map, self+multimask, cascade+single, ...',
     )
-    .option('--set <key=value>', `refinement parameter, e.g. sam.self_iterations=5 (defaults: ${Object.entries(CONFIG_DEFAULTS.sam).filter(([k]) => k.startsWith('self_') || k.startsWith('cascade_')).map(([k, v]) => `${k} ${v}`).join(', ')}; repeatable)`, collect)
+    .option('--set <key=value>', `sam.decoder=<file> (a tuned decoder, e.g. iapas tune's <out>/sam.onnx), sam.allow_seen_data=true, or a refinement parameter, e.g. sam.self_iterations=5 (defaults: ${Object.entries(CONFIG_DEFAULTS.sam).filter(([k]) => k.startsWith('self_') || k.startsWith('cascade_')).map(([k, v]) => `${k} ${v}`).join(', ')}; repeatable)`, collect)
     .option('--categories <list>', 'comma-separated categories (default: all)')
     .option('--max-images <n>', 'at most n anomalous images per category, drawn with --seed', positiveInt('--max-images'))
     .option('--include-normal', 'also pool normal test images into pixel AUROC')
@@ -80,10 +97,18 @@ export function register(program: Command): void {
         ['--json', o.json, 'file'],
       ]);
       const modes = parseModes(o.modes);
-      const refine = o.refine ? parseRefineList(String(o.refine), refineBaseFromSets(o.set)) : [];
+      const samConfig = samConfigFromSets(o.set);
+      const refine = o.refine ? parseRefineList(String(o.refine), refinePolicyFrom(samConfig)) : [];
       const categories = o.categories ? String(o.categories).split(',').map((s: string) => s.trim()).filter(Boolean) : undefined;
       const index = await loadDataset(o.dataset, { layout: o.layout as LayoutName | undefined, categories });
-      const sam = await SamModel.load(samEntryFromOptions(o), { cache: o.cacheDir ? new DiskCache(o.cacheDir) : undefined });
+      const entry = oracleSamEntry(o, samConfig);
+      // Before any model work: a tuned decoder is not scored on its own training images.
+      const seen = await checkUnseen(entry.decoderPath, index.samples.filter((x) => x.label === 'anomalous' && x.maskPath).map((x) => x.imagePath), {
+        allow: samConfig.allow_seen_data,
+        what: `oracle on ${index.root}`,
+      });
+      if (seen) process.stderr.write(`warning: ${seen}\n`);
+      const sam = await SamModel.load(entry, { cache: o.cacheDir ? new DiskCache(o.cacheDir) : undefined });
       try {
         const result = await runOracle(sam, index.samples, {
           modes,

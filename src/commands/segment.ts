@@ -2,6 +2,8 @@
 import type { Command } from 'commander';
 import { resolve } from 'node:path';
 import { RunDir } from '../run-directory/run-dir.js';
+import type { StageARecord } from '../run-directory/records.js';
+import type { DetectorFields } from '../stages/detector-fields.js';
 import { readImageResult } from '../run-directory/image-result.js';
 import { writeVisuals, type VisualFiles } from '../viz/run-visuals.js';
 import { runOnImages } from '../api/index.js';
@@ -45,7 +47,7 @@ export function register(program: Command): void {
     const sig = abortOnSigint();
     try {
       const dir = new RunDir(out);
-      const results: Array<{ image: string; files: VisualFiles; boxes: unknown; objectTag?: string }> = [];
+      const results: Array<{ image: string; files: VisualFiles; samPrompts: unknown; objectTag?: string }> = [];
       let caption: string | undefined;
       let objectTag: string | undefined;
       let captionRecord: unknown;
@@ -60,7 +62,7 @@ export function register(program: Command): void {
         quiet: opts.quiet,
         afterRun: async (_run, tests) => {
           await writeCommandRecord(out);
-          const stageA = await dir.readStageA(IMAGES_CATEGORY);
+          const stageA: StageARecord<DetectorFields['category']> | undefined = await dir.readStageA(IMAGES_CATEGORY);
           objectTag = stageA?.objectTag;
           caption = stageA?.caption?.caption;
           captionRecord = stageA?.caption;
@@ -68,8 +70,8 @@ export function register(program: Command): void {
             const rec = await dir.completeRecord(IMAGES_CATEGORY, t.relId);
             if (!rec) continue;
             const files = await writeVisuals(await readImageResult(out, rec), out, segmentOutputStem(t.relId));
-            results.push({ image: t.imagePath, files, boxes: rec.boxes, objectTag });
-            process.stdout.write(`${t.imagePath}: ${(rec.boxes ?? []).filter((b) => b.kept).length} region(s) -> ${files.overlay}\n`);
+            results.push({ image: t.imagePath, files, samPrompts: rec.samPrompts, objectTag });
+            process.stdout.write(`${t.imagePath}: ${(rec.samPrompts ?? []).filter((b) => b.kept).length} region(s) -> ${files.overlay}\n`);
           }
         },
       });

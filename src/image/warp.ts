@@ -13,19 +13,6 @@ export interface Warp {
   dy: number;
 }
 
-/** Per channel, the median of the image's border pixels: what a rotation uncovers is filled with it. */
-export function borderColour(img: RgbImage): [number, number, number] {
-  const { width: w, height: h, data } = img;
-  const idx: number[] = [];
-  for (let x = 0; x < w; x++) idx.push(x, (h - 1) * w + x);
-  for (let y = 1; y < h - 1; y++) idx.push(y * w, y * w + w - 1);
-  const med = (c: number) => {
-    const v = idx.map((i) => data[i * 3 + c]).sort((a, b) => a - b);
-    return v[v.length >> 1];
-  };
-  return [med(0), med(1), med(2)];
-}
-
 /**
  * For every output pixel, the source position it samples (inverse of: rotate about the centre by
  * `angle`, then shift by dx, dy). Row-major pairs [sx, sy].
@@ -82,6 +69,17 @@ export function warpRgb(img: RgbImage, p: Warp, fill: [number, number, number] |
     const y0 = Math.floor(sy);
     const fx = sx - x0;
     const fy = sy - y0;
+    if (x0 >= 0 && y0 >= 0 && x0 + 1 < w && y0 + 1 < h) {
+      // Inside the source: the same sums without the edge rule (most pixels of a warp).
+      const a = (y0 * w + x0) * 3;
+      const b = a + w * 3;
+      for (let c = 0; c < 3; c++) {
+        const top = data[a + c] * (1 - fx) + data[a + 3 + c] * fx;
+        const bottom = data[b + c] * (1 - fx) + data[b + 3 + c] * fx;
+        out[i * 3 + c] = Math.round(top * (1 - fy) + bottom * fy);
+      }
+      continue;
+    }
     for (let c = 0; c < 3; c++) {
       const top = at(x0, y0, c) * (1 - fx) + at(x0 + 1, y0, c) * fx;
       const bottom = at(x0, y0 + 1, c) * (1 - fx) + at(x0 + 1, y0 + 1, c) * fx;
@@ -89,6 +87,57 @@ export function warpRgb(img: RgbImage, p: Warp, fill: [number, number, number] |
     }
   }
   return { width: w, height: h, data: out };
+}
+
+/**
+ * Bilinear warp of a one-channel float grid (an anomaly map), outside samples mirrored at the
+ * edges as warpRgb's 'reflect' does: a map carried between two poses of the same canvas keeps a
+ * value everywhere.
+ */
+export function warpScalar(values: Float32Array, width: number, height: number, p: Warp): Float32Array {
+  if (values.length !== width * height) throw new Error(`warpScalar: ${values.length} values for ${width}x${height}`);
+  const map = inverseMap(width, height, p);
+  const out = new Float32Array(width * height);
+  const at = (x: number, y: number) => values[reflectIndex(y, height) * width + reflectIndex(x, width)];
+  for (let i = 0; i < width * height; i++) {
+    const sx = map[i * 2];
+    const sy = map[i * 2 + 1];
+    const x0 = Math.floor(sx);
+    const y0 = Math.floor(sy);
+    const fx = sx - x0;
+    const fy = sy - y0;
+    if (x0 >= 0 && y0 >= 0 && x0 + 1 < width && y0 + 1 < height) {
+      const a = y0 * width + x0;
+      out[i] = (values[a] * (1 - fx) + values[a + 1] * fx) * (1 - fy) + (values[a + width] * (1 - fx) + values[a + width + 1] * fx) * fy;
+      continue;
+    }
+    out[i] = (at(x0, y0) * (1 - fx) + at(x0 + 1, y0) * fx) * (1 - fy) + (at(x0, y0 + 1) * (1 - fx) + at(x0 + 1, y0 + 1) * fx) * fy;
+  }
+  return out;
+}
+
+/**
+ * `first`, then `second`, as one warp of the same canvas. A warp sends a pixel x to
+ * c + d + R(x - c) (c the canvas centre, R the turn), so the turns add and the second turn
+ * carries the first shift.
+ */
+export function composeWarps(first: Warp, second: Warp): Warp {
+  const t = (second.angle * Math.PI) / 180;
+  const [rx, ry] = turnVector(first.dx, first.dy, t);
+  return { angle: first.angle + second.angle, dx: second.dx + rx, dy: second.dy + ry };
+}
+
+/** The warp that undoes `p` on the same canvas (up to what fell outside it). */
+export function invertWarp(p: Warp): Warp {
+  const [rx, ry] = turnVector(p.dx, p.dy, (-p.angle * Math.PI) / 180);
+  return { angle: -p.angle, dx: -rx, dy: -ry };
+}
+
+/** A vector turned as warps turn pixels (counter-clockwise on screen, y down). */
+function turnVector(x: number, y: number, t: number): [number, number] {
+  const cos = Math.cos(t);
+  const sin = Math.sin(t);
+  return [cos * x + sin * y, -sin * x + cos * y];
 }
 
 /** The same warp for a 0/1 mask, nearest neighbour (outside: 0). */

@@ -24,7 +24,7 @@ export interface RunResourcesOptions {
 
 interface SharedModel {
   value: Promise<unknown>;
-  release: (v: unknown) => Promise<void> | void;
+  dispose: (v: unknown) => Promise<void> | void;
 }
 
 export class RunResources {
@@ -58,11 +58,11 @@ export class RunResources {
    * A loaded model kept for every later pipeline that asks with the same key (which must name
    * everything the load depends on: files, options, cache root). Released by dispose().
    */
-  model<T>(key: string, load: () => Promise<T>, release: (m: T) => Promise<void> | void): Promise<T> {
+  model<T>(key: string, load: () => Promise<T>, dispose: (m: T) => Promise<void> | void): Promise<T> {
     const hit = this.models.get(key);
     if (hit) return hit.value as Promise<T>;
     const value = load();
-    this.models.set(key, { value, release: release as (v: unknown) => Promise<void> | void });
+    this.models.set(key, { value, dispose: dispose as (v: unknown) => Promise<void> | void });
     // A failed load is not kept: the next run tries again (and reports its own error).
     value.catch(() => this.models.delete(key));
     return value;
@@ -97,25 +97,25 @@ export class RunResources {
     this.memoStore.clear();
     for (const m of models) {
       try {
-        await m.release(await m.value);
+        await m.dispose(await m.value);
       } catch {
-        // A model that failed to load has nothing to release.
+        // A model that failed to load has nothing to dispose of.
       }
     }
   }
 }
 
 /**
- * A model for one pipeline: the shared one when the build has resources (its release is then a
- * no-op; the resources release it), else loaded for this pipeline alone.
+ * A model for one pipeline: the shared one when the build has resources (the handle's dispose is
+ * then a no-op; the resources dispose of the model), else loaded for this pipeline alone.
  */
 export async function acquireModel<T>(
   resources: RunResources | undefined,
   key: string,
   load: () => Promise<T>,
-  release: (m: T) => Promise<void> | void,
-): Promise<{ model: T; release(): Promise<void> }> {
-  if (resources) return { model: await resources.model(key, load, release), release: async () => {} };
+  dispose: (m: T) => Promise<void> | void,
+): Promise<{ model: T; dispose(): Promise<void> }> {
+  if (resources) return { model: await resources.model(key, load, dispose), dispose: async () => {} };
   const model = await load();
-  return { model, release: async () => void (await release(model)) };
+  return { model, dispose: async () => void (await dispose(model)) };
 }

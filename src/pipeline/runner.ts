@@ -25,7 +25,7 @@ import type { RunResources } from './resources.js';
 import { RunDir } from '../run-directory/run-dir.js';
 import type { ImageInputs, ImageRecord, StageARecord } from '../run-directory/records.js';
 import type { WrittenMaps } from '../run-directory/written-maps.js';
-import { runStages, type CategoryState, type ImageState, type Pipeline, type StageContext } from './types.js';
+import { CATEGORY_FRAMEWORK_KEYS, IMAGE_FRAMEWORK_KEYS, methodFieldsOf, runStages, type CategoryState, type ImageState, type Pipeline, type StageContext } from './types.js';
 
 export interface CategoryJob {
   category: string;
@@ -136,10 +136,7 @@ function stageARecord(s: CategoryState<unknown>, referenceHashes: string[]): Sta
     category: s.category,
     references: s.references.map((r) => r.imagePath),
     referenceHashes,
-    tags: s.tags,
-    objectTag: s.objectTag,
-    objectTagSource: s.objectTagSource,
-    caption: s.caption,
+    ...methodFieldsOf(s, CATEGORY_FRAMEWORK_KEYS),
     notes: s.notes,
   };
 }
@@ -160,9 +157,8 @@ function imageRecord(dir: RunDir, s: ImageState<unknown>, inputs: ImageInputs): 
     defectType: sample.defectType,
     width,
     height,
-    objectBox: s.objectBox,
-    objectSize: s.objectSize,
-    boxes: s.boxes,
+    ...methodFieldsOf(s, IMAGE_FRAMEWORK_KEYS),
+    samPrompts: s.samPrompts,
     masks: s.masks?.map((m) => encodeRle(m, width, height)),
     map: dir.mapRel(sample.category, sample.relId),
     inputs,

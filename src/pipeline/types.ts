@@ -7,44 +7,51 @@
 import type { Sample } from '../datasets/types.js';
 import type { DiskCache } from '../util/disk-cache.js';
 import type { StageTimer } from '../util/progress.js';
-import type { BaseConfig } from '../config/schema.js';
-import type { Box, RgbImage } from '../image/types.js';
+import type { RgbImage } from '../image/types.js';
 import type { RunResources } from './resources.js';
-import type { BoxRecord, CaptionRecord, DetectionRecord, ModelRecord } from '../run-directory/records.js';
+import type { DetectionPrompt, ModelRecord, RegionPrompt, SamPromptRecord } from '../run-directory/records.js';
 
-export type { BoxRecord, CaptionRecord, ModelRecord };
-/** A detector's box with its score and phrase (as the run directory records it). */
-export type Detection = DetectionRecord;
+export type { DetectionPrompt, ModelRecord, RegionPrompt, SamPromptRecord };
 
 /**
- * What stage A gives stage B (and what the run directory records per category). `M` is the
- * method's own per-category data (a memory bank, text prompts, a comparison pool); a stage that
- * does not read it is written for `never` and fits every method's pipeline.
+ * A method's own state fields, typed by the method and recorded as they are (JSON values) in the
+ * category's and each image's record, beside the framework's: e.g. IAP-AS's object tag and
+ * caption per category, its object box per image. Data that is not recorded (a memory bank, a
+ * comparison pool) goes in `memory`.
  */
-export interface CategoryState<M = never> {
+export interface MethodFields {
+  category?: object;
+  image?: object;
+}
+
+type Own<F extends MethodFields, K extends keyof MethodFields> = F[K] extends object ? Partial<F[K]> : {};
+
+interface CategoryBase<M> {
   category: string;
   references: Sample[];
   /** The category's test images of this run (a method that scores images against each other reads them). */
   tests: Sample[];
   refImages?: RgbImage[];
-  tags?: string[][];
-  objectTag?: string;
-  objectTagSource?: string;
-  caption?: CaptionRecord;
   /** The method's per-category data (e.g. few-shot reference features), not recorded. */
   memory?: M;
   /** Stage-specific per-category facts that are recorded. */
   notes?: Record<string, unknown>;
 }
 
-export interface ImageState<M = never> {
+/**
+ * What stage A gives stage B (and what the run directory records per category). `M` is the
+ * method's own per-category data, `F` its recorded fields; a stage that reads neither is written
+ * for the defaults and fits every method's pipeline.
+ */
+export type CategoryState<M = never, F extends MethodFields = {}> = CategoryBase<M> & Own<F, 'category'>;
+
+interface ImageBase<M, F extends MethodFields> {
   sample: Sample;
-  category: CategoryState<M>;
+  category: CategoryState<M, F>;
   image?: RgbImage;
-  objectBox?: Detection | null;
-  objectSize?: number;
-  boxes?: BoxRecord[];
-  /** Binary masks (0/1, image size) of the kept boxes, in the order of the kept boxes. */
+  /** The boxes SAM was given, or dropped before it, with where they came from. */
+  samPrompts?: SamPromptRecord[];
+  /** Binary masks (0/1, image size) of the kept prompts, in the order of the kept prompts. */
   masks?: Uint8Array[];
   /** Map before per-image normalisation. */
   rawMap?: Float32Array;
@@ -52,6 +59,17 @@ export interface ImageState<M = never> {
   map?: Float32Array;
   /** Stage-specific recorded facts. */
   notes?: Record<string, unknown>;
+}
+
+export type ImageState<M = never, F extends MethodFields = {}> = ImageBase<M, F> & Own<F, 'image'>;
+
+/** The state keys the framework owns; every other key a stage writes is a method field and is recorded as it is. */
+export const CATEGORY_FRAMEWORK_KEYS: ReadonlySet<string> = new Set(['category', 'references', 'tests', 'refImages', 'memory', 'notes']);
+export const IMAGE_FRAMEWORK_KEYS: ReadonlySet<string> = new Set(['sample', 'category', 'image', 'samPrompts', 'masks', 'rawMap', 'map', 'notes']);
+
+/** The method fields of a state: what the framework records beside its own keys. */
+export function methodFieldsOf(state: object, frameworkKeys: ReadonlySet<string>): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(state).filter(([k, v]) => !frameworkKeys.has(k) && v !== undefined));
 }
 
 /** What a running stage gets besides its state; its parameters were bound when it was built. */
@@ -79,11 +97,11 @@ export interface BuildEnv {
   resources?: RunResources;
 }
 
-/** `M`: the method's per-category data; the runner sees every pipeline as `Pipeline<unknown>`. */
-export interface Pipeline<M = unknown> {
+/** `M`: the method's per-category data, `F` its recorded fields; the runner sees every pipeline as `Pipeline<unknown>`. */
+export interface Pipeline<M = unknown, F extends MethodFields = {}> {
   name: string;
-  categoryStages: Stage<CategoryState<M>>[];
-  imageStages: Stage<ImageState<M>>[];
+  categoryStages: Stage<CategoryState<M, F>>[];
+  imageStages: Stage<ImageState<M, F>>[];
   /** Models the stages load, with file hashes, for the run directory. */
   models: ModelRecord[];
   /**
@@ -114,13 +132,17 @@ function checkOrder<S>(level: string, given: Array<keyof S>, stages: Stage<S>[])
   }
 }
 
-export function definePipeline<M>(p: Pipeline<M>): Pipeline<M> {
-  checkOrder<CategoryState<M>>('stage A', CATEGORY_GIVEN, p.categoryStages);
-  checkOrder<ImageState<M>>('stage B', IMAGE_GIVEN, p.imageStages);
-  const last = new Set<keyof ImageState<M>>(IMAGE_GIVEN);
+/**
+ * Checks the stage order and hands the pipeline to the runner, which neither reads a method's
+ * memory nor its fields by name (it records the fields as they are): there the method's types end.
+ */
+export function definePipeline<M, F extends MethodFields = {}>(p: Pipeline<M, F>): Pipeline {
+  checkOrder<CategoryState<M, F>>('stage A', CATEGORY_GIVEN, p.categoryStages);
+  checkOrder<ImageState<M, F>>('stage B', IMAGE_GIVEN, p.imageStages);
+  const last = new Set<keyof ImageState<M, F>>(IMAGE_GIVEN);
   for (const s of p.imageStages) for (const w of s.writes) last.add(w);
   if (!last.has('map')) throw new Error(`pipeline '${p.name}': no stage B writes 'map'`);
-  return p;
+  return p as unknown as Pipeline;
 }
 
 /** Runs stages in order on a state, timing each under its name. */

@@ -60,7 +60,7 @@ export async function writeComparisonFigures(runs: FigureRun[], outDir: string, 
       for (const [k, run] of runs.entries()) {
         const r = records[k].find((x) => x.category === category && x.relId === rec.relId)!;
         const map = await new RunDir(run.dir).readMap(category, rec.relId);
-        const kept = (r.boxes ?? []).filter((b) => b.kept);
+        const kept = (r.samPrompts ?? []).filter((b) => b.kept);
         const points = (r.notes?.points as Array<[number, number]> | undefined) ?? [];
         row.push(
           renderTile({

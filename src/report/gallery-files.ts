@@ -189,7 +189,7 @@ export async function writeGallery(runs: LoadedRun[], outDir: string, o: Gallery
           area[run.id] = r4(inside / shown.length);
         }
         (mapUrls[k] ??= {})[run.id] = dataUrl('image/webp', await encodeImage({ width: mw, height: mh, data: u8 }, { format: 'webp', quality: o.map_quality }));
-        const kept = (r.boxes ?? []).filter((b) => b.kept);
+        const kept = (r.samPrompts ?? []).filter((b) => b.kept);
         const points = ((r.notes?.points as Array<[number, number]> | undefined) ?? []).filter((q) => Array.isArray(q) && q.length >= 2);
         if (kept.length || points.length) {
           // Boxes name their first and last pixel (src/image/types.ts): the right / bottom edge is x2 + 1.

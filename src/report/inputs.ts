@@ -9,7 +9,6 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, resolve } from 'node:path';
-import type { EvaluationReport } from '../evaluation/metrics-files.js';
 import { readJson } from '../run-directory/json-file.js';
 import { METRICS_FILE, parseMetricsFile } from '../run-directory/metrics-file.js';
 import { runProgress, type RunProgress } from '../run-directory/progress.js';

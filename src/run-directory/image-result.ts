@@ -14,7 +14,7 @@ export async function readImageResult(runDir: string, rec: ImageRecord): Promise
     mapFile: join(runDir, rec.map),
     map: map.data,
     masks: (rec.masks ?? []).map(decodeRle),
-    boxes: (rec.boxes ?? []).filter((b) => b.kept).map((b) => b.box),
+    boxes: (rec.samPrompts ?? []).filter((b) => b.kept).map((b) => b.box),
     points: (rec.notes?.points as Array<[number, number]> | undefined) ?? [],
   };
 }

@@ -1,7 +1,7 @@
 /** Reading a finished run directory's per-image records back (comparisons, reports). */
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ImageRecord } from './records.js';
+import { imageRecordFromJson, type ImageRecord } from './records.js';
 
 /** Every per-image record of a run directory, sorted by category and relId; none when it has no `categories/`. */
 export async function listImageRecords(runDir: string): Promise<ImageRecord[]> {
@@ -18,7 +18,7 @@ export async function listImageRecords(runDir: string): Promise<ImageRecord[]> {
     for (const f of files.map(String).filter((x) => x.endsWith('.json')).sort()) {
       const path = join(dir, f);
       try {
-        out.push(JSON.parse(await readFile(path, 'utf8')) as ImageRecord);
+        out.push(imageRecordFromJson(JSON.parse(await readFile(path, 'utf8')), path));
       } catch (e) {
         throw new Error(`${path}: not a readable image record (${(e as Error).message})`);
       }

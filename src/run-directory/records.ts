@@ -5,29 +5,33 @@
 import type { Box } from '../image/types.js';
 import type { Rle } from './rle.js';
 
-export interface DetectionRecord {
-  box: Box;
-  /** Max token probability of the box. */
-  score: number;
-  phrase: string;
-}
+/**
+ * A box SAM was given (or, with `kept: false`, was not: the reason is in `dropped`), with what it
+ * came from: a text-grounded detector's box with its phrase and score, or a region of the
+ * method's own anomaly map with the map's peak in it as its score.
+ */
+export type SamPromptRecord = DetectionPrompt | RegionPrompt;
 
-/** A detection with the decision the pipeline took on it, as recorded in the results. */
-export interface BoxRecord extends DetectionRecord {
+interface PromptBase {
+  box: Box;
   kept: boolean;
-  /** Why a box was dropped ('size' = over object_size * size_threshold). */
+  /** Why a box was dropped (e.g. 'size' = over object_size * size_threshold). */
   dropped?: string;
   /** Normalised area w*h/(W*H). */
   area: number;
 }
 
-export interface CaptionRecord {
-  template?: string;
-  model?: string;
-  raw?: string;
-  words?: string[];
-  caption: string;
-  fallback?: boolean | string;
+export interface DetectionPrompt extends PromptBase {
+  from: 'detector';
+  /** Max token probability of the box. */
+  score: number;
+  phrase: string;
+}
+
+export interface RegionPrompt extends PromptBase {
+  from: 'map';
+  /** Highest raw-map value in the region; null when the method gives none. */
+  peak: number | null;
 }
 
 export interface ModelRecord {
@@ -49,19 +53,21 @@ export interface ImageInputs {
   models: string;
 }
 
-export interface StageARecord {
+/** A category's record; the method's own fields (`F`, e.g. IAP-AS's object tag and caption) sit beside the framework's. */
+export type StageARecord<F extends object = {}> = StageABase & Partial<F>;
+
+interface StageABase {
   category: string;
   references: string[];
   /** sha256 of each reference file, same order: a resumed run recomputes the category when they differ. */
   referenceHashes?: string[];
-  tags?: string[][];
-  objectTag?: string;
-  objectTagSource?: string;
-  caption?: CaptionRecord;
   notes?: Record<string, unknown>;
 }
 
-export interface ImageRecord {
+/** An image's record; the method's own fields (`F`, e.g. IAP-AS's object box) sit beside the framework's. */
+export type ImageRecord<F extends object = {}> = ImageBase & Partial<F>;
+
+interface ImageBase {
   category: string;
   relId: string;
   imagePath: string;
@@ -71,14 +77,28 @@ export interface ImageRecord {
   defectType: string;
   width: number;
   height: number;
-  objectBox?: DetectionRecord | null;
-  objectSize?: number;
-  boxes?: BoxRecord[];
-  /** Masks of the kept boxes, same order as the kept entries of `boxes`. */
+  samPrompts?: SamPromptRecord[];
+  /** Masks of the kept prompts, same order as the kept entries of `samPrompts`. */
   masks?: Rle[];
   /** Path of the map relative to the run directory. */
   map: string;
   /** Content hashes of the inputs (absent in runs made before they were recorded). */
   inputs?: ImageInputs;
   notes?: Record<string, unknown>;
+}
+
+/**
+ * An image record as read from disk: records written before `samPrompts` hold the same boxes as
+ * `boxes`, a map region there being a box with the phrase 'region' and the map's peak as score.
+ */
+export function imageRecordFromJson(raw: unknown, path: string): ImageRecord {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new Error(`${path}: not an image record (not a JSON object)`);
+  const { boxes, ...rest } = raw as Record<string, unknown> & { boxes?: unknown };
+  if (boxes === undefined || 'samPrompts' in rest) return rest as unknown as ImageRecord;
+  if (!Array.isArray(boxes)) throw new Error(`${path}: 'boxes' is not a list`);
+  const samPrompts = (boxes as Array<Omit<DetectionPrompt, 'from'>>).map((b): SamPromptRecord => {
+    const { phrase, score, ...box } = b;
+    return phrase === 'region' ? { from: 'map', ...box, peak: score } : { from: 'detector', ...box, score, phrase };
+  });
+  return { ...(rest as unknown as ImageRecord), samPrompts };
 }

@@ -24,7 +24,7 @@ import { join } from 'node:path';
 import { escapeRelPath, escapeSegment } from '../util/file-names.js';
 import { tempOwnerPid, writeFileAtomic, writeJsonAtomic } from '../util/fs-atomic.js';
 import { decodeNpy, npyParts } from '../util/npy.js';
-import type { ImageRecord, ModelRecord, StageARecord } from './records.js';
+import { imageRecordFromJson, type ImageRecord, type ModelRecord, type StageARecord } from './records.js';
 import { bytesDigest } from './written-maps.js';
 
 async function readJson<T>(path: string): Promise<T | undefined> {
@@ -76,7 +76,8 @@ export class RunDir {
     await rm(join(this.root, this.mapRel(category, relId)), { force: true });
   }
 
-  async readStageA(category: string): Promise<StageARecord | undefined> {
+  /** `F`: the method's own fields the reader expects (the record holds what the method wrote). */
+  async readStageA<F extends object = {}>(category: string): Promise<StageARecord<F> | undefined> {
     return readJson(this.stageAPath(category));
   }
 
@@ -95,8 +96,15 @@ export class RunDir {
     return bytesDigest(parts);
   }
 
-  async readImage(category: string, relId: string): Promise<ImageRecord | undefined> {
-    return readJson(this.imagePath(category, relId));
+  /** Undefined when the record is absent or unreadable: the image is then computed again. */
+  async readImage<F extends object = {}>(category: string, relId: string): Promise<ImageRecord<F> | undefined> {
+    const path = this.imagePath(category, relId);
+    const raw = await readJson<unknown>(path);
+    try {
+      return raw === undefined ? undefined : (imageRecordFromJson(raw, path) as ImageRecord<F>);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The record is re-written alone when only its metadata changed (e.g. a replaced mask). */

@@ -8,6 +8,7 @@
 import { basename, resolve } from 'node:path';
 import { cacheOf, modelsDirOf } from '../config/locations.js';
 import { loadDataset } from '../datasets/index.js';
+import { checkUnseen } from '../models/sam/seen-data.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { hashJson } from '../util/hash.js';
 import { buildJobs, selectCategories } from './jobs.js';
@@ -74,6 +75,11 @@ export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunRe
     const needsReferences = pipeline.categoryStages.some((s) => s.reads.includes('references'));
     const jobs = buildJobs(index, config, categories, { needsReferences, excludeReferences: pipeline.referencesAreShots, limit: req.limit });
     if (req.evaluate !== false) for (const j of jobs) checkEvaluationMemory(j.category, j.tests.length, protocolOf(config.eval));
+    const seen = await checkUnseen(config.sam.decoder, jobs.flatMap((j) => j.tests.filter((t) => t.maskPath).map((t) => t.imagePath)), {
+      allow: config.sam.allow_seen_data,
+      what: `${config.preset} on ${basename(resolve(req.dataset))}`,
+    });
+    if (seen) process.stderr.write(`warning: ${seen}\n`);
     return await withRunLock(runDir, { command: req.command ?? 'iapas run' }, async (lock) => {
       const maps = new WrittenMaps();
       const run = await runPipeline({

@@ -26,7 +26,7 @@ export function memoryStage<M>(model: AnomalyMapModel<M>): Stage<CategoryState<M
   };
 }
 
-export function anomalyMapStage<M>(model: AnomalyMapModel<M>): Stage<ImageState<M>> {
+export function anomalyMapStage<M>(model: Pick<AnomalyMapModel<M>, 'score'>): Stage<ImageState<M>> {
   return {
     name: 'anomaly-map',
     reads: ['image', 'category'],

@@ -6,7 +6,8 @@
 import type { DetectorRaw, DetectParams } from '../models/grounding-dino/postprocess.js';
 import type { BaseConfig } from '../config/schema.js';
 import { roundBox } from '../image/box.js';
-import type { BoxRecord, Detection, ImageState, Stage } from '../pipeline/types.js';
+import type { DetectionPrompt, ImageState, Stage } from '../pipeline/types.js';
+import type { DetectorFields } from './detector-fields.js';
 import type { RgbImage } from '../image/types.js';
 import type { TextPrompts } from './detector-text-prompts.js';
 
@@ -24,7 +25,7 @@ export interface EnsembleProposer {
   propose(
     raws: { object: DetectorRaw; prompts: DetectorRaw[] },
     prompts: TextPrompts,
-  ): { objectBox: Detection | null; objectSize: number; boxes: BoxRecord[]; notes?: Record<string, unknown> };
+  ): { objectBox: DetectorFields['image']['objectBox']; objectSize: number; boxes: DetectionPrompt[]; notes?: Record<string, unknown> };
 }
 
 /**
@@ -32,11 +33,11 @@ export interface EnsembleProposer {
  * TextPrompts in its memory) through the detector, one raw output each (cached per caption by
  * the adapter), then the method's filters.
  */
-export function promptEnsembleStage(det: RawDetector, proposer: EnsembleProposer): Stage<ImageState<TextPrompts>> {
+export function promptEnsembleStage(det: RawDetector, proposer: EnsembleProposer): Stage<ImageState<TextPrompts, DetectorFields>> {
   return {
     name: 'detect',
     reads: ['image', 'category'],
-    writes: ['objectBox', 'objectSize', 'boxes', 'notes'],
+    writes: ['objectBox', 'objectSize', 'samPrompts', 'notes'],
     async run(s) {
       const prompts = s.category.memory;
       if (!prompts?.prompts) throw new Error(`category '${s.category.category}' has no text prompts (stage A's text-prompts stage)`);
@@ -47,7 +48,7 @@ export function promptEnsembleStage(det: RawDetector, proposer: EnsembleProposer
       return {
         objectBox: r.objectBox ? { ...r.objectBox, box: roundBox(r.objectBox.box) } : null,
         objectSize: r.objectSize,
-        boxes: r.boxes,
+        samPrompts: r.boxes,
         notes: { ...s.notes, ...r.notes },
       };
     },

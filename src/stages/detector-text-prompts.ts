@@ -4,6 +4,7 @@
  * prompt-ensemble detection (detect.ts promptEnsembleStage).
  */
 import type { CategoryState, Stage } from '../pipeline/types.js';
+import type { DetectorFields } from './detector-fields.js';
 
 export interface TextPrompts {
   /** Object-pass prompt. */
@@ -20,7 +21,7 @@ export interface TextPromptSource {
   promptsFor(category: string): TextPrompts;
 }
 
-export function textPromptsStage(source: TextPromptSource): Stage<CategoryState<TextPrompts>> {
+export function textPromptsStage(source: TextPromptSource): Stage<CategoryState<TextPrompts, DetectorFields>> {
   return {
     name: 'text-prompts',
     reads: ['category'],

@@ -1,7 +1,7 @@
 /**
  * From a raw anomaly map to the final map and its masks: the method thresholds the map, prompts
  * SAM with each region and combines map and masks (src/methods/fewshot/algorithm.ts); this stage
- * records the regions as boxes, their masks and the threshold that made them.
+ * records the regions as SAM prompts, their masks and the threshold that made them.
  */
 import { boxArea } from '../image/box.js';
 import type { Box, Point, RgbImage } from '../image/types.js';
@@ -35,12 +35,12 @@ export function mapRefineStage<M>(refiner: MapRefiner<M>): Stage<ImageState<M>> 
   return {
     name: 'sam-refine',
     reads: ['image', 'rawMap', 'category'],
-    writes: ['boxes', 'masks', 'map', 'notes'],
+    writes: ['samPrompts', 'masks', 'map', 'notes'],
     async run(s) {
       const image = s.image!;
       const r = await refiner.refine(image, s.rawMap!, s.category.memory!);
       return {
-        boxes: r.regions.map((g) => ({ box: g.box, score: g.peak ?? 0, phrase: 'region', kept: true, area: boxArea(g.box, image.width, image.height) })),
+        samPrompts: r.regions.map((g) => ({ from: 'map' as const, box: g.box, peak: g.peak, kept: true, area: boxArea(g.box, image.width, image.height) })),
         masks: r.regions.map((g) => g.mask),
         map: r.map,
         notes: {

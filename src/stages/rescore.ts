@@ -5,6 +5,7 @@
  * (`top-k`) and their masks leave the record.
  */
 import type { ImageState, Stage } from '../pipeline/types.js';
+import { detectorScore } from './detector-fields.js';
 
 export interface MaskRescorer {
   rescore(
@@ -19,15 +20,15 @@ export interface MaskRescorer {
 export function rescoreStage(rescorer: MaskRescorer): Stage<ImageState> {
   return {
     name: 'rescore',
-    reads: ['image', 'boxes', 'masks', 'rawMap'],
-    writes: ['boxes', 'masks', 'map', 'notes'],
+    reads: ['image', 'samPrompts', 'masks', 'rawMap'],
+    writes: ['samPrompts', 'masks', 'map', 'notes'],
     async run(s) {
       const { width, height } = s.image!;
-      const boxes = s.boxes!;
+      const boxes = s.samPrompts!;
       const keptAt = boxes.flatMap((b, i) => (b.kept ? [i] : []));
       const masks = s.masks!;
       if (masks.length !== keptAt.length) throw new Error(`rescore: ${masks.length} masks for ${keptAt.length} kept boxes`);
-      const r = rescorer.rescore(masks, keptAt.map((i) => boxes[i].score), s.rawMap!, width, height);
+      const r = rescorer.rescore(masks, keptAt.map((i) => detectorScore(boxes[i], 'rescore')), s.rawMap!, width, height);
       const saliency: Array<number | null> = boxes.map(() => null);
       const rescored: Array<number | null> = boxes.map(() => null);
       const out = boxes.map((b) => ({ ...b }));
@@ -37,7 +38,7 @@ export function rescoreStage(rescorer: MaskRescorer): Stage<ImageState> {
         if (!r.keep[k]) Object.assign(out[i], { kept: false, dropped: 'top-k' });
       });
       return {
-        boxes: out,
+        samPrompts: out,
         masks: masks.filter((_, k) => r.keep[k]),
         map: r.map,
         notes: { ...s.notes, saliency_in_mask: saliency, rescored },

@@ -118,12 +118,17 @@ class Decoder {
     return np.matmul(h, this.w(`${pe}.6.weight_m`)).add(this.w(`${pe}.6.bias`));
   }
 
-  forward(input: DecoderInput): DecoderOutput {
+  /** The dense prompt (mask path or the no-mask embedding) added to the image tokens [4096, 256]. */
+  source(tokens: np.Array, mask: np.Array | null): np.Array {
+    const dense = mask ? this.maskEmbedding(mask) : this.w('model.prompt_encoder.no_mask_embed.weight');
+    return tokens.add(dense);
+  }
+
+  /** The two-way transformer: the only part with LoRA, so the only part a gradient flows through. */
+  transformer(src: np.Array, sparse: np.Array, afterBlock?: DecoderInput['afterBlock']): TransformerOutput {
     const md = 'mask_decoder';
-    const dense = input.mask ? this.maskEmbedding(input.mask) : this.w('model.prompt_encoder.no_mask_embed.weight');
-    const src = input.tokens.add(dense);
     const pos = this.w('model.prompt_encoder.dense_pe');
-    const promptTokens = np.concatenate([this.w(`${md}.output_tokens`), input.sparse], 0);
+    const promptTokens = np.concatenate([this.w(`${md}.output_tokens`), sparse], 0);
 
     let queries = promptTokens.ref;
     let keys = src;
@@ -145,12 +150,18 @@ class Decoder {
       q = queries.ref.add(promptTokens.ref);
       k = keys.ref.add(pos.ref);
       keys = this.norm(keys.add(this.attention(k, q, queries.ref, toToken)), `${m}.norm4`);
-      if (input.afterBlock) keys = input.afterBlock(keys, i);
+      if (afterBlock) keys = afterBlock(keys, i);
     }
     const q = queries.ref.add(promptTokens);
     const k = keys.ref.add(pos);
     queries = this.norm(queries.add(this.attention(q, k, keys.ref, `${md}.transformer.final_attn_token_to_image`)), `${md}.transformer.norm_final_attn`);
+    return { queries, keys };
+  }
 
+  /** The frozen head on the transformer's output: upscaling, hypernetwork MLPs, IoU head, SamOnnxModel's mask choice. */
+  head(t: TransformerOutput, numPoints: number): DecoderOutput {
+    const md = 'mask_decoder';
+    const { queries, keys } = t;
     // Upscaling: two stride-2 transposed convolutions as matmuls, pixels kept in phase order.
     const up = `${md}.output_upscaling`;
     let u = np.matmul(keys, this.w(`${up}.0.weight_m`)).reshape([4096 * 4, 64]).add(this.w(`${up}.0.bias`));
@@ -166,11 +177,36 @@ class Decoder {
 
     // SamOnnxModel.select_masks: token 0 gets +1000 per point beyond 2.5, so box-only and
     // one-point prompts return the best-scored of tokens 1-3 and richer prompts token 0.
-    const reweight = np.array(new Float32Array([(input.numPoints - 2.5) * 1000, 0, 0, 0])).reshape([1, 4]);
+    const reweight = np.array(new Float32Array([(numPoints - 2.5) * 1000, 0, 0, 0])).reshape([1, 4]);
     const best = np.argmax(lax.stopGradient(iou.ref.add(reweight)).reshape([4]), 0);
     const choice = nn.oneHot(best, 4).astype(np.float32).reshape([4, 1]);
     return { masks, iou, choice };
   }
+
+  forward(input: DecoderInput): DecoderOutput {
+    return this.head(this.transformer(this.source(input.tokens, input.mask), input.sparse, input.afterBlock), input.numPoints);
+  }
+}
+
+/** What the transformer hands the head: the 5 + N prompt tokens [5 + N, 256] and the image tokens [4096, 256]. */
+export type TransformerOutput = {
+  queries: np.Array;
+  keys: np.Array;
+};
+
+/** The image tokens plus the dense (mask) prompt; consumes `tokens` and `mask`. */
+export function decoderSource(frozen: Frozen, tokens: np.Array, mask: np.Array | null): np.Array {
+  return new Decoder(frozen, undefined, 0).source(tokens, mask);
+}
+
+/** The two-way transformer with LoRA; consumes `src` and `sparse`. */
+export function decoderTransformer(frozen: Frozen, lora: Lora | undefined, loraScale: number, src: np.Array, sparse: np.Array): TransformerOutput {
+  return new Decoder(frozen, lora, loraScale).transformer(src, sparse);
+}
+
+/** The frozen head; consumes `t`. */
+export function decoderHead(frozen: Frozen, t: TransformerOutput, numPoints: number): DecoderOutput {
+  return new Decoder(frozen, undefined, 0).head(t, numPoints);
 }
 
 /** One decoder pass; consumes `input`'s arrays, leaves `frozen` and `lora` to the caller. */

@@ -27,6 +27,8 @@ export interface TuningProvenance {
   /** The training data: dataset name, root and a hash of its image/mask list. */
   data: Array<{ name: string; root?: string; sha256: string; images: number }>;
   holdout?: string[];
+  /** sha256 of every training image file: evaluations on these are refused (models/sam/seen-data.ts). */
+  images_sha256?: string[];
   /** Mean training loss per epoch (or per logging window). */
   losses: number[];
   code: CodeVersion;

@@ -33,3 +33,13 @@ export function iouHeadLoss(masks: np.Array, target: np.Array, predicted: np.Arr
   const actual = inter.div(np.maximum(union, 1));
   return np.square(predicted.sub(actual)).mean();
 }
+
+/**
+ * Self-distillation: BCE of the student's logits against the teacher's probabilities (soft
+ * targets), mean over pixels; equal to the pixel-mean binary KL(teacher || student) up to the
+ * teacher's entropy, which has no gradient. The teacher arrives without gradient.
+ */
+export function distillLoss(student: np.Array, teacherLogits: np.Array): np.Array {
+  const soft = lax.stopGradient(nn.sigmoid(teacherLogits));
+  return nn.softplus(student.ref).sub(student.mul(soft)).mean();
+}

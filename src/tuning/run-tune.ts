@@ -10,12 +10,12 @@ import { readDecoderWeights } from '../models/sam/decoder-weights.js';
 import { defaultSamEntry } from '../models/sam/model-entry.js';
 import { SamModel } from '../models/sam/model.js';
 import type { DiskCache } from '../util/disk-cache.js';
-import { UserError } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
 import { frozenArrays } from './decoder-params.js';
 import { toFrozen } from './decoder-forward.js';
 import { writeTunedDecoder } from './export.js';
-import { collectTrainingItems, sampleSource } from './training-data.js';
+import { collectTrainingItems, onePerImage, sampleSource } from './training-data.js';
+import { boxEncoder, samSpStep, type SamSpSettings } from './sam-sp.js';
 import { train } from './trainer.js';
 import { writeSptDecoders } from './spt/export.js';
 import { sptTrainerMethod } from './spt/method.js';
@@ -42,33 +42,52 @@ export interface TuneResult {
 
 export async function runTune(o: TuneOptions): Promise<TuneResult> {
   const s = o.settings;
-  if (s.method === 'sam-sp') throw new UserError(`tune: method '${s.method}' is not implemented yet; use tune.method=box or spt`);
   const spt = s.method === 'spt';
   const entry = defaultSamEntry();
   const decoderPath = o.decoderPath ?? entry.decoderPath;
   const base = new Uint8Array(await readFile(decoderPath));
   const weights = readDecoderWeights(base);
   const fa = frozenArrays(weights); // throws on a decoder of another contract
-  const { items, data } = await collectTrainingItems(s.data, s.holdout, o.maxImages);
+  const collected = await collectTrainingItems(s.data, s.holdout, o.maxImages);
+  const { data } = collected;
+  const sp: SamSpSettings = { passes: s.sam_sp.passes, distill: s.sam_sp.distill, firstPass: s.sam_sp.first_pass };
+  const wholeImage = s.method === 'sam-sp' && sp.firstPass === 'none';
+  const items = wholeImage ? onePerImage(collected.items) : collected.items;
 
   const sam = await SamModel.load({ ...entry, decoderPath }, { cache: o.cache });
   const total = s.epochs * items.length;
   const bar = createProgress('tune', total, { quiet: o.quiet });
   try {
+    const frozen = toFrozen(fa);
+    const encode = boxEncoder(weights);
+    const sptMethod = sptTrainerMethod(fa, s.lora, s.seed, s.spt);
     const result = await train({
-      frozen: toFrozen(fa),
+      frozen,
+      step:
+        s.method === 'sam-sp'
+          ? (state, sample, config) => samSpStep(frozen, state, sample, config, sp, encode)
+          : spt
+            ? (state, sample, config) => sptMethod.step(frozen, state, sample, config)
+            : undefined,
       frozenArrays: fa,
       count: items.length,
-      sampleAt: sampleSource(items, sam, weights, { seed: s.seed, jitter: s.jitter }),
+      sampleAt: sampleSource(items, sam, weights, { seed: s.seed, jitter: s.jitter, wholeImage }),
       settings: { lora: s.lora, lr: s.lr, epochs: s.epochs, seed: s.seed, losses: s.losses, checkpointEvery: s.checkpoint_every },
-      identity: { data, jitter: s.jitter, method: s.method, decoder: decoderPath, ...(spt ? { spt: s.spt } : {}) },
-      method: spt ? sptTrainerMethod(fa, s.lora, s.seed, s.spt) : undefined,
+      identity: {
+        data,
+        jitter: s.jitter,
+        method: s.method,
+        decoder: decoderPath,
+        ...(s.method === 'sam-sp' ? { sam_sp: s.sam_sp } : {}),
+        ...(spt ? { spt: s.spt } : {}),
+      },
+      init: spt ? sptMethod.init : undefined,
       checkpointDir: join(o.out, 'checkpoint'),
       stopAfter: o.stopAfter,
       onStep: (_step, _total, loss) => bar.tick(1, `loss ${loss.toFixed(4)}`),
     });
     if (!result.finished) return { steps: result.state.step, epochLosses: result.epochLosses, items: items.length, finished: false };
-    const record = { seed: s.seed, steps: result.state.step, config: s, data, holdout: s.holdout, losses: result.epochLosses };
+    const record = { seed: s.seed, steps: result.state.step, config: s, data, holdout: s.holdout, images_sha256: collected.imageHashes, losses: result.epochLosses };
     const path = spt
       ? await writeSptDecoders(o.out, base, weights, result.state.lora, s.lora, s.spt, record)
       : await writeTunedDecoder(o.out, base, weights, result.state.lora, s.lora, { method: s.method, ...record });

@@ -1,10 +1,12 @@
 /**
  * One training step of the decoder's LoRA parameters on one prompt of one image: the forward in
  * jax-js, BCE + Dice on the token SamOnnxModel would return plus the IoU head's MSE on all four,
- * gradients by valueAndGrad, then Adam on plain typed arrays (so a state is a checkpoint).
+ * gradients through the split of `split-gradient.ts`, then Adam on plain typed arrays (so a state
+ * is a checkpoint).
  */
 import { numpy as np, valueAndGrad } from '@jax-js/jax';
-import { chosenLogits, decoderForward, type Frozen, type Lora } from './decoder-forward.js';
+import { chosenLogits, decoderForward, type DecoderOutput, type Frozen, type Lora } from './decoder-forward.js';
+import { splitValueAndGrad, type GradArrays } from './split-gradient.js';
 import { bceWithLogits, diceLoss, iouHeadLoss, type LossWeights } from './losses.js';
 import { loraScale, toJaxLora, type LoraArrays, type LoraConfig } from './lora.js';
 
@@ -55,15 +57,9 @@ export function initialState(lora: LoraArrays): TrainState {
   return { step: 0, lora, m: zerosLike(lora), v: zerosLike(lora) };
 }
 
-/** The total loss of one sample as a jax-js scalar; consumes nothing of `frozen` or `lora`. */
-export function sampleLoss(frozen: Frozen, lora: Lora | undefined, scale: number, sample: TrainSample, weights: LossWeights): np.Array {
-  const out = decoderForward(frozen, lora, scale, {
-    tokens: np.array(sample.tokens).reshape([4096, 256]),
-    sparse: np.array(sample.sparse).reshape([sample.numPoints, 256]),
-    mask: sample.mask ? np.array(sample.mask).reshape([4096, 16]) : null,
-    numPoints: sample.numPoints,
-  });
-  const target = np.array(sample.target).reshape([65536, 1]);
+/** BCE + Dice of the chosen token and the IoU head's MSE against a [65536] phase-order target; consumes `out`. */
+export function outputLoss(out: DecoderOutput, targetValues: Float32Array, weights: LossWeights): np.Array {
+  const target = np.array(targetValues).reshape([65536, 1]);
   const chosen = chosenLogits({ masks: out.masks.ref, choice: out.choice });
   const bce = bceWithLogits(chosen.ref, target.ref).mul(weights.bce);
   const dice = diceLoss(chosen, target.ref).mul(weights.dice);
@@ -71,8 +67,33 @@ export function sampleLoss(frozen: Frozen, lora: Lora | undefined, scale: number
   return bce.add(dice).add(iou);
 }
 
+/** The sample's prompt as the forward's input arrays. */
+export function sampleInput(sample: TrainSample) {
+  return {
+    tokens: np.array(sample.tokens).reshape([4096, 256]),
+    sparse: np.array(sample.sparse).reshape([sample.numPoints, 256]),
+    mask: sample.mask ? np.array(sample.mask).reshape([4096, 16]) : null,
+    numPoints: sample.numPoints,
+  };
+}
+
+/** The total loss of one sample as a jax-js scalar, all eager; consumes nothing of `frozen` or `lora`. */
+export function sampleLoss(frozen: Frozen, lora: Lora | undefined, scale: number, sample: TrainSample, weights: LossWeights): np.Array {
+  return outputLoss(decoderForward(frozen, lora, scale, sampleInput(sample)), sample.target, weights);
+}
+
+/** Loss and LoRA gradients of one sample by one eager valueAndGrad over the whole forward (the reference the split is checked against). */
+export function eagerValueAndGrad(frozen: Frozen, lora: LoraArrays, config: StepConfig, sample: TrainSample): { loss: number; grads: GradArrays } {
+  const scale = loraScale(config.lora);
+  const f = (l: Lora): np.Array => sampleLoss(frozen, l, scale, sample, config.losses);
+  const [loss, grads] = valueAndGrad(f)(toJaxLora(lora, config.lora.rank));
+  const host: GradArrays = {};
+  for (const [k, g] of Object.entries(grads)) host[k] = { down: g.down.dataSync() as Float32Array, up: g.up.dataSync() as Float32Array };
+  return { loss: loss.dataSync()[0], grads: host };
+}
+
 /** Adam with bias correction, in place on `state`'s arrays. */
-export function adamUpdate(state: TrainState, grads: Record<string, { down: Float32Array; up: Float32Array }>, c: AdamConfig): void {
+export function adamUpdate(state: TrainState, grads: GradArrays, c: AdamConfig): void {
   const t = state.step + 1;
   const c1 = 1 - c.beta1 ** t;
   const c2 = 1 - c.beta2 ** t;
@@ -92,18 +113,16 @@ export function adamUpdate(state: TrainState, grads: Record<string, { down: Floa
   state.step = t;
 }
 
+/** Adam on given gradients: for methods whose loss is built of several passes. */
+export function applyGradients(state: TrainState, grads: GradArrays, config: StepConfig): void {
+  adamUpdate(state, grads, config.adam);
+}
+
 /** One step on one sample; updates `state` in place and returns the sample's loss before the update. */
 export function trainStep(frozen: Frozen, state: TrainState, sample: TrainSample, config: StepConfig): number {
-  const scale = loraScale(config.lora);
-  const f = (lora: Lora): np.Array => sampleLoss(frozen, lora, scale, sample, config.losses);
-  const [loss, grads] = valueAndGrad(f)(toJaxLora(state.lora, config.lora.rank));
-  const host: Record<string, { down: Float32Array; up: Float32Array }> = {};
-  for (const [k, g] of Object.entries(grads)) {
-    host[k] = { down: g.down.dataSync() as Float32Array, up: g.up.dataSync() as Float32Array };
-  }
-  const value = loss.dataSync()[0];
-  adamUpdate(state, host, config.adam);
-  return value;
+  const { loss, grads } = splitValueAndGrad(frozen, state.lora, config.lora, sampleInput(sample), (out) => outputLoss(out, sample.target, config.losses));
+  adamUpdate(state, grads, config.adam);
+  return loss;
 }
 
 /** The loss of one sample under the current parameters, without a step. */

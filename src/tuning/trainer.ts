@@ -36,11 +36,10 @@ export interface TrainerOptions {
   /** Stop after this many steps in total (a planned interruption). */
   stopAfter?: number;
   onStep?: (step: number, total: number, loss: number) => void;
-  /** Another method's parameters and step (SPT's two decoders); default: one decoder's LoRA. */
-  method?: {
-    init: () => LoraArrays;
-    step: (frozen: Frozen, state: TrainState, sample: TrainSample, config: StepConfig) => number;
-  };
+  /** The method's step (default: one prompt, one pass, `trainStep`); updates the state, returns the loss. */
+  step?: (state: TrainState, sample: TrainSample, config: StepConfig) => number;
+  /** The method's initial parameters (SPT's two decoders; default: one decoder's LoRA). */
+  init?: () => LoraArrays;
 }
 
 export interface TrainerResult {
@@ -66,7 +65,7 @@ export async function train(opts: TrainerOptions): Promise<TrainerResult> {
   const step: StepConfig = { lora: s.lora, adam: { ...ADAM_DEFAULTS, lr: s.lr }, losses: s.losses };
   const total = s.epochs * opts.count;
   const settingsSha = sha256(JSON.stringify({ settings: { ...s, checkpointEvery: undefined }, identity: opts.identity, count: opts.count }));
-  let state = initialState(opts.method ? opts.method.init() : initLora(opts.frozenArrays, s.lora, s.seed));
+  let state = initialState(opts.init ? opts.init() : initLora(opts.frozenArrays, s.lora, s.seed));
   let epochLosses: number[] = [];
   let sum = 0;
   if (opts.checkpointDir) {
@@ -83,7 +82,7 @@ export async function train(opts: TrainerOptions): Promise<TrainerResult> {
     const epoch = Math.floor(state.step / opts.count);
     const within = state.step % opts.count;
     const sample = await opts.sampleAt(epochOrder(opts.count, s.seed, epoch)[within], epoch);
-    const loss = (opts.method?.step ?? trainStep)(opts.frozen, state, sample, step);
+    const loss = opts.step ? opts.step(state, sample, step) : trainStep(opts.frozen, state, sample, step);
     sum += loss;
     if (state.step % opts.count === 0) {
       epochLosses = [...epochLosses, sum / opts.count];

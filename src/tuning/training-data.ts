@@ -12,6 +12,7 @@ import { loadDataset } from '../datasets/index.js';
 import type { DecoderWeights } from '../models/sam/decoder-weights.js';
 import type { SamModel } from '../models/sam/model.js';
 import { encodePrompt } from '../models/sam/transforms.js';
+import { imageFileHash } from '../models/sam/seen-data.js';
 import { UserError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { mulberry32 } from '../util/random.js';
@@ -35,6 +36,8 @@ export interface TrainingData {
   items: TrainingItem[];
   /** What the provenance records per dataset. */
   data: Array<{ name: string; root: string; sha256: string; images: number }>;
+  /** sha256 of every training image file, sorted: what an evaluation checks it is not scoring (models/sam/seen-data.ts). */
+  imageHashes: string[];
 }
 
 /** The name a dataset directory goes by (for --holdout and the provenance): its folder name. */
@@ -46,6 +49,7 @@ export async function collectTrainingItems(roots: string[], holdout: string[], m
   if (unknown.length) throw new UserError(`tune: --holdout ${unknown.join(', ')} names no --data directory (${roots.map(datasetName).join(', ')})`);
   const items: TrainingItem[] = [];
   const data: TrainingData['data'] = [];
+  const imageHashes = new Set<string>();
   for (const root of roots) {
     const name = datasetName(root);
     if (holdout.includes(name)) continue;
@@ -60,17 +64,18 @@ export async function collectTrainingItems(roots: string[], holdout: string[], m
         items.push({ dataset: name, imagePath: s.imagePath, maskPath: s.maskPath!, width: mask.width, height: mask.height, component: c });
       }
       ids.push(`${s.category}/${s.relId}:${sha256(mask.data)}`);
+      imageHashes.add(await imageFileHash(s.imagePath));
     }
     data.push({ name, root: resolve(root), sha256: sha256(ids.sort().join('\n')), images: samples.length });
   }
   if (items.length === 0) {
     throw new UserError(`tune: no anomalous image with a ground-truth mask in ${roots.filter((r) => !holdout.includes(datasetName(r))).join(', ')}: tuning needs masks to learn from`);
   }
-  return { items, data };
+  return { items, data, imageHashes: [...imageHashes].sort() };
 }
 
-/** The component's pixels on SAM's 256x256 low-res frame (long side 1024, padded bottom-right). */
-export function lowResTarget(labels: Int32Array, width: number, height: number, label: number): Float32Array {
+/** The component's pixels (every component's for 'any') on SAM's 256x256 low-res frame (long side 1024, padded bottom-right). */
+export function lowResTarget(labels: Int32Array, width: number, height: number, label: number | 'any'): Float32Array {
   const scale = LOW / Math.max(width, height);
   const plane = new Float32Array(LOW * LOW);
   for (let y = 0; y < LOW; y++) {
@@ -79,7 +84,8 @@ export function lowResTarget(labels: Int32Array, width: number, height: number, 
     for (let x = 0; x < LOW; x++) {
       const sx = Math.floor((x + 0.5) / scale);
       if (sx >= width) break;
-      if (labels[sy * width + sx] === label) plane[y * LOW + x] = 1;
+      const l = labels[sy * width + sx];
+      if (label === 'any' ? l > 0 : l === label) plane[y * LOW + x] = 1;
     }
   }
   return plane;
@@ -93,12 +99,15 @@ export function jitteredBox(c: Component, jitter: number, random: () => number):
   return [c.x0 + j(w), c.y0 + j(h), c.x1 + 1 + j(w), c.y1 + 1 + j(h)];
 }
 
-/** Builds sample i of an epoch; keeps the last images' embeddings in memory. */
+/**
+ * Builds sample i of an epoch; keeps the last images' embeddings in memory. With `wholeImage`
+ * the target is every component of the item's image (for prompt-free training, one item per image).
+ */
 export function sampleSource(
   items: TrainingItem[],
   sam: SamModel,
   weights: DecoderWeights,
-  opts: { seed: number; jitter: number; memoryImages?: number },
+  opts: { seed: number; jitter: number; memoryImages?: number; wholeImage?: boolean },
 ): (index: number, epoch: number) => Promise<TrainSample> {
   const memory = new Map<string, Float32Array>();
   const keep = opts.memoryImages ?? 32;
@@ -120,7 +129,13 @@ export function sampleSource(
       tokens,
       sparse: sparseEmbedding(weights, p.coords, p.labels),
       numPoints: p.count,
-      target: toPhaseOrder(lowResTarget(labels, item.width, item.height, item.component.label)),
+      target: toPhaseOrder(lowResTarget(labels, item.width, item.height, opts.wholeImage ? 'any' : item.component.label)),
     };
   };
+}
+
+/** One item per image (its first component's), for training whose target is the whole image's mask. */
+export function onePerImage(items: TrainingItem[]): TrainingItem[] {
+  const seen = new Set<string>();
+  return items.filter((i) => !seen.has(i.imagePath) && (seen.add(i.imagePath), true));
 }

@@ -4,13 +4,6 @@ export function sigmoid(x: number): number {
   return 1 / (1 + Math.exp(-x));
 }
 
-/** Element-wise sigmoid into a new float32 array (each value computed in float64, then stored). */
-export function sigmoidOf(values: ArrayLike<number>): Float32Array {
-  const out = new Float32Array(values.length);
-  for (let i = 0; i < values.length; i++) out[i] = sigmoid(values[i]);
-  return out;
-}
-
 /** Arithmetic mean summed left to right; NaN for no values. */
 export function mean(values: readonly number[]): number {
   return values.reduce((a, b) => a + b, 0) / values.length;

@@ -37,13 +37,3 @@ export function sampleWithoutReplacement<T>(items: readonly T[], k: number, rng:
   return pool.slice(0, n);
 }
 
-/** In-place seeded shuffle (Fisher-Yates). */
-export function shuffleInPlace<T>(items: T[], rng: () => number): T[] {
-  for (let i = items.length - 1; i > 0; i--) {
-    const j = randomInt(rng, i + 1);
-    const tmp = items[i];
-    items[i] = items[j];
-    items[j] = tmp;
-  }
-  return items;
-}

@@ -4,13 +4,6 @@ import type { RgbImage } from '../image/types.js';
 /** An RGB colour, 0-255 per channel. */
 export type Colour = [number, number, number];
 
-/** Grey mask (0/1) -> RGB, white foreground. */
-export function maskToRgb(mask: ArrayLike<number>): Uint8Array {
-  const out = new Uint8Array(mask.length * 3);
-  for (let i = 0; i < mask.length; i++) if (mask[i]) out.fill(255, 3 * i, 3 * i + 3);
-  return out;
-}
-
 /** Nearest-neighbour resampling of an RGB buffer (figures only: keeps masks crisp). */
 export function resizeRgbNearest(img: RgbImage, W: number, H: number): RgbImage {
   if (img.width === W && img.height === H) return img;

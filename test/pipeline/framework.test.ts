@@ -10,7 +10,8 @@ import { runPipeline } from '../../src/pipeline/runner.js';
 import { boxArea } from '../../src/image/box.js';
 import { minMaxNormalize, scoreMap } from '../../src/image/masks.js';
 import { normalizeStage, scoreStage } from '../../src/stages/score.js';
-import { definePipeline, type ImageState, type Stage } from '../../src/pipeline/types.js';
+import { definePipeline, type CategoryState, type ImageState, type Stage } from '../../src/pipeline/types.js';
+import { RunDir } from '../../src/run-directory/run-dir.js';
 import type { DatasetIndex, Sample } from '../../src/datasets/types.js';
 import { buildJobs, selectCategories, spread } from '../../src/session/jobs.js';
 import { UserError } from '../../src/util/errors.js';
@@ -136,10 +137,14 @@ describe('pipeline definition', () => {
 
 // A deterministic fake detector + segmenter, to test the run machinery without models.
 function fakePipeline(calls: { n: number }) {
-  const fakeImage: Stage<ImageState> = {
+  return definePipeline({ name: 'fake', categoryStages: [], imageStages: [fakeImageStage(calls), scoreStage, normalizeStage], models: [] });
+}
+
+function fakeImageStage(calls: { n: number }): Stage<ImageState> {
+  return {
     name: 'fake-image',
     reads: ['sample'],
-    writes: ['image', 'boxes', 'masks'],
+    writes: ['image', 'samPrompts', 'masks'],
     async run(s) {
       calls.n++;
       const seed = [...s.sample.relId].reduce((a, c) => a * 31 + c.charCodeAt(0), 7) % 1000;
@@ -149,15 +154,14 @@ function fakePipeline(calls: { n: number }) {
       for (let i = 0; i < m.length; i++) m[i] = (i * seed) % 5 === 0 ? 1 : 0;
       return {
         image: { width: w, height: h, data: new Uint8Array(w * h * 3) },
-        boxes: [
-          { box: [0, 0, 4, 3], score: 0.3 + (seed % 7) / 10, phrase: 'scratch', kept: true, area: 0.25 },
-          { box: [0, 0, 8, 6], score: 0.9, phrase: 'plate', kept: false, dropped: 'size', area: 1 },
+        samPrompts: [
+          { from: 'detector', box: [0, 0, 4, 3], score: 0.3 + (seed % 7) / 10, phrase: 'scratch', kept: true, area: 0.25 },
+          { from: 'detector', box: [0, 0, 8, 6], score: 0.9, phrase: 'plate', kept: false, dropped: 'size', area: 1 },
         ],
         masks: [m],
       };
     },
   };
-  return definePipeline({ name: 'fake', categoryStages: [], imageStages: [fakeImage, scoreStage, normalizeStage], models: [] });
 }
 
 // The runner records the sha256 of every input file, so the fake images exist (their bytes are
@@ -222,6 +226,41 @@ describe('runner', () => {
     expect(c2.n - before).toBe(6 - s3.categories[0].skipped);
     expect(await listFiles(part)).toEqual(await listFiles(full));
     expect((await stat(join(full, 'maps/cat/test/scratch/000.npy'))).size).toBeGreaterThan(8 * 6 * 4);
+  });
+
+  it("records a method's own fields as they are, and neither its memory nor the framework's images", async () => {
+    interface Fields {
+      category: { shade: string };
+      image: { brightest: number };
+    }
+    const tagStage: Stage<CategoryState<Float32Array, Fields>> = {
+      name: 'shade',
+      reads: ['category'],
+      writes: ['shade', 'memory'],
+      run: async () => ({ shade: 'grey', memory: new Float32Array([1, 2, 3]) }),
+    };
+    const brightStage: Stage<ImageState<Float32Array, Fields>> = {
+      name: 'brightest',
+      reads: ['image', 'category'],
+      writes: ['brightest'],
+      run: async (s) => ({ brightest: Math.max(...s.category.memory!) + s.image!.width }),
+    };
+    const pipeline = definePipeline<Float32Array, Fields>({
+      name: 'fields',
+      categoryStages: [tagStage],
+      imageStages: [fakeImageStage({ n: 0 }), brightStage, scoreStage, normalizeStage],
+      models: [],
+    });
+    const dir = await tmp();
+    await runPipeline({ pipeline, config, jobs, runDir: dir, quiet: true });
+    const rd = new RunDir(dir);
+    const stageA = await rd.readStageA<Fields['category']>('cat');
+    expect(stageA?.shade).toBe('grey');
+    expect(stageA && 'memory' in stageA).toBe(false);
+    const rec = await rd.readImage<Fields['image']>('cat', jobs[0].tests[0].relId);
+    expect(rec?.brightest).toBe(3 + 8);
+    expect(rec && ['image', 'rawMap', 'sample'].filter((k) => k in rec)).toEqual([]);
+    expect(rec?.samPrompts?.map((p) => p.from)).toEqual(['detector', 'detector']);
   });
 
   it('refuses to resume with a config that changes results', async () => {

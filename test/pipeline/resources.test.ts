@@ -18,14 +18,14 @@ describe('RunResources', () => {
     const a = await acquireModel(res, 'm', load, release);
     const b = await acquireModel(res, 'm', load, release);
     expect(b.model).toBe(a.model);
-    await a.release();
-    await b.release();
+    await a.dispose();
+    await b.dispose();
     expect([loads, releases]).toEqual([1, 0]);
     await res.dispose();
     expect(releases).toBe(1);
     // Without resources, a pipeline loads and releases its own.
     const own = await acquireModel(undefined, 'm', load, release);
-    await own.release();
+    await own.dispose();
     expect([loads, releases]).toEqual([2, 2]);
   });
 

@@ -13,6 +13,8 @@ import { discoverInputs, loadRuns } from '../../src/report/inputs.js';
 import { readSweepResults } from '../../src/report/sweep-results.js';
 import { readMetricsFile } from '../../src/run-directory/metrics-file.js';
 import { readJobResult } from '../../src/run-directory/sweep-result.js';
+import { RunDir } from '../../src/run-directory/run-dir.js';
+import { listImageRecords } from '../../src/run-directory/list-records.js';
 import { encodeNpy } from '../../src/util/npy.js';
 
 const METRICS = ['pixel_auroc', 'pixel_ap', 'pixel_f1_max', 'aupro', 'image_auroc', 'image_ap', 'image_f1_max'];
@@ -46,7 +48,13 @@ beforeAll(async () => {
   await mkdir(join(runDir, 'maps', 'widget'), { recursive: true });
   await writeFile(join(runDir, 'config.json'), JSON.stringify({ preset: 'fewshot', references: { k: 2 } }));
   await writeFile(join(runDir, 'models.json'), JSON.stringify([{ name: 'sam', files: [{ path: 'sam/encoder.onnx', sha256: 'ab' }] }]));
-  const record = { category: 'widget', relId: 'a', imagePath: '/data/tiny/widget/test/crack/a.png', label: 'anomalous', defectType: 'crack', width: 3, height: 2, boxes: [], map: 'maps/widget/a.npy' };
+  // Before `samPrompts`, a map method's regions were recorded as boxes with the phrase 'region'.
+  const boxes = [
+    { box: [0, 0, 1, 1], score: 0.8, phrase: 'scratch', kept: true, area: 0.5 },
+    { box: [0, 0, 2, 1], score: 0.9, phrase: 'widget', kept: false, dropped: 'size', area: 1 },
+    { box: [1, 0, 2, 1], score: 0.25, phrase: 'region', kept: true, area: 0.5 },
+  ];
+  const record = { category: 'widget', relId: 'a', imagePath: '/data/tiny/widget/test/crack/a.png', label: 'anomalous', defectType: 'crack', width: 3, height: 2, boxes, map: 'maps/widget/a.npy' };
   await writeFile(join(runDir, 'categories', 'widget', 'images', 'a.json'), JSON.stringify(record));
   await writeFile(join(runDir, 'maps', 'widget', 'a.npy'), encodeNpy(Float32Array.from([0, 1, 2, 3, 4, 5]), [2, 3]));
   await writeFile(join(runDir, 'metrics.json'), JSON.stringify(oldMetrics));
@@ -87,6 +95,20 @@ describe('an old-format run directory', () => {
     expect(rd.records.map((r) => [r.relId, r.inputs])).toEqual([['a', undefined]]);
     expect(Array.from((await rd.readMap(rd.records[0])).data)).toEqual([0, 1, 2, 3, 4, 5]);
     expect(rd.progress).toBeNull();
+  });
+
+  it("its 'boxes' read as SAM prompts: detector boxes with their phrase, map regions with their peak", async () => {
+    const expected = [
+      { from: 'detector', box: [0, 0, 1, 1], score: 0.8, phrase: 'scratch', kept: true, area: 0.5 },
+      { from: 'detector', box: [0, 0, 2, 1], score: 0.9, phrase: 'widget', kept: false, dropped: 'size', area: 1 },
+      { from: 'map', box: [1, 0, 2, 1], peak: 0.25, kept: true, area: 0.5 },
+    ];
+    const fromRunDir = await new RunDir(runDir).readImage('widget', 'a');
+    const [listed] = await listImageRecords(runDir);
+    for (const rec of [fromRunDir!, listed]) {
+      expect(rec.samPrompts).toEqual(expected);
+      expect('boxes' in rec).toBe(false);
+    }
   });
 
   it('reads in the report, as a run with its records', async () => {

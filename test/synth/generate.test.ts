@@ -23,7 +23,7 @@ describe('generateSyntheticDataset', () => {
     const [a, b, c] = [await tmp(), await tmp(), await tmp()];
     const ra = await generateSyntheticDataset(a, { ...small, seed: 5 });
     const rb = await generateSyntheticDataset(b, { ...small, seed: 5 });
-    const rc = await generateSyntheticDataset(c, { ...small, seed: 6 });
+    await generateSyntheticDataset(c, { ...small, seed: 6 });
     const rel = (root: string, files: string[]) => files.map((f) => relative(root, f));
     expect(rel(a, ra.files)).toEqual(rel(b, rb.files));
     expect(ra.files.length).toBe(3 * (2 + 1 + 3 * 2));

@@ -4,7 +4,8 @@ import { frozenArrays } from '../../src/tuning/decoder-params.js';
 import { toFrozen } from '../../src/tuning/decoder-forward.js';
 import { bceWithLogits, diceLoss, iouHeadLoss } from '../../src/tuning/losses.js';
 import { flattenLora, initLora, loraModules, type LoraConfig } from '../../src/tuning/lora.js';
-import { ADAM_DEFAULTS, evalLoss, initialState, trainStep, type StepConfig } from '../../src/tuning/train-step.js';
+import { ADAM_DEFAULTS, eagerValueAndGrad, evalLoss, initialState, outputLoss, sampleInput, trainStep, type StepConfig } from '../../src/tuning/train-step.js';
+import { splitValueAndGrad } from '../../src/tuning/split-gradient.js';
 import { realWeights, syntheticSample } from './synthetic.js';
 
 const lora: LoraConfig = { rank: 4, alpha: 4, targets: ['q', 'v'] };
@@ -49,6 +50,26 @@ describe('a training step of the decoder LoRA', () => {
     for (let i = 0; i < 4; i++) trainStep(frozen, state, samples[i % 2], config);
     expect(state.step).toBe(4);
     expect(mean()).toBeLessThan(before * 0.9);
+  }, 300_000);
+
+  it('the jit-split gradient equals one eager valueAndGrad over the whole forward', () => {
+    const l = initLora(fa, { ...lora, targets: ['q', 'v', 'mlp'] }, 2);
+    for (const p of Object.values(l)) for (let i = 0; i < p.up.length; i++) p.up[i] = Math.sin(i * 0.37) * 0.05; // a non-zero delta
+    const c = { ...config, lora: { ...lora, targets: ['q', 'v', 'mlp'] as LoraConfig['targets'] } };
+    const eager = eagerValueAndGrad(frozen, l, c, samples[0]);
+    const split = splitValueAndGrad(frozen, l, c.lora, sampleInput(samples[0]), (out) => outputLoss(out, samples[0].target, c.losses));
+    expect(split.loss).toBeCloseTo(eager.loss, 4);
+    let scale = 0;
+    for (const k of Object.keys(eager.grads)) for (const v of eager.grads[k].down) scale = Math.max(scale, Math.abs(v));
+    expect(scale).toBeGreaterThan(0);
+    for (const k of Object.keys(eager.grads)) {
+      for (const part of ['down', 'up'] as const) {
+        const a = eager.grads[k][part];
+        const b = split.grads[k][part];
+        expect(b.length).toBe(a.length);
+        for (let i = 0; i < a.length; i++) expect(Math.abs(a[i] - b[i])).toBeLessThanOrEqual(1e-4 * scale + 1e-7);
+      }
+    }
   }, 300_000);
 
   it('is deterministic for a seed, and the seed matters', () => {

@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { mean, meanDefined, quantile, sigmoid, sigmoidOf, valueRange } from '../../src/util/numeric.js';
+import { mean, meanDefined, quantile, sigmoid, valueRange } from '../../src/util/numeric.js';
 
 describe('shared numeric helpers', () => {
   it('sigmoid is 1/2 at 0, symmetric, and saturates', () => {
     expect(sigmoid(0)).toBe(0.5);
     expect(sigmoid(2) + sigmoid(-2)).toBeCloseTo(1, 15);
     expect(sigmoid(-Infinity)).toBe(0);
-    expect(Array.from(sigmoidOf([0, Math.log(3)]))).toEqual([0.5, Math.fround(0.75)]);
   });
 
   it('mean is NaN without values; meanDefined skips nulls and is null without values', () => {

@@ -8,6 +8,9 @@
  *            low-res logits back as `mask_input` together with the same prompt, up to
  *            `self_iterations` times; stop as soon as two successive masks have IoU >=
  *            `self_stop_iou`, or when a mask comes back empty (the last non-empty one is kept).
+ *            With `self_prompt: box` each extra decode is prompted with the previous mask's
+ *            tight box instead of the original prompt (SAM-SP's self-prompting, as
+ *            `iapas tune` method sam-sp trains the decoder for).
  *   cascade  the CPS cascade of seed 002: (1) the prompt's box and points plus positive points at
  *            the anomaly map's highest values inside the box and negative points at its lowest
  *            (each set greedily spaced apart, see cascadePoints); (2) the tight box of that mask
@@ -26,7 +29,7 @@
  *            already a multimask choice there, not the single-mask output.
  */
 import type { SamConfig } from '../../config/schema.js';
-import { SAM_MULTIMASK_CHOICES, SAM_REFINE_KINDS } from '../../config/schema.js';
+import { SAM_MULTIMASK_CHOICES, SAM_REFINE_KINDS, SAM_SELF_PROMPTS } from '../../config/schema.js';
 import { maskArea, maskBox } from '../../image/masks.js';
 import { maskIou } from '../../metrics/iou.js';
 import type { Box, Point } from '../../image/types.js';
@@ -38,12 +41,15 @@ import { quantile } from '../../util/numeric.js';
 
 export type RefineKind = (typeof SAM_REFINE_KINDS)[number];
 export type MultimaskChoice = (typeof SAM_MULTIMASK_CHOICES)[number];
+export type SelfPrompt = (typeof SAM_SELF_PROMPTS)[number];
 
 export interface RefinePolicy {
   refine: RefineKind;
   multimask: MultimaskChoice;
   selfIterations: number;
   selfStopIou: number;
+  /** What prompts each self decode besides the low-res logits: the original prompt, or the previous mask's box. */
+  selfPrompt: SelfPrompt;
   cascadePositive: number;
   cascadeNegative: number;
   cascadePositiveQuantile: number;
@@ -57,6 +63,7 @@ export function refinePolicyFrom(c: SamConfig): RefinePolicy {
     multimask: c.multimask,
     selfIterations: c.self_iterations,
     selfStopIou: c.self_stop_iou,
+    selfPrompt: c.self_prompt,
     cascadePositive: c.cascade_positive,
     cascadeNegative: c.cascade_negative,
     cascadePositiveQuantile: c.cascade_positive_quantile,
@@ -270,7 +277,8 @@ export async function refineMask(sam: SamDecoder, embedding: SamEmbedding, promp
   if (policy.refine === 'self') {
     let cur = await start();
     for (let i = 1; i <= policy.selfIterations && maskArea(cur.mask) > 0; i++) {
-      const next = await decode({ ...prompt, maskInput: cur.lowRes }, `self ${i}`);
+      // A non-empty mask always has a box (the loop stops on an empty one).
+      const next = await decode(policy.selfPrompt === 'box' ? { box: maskBox(cur.mask, width, height)!, maskInput: cur.lowRes } : { ...prompt, maskInput: cur.lowRes }, `self ${i}`);
       if (maskArea(next.mask) === 0) {
         steps.push('empty: keep previous');
         break;

@@ -76,7 +76,3 @@ export function combineToImageMap(parts: ScaleScores[], imageWidth: number, imag
   return resizeBilinear(w.map, w.width, w.height, imageWidth, imageHeight);
 }
 
-/** Patch scores -> smoothed map at image size. */
-export function scoresToImageMap(scores: Float32Array, grid: FeatureGrid, imageWidth: number, imageHeight: number, opts: MapOptions = {}): Float32Array {
-  return combineToImageMap([{ name: '', scores, grid }], imageWidth, imageHeight, opts);
-}

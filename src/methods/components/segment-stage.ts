@@ -35,11 +35,11 @@ export function samOnBoxes(sam: SamModel, policy?: RefinePolicy): Stage<ImageSta
   const refineKey = refine ? { ...refine, name: refinePolicyName(refine) } : undefined;
   return {
     name: 'sam',
-    reads: needsMap ? ['image', 'boxes', 'rawMap'] : ['image', 'boxes'],
+    reads: needsMap ? ['image', 'samPrompts', 'rawMap'] : ['image', 'samPrompts'],
     writes: ['masks'],
     async run(s, ctx) {
       const image = s.image!;
-      const kept = s.boxes!.filter((b) => b.kept).map((b) => clampBox([...b.box] as Box, image.width, image.height));
+      const kept = s.samPrompts!.filter((b) => b.kept).map((b) => clampBox([...b.box] as Box, image.width, image.height));
       if (kept.length === 0) return { masks: [] };
       const map = needsMap ? s.rawMap : undefined;
       const cache = ctx.cache;

@@ -16,7 +16,8 @@ export interface Acquired<T> {
   model: T;
   /** The resources' key: a model loaded on top of this one names it in its own key. */
   key: string;
-  release(): Promise<void>;
+  /** Gives this pipeline's use of the model up (a shared model stays loaded until the resources are disposed). */
+  dispose(): Promise<void>;
 }
 
 /** `decoder`: sam.decoder, a decoder file used instead of the model's own. */

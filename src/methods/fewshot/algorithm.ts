@@ -12,10 +12,12 @@ import type { SamConfig } from '../../config/schema.js';
 import { CONFIG_BASE_DEFAULTS } from '../../config/schema.js';
 import type { RgbImage } from '../../image/types.js';
 import type { Backbone } from '../../models/backbones/types.js';
-import { mapToMasksOptionsFrom, refineWithSam, type MapToMasksOptions } from '../components/map-to-masks.js';
+import { mapToMasksOptionsFrom, type MapToMasksOptions } from '../components/map-to-masks.js';
+import type { AlignMode } from './alignment.js';
 import { singleReferenceStandIns, type AugmentMode, type SingleReferenceMode } from './augment.js';
 import { FEWSHOT_DEFAULTS, type FewshotConfig } from './config.js';
-import { categoryThreshold, prepareMemoryBank, scoreQuery, type BankOptions, type CoresetSettings, type MemoryBank } from './memory-bank.js';
+import type { ScaleWeighting } from './scale-weights.js';
+import { categoryThreshold, prepareMemoryBank, type BankOptions, type CoresetSettings, type MemoryBank } from './memory-bank.js';
 
 /**
  * The coreset selects on a random projection to this many dims (PatchCore projects too): the
@@ -34,6 +36,10 @@ export interface FewshotOptions extends MapToMasksOptions {
   augment: AugmentMode;
   /** Stand-ins for the missing references at k = 1 (config fewshot.single_reference). */
   singleReference: SingleReferenceMode;
+  /** Weights of the scales in the average (config fewshot.scale_weights). */
+  weighting: ScaleWeighting;
+  /** Test images turned back into the references' pose (config fewshot.align). */
+  align: AlignMode;
 }
 
 /** The options of a config's `fewshot` and `sam` sections (every default is the schema's). */
@@ -45,6 +51,8 @@ export function fewshotOptionsFrom(f: FewshotConfig, sam: SamConfig = CONFIG_BAS
     int8: f.search_int8,
     augment: f.augment,
     singleReference: f.single_reference,
+    weighting: f.scale_weights,
+    align: f.align,
   };
 }
 
@@ -74,7 +82,7 @@ export async function prepareFewshotCategory(
   options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
   env: Pick<BankOptions, 'cache' | 'time'> = {},
 ): Promise<FewshotCategory> {
-  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, single: singleReferenceStandIns(options.singleReference) }), options);
+  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, single: singleReferenceStandIns(options.singleReference), weighting: options.weighting }), options);
 }
 
 /** The per-category state from a memory bank (which does not depend on the threshold policy). */

@@ -23,16 +23,24 @@ import { hashJson } from '../../util/hash.js';
 import { npyParts } from '../../util/npy.js';
 import { fewshotCategoryFromBank, fewshotOptionsFrom, type FewshotCategory } from './algorithm.js';
 import { refineWithSam } from '../components/map-to-masks.js';
+import { categoryPoses, imageAlignment, scoreInReferencePose, type CategoryPoses } from './alignment.js';
 import { referenceCopies, singleReferenceStandIns } from './augment.js';
+import { matchExposure, referenceExposure, type ExposureStats } from './exposure.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
 
 /** Bumped whenever the raw map's computation changes, so stale cached maps are never reused. */
 const RAW_MAP_VERSION = 4;
+/** Bumped whenever the aligned scoring changes (keys only the maps of images scored in another pose). */
+const ALIGN_VERSION = 1;
 
-/** The category state with the identity of its bank (backbone, references, map options). */
-type KeyedCategory = FewshotCategory & { bankKey: string };
+/**
+ * The category state with the identity of its bank (backbone, references, map options), the
+ * references' value statistics every image is matched to (null: fewshot.exposure=none) and their
+ * poses (null: fewshot.align=none).
+ */
+type KeyedCategory = FewshotCategory & { bankKey: string; exposure: ExposureStats | null; poses: CategoryPoses | null };
 
 function bankBytes(b: MemoryBank): number {
   return b.scales.reduce((n, s) => n + s.prepared.n * s.prepared.dim * 4, 0) + b.referenceScores.byteLength;
@@ -57,8 +65,20 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
   // Timed: a CNN backbone's passes are model time of their own (SAM-encoder backbones are in sam.stats).
   const features = timedBackbone(backbone.model);
 
+  const exposureMode = config.fewshot.exposure;
+  // Map and refinement see the same matched image (one encoder pass, whose embedding SAM reuses).
+  const matched = new WeakMap<RgbImage, RgbImage>();
+  const exposed = (image: RgbImage, memory: KeyedCategory): RgbImage => {
+    if (!memory.exposure) return image;
+    let m = matched.get(image);
+    if (!m) matched.set(image, (m = matchExposure(image, memory.exposure, exposureMode)));
+    return m;
+  };
+
   const model: AnomalyMapModel<KeyedCategory> = {
-    async prepare(references, ctx) {
+    async prepare(given, ctx) {
+      const exposure = exposureMode === 'none' ? null : referenceExposure(given);
+      const references = exposure ? given.map((r) => matchExposure(r, exposure, exposureMode)) : given;
       const bankKey = hashJson({
         v: RAW_MAP_VERSION,
         backbone: await features.id(),
@@ -69,32 +89,40 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
         int8: options.int8,
         ...(options.augment === 'none' ? {} : { augment: options.augment }),
         ...(references.length === 1 ? { single: options.singleReference } : {}),
+        ...(exposure ? { exposure: exposureMode } : {}),
+        ...(options.weighting === 'equal' ? {} : { weighting: options.weighting }),
       });
       const time = ctx ? <T>(name: string, fn: () => Promise<T>) => ctx.timer.time(name, fn) : undefined;
-      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), cache, time });
+      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), weighting: options.weighting, cache, time });
       const bank = resources ? await resources.memo(`fewshot-bank\0${bankKey}`, build, bankBytes) : await build();
-      const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey };
+      const poses = options.align === 'none' ? null : categoryPoses(references, options.align);
+      const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey, exposure, poses };
       return {
         memory,
         notes: {
           backbone: features.name,
           ...(bank.standIns > 0 ? { single_reference: config.fewshot.single_reference, stand_ins: bank.standIns } : {}),
+          ...(exposure ? { exposure: exposureMode } : {}),
           threshold_policy: config.fewshot.threshold,
           category_threshold: memory.categoryThreshold,
           // Per scale: bank rows kept of all, PCA dims, and the normalisation (multi-scale backbones).
-          scales: bank.scales.map((s) => ({ name: s.name, rows: s.rows, kept: s.kept, ...(s.pca ? { pca: s.pca.dims } : {}), ...(s.norm ? { loo_mean: s.norm.mean, loo_q999: s.norm.q999 } : {}) })),
+          scales: bank.scales.map((s) => ({ name: s.name, rows: s.rows, kept: s.kept, ...(s.pca ? { pca: s.pca.dims } : {}), ...(s.norm ? { loo_mean: s.norm.mean, loo_q999: s.norm.q999 } : {}), ...(s.weight !== 1 ? { weight: s.weight } : {}) })),
           coreset_ms: Math.round(bank.coresetMs),
+          ...(poses ? { align: { applies: poses.applies, reference_axis_spread: Math.round(poses.referenceSpread) } } : {}),
         },
       };
     },
-    async score(image, memory) {
-      const compute = () => scoreQuery(features, memory.bank, image);
+    async score(given, memory) {
+      const image = exposed(given, memory);
+      // The map depends on the pose the image is scored in: an image left as it is shares its map with fewshot.align=none.
+      const pose = memory.poses ? imageAlignment(image, memory.poses).pose : null;
+      const compute = () => scoreInReferencePose(image, pose, (img) => scoreQuery(features, memory.bank, img));
       if (!cache) return compute();
-      return cachedRawMap(cache, cache.key({ bank: memory.bankKey, image: hashRgb(image) }), image, compute);
+      return cachedRawMap(cache, cache.key({ bank: memory.bankKey, image: hashRgb(image), ...(pose ? { pose, align: ALIGN_VERSION } : {}) }), image, compute);
     },
   };
   const refiner: MapRefiner<KeyedCategory> = {
-    refine: (image, rawMap, memory) => refineWithSam(image, rawMap, memory, { sam: options.useSam ? sam.model : undefined, cache }, options),
+    refine: (image, rawMap, memory) => refineWithSam(exposed(image, memory), rawMap, memory, { sam: options.useSam ? sam.model : undefined, cache }, options),
   };
 
   return definePipeline({
@@ -114,8 +142,8 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
       ...(entry.kind === 'onnx-cnn' ? { [features.name]: features.ms } : {}),
     }),
     async dispose() {
-      await backbone.release();
-      await sam.release();
+      await backbone.dispose();
+      await sam.dispose();
     },
   });
 }

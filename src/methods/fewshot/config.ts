@@ -2,6 +2,8 @@
 import { z } from 'zod';
 import type { BaseConfig } from '../../config/schema.js';
 import { mapSettingsShape } from '../components/map-settings.js';
+import { EXPOSURE_MODES } from './exposure.js';
+import { SCALE_WEIGHTINGS } from './scale-weights.js';
 
 /** The few-shot methods (src/methods/fewshot): backbone, threshold, prompts, SAM refinement, map. */
 export const fewshotSchema = z
@@ -9,7 +11,7 @@ export const fewshotSchema = z
     backbone: z
       .string()
       .default('minisam-ms')
-      .describe('minisam-ms (four scales inside the SAM encoder, one pass per image) | sam (the SAM embedding alone) | mobilenetv2'),
+      .describe('minisam-ms (four scales inside the SAM encoder, one pass per image) | minisam-ms-emb (the four and the SAM embedding of the same pass) | sam (the SAM embedding alone) | mobilenetv2'),
     ...mapSettingsShape,
     coreset: z.number().gt(0).max(1).default(0.1).describe('memory banks of at least coreset_min_rows rows keep this fraction of their rows (greedy k-centre); 1 = off'),
     coreset_min_rows: z
@@ -30,10 +32,22 @@ export const fewshotSchema = z
       .enum(['none', 'rot90', 'rot45', 'flip'])
       .default('none')
       .describe("copies of each reference added to its bank: 'rot90' its quarter turns, 'rot45' every 45 degrees, 'flip' its two mirror images; a reference and its copies share one coreset of the reference's own size (the per-image search keeps its cost), leave-one-out excludes a reference's own copies"),
+    align: z
+      .enum(['none', 'turn', 'nearest'])
+      .default('none')
+      .describe("a test image turned against the references is turned (and shifted) back into the nearest reference's pose before its features, its map carried back, where its turn against every reference agrees (src/methods/fewshot/alignment.ts): 'turn' only where the references agree on one axis, 'nearest' wherever their mutual turns are consistent; 'none': images as they are"),
     single_reference: z
       .enum(['refuse', 'flip', 'rot90'])
       .default('flip')
       .describe("with k = 1: stand-ins for the missing references, so that the per-scale normalisation and the adaptive threshold have leave-one-out scores: 'flip' the reference's two mirror images and half turn, 'rot90' its three quarter turns, each a reference of its own; 'refuse': one reference keeps raw distances (the adaptive threshold then refuses)"),
+    scale_weights: z
+      .enum(SCALE_WEIGHTINGS)
+      .default('equal')
+      .describe("weights of a multi-scale backbone's normalised scales, per category from the references' leave-one-out scores: 'equal' the plain average, 'loo-max' each scale by 1 / the median of the references' largest normalised leave-one-out score"),
+    exposure: z
+      .enum(EXPOSURE_MODES)
+      .default('none')
+      .describe("before the encoder, each image (references too) gets an affine value map to the references' pooled statistics: 'gain' one gain and offset for all channels (mean and std of all values), 'range' the same but only as far as the edge of the range of the references' own means and spreads (an image exposed like a reference is left alone), 'channel' per channel, 'quantile' one for all channels from the 5/50/95 % quantiles, 'histogram' one look-up table for all channels matching the value histogram; 'none' = as it is"),
     pca: z
       .number()
       .int()

@@ -32,6 +32,7 @@ import { applyPca, fitPca, type Pca } from '../components/pca.js';
 import { combineToImageMap, combineToWorkMap, type MapOptions, type ScaleScores } from '../components/score-map.js';
 import { quantile } from '../../util/numeric.js';
 import { adaptiveThreshold } from '../components/threshold.js';
+import { scaleWeights, type ScaleWeighting } from './scale-weights.js';
 
 export interface CoresetSettings {
   /** Fraction of a bank's rows kept (config fewshot.coreset); 1 = off. */
@@ -76,6 +77,8 @@ export interface BankOptions {
    * they were k references. Unset: one reference keeps raw distances and no adaptive threshold.
    */
   single?: (reference: RgbImage) => RgbImage[];
+  /** How a multi-scale backbone's scales are weighted in the average (scale-weights.ts); default 'equal'. */
+  weighting?: ScaleWeighting;
   /** Content cache for coreset selections (keyed by the bank's bytes and the settings). */
   cache?: DiskCache;
   /** Times a named step (the pipeline's stage timer), e.g. 'memory/coreset'. */
@@ -100,6 +103,8 @@ export interface ScaleBank {
   norm: ScaleNorm | null;
   /** The projection of this scale's patches (queries too), or null. */
   pca: Pca | null;
+  /** Factor on the scale's normalised scores (scale-weights.ts; 1 = the plain average). */
+  weight: number;
 }
 
 export interface MemoryBank {
@@ -153,6 +158,18 @@ export function normaliseScores(d: Float32Array, norm: ScaleNorm | null): Float3
   const inv = 1 / Math.max(1e-6, norm.q999 - norm.mean);
   for (let i = 0; i < d.length; i++) out[i] = (d[i] - norm.mean) * inv;
   return out;
+}
+
+function maxOf(xs: Float32Array): number {
+  let m = -Infinity;
+  for (const v of xs) if (v > m) m = v;
+  return m;
+}
+
+/** Scores times a weight, in place (the arrays are the bank's own); a weight of 1 leaves them as they are. */
+function scaled(xs: Float32Array, w: number): Float32Array {
+  if (w !== 1) for (let i = 0; i < xs.length; i++) xs[i] *= w;
+  return xs;
 }
 
 /** Runs a step under the pipeline's stage timer when there is one. */
@@ -258,7 +275,14 @@ export async function prepareMemoryBank(backbone: Backbone, given: RgbImage[], o
       norm = scaleNorm(pooled);
     }
     raw.forEach((d, i) => loo[i].push({ name: names[s], scores: normaliseScores(d, norm), grid: grids[i][s] }));
-    scales.push({ name: names[s], prepared: prepareMemory(reduced.bank, { int8 }), rows: reduced.rows, kept: reduced.bank.n, norm, pca });
+    scales.push({ name: names[s], prepared: prepareMemory(reduced.bank, { int8 }), rows: reduced.rows, kept: reduced.bank.n, norm, pca, weight: 1 });
+  }
+  if (multi && k >= 2 && (opts.weighting ?? 'equal') !== 'equal') {
+    const weights = scaleWeights(scales.map((_, s) => loo.map((parts) => maxOf(parts[s].scores))), opts.weighting!);
+    scales.forEach((b, s) => {
+      b.weight = weights[s];
+      for (const parts of loo) parts[s] = { ...parts[s], scores: scaled(parts[s].scores, weights[s]) };
+    });
   }
   let referenceScores: Float32Array = new Float32Array(0);
   let referenceStats: MemoryBank['referenceStats'] = null;
@@ -291,7 +315,7 @@ export async function scoreScales(grids: FeatureGrid[], bank: MemoryBank): Promi
   const parts: ScaleScores[] = [];
   for (let s = 0; s < grids.length; s++) {
     const d = await nearestCosineDistanceOrt(await projectPatches(gridToPatches(grids[s]), bank.scales[s].pca), bank.scales[s].prepared);
-    parts.push({ name: bank.scales[s].name, scores: normaliseScores(d, bank.scales[s].norm), grid: grids[s] });
+    parts.push({ name: bank.scales[s].name, scores: scaled(normaliseScores(d, bank.scales[s].norm), bank.scales[s].weight), grid: grids[s] });
   }
   return parts;
 }

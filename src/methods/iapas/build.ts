@@ -19,6 +19,7 @@ import { createLlmCaptioner, createStaticCaptioner, type Captioner } from '../..
 import { captionStage } from '../../stages/caption.js';
 import { decodeImage, loadReferences } from '../../stages/decode.js';
 import { detectParams, type RawDetector } from '../../stages/detect.js';
+import type { DetectorFields } from '../../stages/detector-fields.js';
 import { normalizeStage, scoreStage } from '../../stages/score.js';
 import { samOnBoxes } from '../components/segment-stage.js';
 import { classnameTagStage, fixedTagStage } from '../../stages/tag.js';
@@ -78,7 +79,7 @@ export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise
   const gdino = gdinoHandle.model;
   models.push(gdinoRecord);
   let ram: RamTagger | undefined;
-  let ramHandle: { release(): Promise<void> } | undefined;
+  let ramHandle: { dispose(): Promise<void> } | undefined;
   if (ramFiles) {
     const files = ramFilesOf(config.tagging.model, ramFiles);
     const h = await acquireModel(
@@ -98,8 +99,8 @@ export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise
         ? await createLlmCaptioner({ template: config.caption.template, llm: config.llm, cache: env.cache, modelsDir: env.modelsDir })
         : createStaticCaptioner(config.caption.static);
   } catch (err) {
-    await gdinoHandle.release();
-    await ramHandle?.release();
+    await gdinoHandle.dispose();
+    await ramHandle?.dispose();
     throw err;
   }
   const samHandle = await acquireSam(config.sam.model, env, config.sam.decoder);
@@ -110,13 +111,13 @@ export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise
 
   // 3. The stage lists, every parameter bound here.
   const params = detectParams(config);
-  const categoryStages: Stage<CategoryState>[] = [];
+  const categoryStages: Stage<CategoryState<never, DetectorFields>>[] = [];
   if (tagger === 'ram') categoryStages.push(loadReferences, ramObjectTagStage(ram!, detector, params));
   else if (tagger === 'classname') categoryStages.push(classnameTagStage);
   else if (tagger === 'fixed') categoryStages.push(fixedTagStage(config.object_tag!));
   categoryStages.push(captionStage(captioner));
 
-  const imageStages: Stage<ImageState>[] = [decodeImage];
+  const imageStages: Stage<ImageState<never, DetectorFields>>[] = [decodeImage];
   if (det.object_pass) imageStages.push(objectPassStage(detector, params));
   imageStages.push(anomalyPassStage(detector, params));
   if (det.size_filter) imageStages.push(sizeFilterStage(det.size_threshold));
@@ -136,9 +137,9 @@ export async function buildIapas(config: IapasRunConfig, env: BuildEnv): Promise
     }),
     async dispose() {
       await captioner.dispose();
-      await gdinoHandle.release();
-      await ramHandle?.release();
-      await samHandle.release();
+      await gdinoHandle.dispose();
+      await ramHandle?.dispose();
+      await samHandle.dispose();
     },
   });
 }

@@ -5,11 +5,14 @@
  */
 import { boxArea, roundBox } from '../../image/box.js';
 import type { DetectParams } from '../../models/grounding-dino/postprocess.js';
-import type { BoxRecord, ImageState, Stage } from '../../pipeline/types.js';
+import type { DetectionPrompt, ImageState, Stage } from '../../pipeline/types.js';
 import type { RawDetector } from '../../stages/detect.js';
+import { detectorScore, type DetectorFields } from '../../stages/detector-fields.js';
+
+type DetectorImage = ImageState<never, DetectorFields>;
 import { anomalyPass, objectPass, sizeFilter } from './detector-passes.js';
 
-export function objectPassStage(det: RawDetector, params: DetectParams): Stage<ImageState> {
+export function objectPassStage(det: RawDetector, params: DetectParams): Stage<DetectorImage> {
   return {
     name: 'object-pass',
     reads: ['image', 'category'],
@@ -26,39 +29,42 @@ export function objectPassStage(det: RawDetector, params: DetectParams): Stage<I
   };
 }
 
-export function anomalyPassStage(det: RawDetector, params: DetectParams): Stage<ImageState> {
+export function anomalyPassStage(det: RawDetector, params: DetectParams): Stage<DetectorImage> {
   return {
     name: 'anomaly-pass',
     reads: ['image', 'category'],
-    writes: ['boxes'],
+    writes: ['samPrompts'],
     async run(s) {
       const caption = s.category.caption?.caption;
       if (!caption) throw new Error(`category '${s.category.category}' has no anomaly caption`);
       const raw = await det.raw(s.image!, caption);
       const { width, height } = s.image!;
-      const boxes: BoxRecord[] = anomalyPass(raw, params).map((d) => ({
+      const boxes: DetectionPrompt[] = anomalyPass(raw, params).map((d) => ({
+        from: 'detector',
         box: d.box,
         score: d.score,
         phrase: d.phrase,
         kept: true,
         area: boxArea(d.box, width, height),
       }));
-      return { boxes };
+      return { samPrompts: boxes };
     },
   };
 }
 
 /** Marks boxes over object_size * sizeThreshold as dropped (they stay in the record). */
-export function sizeFilterStage(sizeThreshold: number): Stage<ImageState> {
+export function sizeFilterStage(sizeThreshold: number): Stage<DetectorImage> {
+  // sizeFilter reads only the boxes' areas.
   return {
     name: 'size-filter',
-    reads: ['image', 'boxes', 'objectSize'],
-    writes: ['boxes'],
+    reads: ['image', 'samPrompts', 'objectSize'],
+    writes: ['samPrompts'],
     async run(s) {
       const { width, height } = s.image!;
-      const dets = s.boxes!.map((b, query) => ({ box: b.box, score: b.score, phrase: b.phrase, query }));
+      const prompts = s.samPrompts!;
+      const dets = prompts.map((b, query) => ({ box: b.box, score: detectorScore(b, 'size-filter'), phrase: '', query }));
       const keep = new Set(sizeFilter(dets, s.objectSize!, sizeThreshold, width, height).map((d) => d.query));
-      return { boxes: s.boxes!.map((b, i) => (keep.has(i) ? b : { ...b, kept: false, dropped: 'size' })) };
+      return { samPrompts: prompts.map((b, i) => (keep.has(i) ? b : { ...b, kept: false, dropped: 'size' })) };
     },
   };
 }

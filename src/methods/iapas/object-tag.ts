@@ -8,6 +8,7 @@ import type { DetectParams } from '../../models/grounding-dino/postprocess.js';
 import type { RamTagger } from '../../models/ram/model.js';
 import type { CategoryState, Stage } from '../../pipeline/types.js';
 import type { RawDetector } from '../../stages/detect.js';
+import type { DetectorFields } from '../../stages/detector-fields.js';
 import { UserError } from '../../util/errors.js';
 import { objectPass } from './detector-passes.js';
 
@@ -55,7 +56,7 @@ export async function objectTagFromReferences(
   return { objectTag: candidates[0]?.phrase ?? null, candidates, perImage };
 }
 
-export function ramObjectTagStage(ram: Pick<RamTagger, 'tag'>, detector: RawDetector, params: DetectParams): Stage<CategoryState> {
+export function ramObjectTagStage(ram: Pick<RamTagger, 'tag'>, detector: RawDetector, params: DetectParams): Stage<CategoryState<never, DetectorFields>> {
   return {
     name: 'object-tag',
     reads: ['refImages'],

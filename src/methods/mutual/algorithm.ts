@@ -12,7 +12,10 @@
  * to the patches of j; the patch score is the mean of the smallest `keep` fraction of the d_j(p)
  * (at least one): a defect shared by a few images still scores high against the others. The
  * image's map is the mean of its (layer, kernel) maps (score-map.ts, equal weights), smoothed as
- * the few-shot map, then refined with SAM as `fewshot` does.
+ * the few-shot map, then refined with SAM as `fewshot` does. With `normalise`, each (layer,
+ * kernel)'s scores are first placed by its own pool's scores, (d - median) / (q90 - median), so
+ * that a layer whose distances spread widely does not drown one whose anomalies stand out by
+ * fewer absolute units (fewshot does the same with its references' leave-one-out scores).
  *
  * Compared images: a pool member against the other pool members, any other image against
  * max_compared pool members. The pool is chosen from the test set alone (seeded), so every image
@@ -24,11 +27,15 @@
  * mean keeps max(1, round(keep (N - 1))) of them (MuSc's own code divides by a count that is 0
  * below 5 images, hence its NaN maps); N < 2 has nothing to compare with and is refused.
  *
- * Two optional steps, off by default because they did not hold leave-one-dataset-out (README):
- * `exclude`, a second pass in which the pool members with the highest first-pass map maxima are
- * no longer compared with (so that a defect many images share stops matching itself), and the
- * hybrid `referenceWeight`, which blends each patch score with its nearest distance to the
- * category's normal references where the run gives some.
+ * Optional steps (README: which held out leave-one-dataset-out): `mask`, a second pass against
+ * the pool without its most anomalous *patches*: per layer and kernel, the pool's patches whose
+ * first-pass scores are among its highest `mask` fraction are replaced, in their image's search
+ * columns, by copies of that image's lowest-scoring patch, so that no query matches them. A
+ * defect that several images share then stops matching itself in the others, while every image
+ * keeps its normal patches (removing whole images, `exclude`, removed the normal variation they
+ * supply too). `exclude`, a second pass in which the pool members with the highest first-pass
+ * map maxima are no longer compared with; the hybrid `referenceWeight`, which blends each patch
+ * score with its nearest distance to the category's normal references where the run gives some.
  *
  * No image-level re-scoring: the research's simple one (mean of the max-of-map of an image's 3
  * nearest images by global feature) lowered MVTec image AUROC from 88.8 to 76.6 (with 9-14
@@ -38,11 +45,12 @@
 import { localMeanHwc, normaliseCells, type HwcGrid } from '../../models/backbones/features.js';
 import type { FeatureGrid } from '../../models/backbones/types.js';
 import { UserError } from '../../util/errors.js';
+import { quantile } from '../../util/numeric.js';
 import { mulberry32, sampleWithoutReplacement } from '../../util/random.js';
 import { concatPatchSets, type PatchSet } from '../components/patch-distance.js';
 import { applyPca, fitPca, type Pca } from '../components/pca.js';
 import { combineToWorkMap, type MapOptions, type ScaleScores } from '../components/score-map.js';
-import { nearestPerImage, prepareImageBlock, type ImageBlock } from './search.js';
+import { maskedImageBlock, nearestPerImage, prepareImageBlock, type ImageBlock, type PatchMask } from './search.js';
 
 export interface MutualOptions {
   /** Fraction of the per-image minimum distances averaged (smallest first), config mutual.keep. */
@@ -57,6 +65,10 @@ export interface MutualOptions {
   exclude: number;
   /** Weight of the nearest distance to the normal references where a category has some (config mutual.reference_weight; 0 = zero-shot). */
   referenceWeight: number;
+  /** Fraction of the pool's patches, highest first-pass scores, that no image may match at a second pass (config mutual.mask; 0 = one pass). */
+  mask?: number;
+  /** Per layer and kernel, scores as (d - median) / (q90 - median) of the pool's own scores before the mean (config mutual.normalise). */
+  normalise?: boolean;
   seed: number;
   map: MapOptions;
 }
@@ -255,4 +267,103 @@ export async function mutualScores(grids: FeatureGrid[], pool: MutualPool, colum
 /** An image's mutual map at working size (mean over layers and kernels, smoothed). */
 export function mutualWorkMap(parts: ScaleScores[], width: number, height: number, options: MutualOptions): { map: Float32Array; width: number; height: number } {
   return combineToWorkMap(parts, width, height, options.map);
+}
+
+/**
+ * The value above which the highest `fraction` of all the values lie: the (count + 1)-th largest,
+ * count = floor(fraction x total), so that `count` values are strictly above it (fewer at ties);
+ * Infinity when count is 0 (nothing above it).
+ */
+export function upperQuantile(sets: readonly Float32Array[], fraction: number): number {
+  const total = sets.reduce((n, s) => n + s.length, 0);
+  const count = Math.min(total - 1, Math.floor(fraction * total));
+  if (count <= 0) return Infinity;
+  const all = new Float32Array(total);
+  let off = 0;
+  for (const s of sets) {
+    all.set(s, off);
+    off += s.length;
+  }
+  all.sort();
+  return all[total - 1 - count];
+}
+
+/** The patches of one image scoring above `threshold`, and its lowest-scoring patch (never masked); null when none is above. */
+export function patchMaskOf(scores: Float32Array, threshold: number): PatchMask | null {
+  const masked = new Uint8Array(scores.length);
+  let any = false;
+  let source = 0;
+  for (let p = 0; p < scores.length; p++) {
+    if (scores[p] > threshold) masked[p] = 1;
+    any ||= masked[p] === 1;
+    if (scores[p] < scores[source]) source = p;
+  }
+  if (!any) return null;
+  masked[source] = 0;
+  return { masked, source };
+}
+
+/**
+ * The pool for a second pass: per (layer, kernel), the patches of the pool members whose
+ * first-pass scores are among the pool's highest `fraction` are masked (no query can match them),
+ * so a defect that several images share stops finding itself in the others while every image
+ * keeps its normal patches, and with them the normal variation it supplies. `memberScores[k]` is
+ * member k's `mutualScores` (pool order). Returns the new pool and the fraction of patches masked.
+ */
+export function maskPool(pool: MutualPool, memberScores: readonly ScaleScores[][], fraction: number): { pool: MutualPool; masked: number } {
+  if (memberScores.length !== pool.size) throw new Error(`maskPool: ${memberScores.length} members' scores for a pool of ${pool.size}`);
+  let masked = 0;
+  let total = 0;
+  const blocks = pool.blocks.map((tiles, s) => {
+    const scores = memberScores.map((parts) => parts[s].scores);
+    const threshold = upperQuantile(scores, fraction);
+    const masks = scores.map((sc) => patchMaskOf(sc, threshold));
+    for (const [k, m] of masks.entries()) {
+      total += scores[k].length;
+      if (m) masked += m.masked.reduce((a, b) => a + b, 0);
+    }
+    let j0 = 0;
+    return tiles.map((tile) => {
+      const own = masks.slice(j0, j0 + tile.images);
+      j0 += tile.images;
+      return own.some((m) => m !== null) ? maskedImageBlock(tile, own) : tile;
+    });
+  });
+  return { pool: { ...pool, blocks }, masked: total ? masked / total : 0 };
+}
+
+/** Where a (layer, kernel)'s scores sit in its pool: the median, and the spread up to the 0.9 quantile. */
+export interface PartNorm {
+  median: number;
+  spread: number;
+}
+
+/**
+ * The normalisation of one (layer, kernel) from its pool members' scores. Median and 0.9 quantile
+ * rather than fewshot's mean and 0.999 quantile of its references: the pool holds the anomalous
+ * images too, whose patches fill the upper tail.
+ */
+export function partNorm(scores: readonly Float32Array[]): PartNorm {
+  const all = new Float32Array(scores.reduce((n, s) => n + s.length, 0));
+  let off = 0;
+  for (const s of scores) {
+    all.set(s, off);
+    off += s.length;
+  }
+  const median = quantile(all, 0.5);
+  return { median, spread: Math.max(1e-6, quantile(all, 0.9) - median) };
+}
+
+/** Per (layer, kernel) norms from the pool members' `mutualScores` (pool order). */
+export function poolNorms(memberScores: readonly ScaleScores[][]): PartNorm[] {
+  return memberScores[0].map((_, s) => partNorm(memberScores.map((parts) => parts[s].scores)));
+}
+
+/** Each part's scores as (d - median) / spread of its norm (new arrays; `norms` in the parts' order). */
+export function normalisedParts(parts: readonly ScaleScores[], norms: readonly PartNorm[]): ScaleScores[] {
+  if (parts.length !== norms.length) throw new Error(`normalisedParts: ${parts.length} parts, ${norms.length} norms`);
+  return parts.map((p, s) => {
+    const inv = 1 / norms[s].spread;
+    return { ...p, scores: Float32Array.from(p.scores, (v) => (v - norms[s].median) * inv) };
+  });
 }

@@ -21,7 +21,8 @@ import { adaptiveThreshold } from '../components/threshold.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
 import { mapToMasksOptionsFrom, refineWithSam } from '../components/map-to-masks.js';
-import { buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, mapMaximum, mutualScores, mutualWorkMap, type MutualOptions, type MutualPool } from './algorithm.js';
+import type { ScaleScores } from '../components/score-map.js';
+import { buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, mapMaximum, maskPool, mutualScores, mutualWorkMap, normalisedParts, poolNorms, type MutualOptions, type MutualPool, type PartNorm } from './algorithm.js';
 
 interface MutualCategory {
   pool: MutualPool;
@@ -30,11 +31,13 @@ interface MutualCategory {
   categoryThreshold: number | null;
   /** Pool members no image is compared with (mutual.exclude's second pass). */
   excluded: ReadonlySet<number>;
+  /** Per (layer, kernel) norms from the pool's scores (mutual.normalise), else null. */
+  norms: PartNorm[] | null;
 }
 
 export function mutualOptionsFrom(config: MutualRunConfig): MutualOptions {
   const m = config.mutual;
-  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, exclude: m.exclude, referenceWeight: m.reference_weight, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
+  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, exclude: m.exclude, referenceWeight: m.reference_weight, mask: m.mask, normalise: m.normalise, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
 }
 
 export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promise<Pipeline> {
@@ -86,24 +89,36 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
       if (options.referenceWeight > 0) {
         for (const r of s.references) refGrids.push(await ctx.timer.time('mutual-pool/features', async () => features(await loadRgb(r.imagePath))));
       }
-      const pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options, refGrids));
-      const poolMapsWithout = async (excluded: ReadonlySet<number>): Promise<MutualCategory['poolMaps']> => {
-        const maps: MutualCategory['poolMaps'] = new Map();
+      let pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options, refGrids));
+      const scorePool = async (searched: MutualPool, excluded: ReadonlySet<number>): Promise<ScaleScores[][]> => {
+        const scores: ScaleScores[][] = [];
         for (const [k, m] of members.entries()) {
-          const columns = columnsWithout(comparedColumns(pool.size, k, options.maxCompared), excluded);
-          const parts = await ctx.timer.time('mutual-pool/search', () => mutualScores(m.grids, pool, columns));
-          maps.set(m.path, mutualWorkMap(parts, m.image.width, m.image.height, options));
+          const columns = columnsWithout(comparedColumns(searched.size, k, options.maxCompared), excluded);
+          scores.push(await ctx.timer.time('mutual-pool/search', () => mutualScores(m.grids, searched, columns)));
         }
-        return maps;
+        return scores;
       };
+      const mapsOf = (scores: ScaleScores[][], norms: PartNorm[] | null): MutualCategory['poolMaps'] =>
+        new Map(members.map((m, k) => [m.path, mutualWorkMap(norms ? normalisedParts(scores[k], norms) : scores[k], m.image.width, m.image.height, options)]));
       let excluded: Set<number> = new Set();
-      let poolMaps = await poolMapsWithout(excluded);
+      const first = await scorePool(pool, excluded);
+      let scores = first;
+      let maskedFraction = 0;
       if (options.exclude > 0) {
         // Second pass: members whose first-pass maps look most anomalous stop counting as
         // "the other images", so a defect shared by many images is matched less often.
-        excluded = excludedMembers([...poolMaps.values()].map((m) => mapMaximum(m.map)), options.exclude);
-        if (excluded.size > 0) poolMaps = await poolMapsWithout(excluded);
+        excluded = excludedMembers([...mapsOf(first, null).values()].map((m) => mapMaximum(m.map)), options.exclude);
       }
+      if ((options.mask ?? 0) > 0) {
+        // Second pass against the pool without its most anomalous patches (not whole images).
+        const masked = maskPool(pool, first, options.mask!);
+        pool = masked.pool;
+        maskedFraction = masked.masked;
+      }
+      if (excluded.size > 0 || maskedFraction > 0) scores = await scorePool(pool, excluded);
+      // The final pass's own pool scores place every image's scores, pool member or not.
+      const norms = options.normalise ? poolNorms(scores) : null;
+      const poolMaps = mapsOf(scores, norms);
       const p = refine.threshold;
       let categoryThreshold: number | null = null;
       if (p.kind === 'adaptive') {
@@ -117,7 +132,7 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
         }
         categoryThreshold = adaptiveThreshold(pooled, p);
       }
-      const memory: MutualCategory = { pool, poolMaps, categoryThreshold, excluded };
+      const memory: MutualCategory = { pool, poolMaps, categoryThreshold, excluded, norms };
       return {
         memory,
         notes: {
@@ -126,6 +141,8 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
           pool: pool.size,
           compared: columnsWithout(comparedColumns(pool.size, -1, options.maxCompared), excluded).length,
           excluded: excluded.size,
+          masked_patches: maskedFraction,
+          normalise: options.normalise ?? false,
           references: refGrids.length,
           reference_weight: refGrids.length ? options.referenceWeight : 0,
           keep: options.keep,
@@ -144,7 +161,7 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
       let work = memory.poolMaps.get(sample.imagePath);
       if (!work) {
         const parts = await mutualScores(await features(image), memory.pool, columnsWithout(comparedColumns(memory.pool.size, -1, options.maxCompared), memory.excluded));
-        work = mutualWorkMap(parts, image.width, image.height, options);
+        work = mutualWorkMap(memory.norms ? normalisedParts(parts, memory.norms) : parts, image.width, image.height, options);
       }
       return resizeBilinear(work.map, work.width, work.height, image.width, image.height);
     },
@@ -167,8 +184,8 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
     }),
     modelMs: () => ({ 'sam-encoder': sam.stats.encoderMs, 'sam-decoder': sam.stats.decoderMs, ...(entry.kind === 'onnx-cnn' ? { [backbone.name]: backbone.ms } : {}) }),
     async dispose() {
-      await backboneRes.release();
-      await samRes.release();
+      await backboneRes.dispose();
+      await samRes.dispose();
     },
   });
 }

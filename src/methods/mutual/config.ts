@@ -31,6 +31,16 @@ export const mutualSchema = z
       .max(0.9)
       .default(0)
       .describe('second pass: this fraction of the pool, the members with the highest first-pass map maximum, is left out of every comparison (for categories with many defective images); 0 = one pass'),
+    mask: z
+      .number()
+      .min(0)
+      .max(0.5)
+      .default(0)
+      .describe("second pass: per layer and kernel, this fraction of the pool's patches, those with the highest first-pass scores, can no longer be matched (a defect many images share stops matching itself; the images' normal patches all stay); 0 = one pass"),
+    normalise: z
+      .boolean()
+      .default(false)
+      .describe("per layer and kernel, scores become (d - median) / (q90 - median) of the pool's own scores before they are averaged (equal say for each; fewshot normalises by its references); false = raw distances"),
     reference_weight: z
       .number()
       .min(0)

@@ -74,3 +74,34 @@ export async function nearestPerImage(query: PatchSet, block: ImageBlock, blockV
   }
   return out;
 }
+
+/** Which patches of one image no query may match, and the patch whose features their columns take. */
+export interface PatchMask {
+  /** 1 = masked, one entry per patch of the image (patches past its length are padding). */
+  masked: Uint8Array;
+  /** An unmasked patch of the same image: copies of it never change the image's maximum. */
+  source: number;
+}
+
+/**
+ * A copy of `block` in which each image's masked patches (and its padding) are replaced by copies
+ * of its `source` patch, so that the nearest patch of that image is searched among its unmasked
+ * patches only. `masks[j]` null leaves image j as it is.
+ */
+export function maskedImageBlock(block: ImageBlock, masks: ReadonlyArray<PatchMask | null>): ImageBlock {
+  if (masks.length !== block.images) throw new Error(`maskedImageBlock: ${masks.length} masks for ${block.images} images`);
+  const src = block.tensor.data as Float32Array;
+  const t = src.slice();
+  const { dim, patches: P } = block;
+  const m = block.images * P;
+  masks.forEach((mask, j) => {
+    if (!mask) return;
+    const from = j * P + mask.source;
+    for (let p = 0; p < P; p++) {
+      if (p < mask.masked.length && !mask.masked[p]) continue;
+      const col = j * P + p;
+      for (let c = 0; c < dim; c++) t[c * m + col] = src[c * m + from];
+    }
+  });
+  return { tensor: new ort.Tensor('float32', t, [dim, m]), images: block.images, patches: P, dim };
+}

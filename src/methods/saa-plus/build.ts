@@ -27,7 +27,8 @@ import { decodeImage } from '../../stages/decode.js';
 import { detectParams, promptEnsembleStage, type EnsembleProposer, type RawDetector } from '../../stages/detect.js';
 import { rescoreStage, type MaskRescorer } from '../../stages/rescore.js';
 import { samOnBoxes } from '../components/segment-stage.js';
-import { textPromptsStage } from '../../stages/detector-text-prompts.js';
+import { textPromptsStage, type TextPrompts } from '../../stages/detector-text-prompts.js';
+import type { DetectorFields } from '../../stages/detector-fields.js';
 import { missingModelCollector, UserError } from '../../util/errors.js';
 import { acquireBackbone, acquireGroundingDino, acquireSam } from '../components/shared-models.js';
 import { categoryPrompts, phraseBook } from './phrases.js';
@@ -84,14 +85,14 @@ export async function buildSaaPlus(config: SaaRunConfig, env: BuildEnv): Promise
       return {
         objectBox: best ? { box: best.box, score: best.score, phrase: best.phrase } : null,
         objectSize: objects.area,
-        boxes: boxes.map((b) => ({ box: b.box, score: b.score, phrase: b.phrase, kept: b.kept, area: b.area, ...(b.dropped ? { dropped: b.dropped } : {}) })),
+        boxes: boxes.map((b) => ({ from: 'detector' as const, box: b.box, score: b.score, phrase: b.phrase, kept: b.kept, area: b.area, ...(b.dropped ? { dropped: b.dropped } : {}) })),
         notes: { object_boxes: objects.boxes.length, box_prompts: boxes.map((b) => prompts.prompts[b.prompt]) },
       };
     },
   };
 
-  const saliency: AnomalyMapModel<unknown> = {
-    prepare: async () => ({ memory: undefined }),
+  // The saliency reads only the image: no memory, no stage A.
+  const saliency: Pick<AnomalyMapModel<TextPrompts>, 'score'> = {
     async score(image) {
       saliencyRuns++;
       return saliencyMap(await backbone.extract(image), image.width, image.height, saa.saliency_fraction);
@@ -109,7 +110,7 @@ export async function buildSaaPlus(config: SaaRunConfig, env: BuildEnv): Promise
     },
   };
 
-  return definePipeline({
+  return definePipeline<TextPrompts, DetectorFields>({
     name: config.preset,
     categoryStages: [textPromptsStage({ promptsFor: (category) => categoryPrompts(book, category, saa.general) })],
     // The saliency comes before SAM so that a refinement policy can read it as its map.
@@ -122,9 +123,9 @@ export async function buildSaaPlus(config: SaaRunConfig, env: BuildEnv): Promise
       saliency: saliencyRuns,
     }),
     async dispose() {
-      await gdinoHandle.release();
-      await backboneHandle.release();
-      await samHandle.release();
+      await gdinoHandle.dispose();
+      await backboneHandle.dispose();
+      await samHandle.dispose();
     },
   });
 }

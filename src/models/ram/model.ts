@@ -17,7 +17,6 @@ import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import type { DiskCache } from '../../util/disk-cache.js';
 import { MissingModelError, UserError } from '../../util/errors.js';
-import { resolveModel } from '../weights/resolve.js';
 import { sha256 } from '../../util/hash.js';
 import { sigmoid } from '../../util/numeric.js';
 import { stampedSha256 } from '../weights/hash-stamp.js';
@@ -180,13 +179,4 @@ export class RamTagger {
   async dispose(): Promise<void> {
     await this.session.release();
   }
-}
-
-/** Loads RAM of the manifest (ONNX + tag list + thresholds); MissingModelError when a file is absent. */
-export async function loadRamModel(
-  name = 'ram-swin-large-14m',
-  opts: { modelsDir?: string; cache?: DiskCache; threads?: number } = {},
-): Promise<RamTagger> {
-  const r = await resolveModel(name, opts.modelsDir);
-  return RamTagger.load(ramFilesOf(name, { dir: r.dir, files: Object.values(r.files) }), opts);
 }

@@ -17,6 +17,7 @@ import {
 } from '../../../src/methods/components/sam-refine.js';
 import type { SamPrompt } from '../../../src/models/sam/transforms.js';
 import { CONFIG_DEFAULTS } from '../../../src/methods/registry.js';
+import { maskBox } from '../../../src/image/masks.js';
 
 const W = 10;
 const H = 10;
@@ -94,6 +95,26 @@ describe('self refinement', () => {
     expect(k.decoderCalls).toBe(2);
     expect(k.lowRes[0]).toBe(1);
     expect(k.steps.at(-1)).toBe('empty: keep previous');
+  });
+
+  it('with self_prompt=box prompts each extra decode with the previous mask\'s tight box and logits, not the original prompt', async () => {
+    const a = result(rect(2, 2, 6, 6), 1);
+    const b = result(rect(3, 3, 5, 7), 2);
+    const c = result(rect(3, 3, 5, 7), 3);
+    const sam = new ScriptedSam([a, b, c]);
+    const prompt: SamPrompt = { box: [1, 1, 8, 8], points: [[4, 4]] };
+    const r = await refineMask(sam, EMB, prompt, policy({ refine: 'self', selfPrompt: 'box', selfIterations: 3, selfStopIou: 0.98 }));
+    expect(r.decoderCalls).toBe(3);
+    expect(sam.prompts[0]).toEqual(prompt);
+    expect(sam.prompts[1]).toEqual({ box: maskBox(a.mask, W, H), maskInput: a.lowRes });
+    expect(sam.prompts[2]).toEqual({ box: maskBox(b.mask, W, H), maskInput: b.lowRes });
+    expect(sam.prompts[1].box).not.toEqual(sam.prompts[2].box);
+    expect(sam.prompts[1].points).toBeUndefined();
+    expect(r.lowRes[0]).toBe(3);
+  });
+
+  it('the default self_prompt keeps the original prompt (today\'s behaviour)', () => {
+    expect(BASE.selfPrompt).toBe('prompt');
   });
 
   it('does not refine an empty first mask', async () => {

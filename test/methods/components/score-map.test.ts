@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { concatLayersHwc, cropChw, localAverageChw, resizeChw } from '../../../src/models/backbones/features.js';
 import { poolChw } from '../../../src/models/backbones/sam-encoder.js';
 import { gaussianBlur } from '../../../src/methods/components/smooth.js';
-import { gridToMap, scoresToImageMap, workShape } from '../../../src/methods/components/score-map.js';
+import { combineToImageMap, gridToMap, workShape } from '../../../src/methods/components/score-map.js';
 
 describe('feature grid helpers', () => {
   it('normalises each layer per patch before concatenating', () => {
@@ -36,7 +36,7 @@ describe('score maps', () => {
 
   it('keeps a constant map constant through upsampling and smoothing', () => {
     const grid = { data: new Float32Array(0), gridWidth: 4, gridHeight: 4, dim: 1, coverWidth: 50, coverHeight: 30 };
-    const map = scoresToImageMap(new Float32Array(16).fill(0.25), grid, 50, 30);
+    const map = combineToImageMap([{ name: '', scores: new Float32Array(16).fill(0.25), grid }], 50, 30);
     expect(map.length).toBe(1500);
     for (const v of map) expect(v).toBeCloseTo(0.25, 5);
     expect(workShape(1024, 512, 256)).toEqual({ width: 256, height: 128 });

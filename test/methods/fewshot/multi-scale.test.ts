@@ -13,7 +13,8 @@ import { combineToWorkMap, type ScaleScores } from '../../../src/methods/compone
 import { selectCoreset } from '../../../src/methods/components/coreset.js';
 import { concatPatchSets } from '../../../src/methods/components/patch-distance.js';
 import { gridToPatches, normaliseScores, prepareMemoryBank, scaleNorm, scoreScales } from '../../../src/methods/fewshot/memory-bank.js';
-import { mulberry32, shuffleInPlace } from '../../../src/util/random.js';
+import { mulberry32 } from '../../../src/util/random.js';
+import { shuffleInPlace } from '../../support/shuffle.js';
 import { cropPoolChwToHwc, cropTokens, poolHwc } from '../../support/scale-grid-reference.js';
 
 function randomGrid(h: number, w: number, c: number, seed: number): HwcGrid {

@@ -70,7 +70,8 @@ describe('fewshot preset through the run machinery', () => {
     const dir = new RunDir(runDir);
     const rec = (await dir.readImage('disc', 'test/' + (await readdir(join(data, 'disc/test'))).find((d) => d !== 'good') + '/000'))!;
     expect(rec).toBeDefined();
-    expect(rec.masks!.length).toBe(rec.boxes!.length);
+    expect(rec.masks!.length).toBe(rec.samPrompts!.length);
+    expect(rec.samPrompts!.every((p) => p.from === 'map' && p.kept)).toBe(true);
     expect(typeof rec.notes!.threshold).toBe('number');
     const stageA = await dir.readStageA('disc');
     expect(stageA!.references.every((p) => p.includes('/train/'))).toBe(true);

@@ -6,12 +6,14 @@
 import { mkdtemp, readdir, readFile, rm, stat, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { loadDataset } from '../../../src/datasets/index.js';
 import type { DatasetIndex } from '../../../src/datasets/types.js';
 import { decodeRle } from '../../../src/run-directory/rle.js';
 import { RunDir } from '../../../src/run-directory/run-dir.js';
 import type { ImageRecord, StageARecord } from '../../../src/run-directory/records.js';
+import type { DetectorFields } from '../../../src/stages/detector-fields.js';
+import { detectionPrompts } from '../../support/prompts.js';
 import { minMaxNormalize, scoreMap } from '../../../src/image/masks.js';
 import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { MissingModelError, MissingModelsError } from '../../../src/util/errors.js';
@@ -69,8 +71,8 @@ describeWithShared('iap-as end to end (tiny Grounding DINO + RAM, toy GGUF, real
   });
 
   let runDir: string;
-  let recs: ImageRecord[];
-  let stageA: StageARecord;
+  let recs: ImageRecord<DetectorFields['image']>[];
+  let stageA: StageARecord<DetectorFields['category']>;
 
   it('a missing model stops the run before any work, naming the file', async () => {
     const cfg = config({ models_dir: join(root, 'empty-models') });
@@ -95,7 +97,7 @@ describeWithShared('iap-as end to end (tiny Grounding DINO + RAM, toy GGUF, real
     expect(res.run.modelRuns['grounding-dino']).toBeGreaterThan(0);
     expect(res.run.modelRuns['sam-encoder']).toBe(3);
     const dir = new RunDir(runDir);
-    stageA = (await dir.readStageA('metal_plate'))!;
+    stageA = (await dir.readStageA<DetectorFields['category']>('metal_plate'))!;
     expect(stageA.tags?.every((t) => t.includes('plate'))).toBe(true);
     expect(stageA.objectTag).toBe('plate');
     expect(stageA.objectTagSource).toBe('ram+grounding-dino');
@@ -106,7 +108,7 @@ describeWithShared('iap-as end to end (tiny Grounding DINO + RAM, toy GGUF, real
     for (const m of models) for (const f of m.files) expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
     recs = [];
     for (const s of index.samples.filter((x) => x.split === 'test')) {
-      const r = await dir.readImage('metal_plate', s.relId);
+      const r = await dir.readImage<DetectorFields['image']>('metal_plate', s.relId);
       if (r) recs.push(r);
     }
     expect(recs.length).toBe(3);
@@ -118,8 +120,8 @@ describeWithShared('iap-as end to end (tiny Grounding DINO + RAM, toy GGUF, real
     for (const r of recs) {
       expect(r.objectSize).toBeCloseTo(0.49, 2);
       const limit = r.objectSize! * 0.8;
-      expect(r.boxes!.length).toBeGreaterThan(0);
-      for (const b of r.boxes!) {
+      expect(detectionPrompts(r.samPrompts).length).toBeGreaterThan(0);
+      for (const b of detectionPrompts(r.samPrompts)) {
         if (b.kept) expect(b.area).toBeLessThan(limit);
         else {
           expect(b.dropped).toBe('size');
@@ -127,15 +129,15 @@ describeWithShared('iap-as end to end (tiny Grounding DINO + RAM, toy GGUF, real
         }
       }
       // The wide 'defect' box is always in the caption and always too big.
-      expect(r.boxes!.some((b) => !b.kept && b.phrase.includes('defect'))).toBe(true);
-      expect(r.boxes!.filter((b) => b.kept).length).toBeGreaterThan(0);
+      expect(detectionPrompts(r.samPrompts).some((b) => !b.kept && b.phrase.includes('defect'))).toBe(true);
+      expect(detectionPrompts(r.samPrompts).filter((b) => b.kept).length).toBeGreaterThan(0);
     }
   });
 
   it('the map is the min-max of sum_i s_i * m_i over the recorded kept boxes and masks', async () => {
     const dir = new RunDir(runDir);
     for (const r of recs) {
-      const kept = r.boxes!.filter((b) => b.kept);
+      const kept = detectionPrompts(r.samPrompts).filter((b) => b.kept);
       expect(r.masks!.length).toBe(kept.length);
       const masks = r.masks!.map(decodeRle);
       expect(masks.some((m) => m.some((v) => v === 1))).toBe(true);

@@ -11,16 +11,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDataset } from '../../../src/datasets/index.js';
 import type { Sample } from '../../../src/datasets/types.js';
 import { loadMask } from '../../../src/image/io.js';
-import { blendWithReferences, buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, keptCount, mapMaximum, rowMinimum, meanOfSmallest, mutualScores, type MutualOptions } from '../../../src/methods/mutual/algorithm.js';
+import { blendWithReferences, buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, keptCount, mapMaximum, maskPool, normalisedParts, partNorm, patchMaskOf, poolNorms, rowMinimum, meanOfSmallest, mutualScores, upperQuantile, type MutualOptions } from '../../../src/methods/mutual/algorithm.js';
 import type { FeatureGrid } from '../../../src/models/backbones/types.js';
-import { nearestPerImage, prepareImageBlock } from '../../../src/methods/mutual/search.js';
+import { maskedImageBlock, nearestPerImage, prepareImageBlock } from '../../../src/methods/mutual/search.js';
 import { auroc } from '../../../src/metrics/auroc.js';
 import { runStages, type Pipeline } from '../../../src/pipeline/types.js';
 import { generateSyntheticDataset } from '../../../src/synth/index.js';
 import { DiskCache } from '../../../src/util/disk-cache.js';
 import { UserError } from '../../../src/util/errors.js';
 import { StageTimer } from '../../../src/util/progress.js';
-import { mulberry32, shuffleInPlace } from '../../../src/util/random.js';
+import { mulberry32 } from '../../../src/util/random.js';
+import { shuffleInPlace } from '../../support/shuffle.js';
 import { itWithShared, SHARED, sharedModelsDir } from '../../support/shared.js';
 import { buildConfig, getPreset } from '../../../src/methods/registry.js';
 
@@ -89,17 +90,7 @@ describe('mutual scoring, pure parts', () => {
   it('a second pass without the most anomalous members raises a defect shared by many images', async () => {
     // 10 images of 6 x 6 patches: normal patches near one of 3 prototypes; images 0-3 carry the
     // same defect (its own direction) at patch 0.
-    const side = 6;
-    const dim = 12;
-    const rnd = mulberry32(21);
-    const grids: FeatureGrid[][] = Array.from({ length: 10 }, (_, i) => {
-      const data = new Float32Array(side * side * dim);
-      for (let p = 0; p < side * side; p++) {
-        const axis = i < 4 && p === 0 ? 9 : p % 3;
-        for (let c = 0; c < dim; c++) data[p * dim + c] = (c === axis ? 1 : 0) + 0.15 * (rnd() - 0.5);
-      }
-      return [{ data, gridWidth: side, gridHeight: side, dim, coverWidth: side * 16, coverHeight: side * 16 }];
-    });
+    const grids = sharedDefectPool();
     const options: MutualOptions = { keep: 0.5, kernels: [1], maxCompared: 0, pca: 0, exclude: 0.4, referenceWeight: 0, seed: 1, map: {} };
     const pool = await buildPool(['l'], grids, options);
     const pass = async (excluded: Set<number>) => Promise.all(grids.map(async (g, k) => (await mutualScores(g, pool, columnsWithout(comparedColumns(10, k, 0), excluded)))[0].scores));
@@ -115,6 +106,110 @@ describe('mutual scoring, pure parts', () => {
     const second = await pass(excluded);
     expect(contrast(second)).toBeGreaterThan(contrast(first) + 0.2);
     expect(contrast(second)).toBeGreaterThan(0);
+  });
+
+  it('the upper quantile leaves floor(fraction x total) values above it; a mask keeps the lowest patch', () => {
+    const sets = [Float32Array.from([0.1, 0.9, 0.3]), Float32Array.from([0.7, 0.2]), Float32Array.from([0.5, 0.4, 0.8, 0.6, 0.0])];
+    const all = sets.flatMap((s) => Array.from(s));
+    for (const fraction of [0.1, 0.2, 0.3, 0.5]) {
+      const t = upperQuantile(sets, fraction);
+      expect(all.filter((v) => v > t).length).toBe(Math.floor(fraction * all.length));
+    }
+    expect(upperQuantile(sets, 0.05)).toBe(Infinity);
+    expect(patchMaskOf(sets[0], 0.95)).toBeNull();
+    const m = patchMaskOf(sets[0], 0.2)!;
+    expect(Array.from(m.masked)).toEqual([0, 1, 1]);
+    expect(m.source).toBe(0);
+    // Every patch above: the lowest one stays, so the image still has something to match.
+    const all3 = patchMaskOf(Float32Array.from([0.6, 0.5, 0.7]), 0.1)!;
+    expect(Array.from(all3.masked)).toEqual([1, 0, 1]);
+    expect(all3.source).toBe(1);
+  });
+
+  it("a masked block finds each image's nearest patch among its unmasked patches only", async () => {
+    const rnd = mulberry32(12);
+    const dim = 6;
+    const unitRows = (n: number) => {
+      const d = new Float32Array(n * dim);
+      for (let i = 0; i < n; i++) {
+        let s = 0;
+        for (let c = 0; c < dim; c++) s += (d[i * dim + c] = rnd() - 0.5) ** 2;
+        for (let c = 0; c < dim; c++) d[i * dim + c] /= Math.sqrt(s);
+      }
+      return { data: d, n, dim };
+    };
+    const sets = [unitRows(7), unitRows(4), unitRows(7)];
+    const masks = [
+      { masked: Uint8Array.from([1, 0, 1, 1, 0, 0, 1]), source: 1 },
+      null,
+      { masked: Uint8Array.from([0, 0, 0, 0, 0, 0, 1]), source: 3 },
+    ];
+    const q = unitRows(9);
+    const d = await nearestPerImage(q, maskedImageBlock(prepareImageBlock(sets), masks));
+    for (let i = 0; i < q.n; i++) {
+      sets.forEach((s, j) => {
+        let best = -Infinity;
+        for (let p = 0; p < s.n; p++) {
+          if (masks[j]?.masked[p]) continue;
+          let dot = 0;
+          for (let c = 0; c < dim; c++) dot += q.data[i * dim + c] * s.data[p * dim + c];
+          best = Math.max(best, dot);
+        }
+        expect(d[i * 3 + j]).toBeCloseTo(1 - best, 5);
+      });
+    }
+  });
+
+  it('a second pass against the pool without its most anomalous patches raises a defect shared by many images', async () => {
+    // As above: 10 images of 6 x 6 patches, images 0-3 sharing one defect at patch 0. The first
+    // pass matches the defect in the other defective images; masking the pool's top 2 % of
+    // patches removes those matches while every image keeps its normal patches.
+    const grids = sharedDefectPool();
+    const options: MutualOptions = { keep: 0.5, kernels: [1], maxCompared: 0, pca: 0, exclude: 0, referenceWeight: 0, mask: 0.02, seed: 1, map: {} };
+    const pool = await buildPool(['l'], grids, options);
+    const pass = async (p: typeof pool) => Promise.all(grids.map((g, k) => mutualScores(g, p, comparedColumns(10, k, 0))));
+    const contrast = (scores: Float32Array[]) => {
+      const defect = Math.min(...scores.slice(0, 4).map((s) => s[0]));
+      const normal = Math.max(...scores.map((s, i) => Math.max(...s.slice(i < 4 ? 1 : 0))));
+      return defect - normal;
+    };
+    const first = await pass(pool);
+    const masked = maskPool(pool, first, options.mask!);
+    expect(masked.masked).toBeCloseTo(Math.floor(0.02 * 360) / 360, 6);
+    const second = (await pass(masked.pool)).map((p) => p[0].scores);
+    expect(contrast(second)).toBeGreaterThan(contrast(first.map((p) => p[0].scores)) + 0.2);
+    expect(contrast(second)).toBeGreaterThan(0.3);
+    // Nothing masked: the same scores.
+    const none = maskPool(pool, first, 0);
+    expect(none.masked).toBe(0);
+    expect(Array.from((await pass(none.pool))[5][0].scores)).toEqual(Array.from(first[5][0].scores));
+  });
+
+  it('normalising each part by its pool gives a quiet layer its say beside a noisy one', () => {
+    const rnd = mulberry32(4);
+    const grid = { gridWidth: 10, gridHeight: 1, coverWidth: 160, coverHeight: 16 };
+    // Layer a: scores spread over ~1; layer b: ~0.01, with an anomaly of 10 spreads at patch 3 of image 0.
+    const member = (i: number) => {
+      const a = Float32Array.from({ length: 10 }, () => rnd());
+      const b = Float32Array.from({ length: 10 }, (_, p) => 0.5 + 0.01 * rnd() + (i === 0 && p === 3 ? 0.1 : 0));
+      return [{ name: 'a', scores: a, grid }, { name: 'b', scores: b, grid }];
+    };
+    const members = Array.from({ length: 6 }, (_, i) => member(i));
+    const argmaxOfMean = (parts: { scores: Float32Array }[]) => {
+      const m = parts[0].scores.map((v, p) => (v + parts[1].scores[p]) / 2);
+      return m.indexOf(Math.max(...m));
+    };
+    const norms = poolNorms(members);
+    const n = normalisedParts(members[0], norms);
+    expect(argmaxOfMean(n)).toBe(3);
+    // The raw mean follows layer a's noise instead.
+    expect(argmaxOfMean(members[0])).toBe(members[0][0].scores.indexOf(Math.max(...members[0][0].scores)));
+    expect(argmaxOfMean(members[0])).not.toBe(3);
+    // Median to 0, 0.9 quantile to 1.
+    const norm = partNorm([Float32Array.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10])]);
+    expect(norm.median).toBeCloseTo(5, 6);
+    expect(norm.spread).toBeCloseTo(4, 6);
+    expect(Array.from(normalisedParts([{ name: 'x', scores: Float32Array.from([5, 9]), grid }], [norm])[0].scores)).toEqual([0, 1]);
   });
 
   it('hybrid: normal references reveal a defect that every test image shares', async () => {
@@ -232,3 +327,18 @@ describe('mutual preset stages on a synthetic category', () => {
     await check('mobilenetv2', await sharedModelsDir());
   }, 240_000);
 });
+
+/** 10 images of 6 x 6 patches: normal patches near one of 3 prototypes; images 0-3 carry the same defect (its own direction) at patch 0. */
+function sharedDefectPool(): FeatureGrid[][] {
+  const side = 6;
+  const dim = 12;
+  const rnd = mulberry32(21);
+  return Array.from({ length: 10 }, (_, i) => {
+    const data = new Float32Array(side * side * dim);
+    for (let p = 0; p < side * side; p++) {
+      const axis = i < 4 && p === 0 ? 9 : p % 3;
+      for (let c = 0; c < dim; c++) data[p * dim + c] = (c === axis ? 1 : 0) + 0.15 * (rnd() - 0.5);
+    }
+    return [{ data, gridWidth: side, gridHeight: side, dim, coverWidth: side * 16, coverHeight: side * 16 }];
+  });
+}

@@ -157,7 +157,7 @@ describe('oracle refinement columns', () => {
 
   it('takes refinement parameters from --set sam.* only', () => {
     expect(refineBaseFromSets(['sam.self_iterations=5', 'sam.cascade_positive=1'])).toMatchObject({ selfIterations: 5, cascadePositive: 1, selfStopIou: base.selfStopIou });
-    expect(() => refineBaseFromSets(['detector.box_threshold=0.2'])).toThrow(/sam\.\* refinement keys only/);
+    expect(() => refineBaseFromSets(['detector.box_threshold=0.2'])).toThrow(/--set takes sam\.\* keys only, got 'detector'/);
     expect(() => refineBaseFromSets(['sam.model=x'])).toThrow(/--sam-encoder/);
     expect(() => refineBaseFromSets(['sam.self_iterations=0'])).toThrow(/self_iterations/);
     expect(() => refineBaseFromSets(['sam.selfiterations=2'])).toThrow(/unknown key/);

@@ -20,6 +20,8 @@ import { SamModel } from '../../../src/models/sam/model.js';
 import { decodeRle } from '../../../src/run-directory/rle.js';
 import { RunDir } from '../../../src/run-directory/run-dir.js';
 import type { ImageRecord } from '../../../src/run-directory/records.js';
+import type { DetectorFields } from '../../../src/stages/detector-fields.js';
+import { detectionPrompts } from '../../support/prompts.js';
 import { runOnDataset } from '../../../src/session/run-dataset.js';
 import { MissingModelError, UserError } from '../../../src/util/errors.js';
 import { buildTinyGroundingDino } from '../../support/tiny-models.js';
@@ -101,13 +103,13 @@ describeWithShared('saa-plus end to end (tiny Grounding DINO, real SAM)', [MPDD,
     expect(res.run.modelRuns['grounding-dino']).toBe(2 * 6); // object + 5 prompts per image
     expect(res.run.modelRuns.saliency).toBe(2);
     const dir = new RunDir(runDir);
-    const stageA = (await dir.readStageA('metal_plate'))!;
+    const stageA = (await dir.readStageA<DetectorFields['category']>('metal_plate'))!;
     expect(stageA.objectTag).toBe('plate');
     expect(stageA.notes?.text_prompts).toEqual(['defect on plate', 'damage on plate', 'flaw on plate', 'scratch', 'hole']);
 
-    const recs: ImageRecord[] = [];
+    const recs: ImageRecord<DetectorFields['image']>[] = [];
     for (const s of index.samples.filter((x) => x.split === 'test')) {
-      const r = await dir.readImage('metal_plate', s.relId);
+      const r = await dir.readImage<DetectorFields['image']>('metal_plate', s.relId);
       if (r) recs.push(r);
     }
     expect(recs).toHaveLength(2);
@@ -118,7 +120,7 @@ describeWithShared('saa-plus end to end (tiny Grounding DINO, real SAM)', [MPDD,
         // The object pass: Q0 and Q4 answer 'plate'; the object area is Q0's 0.64.
         expect(r.objectSize).toBeCloseTo(0.64, 5);
         expect(r.objectBox?.phrase).toBe('plate');
-        const boxes = r.boxes!;
+        const boxes = detectionPrompts(r.samPrompts);
         expect(boxes).toHaveLength(EXPECTED.length);
         boxes.forEach((b, i) => {
           const [phrase, kept, dropped, score] = EXPECTED[i];

@@ -9,7 +9,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AutoModelForZeroShotObjectDetection, AutoProcessor, RawImage, env } from '@huggingface/transformers';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { buildTinyGroundingDino } from '../../support/tiny-models.js';
 import { GroundingDino, thresholdDetections } from '../../../src/models/grounding-dino/model.js';
 import { describeWithShared, SHARED } from '../../support/shared.js';

@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { DEFAULT_RAM_DIR, buildTinyGroundingDino, buildTinyRam, logit } from '../../support/tiny-models.js';
 import { DEFAULT_DETECT_PARAMS, GroundingDino, prepareCaption } from '../../../src/models/grounding-dino/model.js';
 import { objectTagFromReferences } from '../../../src/methods/iapas/object-tag.js';

@@ -10,8 +10,6 @@ import { downloadFile } from '../../../src/models/weights/download.js';
 import { loadManifest, modelFilePath, type Manifest } from '../../../src/models/weights/manifest.js';
 import { modelStatus, pullModel, resolveModel } from '../../../src/models/weights/resolve.js';
 import { MissingModelError, UserError } from '../../../src/util/errors.js';
-import { loadGroundingDinoModel } from '../../../src/models/grounding-dino/model.js';
-import { loadRamModel } from '../../../src/models/ram/model.js';
 
 const BODY = Buffer.from(Array.from({ length: 200_000 }, (_, i) => (i * 7919) % 251));
 const SHA = createHash('sha256').update(BODY).digest('hex');
@@ -397,14 +395,14 @@ describe('the shipped manifest', () => {
 describe('stages fail before any work when their model is missing', () => {
   it('Grounding DINO names onnx/model.onnx, the models dir and the pull line', async () => {
     const dir = join(tmpdir(), 'no-models-here');
-    const err = await loadGroundingDinoModel('grounding-dino-tiny', { modelsDir: dir }).catch((e) => e);
+    const err = await resolveModel('grounding-dino-tiny', dir).catch((e) => e);
     expect(err).toBeInstanceOf(MissingModelError);
     expect(err.message).toContain(join(dir, 'grounding-dino-tiny', 'onnx/model.onnx'));
     expect(err.message).toContain(`iapas models pull grounding-dino-tiny --models-dir ${dir}`);
   });
 
   it('RAM points at the export script and the checkpoint', async () => {
-    const err = await loadRamModel('ram-swin-large-14m', { modelsDir: join(tmpdir(), 'no-models-here') }).catch((e) => e);
+    const err = await resolveModel('ram-swin-large-14m', join(tmpdir(), 'no-models-here')).catch((e) => e);
     expect(err).toBeInstanceOf(MissingModelError);
     expect(err.message).toContain('ram_swin_large_14m.onnx');
     expect(err.message).toContain('tools/export-ram-onnx.py');

@@ -3,7 +3,7 @@
  * worker's roots (symlinks resolved, no '..'), its config passes the schema, keys that choose
  * hosts, credentials or files are the worker's, and with a secret only signed jobs pass.
  */
-import { mkdir, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

@@ -91,7 +91,7 @@ describe('a sweep on one machine', () => {
     for (const j of first.jobs) {
       for (const rec of await imageRecords(j.runDir)) {
         const points = (rec.notes?.points ?? []) as unknown[];
-        rec.boxes!.forEach((b, i) => prompts.add(JSON.stringify([rec.relId, b.box, points[i]])));
+        rec.samPrompts!.forEach((b, i) => prompts.add(JSON.stringify([rec.relId, b.box, points[i]])));
       }
     }
     const decoderRuns = [...results.values()].reduce((a, r) => a + r.model_runs['sam-decoder'], 0);

@@ -1,7 +1,6 @@
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { numpy as np } from '@jax-js/jax';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sptSchema, type SptSettings } from '../../../src/config/schema.js';
 import { readDecoderWeights } from '../../../src/models/sam/decoder-weights.js';
