@@ -15,8 +15,17 @@ export interface LossWeights {
   iou: number;
 }
 
+/**
+ * softplus(x) = max(x, 0) + log(1 + exp(-|x|)). jax-js's nn.softplus is log(exp(x) + 1): above
+ * x ~ 88 exp overflows, the value is inf and its gradient inf / inf = NaN, which a confident
+ * refiner (prompted by the draft's logits) reaches on small components.
+ */
+export function stableSoftplus(x: np.Array): np.Array {
+  return np.maximum(x.ref, 0).add(np.log(np.exp(np.abs(x).mul(-1)).add(1)));
+}
+
 export function bceWithLogits(logits: np.Array, target: np.Array): np.Array {
-  return nn.softplus(logits.ref).sub(logits.mul(target)).mean();
+  return stableSoftplus(logits.ref).sub(logits.mul(target)).mean();
 }
 
 export function diceLoss(logits: np.Array, target: np.Array): np.Array {
@@ -41,5 +50,5 @@ export function iouHeadLoss(masks: np.Array, target: np.Array, predicted: np.Arr
  */
 export function distillLoss(student: np.Array, teacherLogits: np.Array): np.Array {
   const soft = lax.stopGradient(nn.sigmoid(teacherLogits));
-  return nn.softplus(student.ref).sub(student.mul(soft)).mean();
+  return stableSoftplus(student.ref).sub(student.mul(soft)).mean();
 }
