@@ -177,13 +177,35 @@ export const reportSchema = z
   })
   .strict();
 
+/** SPT's own settings (src/tuning/spt); its LoRA and epochs default to the paper's (SPT_PAPER_DEFAULTS). */
+export const sptSchema = z
+  .object({
+    relation_pool: z
+      .union([z.literal(1), z.literal(2), z.literal(4), z.literal(8), z.literal(16)])
+      .default(4)
+      .describe("the relation adapter's cells: 1 is the paper's full 4096x4096 relation (~0.45 s per decoder call), 4 relates each token to 16x16 cell means (1/16 of the cost)"),
+    vra: z.boolean().default(true).describe('the visual-relation-aware adapter after each transformer block (off: self-drafting only)'),
+    draft_loss: z.number().min(0).default(1).describe("weight of the draft pass's losses (the refining pass's have weight 1)"),
+    detach_draft: z.boolean().default(true).describe("no gradient from the refiner into the draft through its mask prompt (as the paper's code)"),
+  })
+  .strict();
+
+/** The SPT paper's LoRA (r 8, alpha 1 on q/v) and schedule (16 epochs), used when method=spt leaves them unset. */
+export const SPT_PAPER_DEFAULTS = { lora: { rank: 8, alpha: 1 }, epochs: 16 } as const;
+
+function withMethodDefaults(v: unknown): unknown {
+  if (!v || typeof v !== 'object' || (v as { method?: unknown }).method !== 'spt') return v;
+  const o = v as { lora?: object; epochs?: unknown };
+  return { ...o, lora: { ...SPT_PAPER_DEFAULTS.lora, ...(o.lora ?? {}) }, epochs: o.epochs ?? SPT_PAPER_DEFAULTS.epochs };
+}
+
 /**
  * Options of `iapas tune` (src/tuning): how SAM's decoder is tuned. Not a run setting (a run takes
  * the result through sam.decoder), so kept apart from `configSchema`, with every default here.
  */
-export const tuneSchema = z
+const tuneObject = z
   .object({
-    method: z.enum(['sam-sp', 'spt', 'box']).default('box').describe('box: ground-truth box prompts; sam-sp: self-prompting (tune.sam_sp); spt: self-perception tuning'),
+    method: z.enum(['sam-sp', 'spt', 'box']).default('box').describe('box: ground-truth box prompts, one pass; sam-sp: self-prompting, the previous pass prompts the next (tune.sam_sp.*); spt: self-perception tuning, a draft and a refining decoder with the relation adapter (tune.spt.*)'),
     lora: z
       .object({
         rank: z.number().int().min(1).max(64).default(4),
@@ -211,9 +233,13 @@ export const tuneSchema = z
     checkpoint_every: z.number().int().min(1).default(25).describe('steps between checkpoints (a killed run resumes from the last one)'),
     data: z.array(z.string()).default([]).describe('training dataset directories'),
     holdout: z.array(z.string()).default([]).describe('dataset names left out of training'),
+    spt: sptSchema.default({}),
   })
   .strict();
 
+export const tuneSchema = z.preprocess(withMethodDefaults, tuneObject);
+
+export type SptSettings = z.infer<typeof sptSchema>;
 export type TuneSettings = z.infer<typeof tuneSchema>;
 export const TUNE_DEFAULTS: TuneSettings = tuneSchema.parse({});
 

@@ -25,6 +25,8 @@ export interface DecoderInput {
   mask: np.Array | null;
   /** N, the number of prompt points (box corners included): SamOnnxModel's mask choice depends on it. */
   numPoints: number;
+  /** Applied to the image tokens after each transformer block (SPT's relation adapter), if given. */
+  afterBlock?: (keys: np.Array, block: number) => np.Array;
 }
 
 export interface DecoderOutput {
@@ -123,7 +125,7 @@ class Decoder {
   }
 
   /** The two-way transformer: the only part with LoRA, so the only part a gradient flows through. */
-  transformer(src: np.Array, sparse: np.Array): TransformerOutput {
+  transformer(src: np.Array, sparse: np.Array, afterBlock?: DecoderInput['afterBlock']): TransformerOutput {
     const md = 'mask_decoder';
     const pos = this.w('model.prompt_encoder.dense_pe');
     const promptTokens = np.concatenate([this.w(`${md}.output_tokens`), sparse], 0);
@@ -148,6 +150,7 @@ class Decoder {
       q = queries.ref.add(promptTokens.ref);
       k = keys.ref.add(pos.ref);
       keys = this.norm(keys.add(this.attention(k, q, queries.ref, toToken)), `${m}.norm4`);
+      if (afterBlock) keys = afterBlock(keys, i);
     }
     const q = queries.ref.add(promptTokens);
     const k = keys.ref.add(pos);
@@ -181,7 +184,7 @@ class Decoder {
   }
 
   forward(input: DecoderInput): DecoderOutput {
-    return this.head(this.transformer(this.source(input.tokens, input.mask), input.sparse), input.numPoints);
+    return this.head(this.transformer(this.source(input.tokens, input.mask), input.sparse, input.afterBlock), input.numPoints);
   }
 }
 

@@ -1,7 +1,7 @@
 /**
  * `iapas tune` as a function: check the inputs (the base decoder's contract, masks in the data)
  * before any work, then train LoRA on cached embeddings with checkpoints in `<out>/checkpoint`,
- * then write `<out>/sam.onnx` and its provenance.
+ * then write `<out>/sam.onnx` and its provenance (method spt: `<out>/draft.onnx` beside it, spt/export.ts).
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -10,14 +10,16 @@ import { readDecoderWeights } from '../models/sam/decoder-weights.js';
 import { defaultSamEntry } from '../models/sam/model-entry.js';
 import { SamModel } from '../models/sam/model.js';
 import type { DiskCache } from '../util/disk-cache.js';
-import { UserError } from '../util/errors.js';
 import { createProgress } from '../util/progress.js';
+import { UserError } from '../util/errors.js';
 import { frozenArrays } from './decoder-params.js';
 import { toFrozen } from './decoder-forward.js';
 import { writeTunedDecoder } from './export.js';
 import { collectTrainingItems, onePerImage, sampleSource } from './training-data.js';
 import { boxEncoder, samSpStep, type SamSpSettings } from './sam-sp.js';
 import { train } from './trainer.js';
+import { writeSptDecoders } from './spt/export.js';
+import { sptTrainerMethod } from './spt/method.js';
 
 export interface TuneOptions {
   settings: TuneSettings;
@@ -41,7 +43,7 @@ export interface TuneResult {
 
 export async function runTune(o: TuneOptions): Promise<TuneResult> {
   const s = o.settings;
-  if (s.method === 'spt') throw new UserError(`tune: method '${s.method}' is not implemented yet; use tune.method=box or sam-sp`);
+  const spt = s.method === 'spt';
   const entry = defaultSamEntry();
   const decoderPath = o.decoderPath ?? entry.decoderPath;
   const base = new Uint8Array(await readFile(decoderPath));
@@ -59,14 +61,28 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
   try {
     const frozen = toFrozen(fa);
     const encode = boxEncoder(weights);
+    const sptMethod = sptTrainerMethod(fa, s.lora, s.seed, s.spt);
     const result = await train({
       frozen,
-      step: s.method === 'sam-sp' ? (state, sample, config) => samSpStep(frozen, state, sample, config, sp, encode) : undefined,
+      step:
+        s.method === 'sam-sp'
+          ? (state, sample, config) => samSpStep(frozen, state, sample, config, sp, encode)
+          : spt
+            ? (state, sample, config) => sptMethod.step(frozen, state, sample, config)
+            : undefined,
       frozenArrays: fa,
       count: items.length,
       sampleAt: sampleSource(items, sam, weights, { seed: s.seed, jitter: s.jitter, wholeImage }),
       settings: { lora: s.lora, lr: s.lr, epochs: s.epochs, seed: s.seed, losses: s.losses, checkpointEvery: s.checkpoint_every },
-      identity: { data, jitter: s.jitter, method: s.method, decoder: decoderPath, ...(s.method === 'sam-sp' ? { sam_sp: s.sam_sp } : {}) },
+      identity: {
+        data,
+        jitter: s.jitter,
+        method: s.method,
+        decoder: decoderPath,
+        ...(s.method === 'sam-sp' ? { sam_sp: s.sam_sp } : {}),
+        ...(spt ? { spt: s.spt } : {}),
+      },
+      init: spt ? sptMethod.init : undefined,
       checkpointDir: join(o.out, 'checkpoint'),
       stopAfter: o.stopAfter,
       onStep: (_step, _total, loss) => bar.tick(1, `loss ${loss.toFixed(4)}`),
@@ -76,16 +92,10 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
     if (result.epochLosses.some((l) => !Number.isFinite(l))) {
       throw new UserError(`tune: training diverged (loss per epoch ${result.epochLosses.map(String).join(', ')}); no decoder written. Lower tune.lr or check the data`);
     }
-    const path = await writeTunedDecoder(o.out, base, weights, result.state.lora, s.lora, {
-      method: s.method,
-      seed: s.seed,
-      steps: result.state.step,
-      config: s,
-      data,
-      holdout: s.holdout,
-      images_sha256: collected.imageHashes,
-      losses: result.epochLosses,
-    });
+    const record = { seed: s.seed, steps: result.state.step, config: s, data, holdout: s.holdout, images_sha256: collected.imageHashes, losses: result.epochLosses };
+    const path = spt
+      ? await writeSptDecoders(o.out, base, weights, result.state.lora, s.lora, s.spt, record)
+      : await writeTunedDecoder(o.out, base, weights, result.state.lora, s.lora, { method: s.method, ...record });
     return { decoderPath: path, steps: result.state.step, epochLosses: result.epochLosses, items: items.length, finished: true };
   } finally {
     bar.stop();

@@ -93,7 +93,7 @@ export function eagerValueAndGrad(frozen: Frozen, lora: LoraArrays, config: Step
 }
 
 /** Adam with bias correction, in place on `state`'s arrays. */
-function adamUpdate(state: TrainState, grads: GradArrays, c: AdamConfig): void {
+export function adamUpdate(state: TrainState, grads: GradArrays, c: AdamConfig): void {
   const t = state.step + 1;
   const c1 = 1 - c.beta1 ** t;
   const c2 = 1 - c.beta2 ** t;

@@ -9,7 +9,7 @@ import { sha256 } from '../util/hash.js';
 import type { FrozenArrays } from './decoder-params.js';
 import type { Frozen } from './decoder-forward.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { initLora, type LoraConfig } from './lora.js';
+import { initLora, type LoraArrays, type LoraConfig } from './lora.js';
 import { mulberry32 } from '../util/random.js';
 import { ADAM_DEFAULTS, initialState, trainStep, type StepConfig, type TrainSample, type TrainState } from './train-step.js';
 import type { LossWeights } from './losses.js';
@@ -38,6 +38,8 @@ export interface TrainerOptions {
   onStep?: (step: number, total: number, loss: number) => void;
   /** The method's step (default: one prompt, one pass, `trainStep`); updates the state, returns the loss. */
   step?: (state: TrainState, sample: TrainSample, config: StepConfig) => number;
+  /** The method's initial parameters (SPT's two decoders; default: one decoder's LoRA). */
+  init?: () => LoraArrays;
 }
 
 export interface TrainerResult {
@@ -63,7 +65,7 @@ export async function train(opts: TrainerOptions): Promise<TrainerResult> {
   const step: StepConfig = { lora: s.lora, adam: { ...ADAM_DEFAULTS, lr: s.lr }, losses: s.losses };
   const total = s.epochs * opts.count;
   const settingsSha = sha256(JSON.stringify({ settings: { ...s, checkpointEvery: undefined }, identity: opts.identity, count: opts.count }));
-  let state = initialState(initLora(opts.frozenArrays, s.lora, s.seed));
+  let state = initialState(opts.init ? opts.init() : initLora(opts.frozenArrays, s.lora, s.seed));
   let epochLosses: number[] = [];
   let sum = 0;
   if (opts.checkpointDir) {

@@ -1,6 +1,6 @@
-import { numpy as np } from '@jax-js/jax';
+import { numpy as np, valueAndGrad } from '@jax-js/jax';
 import { describe, expect, it } from 'vitest';
-import { bceWithLogits, softplus } from '../../src/tuning/losses.js';
+import { bceWithLogits, distillLoss, softplus } from '../../src/tuning/losses.js';
 
 describe('tuning losses', () => {
   it('softplus stays finite and exact for logits far past exp overflow', () => {
@@ -17,5 +17,24 @@ describe('tuning losses', () => {
     const l = bceWithLogits(np.array([150, -150]).reshape([2, 1]), np.array([1, 0]).reshape([2, 1])).dataSync()[0];
     expect(Number.isFinite(l)).toBe(true);
     expect(l).toBeLessThan(1e-6);
+  });
+});
+
+// Logits past exp's float32 range (~88) made the SPT refiner's gradients NaN.
+describe('BCE losses at large logits', () => {
+  const logits = Float32Array.of(120, -120, 95, 0.5);
+  const target = Float32Array.of(0, 1, 1, 0);
+  it('bceWithLogits has a finite value and gradient, and the expected slope sigmoid(x) - t', () => {
+    const [v, g] = valueAndGrad((x: np.Array) => bceWithLogits(x, np.array(target)))(np.array(logits));
+    const value = v.dataSync()[0];
+    const grad = g.dataSync() as Float32Array;
+    expect(Number.isFinite(value)).toBe(true);
+    expect(value).toBeCloseTo((120 + 120 + 0 + Math.log1p(Math.exp(0.5))) / 4, 3);
+    const sig = (x: number) => 1 / (1 + Math.exp(-x));
+    for (let i = 0; i < 4; i++) expect(grad[i]).toBeCloseTo((sig(logits[i]) - target[i]) / 4, 5);
+  });
+  it('distillLoss has a finite gradient at large student logits', () => {
+    const g = valueAndGrad((x: np.Array) => distillLoss(x, np.array(Float32Array.of(-3, 3, 0, 1))))(np.array(logits))[1];
+    expect((g.dataSync() as Float32Array).every(Number.isFinite)).toBe(true);
   });
 });

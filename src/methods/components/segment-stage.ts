@@ -10,7 +10,6 @@ import { isPlainPolicy, policyNeedsMap, refineMasks, refinePolicyName, type Refi
 import { decodeRle, encodeRle, rleSchema } from '../../run-directory/rle.js';
 import type { ImageState, Stage } from '../../pipeline/types.js';
 import { sha256 } from '../../util/hash.js';
-import { stampedSha256 } from '../../models/weights/hash-stamp.js';
 
 /** One mask per box, as in the IAP-AS reference, or as the policy refines it; the image is encoded once. */
 async function segmentBoxes(sam: SamModel, image: RgbImage, boxes: Box[], policy: RefinePolicy | undefined, map: Float32Array | undefined): Promise<SamMaskResult[]> {
@@ -45,7 +44,7 @@ export function samOnBoxes(sam: SamModel, policy?: RefinePolicy): Stage<ImageSta
       const map = needsMap ? s.rawMap : undefined;
       const cache = ctx.cache;
       if (!cache) return { masks: (await segmentBoxes(sam, image, kept, refine, map)).map((r) => r.mask) };
-      decoderHash ??= stampedSha256(sam.entry.decoderPath);
+      decoderHash ??= sam.decoderKey();
       const imageKey = await sam.embeddingKey(hashRgb(image));
       // A map-reading policy's masks depend on the map too.
       const mapKey = map ? sha256(new Uint8Array(map.buffer, map.byteOffset, map.byteLength)) : undefined;

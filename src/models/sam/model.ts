@@ -15,6 +15,10 @@
  * inner tensors are extra graph outputs (models/onnx/expose.ts), so one pass gives the feature
  * backbones their tensors and SAM its embedding (which goes to the same caches as `encode`'s). The decoder export has a batch of 1 for embeddings,
  * so prompts are decoded one call each (~10 ms; see eval/bench-sam.ts).
+ *
+ * A decoder written by `iapas tune` with method spt names its draft decoder in its metadata
+ * (spt-decoder.ts): then every decode runs the draft on the prompt, and the decoder on the same
+ * prompt with the draft's low-res logits as its mask input; cache keys take both files' hashes.
  */
 import { access, readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
@@ -28,6 +32,7 @@ import { sessionOptions } from '../onnx/session-options.js';
 import { DECODER_INPUTS, DECODER_OUTPUTS, defaultSamEntry, type SamModelEntry } from './model-entry.js';
 import { preprocessForEncoder, SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';
 import { MultimaskSurgeryError, multimaskDecoder } from './multimask-export.js';
+import { sptDraftOf, type SptDraft } from './spt-decoder.js';
 import { encodePrompt, resizedShape, SAM_IMAGE_SIZE, SAM_LOW_RES_SIZE, type SamPrompt } from './transforms.js';
 import { hashRgb } from '../../image/hash.js';
 import type { RgbImage } from '../../image/types.js';
@@ -144,6 +149,8 @@ export class SamModel {
     private readonly encoder: ort.InferenceSession,
     private readonly decoder: ort.InferenceSession,
     private readonly opts: SamLoadOptions,
+    /** An SPT pair's draft decoder: every decode runs it first, its low-res logits prompt `decoder`. */
+    private readonly draft?: { session: ort.InferenceSession; file: SptDraft },
   ) {}
 
   /** Loads both sessions once; throws MissingModelError when a file is absent, UserError on name mismatch. */
@@ -154,7 +161,12 @@ export class SamModel {
     checkNames(entry.name, 'encoder', entry.encoderPath, 'outputs', encoder.outputNames, [entry.encoderOutput ?? 'output']);
     checkNames(entry.name, 'decoder', entry.decoderPath, 'inputs', decoder.inputNames, DECODER_INPUTS);
     checkNames(entry.name, 'decoder', entry.decoderPath, 'outputs', decoder.outputNames, DECODER_OUTPUTS);
-    return new SamModel(entry, encoder, decoder, opts);
+    const file = await sptDraftOf(entry.decoderPath);
+    if (!file) return new SamModel(entry, encoder, decoder, opts);
+    const session = await createSession(entry.name, file.path, 'SPT draft decoder', opts.threads);
+    checkNames(entry.name, 'SPT draft decoder', file.path, 'inputs', session.inputNames, DECODER_INPUTS);
+    checkNames(entry.name, 'SPT draft decoder', file.path, 'outputs', session.outputNames, DECODER_OUTPUTS);
+    return new SamModel(entry, encoder, decoder, opts, { session, file });
   }
 
   get imageSize(): number {
@@ -178,10 +190,25 @@ export class SamModel {
     });
   }
 
-  /** Identity of the decoder for cache keys of its outputs: its file's sha256. */
+  /** True when decodes run an SPT pair (draft, then the refining decoder). */
+  get isSpt(): boolean {
+    return this.draft !== undefined;
+  }
+
+  /** Identity of the decoder for cache keys of its outputs: its file's sha256 (an SPT pair: both files'). */
   decoderKey(): Promise<string> {
-    this.decoderHash ??= stampedSha256(this.entry.decoderPath);
+    this.decoderHash ??= (async () => {
+      const refine = await stampedSha256(this.entry.decoderPath);
+      return this.draft ? hashJson({ spt: { draft: this.draft.file.sha256, refine } }) : refine;
+    })();
     return this.decoderHash;
+  }
+
+  /** An SPT pair's first pass: the prompt with the draft's chosen low-res logits as its mask input. */
+  private async drafted(embedding: SamEmbedding, prompt: SamPrompt): Promise<SamPrompt> {
+    if (!this.draft) return prompt;
+    const out = await this.run(this.draft.session, embedding, prompt);
+    return { ...prompt, maskInput: out.result(0).lowRes };
   }
 
   /** Image embedding: from memory, else from the disk cache, else by running the encoder. */
@@ -313,7 +340,7 @@ export class SamModel {
   }
 
   async decodeOne(embedding: SamEmbedding, prompt: SamPrompt): Promise<SamMaskResult> {
-    const out = await this.run(this.decoder, embedding, prompt);
+    const out = await this.run(this.decoder, embedding, await this.drafted(embedding, prompt));
     // Multi-mask exports return K candidates: keep the one the decoder rates best (SAM's own choice).
     let best = 0;
     for (let i = 1; i < out.ious.length; i++) if (out.ious[i] > out.ious[best]) best = i;
@@ -328,7 +355,7 @@ export class SamModel {
    */
   async decodeCandidates(embedding: SamEmbedding, prompt: SamPrompt): Promise<SamCandidateSet> {
     this.multimask ??= this.loadMultimask();
-    const out = await this.run(await this.multimask, embedding, prompt);
+    const out = await this.run(await this.multimask, embedding, await this.drafted(embedding, prompt));
     this.stats.multimaskRuns++;
     if (out.ious.length < 2) {
       throw new UserError(`SAM model '${this.entry.name}': decoder ${this.entry.decoderPath} returns a single mask, so there is no multimask choice to make`);
@@ -406,6 +433,7 @@ export class SamModel {
     this.innerEncoders.clear();
     await this.encoder.release();
     await this.decoder.release();
+    await this.draft?.session.release();
     const mm = await this.multimask?.catch(() => undefined);
     if (mm && mm !== this.decoder) await mm.release();
   }
