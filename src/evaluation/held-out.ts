@@ -37,3 +37,46 @@ export function leaveOneDatasetOut(score: readonly (readonly number[])[]): { inS
   });
   return { inSampleChoice, rows };
 }
+
+/** One knob and its values, today's default first. */
+export interface KnobValues {
+  key: string;
+  values: readonly string[];
+}
+
+/** A config of a one-knob-at-a-time grid: the defaults with at most one knob changed. */
+export interface GridCandidate {
+  /** Index into the knobs of the knob this candidate changes; -1 for the defaults themselves. */
+  knob: number;
+  /** `key=value` for every knob (the changed one included), as `--set` takes them. */
+  set: string[];
+  label: string;
+}
+
+/**
+ * The defaults (every knob's first value) and, per knob, each of its other values with the rest
+ * at their defaults. Knobs interact, but a full grid multiplies the runs; around a default that
+ * was tuned already, single moves are where a held-out change would first show. The defaults come
+ * first, so ties keep them.
+ */
+export function oneKnobAtATime(knobs: readonly KnobValues[]): GridCandidate[] {
+  if (knobs.some((k) => k.values.length === 0)) throw new Error('oneKnobAtATime: every knob needs at least its default value');
+  const base = knobs.map((k) => `${k.key}=${k.values[0]}`);
+  const out: GridCandidate[] = [{ knob: -1, set: base, label: 'defaults' }];
+  knobs.forEach((k, i) => {
+    for (const v of k.values.slice(1)) {
+      const set = base.slice();
+      set[i] = `${k.key}=${v}`;
+      out.push({ knob: i, set, label: `${k.key}=${v}` });
+    }
+  });
+  return out;
+}
+
+/**
+ * Rows of `score` (one per grid candidate) that a choice over one knob alone sees: the defaults
+ * and that knob's other values, defaults first.
+ */
+export function knobRows(grid: readonly GridCandidate[], knob: number): number[] {
+  return grid.flatMap((c, i) => (c.knob === -1 || c.knob === knob ? [i] : []));
+}
