@@ -7,7 +7,7 @@
  *   (x > 0) has with the target, the latter without gradient (as segment-anything trains it).
  * Pixel order does not matter to any of them, so targets are permuted once, not the logits.
  */
-import { lax, nn, numpy as np } from '@jax-js/jax';
+import { lax, numpy as np } from '@jax-js/jax';
 
 export interface LossWeights {
   bce: number;
@@ -24,12 +24,20 @@ export function softplus(x: np.Array): np.Array {
   return np.maximum(x.ref, 0).add(np.log1p(np.exp(np.negative(np.abs(x)))));
 }
 
+/**
+ * The logistic function as (tanh(x / 2) + 1) / 2: the runtime's nn.sigmoid has a NaN gradient
+ * below x ~ -88 (its exp(-x) overflows, inf / inf), and SAM's background logits go that low.
+ */
+export function sigmoid(x: np.Array): np.Array {
+  return np.tanh(x.mul(0.5)).add(1).mul(0.5);
+}
+
 export function bceWithLogits(logits: np.Array, target: np.Array): np.Array {
   return softplus(logits.ref).sub(logits.mul(target)).mean();
 }
 
 export function diceLoss(logits: np.Array, target: np.Array): np.Array {
-  const p = nn.sigmoid(logits);
+  const p = sigmoid(logits);
   const inter = p.ref.mul(target.ref).sum();
   return np.array(1).sub(inter.mul(2).add(1).div(p.sum().add(target.sum()).add(1)));
 }
@@ -49,6 +57,6 @@ export function iouHeadLoss(masks: np.Array, target: np.Array, predicted: np.Arr
  * teacher's entropy, which has no gradient. The teacher arrives without gradient.
  */
 export function distillLoss(student: np.Array, teacherLogits: np.Array): np.Array {
-  const soft = lax.stopGradient(nn.sigmoid(teacherLogits));
+  const soft = lax.stopGradient(sigmoid(teacherLogits));
   return softplus(student.ref).sub(student.mul(soft)).mean();
 }

@@ -1,6 +1,6 @@
 import { numpy as np, valueAndGrad } from '@jax-js/jax';
 import { describe, expect, it } from 'vitest';
-import { bceWithLogits, distillLoss, softplus } from '../../src/tuning/losses.js';
+import { bceWithLogits, diceLoss, distillLoss, sigmoid, softplus } from '../../src/tuning/losses.js';
 
 describe('tuning losses', () => {
   it('softplus stays finite and exact for logits far past exp overflow', () => {
@@ -36,5 +36,30 @@ describe('BCE losses at large logits', () => {
   it('distillLoss has a finite gradient at large student logits', () => {
     const g = valueAndGrad((x: np.Array) => distillLoss(x, np.array(Float32Array.of(-3, 3, 0, 1))))(np.array(logits))[1];
     expect((g.dataSync() as Float32Array).every(Number.isFinite)).toBe(true);
+  });
+});
+
+// SAM's background logits go below -88, where the runtime's own sigmoid has a NaN gradient.
+describe('Dice at very negative logits', () => {
+  const logits = Float32Array.of(-150, -95, -2, 0, 3, 120);
+  const target = Float32Array.of(0, 0, 1, 0, 1, 1);
+  it('sigmoid has the logistic value and slope everywhere', () => {
+    const [v, g] = valueAndGrad((x: np.Array) => sigmoid(x).sum())(np.array(logits));
+    const sig = (x: number) => 1 / (1 + Math.exp(-x));
+    expect(v.dataSync()[0]).toBeCloseTo(Array.from(logits, sig).reduce((a, b) => a + b, 0), 5);
+    const grad = g.dataSync() as Float32Array;
+    for (let i = 0; i < logits.length; i++) expect(grad[i]).toBeCloseTo(sig(logits[i]) * (1 - sig(logits[i])), 6);
+  });
+  it('diceLoss has a finite gradient that matches finite differences', () => {
+    const f = (x: np.Array) => diceLoss(x, np.array(target));
+    const g = valueAndGrad(f)(np.array(logits))[1].dataSync() as Float32Array;
+    expect(Array.from(g).every(Number.isFinite)).toBe(true);
+    const h = 1e-2;
+    const at = (i: number, d: number) => {
+      const x = Float32Array.from(logits);
+      x[i] += d;
+      return f(np.array(x)).dataSync()[0];
+    };
+    for (const i of [2, 3, 4]) expect(g[i]).toBeCloseTo((at(i, h) - at(i, -h)) / (2 * h), 3);
   });
 });
