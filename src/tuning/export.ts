@@ -72,15 +72,16 @@ export async function writeTunedDecoder(
   await mkdir(dir, { recursive: true });
   const path = join(dir, TUNED_DECODER_FILE);
   await writeFile(path, bytes);
-  const provenance: TuningProvenance = {
-    format: 'iapas-tuned-sam-decoder/1',
-    base_sha256: sha256(base),
-    sha256: sha256(bytes),
-    lora: config,
-    code: codeVersion(),
-    created: new Date().toISOString(),
-    ...record,
-  };
-  await writeFile(join(dir, PROVENANCE_FILE), `${JSON.stringify(provenance, null, 2)}\n`);
+  const provenance: TuningProvenance = { format: 'iapas-tuned-sam-decoder/1', ...fileStamp(base, bytes), lora: config, ...record };
+  await writeProvenance(dir, provenance);
   return path;
+}
+
+/** What every tuned decoder's provenance says of the file itself: its base, its own hash, the code, the time. */
+export function fileStamp(base: Uint8Array, bytes: Uint8Array): { base_sha256: string; sha256: string; code: CodeVersion; created: string } {
+  return { base_sha256: sha256(base), sha256: sha256(bytes), code: codeVersion(), created: new Date().toISOString() };
+}
+
+export async function writeProvenance(dir: string, provenance: object): Promise<void> {
+  await writeFile(join(dir, PROVENANCE_FILE), `${JSON.stringify(provenance, null, 2)}\n`);
 }

@@ -19,6 +19,7 @@ import { applyGradients, outputLoss, type StepConfig, type TrainSample, type Tra
 import type { LoraArrays } from './lora.js';
 import type { DecoderWeights } from '../models/sam/decoder-weights.js';
 import { sparseEmbedding } from './prompt-embedding.js';
+import { maskBox } from '../image/masks.js';
 
 export interface SamSpSettings {
   passes: number;
@@ -47,20 +48,9 @@ const TO_MODEL = 1024 / LOW;
 /** The tight box of the positive pixels of phase-order low-res logits, in the model frame; null when none is positive. */
 export function boxOfLowRes(phaseLogits: Float32Array): ModelBox | null {
   const plane = fromPhaseOrder(phaseLogits);
-  let x0 = LOW;
-  let y0 = LOW;
-  let x1 = -1;
-  let y1 = -1;
-  for (let y = 0; y < LOW; y++) {
-    for (let x = 0; x < LOW; x++) {
-      if (plane[y * LOW + x] <= 0) continue;
-      if (x < x0) x0 = x;
-      if (x > x1) x1 = x;
-      if (y < y0) y0 = y;
-      if (y > y1) y1 = y;
-    }
-  }
-  if (x1 < 0) return null;
+  const box = maskBox(plane.map((v) => (v > 0 ? 1 : 0)), LOW, LOW);
+  if (!box) return null;
+  const [x0, y0, x1, y1] = box;
   return [x0 * TO_MODEL, y0 * TO_MODEL, (x1 + 1) * TO_MODEL, (y1 + 1) * TO_MODEL];
 }
 

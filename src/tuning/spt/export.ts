@@ -23,8 +23,8 @@ import { GraphBuilder } from '../../models/onnx/graph.js';
 import type { DecoderWeights } from '../../models/sam/decoder-weights.js';
 import { SPT_DRAFT_FILE_KEY, SPT_DRAFT_SHA_KEY, SPT_ROLE_KEY } from '../../models/sam/spt-decoder.js';
 import { sha256 } from '../../util/hash.js';
-import { codeVersion, type CodeVersion } from '../../util/version.js';
-import { PROVENANCE_FILE, TUNED_DECODER_FILE, tunedDecoderBytes } from '../export.js';
+import type { CodeVersion } from '../../util/version.js';
+import { fileStamp, TUNED_DECODER_FILE, tunedDecoderBytes, writeProvenance } from '../export.js';
 import type { LoraArrays, LoraConfig } from '../lora.js';
 import { passLora, passScales, type Pass } from './params.js';
 import { DIAGONAL_MASK, NORM_EPS, poolMatrix, TOKENS } from './relation.js';
@@ -132,16 +132,13 @@ export async function writeSptDecoders(
   await writeFile(path, refine);
   const provenance: SptProvenance = {
     format: 'iapas-spt-sam-decoder/1',
-    base_sha256: sha256(base),
-    sha256: sha256(refine),
+    ...fileStamp(base, refine),
     draft: { file: DRAFT_DECODER_FILE, sha256: draftSha },
     method: 'spt',
     lora,
     spt,
-    code: codeVersion(),
-    created: new Date().toISOString(),
     ...record,
   };
-  await writeFile(join(dir, PROVENANCE_FILE), `${JSON.stringify(provenance, null, 2)}\n`);
+  await writeProvenance(dir, provenance);
   return path;
 }
