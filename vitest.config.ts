@@ -8,5 +8,7 @@ export default defineConfig({
     // Model sessions use both cores themselves; running test files in parallel only thrashes.
     fileParallelism: false,
     pool: 'forks',
+    // One temporary directory per run, removed at the end (test/support/global-tmp.ts).
+    globalSetup: ['test/support/global-tmp.ts'],
   },
 });
