@@ -23,10 +23,10 @@ export interface FramingBands {
   centre: number;
 }
 
-export const DEFAULT_FRAMING_BANDS: FramingBands = { band: 0.12, centre: 0.5 };
+const DEFAULT_FRAMING_BANDS: FramingBands = { band: 0.12, centre: 0.5 };
 
 /** Box-filtered gray image whose longer side is at most `size` (aspect kept, no padding). */
-export function grayReduced(img: RgbImage, size: number): { width: number; height: number; data: Float32Array } {
+function grayReduced(img: RgbImage, size: number): { width: number; height: number; data: Float32Array } {
   const { width: w, height: h, data } = img;
   const scale = Math.min(1, size / Math.max(w, h));
   const tw = Math.max(1, Math.round(w * scale));
@@ -81,7 +81,7 @@ export function framingOfGray(gray: Float32Array, width: number, height: number,
   return { detail: gC / nC / Math.max(gB / nB, 1e-6) };
 }
 
-export const FRAMING_SIZE = 128;
+const FRAMING_SIZE = 128;
 
 export function framing(img: RgbImage, size = FRAMING_SIZE, bands: FramingBands = DEFAULT_FRAMING_BANDS): Framing {
   const g = grayReduced(img, size);
