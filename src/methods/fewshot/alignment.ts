@@ -13,6 +13,11 @@
  *   (i against j within `agreeDegrees` of i against the first minus j against the first): an
  *   estimate that reads the content gives consistent turns, one that reads noise (a texture with
  *   no orientation) does not;
+ *   'objects': 'turn', and only where the references show an object on a plain ground (image/framing.ts:
+ *   their median centre-to-border detail ratio at least `minObjectDetail`). A surface that fills
+ *   the frame (a brushed or streaked texture, tiles, strips) has references that agree on their
+ *   streak axis as well as objects agree on theirs, and turning its test images by the few
+ *   degrees their streaks vary costs more than it gains;
  * - per image: its turn against each reference, carried to the first reference's frame, agrees
  *   across the references within the same `agreeDegrees` (an estimate the references contradict
  *   is not trusted); the image is turned to the reference whose pose is the nearest, and only when
@@ -24,16 +29,20 @@
 import type { RgbImage } from '../../image/types.js';
 import { estimatePose, normaliseAngle, poseReference, type PoseEstimate, type PoseReference } from '../../image/pose.js';
 import { invertWarp, warpRgb, warpScalar, type Warp } from '../../image/warp.js';
+import { framing } from '../../image/framing.js';
+import { quantile } from '../../util/numeric.js';
 
-export const ALIGN_MODES = ['none', 'turn', 'nearest'] as const;
+export const ALIGN_MODES = ['none', 'turn', 'nearest', 'objects'] as const;
 export type AlignMode = (typeof ALIGN_MODES)[number];
 
 export interface AlignmentRule {
   agreeDegrees: number;
   minTurnDegrees: number;
+  /** 'objects': the references' median framing detail from which they show an object (textures read about 1). */
+  minObjectDetail: number;
 }
 
-export const DEFAULT_ALIGNMENT_RULE: AlignmentRule = { agreeDegrees: 10, minTurnDegrees: 5 };
+export const DEFAULT_ALIGNMENT_RULE: AlignmentRule = { agreeDegrees: 10, minTurnDegrees: 5, minObjectDetail: 1.5 };
 
 export interface CategoryPoses {
   references: PoseReference[];
@@ -43,6 +52,8 @@ export interface CategoryPoses {
   applies: boolean;
   /** Widest axis gap the rule measured ('turn': between references; 'nearest': between a mutual turn and the one the offsets imply). */
   referenceSpread: number;
+  /** 'objects': the references' median framing detail (image/framing.ts). */
+  objectDetail?: number;
 }
 
 /** Distance of two axes (degrees, 0..90): a turn and its half turn are one axis. */
@@ -79,10 +90,13 @@ export function categoryPoses(references: RgbImage[], mode: Exclude<AlignMode, '
     for (let j = 0; j < poses.length; j++) {
       if (i === j) continue;
       const measured = estimatePose(poses[i], poses[j]).warp.angle;
-      referenceSpread = Math.max(referenceSpread, axisGap(measured, mode === 'turn' ? 0 : offsets[i] - offsets[j]));
+      referenceSpread = Math.max(referenceSpread, axisGap(measured, mode === 'nearest' ? offsets[i] - offsets[j] : 0));
     }
   }
-  return { references: poses, offsets, applies: poses.length >= 2 && referenceSpread <= rule.agreeDegrees, referenceSpread };
+  const agree = poses.length >= 2 && referenceSpread <= rule.agreeDegrees;
+  if (mode !== 'objects') return { references: poses, offsets, applies: agree, referenceSpread };
+  const objectDetail = quantile(references.map((r) => framing(r).detail), 0.5);
+  return { references: poses, offsets, applies: agree && objectDetail >= rule.minObjectDetail, referenceSpread, objectDetail };
 }
 
 export interface ImageAlignment {

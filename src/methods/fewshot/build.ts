@@ -108,7 +108,7 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
           // Per scale: bank rows kept of all, PCA dims, and the normalisation (multi-scale backbones).
           scales: bank.scales.map((s) => ({ name: s.name, rows: s.rows, kept: s.kept, ...(s.pca ? { pca: s.pca.dims } : {}), ...(s.norm ? { loo_mean: s.norm.mean, loo_q999: s.norm.q999 } : {}), ...(s.weight !== 1 ? { weight: s.weight } : {}) })),
           coreset_ms: Math.round(bank.coresetMs),
-          ...(poses ? { align: { applies: poses.applies, reference_axis_spread: Math.round(poses.referenceSpread) } } : {}),
+          ...(poses ? { align: { applies: poses.applies, reference_axis_spread: Math.round(poses.referenceSpread), ...(poses.objectDetail === undefined ? {} : { object_detail: Math.round(100 * poses.objectDetail) / 100 }) } } : {}),
         },
       };
     },

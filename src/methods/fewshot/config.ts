@@ -33,9 +33,9 @@ export const fewshotSchema = z
       .default('none')
       .describe("copies of each reference added to its bank: 'rot90' its quarter turns, 'rot45' every 45 degrees, 'flip' its two mirror images; a reference and its copies share one coreset of the reference's own size (the per-image search keeps its cost), leave-one-out excludes a reference's own copies"),
     align: z
-      .enum(['none', 'turn', 'nearest'])
+      .enum(['none', 'turn', 'nearest', 'objects'])
       .default('none')
-      .describe("a test image turned against the references is turned (and shifted) back into the nearest reference's pose before its features, its map carried back, where its turn against every reference agrees (src/methods/fewshot/alignment.ts): 'turn' only where the references agree on one axis, 'nearest' wherever their mutual turns are consistent; 'none': images as they are"),
+      .describe("a test image turned against the references is turned (and shifted) back into the nearest reference's pose before its features, its map carried back, where its turn against every reference agrees (src/methods/fewshot/alignment.ts): 'turn' only where the references agree on one axis, 'nearest' wherever their mutual turns are consistent, 'objects' as 'turn' and only where the references show an object on a plain ground (a calm image border; not a texture that fills the frame); 'none': images as they are"),
     single_reference: z
       .enum(['refuse', 'flip', 'rot90'])
       .default('flip')

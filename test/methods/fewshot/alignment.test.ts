@@ -132,3 +132,42 @@ describe('imageAlignment and scoreInReferencePose', () => {
     expect(turnSpread([a.pose!.angle, 50], 180).spread).toBeLessThanOrEqual(3);
   });
 });
+
+describe("'objects'", () => {
+  /** Streaks along one axis over the whole frame: references that agree on their axis, as 'turn' reads them. */
+  const streaks = (seed: number, angle = 0): RgbImage => {
+    const data = new Uint8Array(SIDE * SIDE * 3);
+    const a = (angle * Math.PI) / 180;
+    for (let y = 0; y < SIDE; y++)
+      for (let x = 0; x < SIDE; x++) {
+        const across = -x * Math.sin(a) + y * Math.cos(a);
+        const v = 120 + 35 * Math.sin(across * 0.9 + seed) + 15 * Math.sin(across * 0.37 + 2 * seed) + ((x * 13 + y * 7 + seed * 31) % 9);
+        data.fill(Math.round(v), (y * SIDE + x) * 3, (y * SIDE + x) * 3 + 3);
+      }
+    return { width: SIDE, height: SIDE, data };
+  };
+
+  it("applies to an object on a plain ground where 'turn' does, and aligns its turned test images", () => {
+    const poses = categoryPoses(references, 'objects');
+    expect(poses.applies).toBe(true);
+    expect(poses.objectDetail!).toBeGreaterThan(1.5);
+    const a = imageAlignment(turned(part(9), 130, 6, -4), poses);
+    expect(a.pose).not.toBeNull();
+    expect(Math.abs(a.pose!.angle - 130)).toBeLessThanOrEqual(3);
+  });
+
+  it("leaves a one-axis texture alone that 'turn' would align, at any axis", () => {
+    for (const angle of [0, 40]) {
+      const refs = [streaks(1, angle), streaks(2, angle), streaks(3, angle + 1), streaks(4, angle)];
+      expect(categoryPoses(refs, 'turn').applies).toBe(true);
+      const poses = categoryPoses(refs, 'objects');
+      expect(poses.applies).toBe(false);
+      expect(poses.objectDetail!).toBeLessThan(1.5);
+      expect(imageAlignment(streaks(9, angle + 30), poses).pose).toBeNull();
+    }
+  });
+
+  it('does not apply to objects at varied poses', () => {
+    expect(categoryPoses([part(1), turned(part(2), 60), turned(part(3), -45), part(4)], 'objects').applies).toBe(false);
+  });
+});
