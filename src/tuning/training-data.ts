@@ -108,7 +108,7 @@ export async function collectTrainingItems(roots: string[], holdout: string[], o
   }
   if (items.length === 0) {
     const where = roots.filter((r) => !holdout.includes(datasetName(r))).join(', ');
-    const hint = synthetic === 0 && normalsSeen > 0 ? ` (it has ${normalsSeen} normal image(s): --set tune.synthetic=<n> pastes n synthetic defects on each and trains on those)` : '';
+    const hint = synthetic === 0 && normalsSeen > 0 ? ` (it has ${normalsSeen} normal training image(s): --set tune.synthetic=<n> pastes n synthetic defects on each and trains on those)` : '';
     throw new UserError(`tune: no anomalous image with a ground-truth mask in ${where}${hint}: tuning needs masks to learn from`);
   }
   return {
