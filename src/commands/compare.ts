@@ -4,6 +4,7 @@ import { compareMetrics, comparisonCsv, formatComparison, type RunMetricsInput }
 import { writeComparisonFigures } from '../report/comparison-figures.js';
 import { METRIC_KEYS, type MetricKey } from '../evaluation/protocol.js';
 import { readRunMetrics } from '../run-directory/metrics-file.js';
+import { seenDataNote } from '../models/sam/seen-data.js';
 import { UserError } from '../util/errors.js';
 import { writeFileAtomic } from '../util/fs-atomic.js';
 import { maybeWriteJson } from './json-output.js';
@@ -40,12 +41,14 @@ export function register(program: Command): void {
       const inputs = await Promise.all(runs.map((r, i) => readRun(r, labels[i])));
       const rows = compareMetrics(inputs, metrics);
       process.stdout.write(`${formatComparison(inputs, metrics, rows)}\n(values in %)\n`);
+      const notes = inputs.flatMap((r) => (r.report.seen_data ? [seenDataNote(r.label, r.report.seen_data)] : []));
+      for (const n of notes) process.stdout.write(`note: ${n}\n`);
       let figures: string[] = [];
       if (opts.out) {
         await writeFileAtomic(join(opts.out, 'compare.csv'), comparisonCsv(inputs, metrics, rows));
         if (perCategory > 0) figures = await writeComparisonFigures(inputs.map((r, i) => ({ dir: runs[i], report: r.report })), opts.out, perCategory);
         process.stdout.write(`wrote ${join(opts.out, 'compare.csv')}${figures.length ? ` and ${figures.length} figure(s) (columns: image with ground truth, then ${labels.join(', ')}: heat map, mask at the F1-max threshold, prompts)` : ''}\n`);
       }
-      await maybeWriteJson(opts.json, { runs: inputs.map((r, i) => ({ label: r.label, dir: runs[i], options: r.report.options })), metrics, rows, figures });
+      await maybeWriteJson(opts.json, { runs: inputs.map((r, i) => ({ label: r.label, dir: runs[i], options: r.report.options, ...(r.report.seen_data ? { seen_data: r.report.seen_data } : {}) })), metrics, rows, figures, notes });
     });
 }

@@ -102,7 +102,7 @@ export function register(program: Command): void {
         allow: samConfig.allow_seen_data,
         what: `oracle on ${index.root}`,
       });
-      if (seen) process.stderr.write(`warning: ${seen}\n`);
+      if (seen) process.stderr.write(`warning: ${seen.warning}\n`);
       const sam = await SamModel.load(entry, { cache: o.cacheDir ? new DiskCache(o.cacheDir) : undefined });
       try {
         const result = await runOracle(sam, index.samples, {
@@ -116,7 +116,7 @@ export function register(program: Command): void {
           seed: o.seed,
           quiet: !!o.quiet,
         });
-        const full = { dataset: index.root, layout: index.layout, ...result };
+        const full = { dataset: index.root, layout: index.layout, ...result, ...(seen ? { seen_data: seen.flag } : {}) };
         process.stdout.write(textTable(result));
         if (refine.length) process.stdout.write('\n' + decoderTable(result));
         for (const w of result.warnings) process.stderr.write(`warning: ${w}\n`);

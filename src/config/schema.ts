@@ -233,6 +233,19 @@ const tuneObject = z
     checkpoint_every: z.number().int().min(1).default(25).describe('steps between checkpoints (a killed run resumes from the last one)'),
     data: z.array(z.string()).default([]).describe('training dataset directories'),
     holdout: z.array(z.string()).default([]).describe('dataset names left out of training'),
+    // Where the training samples come from (src/tuning/training-data.ts).
+    prompts: z
+      .enum(['box', 'box+point', 'points'])
+      .default('box')
+      .describe("each ground-truth component's prompt: box: its jittered box; box+point: that box and tune.points positive points drawn from the component's pixels; points: the points alone (seeded by seed, epoch, sample)"),
+    points: z.number().int().min(1).max(16).default(1).describe('box+point, points: positive points per prompt, distinct pixels of the component'),
+    synthetic: z
+      .number()
+      .int()
+      .min(0)
+      .max(8)
+      .default(0)
+      .describe('0: none; n: also train on each normal image of the training datasets (train split when it has any) with n defects of src/synth pasted on it, their masks as targets'),
     spt: sptSchema.default({}),
   })
   .strict();

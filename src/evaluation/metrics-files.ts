@@ -68,6 +68,21 @@ export interface EvaluationReport {
   categories: CategoryMetrics[];
   mean: MeanRow;
   problems: EvaluationProblems;
+  /** Present when a tuned decoder scored images it was trained on (allowed by sam.allow_seen_data). */
+  seen_data?: SeenDataFlag;
+}
+
+/**
+ * What a run scored on seen data keeps in its metrics.json, so that a reader of the numbers
+ * (compare, report) sees the flag without the stderr of the run (models/sam/seen-data.ts fills it).
+ */
+export interface SeenDataFlag {
+  decoder: string;
+  decoder_sha256: string;
+  trained_on: string[];
+  /** Evaluated anomalous images that were training images, of `evaluated_images`. */
+  seen_images: number;
+  evaluated_images: number;
 }
 
 export function reportOptions(o: ProtocolOptions, resolved: 'include' | 'skip'): ReportOptions {

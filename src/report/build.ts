@@ -6,6 +6,7 @@
  *   g/<c>/...              the gallery's pictures and maps (gallery-files.ts)
  *   figures/<name>.svg|png paper figures, on request (the same specs at paper size)
  */
+import { seenDataNote } from '../models/sam/seen-data.js';
 import { copyFile, mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { REPORT_DEFAULTS, type ReportSettings } from '../config/schema.js';
@@ -94,6 +95,7 @@ export async function buildReport(req: ReportRequest): Promise<ReportResult> {
   const found = await discoverInputs(req.inputs);
   const runs = await loadRuns(found.runs, req.labels);
   for (const r of runs) if (r.progress) notes.push(progressNote(r.label, r.progress));
+  for (const r of runs) if (r.metrics.seen_data) notes.push(seenDataNote(r.label, r.metrics.seen_data));
   const sweeps = [...found.sweeps];
   if (req.sweep && !sweeps.length) {
     const sw = sweepFromRuns(runs);

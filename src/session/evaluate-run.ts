@@ -16,7 +16,7 @@ import type { BaseConfig } from '../config/schema.js';
 import type { DatasetIndex } from '../datasets/types.js';
 import { evaluateMaps } from '../evaluation/evaluate.js';
 import { protocolOf } from '../evaluation/protocol.js';
-import { type EvaluationReport, writeReport } from '../evaluation/metrics-files.js';
+import { type EvaluationReport, type SeenDataFlag, writeReport } from '../evaluation/metrics-files.js';
 import type { RunResources } from '../pipeline/resources.js';
 import type { CategoryJob } from '../pipeline/runner.js';
 import { RunDir } from '../run-directory/run-dir.js';
@@ -27,6 +27,8 @@ export interface EvaluateRunOptions {
   resources?: RunResources;
   /** What the run just wrote (runPipeline's `maps`). */
   maps?: WrittenMaps;
+  /** The run scored a tuned decoder on its training images (sam.allow_seen_data): recorded in metrics.json. */
+  seenData?: SeenDataFlag;
 }
 
 /** sha256 of a map file: the one taken when this call wrote it, else of the bytes on disk. */
@@ -67,6 +69,7 @@ export async function evaluateRun(runDir: string, jobs: CategoryJob[], config: B
     const text = await resources.memo(`run-report\0${key}`, async () => JSON.stringify(await evaluate()), (t) => t.length * 2);
     report = JSON.parse(text) as EvaluationReport;
   } else report = await evaluate();
+  if (opts.seenData) report.seen_data = opts.seenData;
   await writeReport(report, dir.root);
   return report;
 }

@@ -79,7 +79,7 @@ export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunRe
       allow: config.sam.allow_seen_data,
       what: `${config.preset} on ${basename(resolve(req.dataset))}`,
     });
-    if (seen) process.stderr.write(`warning: ${seen}\n`);
+    if (seen) process.stderr.write(`warning: ${seen.warning}\n`);
     return await withRunLock(runDir, { command: req.command ?? 'iapas run' }, async (lock) => {
       const maps = new WrittenMaps();
       const run = await runPipeline({
@@ -98,7 +98,7 @@ export async function runOnDataset(req: DatasetRunRequest): Promise<DatasetRunRe
         maps: req.evaluate !== false ? maps : undefined,
       });
       let metrics: EvaluationReport | undefined;
-      if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, { quiet: req.quiet, resources, maps });
+      if (!run.aborted && req.evaluate !== false) metrics = await evaluateRun(runDir, jobs, config, index, { quiet: req.quiet, resources, maps, seenData: seen?.flag });
       return { runDir, run, metrics };
     });
   } finally {

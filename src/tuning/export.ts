@@ -14,6 +14,14 @@ import type { LoraArrays, LoraConfig } from './lora.js';
 export const TUNED_DECODER_FILE = 'sam.onnx';
 export const PROVENANCE_FILE = 'sam.onnx.provenance.json';
 
+export interface SyntheticProvenance {
+  generator: string;
+  seed: number;
+  count: number;
+  images: number;
+  normal_images_sha256: string[];
+}
+
 export interface TuningProvenance {
   format: 'iapas-tuned-sam-decoder/1';
   /** sha256 of the decoder the LoRA was trained on, and of the written file. */
@@ -29,6 +37,8 @@ export interface TuningProvenance {
   holdout?: string[];
   /** sha256 of every training image file: evaluations on these are refused (models/sam/seen-data.ts). */
   images_sha256?: string[];
+  /** With tune.synthetic: the defect generator, its seed and count per image, and the sha256 of each normal image it pasted onto. */
+  synthetic?: SyntheticProvenance;
   /** Mean training loss per epoch (or per logging window). */
   losses: number[];
   code: CodeVersion;

@@ -49,7 +49,7 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
   const base = new Uint8Array(await readFile(decoderPath));
   const weights = readDecoderWeights(base);
   const fa = frozenArrays(weights); // throws on a decoder of another contract
-  const collected = await collectTrainingItems(s.data, s.holdout, o.maxImages);
+  const collected = await collectTrainingItems(s.data, s.holdout, { maxImages: o.maxImages, synthetic: s.synthetic, seed: s.seed });
   const { data } = collected;
   const sp: SamSpSettings = { passes: s.sam_sp.passes, distill: s.sam_sp.distill, firstPass: s.sam_sp.first_pass };
   const wholeImage = s.method === 'sam-sp' && sp.firstPass === 'none';
@@ -72,11 +72,14 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
             : undefined,
       frozenArrays: fa,
       count: items.length,
-      sampleAt: sampleSource(items, sam, weights, { seed: s.seed, jitter: s.jitter, wholeImage }),
+      sampleAt: sampleSource(items, sam, weights, { seed: s.seed, jitter: s.jitter, prompts: s.prompts, points: s.points, wholeImage }),
       settings: { lora: s.lora, lr: s.lr, epochs: s.epochs, seed: s.seed, losses: s.losses, checkpointEvery: s.checkpoint_every },
       identity: {
         data,
         jitter: s.jitter,
+        // Keys a checkpoint only when set, so a checkpoint from before these settings still resumes.
+        ...(s.prompts !== 'box' ? { prompts: s.prompts, points: s.points } : {}),
+        ...(collected.synthetic ? { synthetic: { seed: collected.synthetic.seed, count: collected.synthetic.count, normal_images_sha256: collected.synthetic.normal_images_sha256 } } : {}),
         method: s.method,
         decoder: decoderPath,
         ...(s.method === 'sam-sp' ? { sam_sp: s.sam_sp } : {}),
@@ -92,7 +95,16 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
     if (result.epochLosses.some((l) => !Number.isFinite(l))) {
       throw new UserError(`tune: training diverged (loss per epoch ${result.epochLosses.map(String).join(', ')}); no decoder written. Lower tune.lr or check the data`);
     }
-    const record = { seed: s.seed, steps: result.state.step, config: s, data, holdout: s.holdout, images_sha256: collected.imageHashes, losses: result.epochLosses };
+    const record = {
+      seed: s.seed,
+      steps: result.state.step,
+      config: s,
+      data,
+      holdout: s.holdout,
+      images_sha256: collected.imageHashes,
+      ...(collected.synthetic ? { synthetic: collected.synthetic } : {}),
+      losses: result.epochLosses,
+    };
     const path = spt
       ? await writeSptDecoders(o.out, base, weights, result.state.lora, s.lora, s.spt, record)
       : await writeTunedDecoder(o.out, base, weights, result.state.lora, s.lora, { method: s.method, ...record });

@@ -1,6 +1,7 @@
 /**
- * Training samples from datasets on disk: every anomalous image with a mask, one sample per
- * ground-truth component (its box as the prompt, with seeded jitter, its pixels as the target).
+ * Training samples from datasets on disk: every anomalous image with a mask, and with
+ * `tune.synthetic` every normal image with defects of src/synth pasted on it; one sample per
+ * ground-truth component (its prompt from component-prompts.ts, its pixels as the target).
  * Embeddings come from the frozen encoder through the SAM model's content cache, so an image is
  * encoded once across epochs and runs. Everything that fails on bad input fails in
  * `collectTrainingItems`, before any image is encoded.
@@ -16,6 +17,10 @@ import { imageFileHash } from '../models/sam/seen-data.js';
 import { UserError } from '../util/errors.js';
 import { sha256 } from '../util/hash.js';
 import { mulberry32 } from '../util/random.js';
+import type { RgbImage } from '../image/types.js';
+import { pasteDefects, PASTE_GENERATOR } from '../synth/paste.js';
+import { deriveSeed } from '../synth/rng.js';
+import { componentPrompt, type TrainPromptKind } from './component-prompts.js';
 import { embeddingTokens, sparseEmbedding, toPhaseOrder } from './prompt-embedding.js';
 import type { TrainSample } from './train-step.js';
 
@@ -26,7 +31,10 @@ const MIN_AREA = 16;
 export interface TrainingItem {
   dataset: string;
   imagePath: string;
-  maskPath: string;
+  /** The ground-truth mask file; absent for a synthetic item, whose mask is drawn. */
+  maskPath?: string;
+  /** Defects pasted on this normal image, drawn again from (count, seed) on every visit. */
+  synthetic?: { count: number; seed: number };
   width: number;
   height: number;
   component: Component;
@@ -34,22 +42,36 @@ export interface TrainingItem {
 
 export interface TrainingData {
   items: TrainingItem[];
-  /** What the provenance records per dataset. */
-  data: Array<{ name: string; root: string; sha256: string; images: number }>;
-  /** sha256 of every training image file, sorted: what an evaluation checks it is not scoring (models/sam/seen-data.ts). */
+  /** What the provenance records per dataset (`synthetic_images`: normal images with pasted defects). */
+  data: Array<{ name: string; root: string; sha256: string; images: number; synthetic_images?: number }>;
+  /** sha256 of every anomalous training image file, sorted: what an evaluation checks it is not scoring (models/sam/seen-data.ts). */
   imageHashes: string[];
+  /** With tune.synthetic: the generator, and the sha256 of every normal image it pasted onto, sorted. */
+  synthetic?: { generator: string; seed: number; count: number; images: number; normal_images_sha256: string[] };
+}
+
+export interface CollectOptions {
+  maxImages?: number;
+  /** Defects per normal image (0: normal images are not used). */
+  synthetic?: number;
+  seed?: number;
 }
 
 /** The name a dataset directory goes by (for --holdout and the provenance): its folder name. */
 export const datasetName = (root: string): string => basename(resolve(root));
 
-export async function collectTrainingItems(roots: string[], holdout: string[], maxImages?: number): Promise<TrainingData> {
+export async function collectTrainingItems(roots: string[], holdout: string[], opts: CollectOptions = {}): Promise<TrainingData> {
   if (roots.length === 0) throw new UserError('tune: give at least one training dataset (--data <dir>)');
   const unknown = holdout.filter((h) => !roots.some((r) => datasetName(r) === h));
   if (unknown.length) throw new UserError(`tune: --holdout ${unknown.join(', ')} names no --data directory (${roots.map(datasetName).join(', ')})`);
+  const { maxImages } = opts;
+  const synthetic = opts.synthetic ?? 0;
+  const seed = opts.seed ?? 0;
   const items: TrainingItem[] = [];
   const data: TrainingData['data'] = [];
   const imageHashes = new Set<string>();
+  const normalHashes = new Set<string>();
+  let normalsSeen = 0;
   for (const root of roots) {
     const name = datasetName(root);
     if (holdout.includes(name)) continue;
@@ -66,12 +88,52 @@ export async function collectTrainingItems(roots: string[], holdout: string[], m
       ids.push(`${s.category}/${s.relId}:${sha256(mask.data)}`);
       imageHashes.add(await imageFileHash(s.imagePath));
     }
-    data.push({ name, root: resolve(root), sha256: sha256(ids.sort().join('\n')), images: samples.length });
+    let normals = trainingNormals(index.samples);
+    normalsSeen += normals.length;
+    let pasted = 0;
+    if (synthetic > 0) {
+      if (maxImages !== undefined) normals = normals.slice(0, maxImages);
+      for (const s of normals) {
+        const hash = await imageFileHash(s.imagePath);
+        const item = { dataset: name, imagePath: s.imagePath, synthetic: { count: synthetic, seed: deriveSeed(seed, hash) } };
+        const { mask, width, height } = await itemPixels(item, false);
+        const { components } = labelComponents(mask, width, height);
+        for (const c of components.filter((c) => c.area >= MIN_AREA)) items.push({ ...item, width, height, component: c });
+        ids.push(`${s.category}/${s.relId}:synthetic`);
+        normalHashes.add(hash);
+        pasted++;
+      }
+    }
+    data.push({ name, root: resolve(root), sha256: sha256(ids.sort().join('\n')), images: samples.length, ...(synthetic > 0 ? { synthetic_images: pasted } : {}) });
   }
   if (items.length === 0) {
-    throw new UserError(`tune: no anomalous image with a ground-truth mask in ${roots.filter((r) => !holdout.includes(datasetName(r))).join(', ')}: tuning needs masks to learn from`);
+    const where = roots.filter((r) => !holdout.includes(datasetName(r))).join(', ');
+    const hint = synthetic === 0 && normalsSeen > 0 ? ` (it has ${normalsSeen} normal training image(s): --set tune.synthetic=<n> pastes n synthetic defects on each and trains on those)` : '';
+    throw new UserError(`tune: no anomalous image with a ground-truth mask in ${where}${hint}: tuning needs masks to learn from`);
   }
-  return { items, data, imageHashes: [...imageHashes].sort() };
+  return {
+    items,
+    data,
+    imageHashes: [...imageHashes].sort(),
+    ...(synthetic > 0 ? { synthetic: { generator: PASTE_GENERATOR, seed, count: synthetic, images: normalHashes.size, normal_images_sha256: [...normalHashes].sort() } } : {}),
+  };
+}
+
+/** The normal images defects are pasted on: the train split's when the dataset has any, else every normal image. */
+function trainingNormals<T extends { label: string; split: string }>(samples: T[]): T[] {
+  const normals = samples.filter((s) => s.label === 'normal');
+  const train = normals.filter((s) => s.split === 'train');
+  return train.length ? train : normals;
+}
+
+/** An item's mask (0/1) and, when asked or synthetic (the defects are painted on it), its image. */
+async function itemPixels(item: Pick<TrainingItem, 'imagePath' | 'maskPath' | 'synthetic'>, withImage: boolean): Promise<{ mask: Uint8Array; width: number; height: number; image?: RgbImage }> {
+  if (item.synthetic) {
+    const p = pasteDefects(toRgb(await loadImage(item.imagePath)), item.synthetic.count, item.synthetic.seed);
+    return { mask: p.mask, width: p.image.width, height: p.image.height, image: p.image };
+  }
+  const mask = await loadMask(item.maskPath!);
+  return { mask: mask.data, width: mask.width, height: mask.height, image: withImage ? toRgb(await loadImage(item.imagePath)) : undefined };
 }
 
 /** The component's pixels (every component's for 'any') on SAM's 256x256 low-res frame (long side 1024, padded bottom-right). */
@@ -91,40 +153,34 @@ export function lowResTarget(labels: Int32Array, width: number, height: number, 
   return plane;
 }
 
-/** The component's box [x0, y0, x1, y1) with each side moved by up to `jitter` of the box size. */
-export function jitteredBox(c: Component, jitter: number, random: () => number): [number, number, number, number] {
-  const w = c.x1 - c.x0 + 1;
-  const h = c.y1 - c.y0 + 1;
-  const j = (size: number) => (2 * random() - 1) * jitter * size;
-  return [c.x0 + j(w), c.y0 + j(h), c.x1 + 1 + j(w), c.y1 + 1 + j(h)];
-}
-
 /**
- * Builds sample i of an epoch; keeps the last images' embeddings in memory. With `wholeImage`
- * the target is every component of the item's image (for prompt-free training, one item per image).
+ * Builds sample i of an epoch; keeps the last images' embeddings and labels in memory. With
+ * `wholeImage` the target is every component of the item's image (for prompt-free training, one
+ * item per image).
  */
 export function sampleSource(
   items: TrainingItem[],
   sam: SamModel,
   weights: DecoderWeights,
-  opts: { seed: number; jitter: number; memoryImages?: number; wholeImage?: boolean },
+  opts: { seed: number; jitter: number; prompts?: TrainPromptKind; points?: number; memoryImages?: number; wholeImage?: boolean },
 ): (index: number, epoch: number) => Promise<TrainSample> {
-  const memory = new Map<string, Float32Array>();
+  const memory = new Map<string, { tokens: Float32Array; labels: Int32Array }>();
   const keep = opts.memoryImages ?? 32;
   return async (index, epoch) => {
     const item = items[index];
-    let tokens = memory.get(item.imagePath);
-    if (!tokens) {
-      const embedding = await sam.encode(toRgb(await loadImage(item.imagePath)));
-      tokens = embeddingTokens(embedding.data);
-      memory.set(item.imagePath, tokens);
+    const key = item.synthetic ? `${item.imagePath}\0synthetic` : item.imagePath;
+    let kept = memory.get(key);
+    if (!kept) {
+      const px = await itemPixels(item, true);
+      const embedding = await sam.encode(px.image!);
+      kept = { tokens: embeddingTokens(embedding.data), labels: labelComponents(px.mask, px.width, px.height).labels };
+      memory.set(key, kept);
       if (memory.size > keep) memory.delete(memory.keys().next().value!);
     }
-    const mask = await loadMask(item.maskPath);
-    const { labels } = labelComponents(mask.data, mask.width, mask.height);
+    const { tokens, labels } = kept;
     const random = mulberry32((opts.seed * 2654435761 + epoch * 40503 + index * 97 + 1) >>> 0);
-    const box = jitteredBox(item.component, opts.jitter, random);
-    const p = encodePrompt({ box }, item.width, item.height);
+    const prompt = componentPrompt(item.component, labels, item.width, { kind: opts.prompts ?? 'box', jitter: opts.jitter, points: opts.points ?? 1 }, random);
+    const p = encodePrompt(prompt, item.width, item.height);
     return {
       tokens,
       sparse: sparseEmbedding(weights, p.coords, p.labels),

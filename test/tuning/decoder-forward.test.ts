@@ -38,6 +38,9 @@ describe('the jax-js SAM decoder forward', () => {
   const prompts: Array<[string, () => OrtPrompt]> = [
     ['a box (the best of tokens 1-3)', () => ({ coords: new Float32Array([300, 250, 700, 640]), labels: new Float32Array([2, 3]) })],
     ['two points and a box (token 0)', () => ({ coords: new Float32Array([480, 400, 100, 900, 300, 250, 700, 640]), labels: new Float32Array([1, 0, 2, 3]) })],
+    // tune.prompts=points: positive points only, with the padding point encodePrompt adds (no box, no mask).
+    ['three positive points and the padding point (token 0)', () => ({ coords: new Float32Array([480, 400, 520, 430, 455, 470, 0, 0]), labels: new Float32Array([1, 1, 1, -1]) })],
+    ['one positive point and the padding point (the best of tokens 1-3)', () => ({ coords: new Float32Array([480, 400, 0, 0]), labels: new Float32Array([1, -1]) })],
     [
       'a point with a mask prompt',
       () => {

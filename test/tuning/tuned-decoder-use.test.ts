@@ -17,14 +17,14 @@ let dir: string;
 let tuned: string;
 let cache: DiskCache;
 
-/** Runs the CLI, returning its exit code and what it wrote to stderr. */
-async function cli(args: string[]): Promise<{ code: number; stderr: string }> {
+/** Runs the CLI, returning its exit code and what it wrote to stderr and stdout. */
+async function cli(args: string[]): Promise<{ code: number; stderr: string; stdout: string }> {
   const spy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
   process.exitCode = undefined;
   try {
     await main(['node', 'iapas', ...args]);
-    return { code: Number(process.exitCode ?? 0), stderr: spy.mock.calls.map((c) => String(c[0])).join('') };
+    return { code: Number(process.exitCode ?? 0), stderr: spy.mock.calls.map((c) => String(c[0])).join(''), stdout: out.mock.calls.map((c) => String(c[0])).join('') };
   } finally {
     spy.mockRestore();
     out.mockRestore();
@@ -68,7 +68,9 @@ describe('a tuned decoder in iapas oracle and iapas run', () => {
     const r = await cli(['oracle', '--dataset', join(dir, 'seen'), '--modes', 'b', '--set', `sam.decoder=${tuned}`, '--set', 'sam.allow_seen_data=true', '--json', json, '--quiet']);
     expect(r.code).toBe(0);
     expect(r.stderr).toMatch(/warning: .*the results are on seen data/);
-    expect(JSON.parse(await readFile(json, 'utf8')).categories).toHaveLength(1);
+    const written = JSON.parse(await readFile(json, 'utf8'));
+    expect(written.categories).toHaveLength(1);
+    expect(written.seen_data).toMatchObject({ decoder: tuned, seen_images: 1, evaluated_images: 1 });
   }, 120_000);
 
   it('oracle with --set sam.decoder uses the tuned weights on unseen data: other masks than the frozen decoder, no warning', async () => {
@@ -116,7 +118,7 @@ describe('a tuned decoder in iapas oracle and iapas run', () => {
     expect(existsSync(json)).toBe(false);
   });
 
-  it('iapas run (runOnDataset) refuses seen data before any image work, runs it flagged with sam.allow_seen_data, and runs unseen data', async () => {
+  it('iapas run (runOnDataset) refuses seen data before any image work, runs it flagged with sam.allow_seen_data (metrics.json, iapas compare), and runs unseen data', async () => {
     const refusedDir = join(dir, 'run-refused');
     await expect(runOnDataset({ config: fewshot({ decoder: tuned }), dataset: join(dir, 'seen'), runDir: refusedDir, quiet: true })).rejects.toThrow(
       new RegExp(`fewshot on seen: 1 of its 1 anomalous images were training images of the tuned decoder ${tuned.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*sam\\.allow_seen_data=true`),
@@ -135,5 +137,16 @@ describe('a tuned decoder in iapas oracle and iapas run', () => {
     } finally {
       spy.mockRestore();
     }
+    // The flag lives in the run directory, not only on stderr: metrics.json names the decoder and the count.
+    const flagged = JSON.parse(await readFile(join(dir, 'run-allowed', 'metrics.json'), 'utf8'));
+    expect(flagged.seen_data).toMatchObject({ decoder: tuned, trained_on: ['seen'], seen_images: 1, evaluated_images: 1 });
+    expect(flagged.seen_data.decoder_sha256).toMatch(/^[0-9a-f]{64}$/);
+    expect(JSON.parse(await readFile(join(dir, 'run-unseen', 'metrics.json'), 'utf8')).seen_data).toBeUndefined();
+    const cmp = await cli(['compare', join(dir, 'run-allowed'), join(dir, 'run-unseen'), '--labels', 'on-seen,on-unseen', '--json', join(dir, 'cmp.json')]);
+    expect(cmp.code).toBe(0);
+    expect(cmp.stdout).toMatch(/note: on-seen: scored on seen data: 1 of its 1 anomalous images/);
+    expect(cmp.stdout).not.toMatch(/on-unseen: scored on seen data/);
+    const cmpJson = JSON.parse(await readFile(join(dir, 'cmp.json'), 'utf8'));
+    expect(cmpJson.runs.map((r: { seen_data?: unknown }) => r.seen_data !== undefined)).toEqual([true, false]);
   }, 300_000);
 });

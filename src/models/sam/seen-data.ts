@@ -8,6 +8,7 @@
  */
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import type { SeenDataFlag } from '../../evaluation/metrics-files.js';
 import { UserError } from '../../util/errors.js';
 import { sha256 } from '../../util/hash.js';
 
@@ -47,15 +48,29 @@ export async function seenImages(decoderPath: string, imagePaths: string[]): Pro
   return { seen, trainedOn: record.data.map((d) => d.name) };
 }
 
+export interface SeenDataWarning {
+  /** The line to print on stderr. */
+  warning: string;
+  flag: SeenDataFlag;
+}
+
 /**
  * Throws a UserError when the evaluation would score the tuned decoder on its training images,
- * unless `allow`; then returns the warning to print. Undefined when nothing was seen.
+ * unless `allow`; then returns the warning to print and the flag to record. Undefined when nothing was seen.
  */
-export async function checkUnseen(decoderPath: string | undefined, imagePaths: string[], opts: { allow: boolean; what: string }): Promise<string | undefined> {
+export async function checkUnseen(decoderPath: string | undefined, imagePaths: string[], opts: { allow: boolean; what: string }): Promise<SeenDataWarning | undefined> {
   if (!decoderPath) return undefined;
   const { seen, trainedOn } = await seenImages(decoderPath, imagePaths);
   if (seen.length === 0) return undefined;
   const msg = `${opts.what}: ${seen.length} of its ${imagePaths.length} anomalous images were training images of the tuned decoder ${decoderPath} (trained on ${trainedOn.join(', ')}; e.g. ${seen[0]})`;
   if (!opts.allow) throw new UserError(`${msg}. Evaluate on data the tuning held out (iapas tune --holdout), or set sam.allow_seen_data=true to run anyway and flag it`);
-  return `${msg}; sam.allow_seen_data is set, so the results are on seen data`;
+  return {
+    warning: `${msg}; sam.allow_seen_data is set, so the results are on seen data`,
+    flag: { decoder: decoderPath, decoder_sha256: await imageFileHash(decoderPath), trained_on: trainedOn, seen_images: seen.length, evaluated_images: imagePaths.length },
+  };
+}
+
+/** One line naming the flag, for tables and report notes. */
+export function seenDataNote(label: string, flag: SeenDataFlag): string {
+  return `${label}: scored on seen data: ${flag.seen_images} of its ${flag.evaluated_images} anomalous images were training images of the tuned decoder ${flag.decoder} (trained on ${flag.trained_on.join(', ')}; sam.allow_seen_data=true)`;
 }

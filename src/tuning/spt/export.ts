@@ -24,7 +24,7 @@ import type { DecoderWeights } from '../../models/sam/decoder-weights.js';
 import { SPT_DRAFT_FILE_KEY, SPT_DRAFT_SHA_KEY, SPT_ROLE_KEY } from '../../models/sam/spt-decoder.js';
 import { sha256 } from '../../util/hash.js';
 import type { CodeVersion } from '../../util/version.js';
-import { fileStamp, TUNED_DECODER_FILE, tunedDecoderBytes, writeProvenance } from '../export.js';
+import { fileStamp, TUNED_DECODER_FILE, tunedDecoderBytes, writeProvenance, type SyntheticProvenance } from '../export.js';
 import type { LoraArrays, LoraConfig } from '../lora.js';
 import { passLora, passScales, type Pass } from './params.js';
 import { DIAGONAL_MASK, NORM_EPS, poolMatrix, TOKENS } from './relation.js';
@@ -48,6 +48,8 @@ export interface SptProvenance {
   config: unknown;
   data: Array<{ name: string; root?: string; sha256: string; images: number }>;
   holdout?: string[];
+  images_sha256?: string[];
+  synthetic?: SyntheticProvenance;
   losses: number[];
   code: CodeVersion;
   created: string;
