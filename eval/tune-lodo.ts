@@ -9,7 +9,7 @@
  *
  *   nice -n 19 node --import tsx eval/tune-lodo.ts [--methods frozen,box,sam-sp,spt] [--datasets mvtec_ad,mpdd,mtd,ksdd-derived,hazelnut_toy]
  *       [--folds mtd,...] [--max-images 4] [--epochs 1] [--limit 24] [--oracle-max-images 24] [--rank 4] [--lr 1e-4]
- *       [--targets q,v] [--iou-weight 1] [--no-fewshot] [--json out.json] [--keep <dir>]
+ *       [--targets q,v] [--iou-weight 1] [--mask-weight 1] [--no-fewshot] [--json out.json] [--keep <dir>]
  *
  * --max-images: training images per training dataset; --oracle-max-images: anomalous images per
  * category the oracle scores on the held-out set. --folds: which of --datasets are held out in
@@ -48,6 +48,7 @@ const { values } = parseArgs({
     folds: { type: 'string' },
     targets: { type: 'string', default: 'q,v' },
     'iou-weight': { type: 'string', default: '1' },
+    'mask-weight': { type: 'string', default: '1' },
     'no-fewshot': { type: 'boolean', default: false },
     json: { type: 'string' },
     keep: { type: 'string' },
@@ -64,8 +65,10 @@ const rank = Number(values.rank);
 const folds = values.folds ? values.folds.split(',') : datasets;
 const targets = values.targets!.split(',');
 const iouWeight = Number(values['iou-weight']);
+// BCE and Dice together: 0 trains only the IoU head's ranking of the four masks (the headroom eval/decoder-headroom.ts measures).
+const maskWeight = Number(values['mask-weight']);
 // Runs of other settings into one --keep directory each get their own output (and checkpoint).
-const tag = `m${values['max-images']}-e${epochs}-r${rank}-${targets.join('')}-lr${values.lr ?? 'default'}-iou${iouWeight}`;
+const tag = `m${values['max-images']}-e${epochs}-r${rank}-${targets.join('')}-lr${values.lr ?? 'default'}-iou${iouWeight}${maskWeight === 1 ? '' : `-mask${maskWeight}`}`;
 for (const f of folds) if (!datasets.includes(f)) throw new Error(`--folds ${f} is not one of --datasets ${datasets.join(',')}`);
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : (100 * v).toFixed(1));
 const rssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -126,7 +129,7 @@ async function main(): Promise<void> {
   const modelsDir = await sharedModelsDir();
   const rows: Row[] = [];
   const all = datasets.map((d) => join(SHARED.datasets, d));
-  console.log(`LODO: train ${maxImages} anomalous images per training dataset, ${epochs} epoch(s), LoRA rank ${rank} on ${targets.join('/')}, lr ${values.lr ?? 'default'}, IoU-head weight ${iouWeight}; oracle <= ${oracleMax} anomalous images per category (eval 256 px); fewshot k 4, <= ${limit} test images per category`);
+  console.log(`LODO: train ${maxImages} anomalous images per training dataset, ${epochs} epoch(s), LoRA rank ${rank} on ${targets.join('/')}, lr ${values.lr ?? 'default'}, IoU-head weight ${iouWeight}, BCE/Dice weight ${maskWeight}; oracle <= ${oracleMax} anomalous images per category (eval 256 px); fewshot k 4, <= ${limit} test images per category`);
   try {
     for (const ds of folds) {
       for (const method of methods) {
@@ -136,7 +139,7 @@ async function main(): Promise<void> {
         let epochLosses: number[] | undefined;
         if (method !== 'frozen') {
           const t = performance.now();
-          const settings = tuneSchema.parse({ method, data: all, holdout: [ds], epochs, seed: 0, lora: { rank, alpha: rank, targets }, losses: { iou: iouWeight }, ...(values.lr ? { lr: Number(values.lr) } : {}) });
+          const settings = tuneSchema.parse({ method, data: all, holdout: [ds], epochs, seed: 0, lora: { rank, alpha: rank, targets }, losses: { iou: iouWeight, bce: maskWeight, dice: maskWeight }, ...(values.lr ? { lr: Number(values.lr) } : {}) });
           const r = await runTune({ settings, out: join(work, `tuned-${method}-${ds}-${tag}`), cache, maxImages, quiet: true });
           decoder = r.decoderPath;
           steps = r.steps;
@@ -164,7 +167,7 @@ async function main(): Promise<void> {
     });
     console.log(`| ${method} | ${cells.join(' | ')} |`);
   }
-  if (values.json) await writeFile(values.json, JSON.stringify({ at: new Date().toISOString(), settings: { datasets, folds, maxImages, epochs, limit, oracleMax, rank, targets, iouWeight, lr: values.lr ?? null }, rows }, null, 2));
+  if (values.json) await writeFile(values.json, JSON.stringify({ at: new Date().toISOString(), settings: { datasets, folds, maxImages, epochs, limit, oracleMax, rank, targets, iouWeight, maskWeight, lr: values.lr ?? null }, rows }, null, 2));
 }
 
 await main();
