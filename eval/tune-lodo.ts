@@ -7,11 +7,16 @@
  * evaluation and would refuse otherwise). One embedding cache serves every fold and method: the
  * encoder is frozen, so each image is encoded once. Asserts nothing.
  *
- *   nice -n 19 node --import tsx eval/tune-lodo.ts [--methods frozen,box,sam-sp] [--datasets mvtec_ad,mpdd,mtd,ksdd-derived,hazelnut_toy]
- *       [--max-images 4] [--epochs 1] [--limit 24] [--oracle-max-images 24] [--rank 4] [--lr 1e-4] [--json out.json] [--keep <dir>]
+ *   nice -n 19 node --import tsx eval/tune-lodo.ts [--methods frozen,box,sam-sp,spt] [--datasets mvtec_ad,mpdd,mtd,ksdd-derived,hazelnut_toy]
+ *       [--folds mtd,...] [--max-images 4] [--epochs 1] [--limit 24] [--oracle-max-images 24] [--rank 4] [--lr 1e-4]
+ *       [--targets q,v] [--iou-weight 1] [--mask-weight 1] [--no-fewshot] [--json out.json] [--keep <dir>]
  *
  * --max-images: training images per training dataset; --oracle-max-images: anomalous images per
- * category the oracle scores on the held-out set.
+ * category the oracle scores on the held-out set. --folds: which of --datasets are held out in
+ * turn (default all); each fold trains on the other --datasets, so `--datasets a,b,c,d --folds d`
+ * is an inner split that never reads a fifth set (how settings are chosen without the test fold).
+ * spt's tuned pair (draft.onnx beside sam.onnx) is the decoder like any other: the SAM model
+ * detects the pair and runs draft then refine in the oracle and in fewshot.
  */
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -40,6 +45,11 @@ const { values } = parseArgs({
     'oracle-max-images': { type: 'string', default: '24' },
     rank: { type: 'string', default: '4' },
     lr: { type: 'string' },
+    folds: { type: 'string' },
+    targets: { type: 'string', default: 'q,v' },
+    'iou-weight': { type: 'string', default: '1' },
+    'mask-weight': { type: 'string', default: '1' },
+    'no-fewshot': { type: 'boolean', default: false },
     json: { type: 'string' },
     keep: { type: 'string' },
   },
@@ -52,6 +62,14 @@ const epochs = Number(values.epochs);
 const limit = Number(values.limit);
 const oracleMax = Number(values['oracle-max-images']);
 const rank = Number(values.rank);
+const folds = values.folds ? values.folds.split(',') : datasets;
+const targets = values.targets!.split(',');
+const iouWeight = Number(values['iou-weight']);
+// BCE and Dice together: 0 trains only the IoU head's ranking of the four masks (the headroom eval/decoder-headroom.ts measures).
+const maskWeight = Number(values['mask-weight']);
+// Runs of other settings into one --keep directory each get their own output (and checkpoint).
+const tag = `m${values['max-images']}-e${epochs}-r${rank}-${targets.join('')}-lr${values.lr ?? 'default'}-iou${iouWeight}${maskWeight === 1 ? '' : `-mask${maskWeight}`}`;
+for (const f of folds) if (!datasets.includes(f)) throw new Error(`--folds ${f} is not one of --datasets ${datasets.join(',')}`);
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : (100 * v).toFixed(1));
 const rssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
 
@@ -67,6 +85,8 @@ interface Row {
   tune_s?: number;
   steps?: number;
   s_per_step?: number;
+  s_per_epoch?: number;
+  epoch_losses?: number[];
   oracle_s: number;
   fewshot_s: number;
   peak_rss_mb: number;
@@ -86,6 +106,8 @@ async function evaluate(method: string, ds: string, decoder: string | undefined,
     await sam.dispose();
   }
   const oracleS = (performance.now() - t) / 1000;
+  const figures = { b_iou: oracle.mean.b.iou, bp_iou: oracle.mean.bp.iou, b_pauroc: oracle.mean.b.pixel_auroc, bp_pauroc: oracle.mean.bp.pixel_auroc, oracle_s: oracleS };
+  if (values['no-fewshot']) return { ...figures, pixel_ap: null, pixel_f1_max: null, fewshot_s: 0 };
   t = performance.now();
   const config = buildConfig('fewshot', {
     presetDefaults: getPreset('fewshot').defaults,
@@ -94,13 +116,9 @@ async function evaluate(method: string, ds: string, decoder: string | undefined,
   const res = await runOnDataset({ config, dataset: root, index, runDir: join(work, `${method}-${ds}`), limit, quiet: true });
   const m = res.metrics!.mean;
   return {
-    b_iou: oracle.mean.b.iou,
-    bp_iou: oracle.mean.bp.iou,
-    b_pauroc: oracle.mean.b.pixel_auroc,
-    bp_pauroc: oracle.mean.bp.pixel_auroc,
+    ...figures,
     pixel_ap: m.pixel_ap,
     pixel_f1_max: m.pixel_f1_max,
-    oracle_s: oracleS,
     fewshot_s: (performance.now() - t) / 1000,
   };
 }
@@ -111,26 +129,28 @@ async function main(): Promise<void> {
   const modelsDir = await sharedModelsDir();
   const rows: Row[] = [];
   const all = datasets.map((d) => join(SHARED.datasets, d));
-  console.log(`LODO: train ${maxImages} anomalous images per training dataset, ${epochs} epoch(s), LoRA rank ${rank}; oracle <= ${oracleMax} anomalous images per category (eval 256 px); fewshot k 4, <= ${limit} test images per category`);
+  console.log(`LODO: train ${maxImages} anomalous images per training dataset, ${epochs} epoch(s), LoRA rank ${rank} on ${targets.join('/')}, lr ${values.lr ?? 'default'}, IoU-head weight ${iouWeight}, BCE/Dice weight ${maskWeight}; oracle <= ${oracleMax} anomalous images per category (eval 256 px); fewshot k 4, <= ${limit} test images per category`);
   try {
-    for (const ds of datasets) {
+    for (const ds of folds) {
       for (const method of methods) {
         let decoder: string | undefined;
         let tuneS: number | undefined;
         let steps: number | undefined;
+        let epochLosses: number[] | undefined;
         if (method !== 'frozen') {
           const t = performance.now();
-          const settings = tuneSchema.parse({ method, data: all, holdout: [ds], epochs, seed: 0, lora: { rank, alpha: rank }, ...(values.lr ? { lr: Number(values.lr) } : {}) });
-          const r = await runTune({ settings, out: join(work, `tuned-${method}-${ds}`), cache, maxImages, quiet: true });
+          const settings = tuneSchema.parse({ method, data: all, holdout: [ds], epochs, seed: 0, lora: { rank, alpha: rank, targets }, losses: { iou: iouWeight, bce: maskWeight, dice: maskWeight }, ...(values.lr ? { lr: Number(values.lr) } : {}) });
+          const r = await runTune({ settings, out: join(work, `tuned-${method}-${ds}-${tag}`), cache, maxImages, quiet: true });
           decoder = r.decoderPath;
           steps = r.steps;
+          epochLosses = r.epochLosses;
           tuneS = (performance.now() - t) / 1000;
         }
         const e = await evaluate(method, ds, decoder, cache, modelsDir, work);
-        const row: Row = { method, dataset: ds, ...e, tune_s: tuneS, steps, s_per_step: tuneS && steps ? tuneS / steps : undefined, peak_rss_mb: rssMb() };
+        const row: Row = { method, dataset: ds, ...e, tune_s: tuneS, steps, s_per_step: tuneS && steps ? tuneS / steps : undefined, s_per_epoch: tuneS ? tuneS / epochs : undefined, epoch_losses: epochLosses, peak_rss_mb: rssMb() };
         rows.push(row);
         console.log(
-          `fold ${ds} ${method}: b ${pct(row.b_iou)} bp ${pct(row.bp_iou)} | P-AUROC b ${pct(row.b_pauroc)} bp ${pct(row.bp_pauroc)} | fewshot AP ${pct(row.pixel_ap)} F1 ${pct(row.pixel_f1_max)} | tune ${tuneS?.toFixed(0) ?? '-'} s (${steps ?? '-'} steps, ${row.s_per_step?.toFixed(2) ?? '-'} s/step) oracle ${row.oracle_s.toFixed(0)} s fewshot ${row.fewshot_s.toFixed(0)} s | peak RSS ${row.peak_rss_mb} MB`,
+          `fold ${ds} ${method}: b ${pct(row.b_iou)} bp ${pct(row.bp_iou)} | P-AUROC b ${pct(row.b_pauroc)} bp ${pct(row.bp_pauroc)} | fewshot AP ${pct(row.pixel_ap)} F1 ${pct(row.pixel_f1_max)} | tune ${tuneS?.toFixed(0) ?? '-'} s (${steps ?? '-'} steps, ${row.s_per_step?.toFixed(2) ?? '-'} s/step, loss ${epochLosses?.map((l) => l.toFixed(3)).join(' > ') ?? '-'}) oracle ${row.oracle_s.toFixed(0)} s fewshot ${row.fewshot_s.toFixed(0)} s | peak RSS ${row.peak_rss_mb} MB`,
         );
       }
     }
@@ -138,16 +158,16 @@ async function main(): Promise<void> {
     if (!values.keep) await rm(work, { recursive: true, force: true });
     await rm(modelsDir, { recursive: true, force: true });
   }
-  console.log('\n| method | ' + datasets.map((d) => `${d} b / bp IoU, F1 / AP`).join(' | ') + ' |');
-  console.log('|---|' + datasets.map(() => '---|').join(''));
+  console.log('\n| method | ' + folds.map((d) => `${d} b / bp IoU, F1 / AP`).join(' | ') + ' |');
+  console.log('|---|' + folds.map(() => '---|').join(''));
   for (const method of methods) {
-    const cells = datasets.map((d) => {
+    const cells = folds.map((d) => {
       const r = rows.find((x) => x.method === method && x.dataset === d);
       return r ? `${pct(r.b_iou)} / ${pct(r.bp_iou)}, ${pct(r.pixel_f1_max)} / ${pct(r.pixel_ap)}` : '-';
     });
     console.log(`| ${method} | ${cells.join(' | ')} |`);
   }
-  if (values.json) await writeFile(values.json, JSON.stringify({ at: new Date().toISOString(), settings: { maxImages, epochs, limit, oracleMax, rank, lr: values.lr ?? null }, rows }, null, 2));
+  if (values.json) await writeFile(values.json, JSON.stringify({ at: new Date().toISOString(), settings: { datasets, folds, maxImages, epochs, limit, oracleMax, rank, targets, iouWeight, maskWeight, lr: values.lr ?? null }, rows }, null, 2));
 }
 
 await main();
