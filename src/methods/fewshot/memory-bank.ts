@@ -72,11 +72,17 @@ export interface BankOptions {
    */
   augment?: (reference: RgbImage) => RgbImage[];
   /**
-   * Stand-ins for the missing references when only one is given (augment.ts
-   * singleReferenceStandIns): the bank is then built from the reference and its stand-ins as if
-   * they were k references. Unset: one reference keeps raw distances and no adaptive threshold.
+   * Stand-ins for the missing references (augment.ts singleReferenceStandIns): every given
+   * reference's stand-ins join them as references of their own, in the bank and in the
+   * leave-one-out scores. Unset: one reference keeps raw distances and no adaptive threshold.
    */
   single?: (reference: RgbImage) => RgbImage[];
+  /**
+   * Stand-ins are made while k <= this (config fewshot.stand_ins_max_k; default 1: a single
+   * reference only). With k >= 2 each reference's leave-one-out bank is otherwise the other k - 1
+   * images only, too few for a 0.999 quantile that holds.
+   */
+  standInsMaxK?: number;
   /** How a multi-scale backbone's scales are weighted in the average (scale-weights.ts); default 'equal'. */
   weighting?: ScaleWeighting;
   /** Content cache for coreset selections (keyed by the bank's bytes and the settings). */
@@ -111,7 +117,7 @@ export interface MemoryBank {
   backbone: string;
   scales: ScaleBank[];
   referenceCount: number;
-  /** Stand-ins of a single reference among the referenceCount images (0 with k >= 2). */
+  /** Stand-ins among the referenceCount images (0 when k > standInsMaxK). */
   standIns: number;
   /**
    * Leave-one-out maps of the references (each scored against the other k-1), combined exactly
@@ -224,9 +230,30 @@ async function scaleBank(sets: PatchSet[], c: CoresetSettings, opts: BankOptions
   return { bank: concatPatchSets(reduced), rows, looBank: others(reduced), ms };
 }
 
+/**
+ * Stand-ins never make the per-image search dearer than this many references would (or k, when
+ * more are given): with them the bank keeps the rows of k = 4, as a single reference and its three
+ * stand-ins have.
+ */
+export const STAND_IN_BANK_REFERENCES = 4;
+
+/**
+ * The coreset of one scale's bank of `n` references, `given` of them real, `rows` rows in all: as
+ * it is, unless stand-ins take the bank past the rows of max(given, STAND_IN_BANK_REFERENCES)
+ * references. Then every reference keeps its share of those rows (what that many references would
+ * keep, with or without a coreset), so stage A pays for the stand-ins and a query does not.
+ */
+export function standInCoreset(c: CoresetSettings, given: number, n: number, rows: number): CoresetSettings {
+  const cap = Math.max(given, STAND_IN_BANK_REFERENCES);
+  if (n <= cap) return c;
+  const capRows = (rows / n) * cap;
+  const share = c.fraction < 1 && capRows >= c.minRows ? c.fraction : 1;
+  return { ...c, fraction: (share * cap) / n, minRows: 0 };
+}
+
 export async function prepareMemoryBank(backbone: Backbone, given: RgbImage[], opts: BankOptions = {}): Promise<MemoryBank> {
   if (given.length === 0) throw new UserError('few-shot: at least one normal reference image is needed');
-  const standIns = given.length === 1 ? (opts.single?.(given[0]) ?? []) : [];
+  const standIns = opts.single && given.length <= (opts.standInsMaxK ?? 1) ? given.flatMap((r) => opts.single!(r)) : [];
   const references = [...given, ...standIns];
   const mapOptions = opts.map ?? {};
   const coreset = opts.coreset ?? NO_CORESET;
@@ -255,14 +282,15 @@ export async function prepareMemoryBank(backbone: Backbone, given: RgbImage[], o
       sets = await Promise.all(sets.map((x) => projectPatches(x, pca)));
     }
     let groups = sets;
-    let groupCoreset = coreset;
+    const scaleCoreset = standInCoreset(coreset, given.length, k, sets.reduce((n, x) => n + x.n, 0));
+    let groupCoreset = scaleCoreset;
     if (groupSize > 1) {
       const copies = await Promise.all(copyGrids.map((own) => Promise.all(own.map((g) => projectPatches(gridToPatches(g[s]), pca)))));
       groups = sets.map((x, i) => concatPatchSets([x, ...copies[i]]));
       // The bank's size without copies: the coreset's share of the originals where it applies, else all of them.
       const originalRows = sets.reduce((n, x) => n + x.n, 0);
-      const share = coreset.fraction < 1 && originalRows >= coreset.minRows ? coreset.fraction : 1;
-      groupCoreset = { ...coreset, fraction: share / groupSize, minRows: 0, scope: 'reference' };
+      const share = scaleCoreset.fraction < 1 && originalRows >= scaleCoreset.minRows ? scaleCoreset.fraction : 1;
+      groupCoreset = { ...scaleCoreset, fraction: share / groupSize, minRows: 0, scope: 'reference' };
     }
     const reduced = await scaleBank(groups, groupCoreset, opts);
     coresetMs += reduced.ms;
