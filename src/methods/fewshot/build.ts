@@ -90,7 +90,7 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
         ...(options.augment === 'none' ? {} : { augment: options.augment }),
         ...(references.length === 1 ? { single: options.singleReference } : {}),
         // Past k = 1 the key enters only where it makes stand-ins, so other banks keep their keys.
-        ...(references.length > 1 && references.length <= options.standInsMaxK ? { single: options.singleReference, stand_ins_max_k: options.standInsMaxK } : {}),
+        ...(references.length > 1 && references.length <= options.standInsMaxK ? { single: options.singleReference, stand_ins_max_k: options.standInsMaxK, stand_ins_loo: 'other-references' } : {}),
         ...(exposure ? { exposure: exposureMode } : {}),
         ...(options.weighting === 'equal' ? {} : { weighting: options.weighting }),
       });

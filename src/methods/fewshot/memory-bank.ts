@@ -74,7 +74,10 @@ export interface BankOptions {
   /**
    * Stand-ins for the missing references (augment.ts singleReferenceStandIns): every given
    * reference's stand-ins join them as references of their own, in the bank and in the
-   * leave-one-out scores. Unset: one reference keeps raw distances and no adaptive threshold.
+   * leave-one-out scores. With one reference each image is scored against the other three; with
+   * k >= 2 an image is never scored against its own reference's images (a mirror image finds the
+   * patches it was made from, which brought the thresholds down: MTD lost 3.5 F1-max at k = 2).
+   * Unset: one reference keeps raw distances and no adaptive threshold.
    */
   single?: (reference: RgbImage) => RgbImage[];
   /**
@@ -210,10 +213,11 @@ async function reduceRows(memory: PatchSet, c: CoresetSettings, opts: BankOption
 /**
  * One scale's bank and the rows each reference's leave-one-out search runs against: without a
  * coreset the other references' rows; with one per reference, the other references' coresets;
- * with one of the whole bank, the other references' full rows.
+ * with one of the whole bank, the other references' full rows. `owner[i]` groups a reference with
+ * its stand-ins: a reference is scored against the other groups only.
  */
-async function scaleBank(sets: PatchSet[], c: CoresetSettings, opts: BankOptions): Promise<{ bank: PatchSet; rows: number; looBank: (i: number) => PatchSet; ms: number }> {
-  const others = (rows: PatchSet[]) => (i: number) => concatPatchSets(rows.filter((_, j) => j !== i));
+async function scaleBank(sets: PatchSet[], c: CoresetSettings, opts: BankOptions, owner: readonly number[]): Promise<{ bank: PatchSet; rows: number; looBank: (i: number) => PatchSet; ms: number }> {
+  const others = (rows: PatchSet[]) => (i: number) => concatPatchSets(rows.filter((_, j) => owner[j] !== owner[i]));
   const rows = sets.reduce((n, x) => n + x.n, 0);
   if (!(c.fraction < 1) || rows < c.minRows) return { bank: concatPatchSets(sets), rows, looBank: others(sets), ms: 0 };
   if (c.scope === 'bank') {
@@ -253,8 +257,11 @@ export function standInCoreset(c: CoresetSettings, given: number, n: number, row
 
 export async function prepareMemoryBank(backbone: Backbone, given: RgbImage[], opts: BankOptions = {}): Promise<MemoryBank> {
   if (given.length === 0) throw new UserError('few-shot: at least one normal reference image is needed');
-  const standIns = opts.single && given.length <= (opts.standInsMaxK ?? 1) ? given.flatMap((r) => opts.single!(r)) : [];
+  const made = opts.single && given.length <= (opts.standInsMaxK ?? 1) ? given.map((r) => opts.single!(r)) : [];
+  const standIns = made.flat();
   const references = [...given, ...standIns];
+  // One reference's stand-ins are scored against each other; past k = 1 a group is left out whole.
+  const owner = given.length === 1 ? references.map((_, i) => i) : [...given.map((_, i) => i), ...made.flatMap((own, i) => own.map(() => i))];
   const mapOptions = opts.map ?? {};
   const coreset = opts.coreset ?? NO_CORESET;
   const grids: FeatureGrid[][] = [];
@@ -292,7 +299,7 @@ export async function prepareMemoryBank(backbone: Backbone, given: RgbImage[], o
       const share = scaleCoreset.fraction < 1 && originalRows >= scaleCoreset.minRows ? scaleCoreset.fraction : 1;
       groupCoreset = { ...scaleCoreset, fraction: share / groupSize, minRows: 0, scope: 'reference' };
     }
-    const reduced = await scaleBank(groups, groupCoreset, opts);
+    const reduced = await scaleBank(groups, groupCoreset, opts, owner);
     coresetMs += reduced.ms;
     const raw: Float32Array[] = [];
     const int8 = multi && opts.int8 === true;
