@@ -44,8 +44,8 @@ export const fewshotSchema = z
       .number()
       .int()
       .min(1)
-      .default(1)
-      .describe("single_reference's stand-ins are made for every reference while k <= this, each a reference of its own in the bank and the leave-one-out scores; past k = 4 images the bank's coreset keeps the rows of max(k, 4) references, so only stage A pays (3 encoder passes per reference); 1 = a single reference only"),
+      .default(2)
+      .describe("single_reference's stand-ins are made for every reference while k <= this, each a reference of its own in the bank and the leave-one-out scores (past k = 1 an image is scored against the other references' images only); past 4 images the bank's coreset keeps the rows of max(k, 4) references, so only stage A pays (3 encoder passes per reference); 1 = a single reference only"),
     scale_weights: z
       .enum(SCALE_WEIGHTINGS)
       .default('equal')

@@ -159,7 +159,7 @@ describe('fewshot preset through the run machinery', () => {
     expect(String(err.message)).not.toMatch(/--threshold /);
   });
 
-  it('segment with two references makes stand-ins only under fewshot.stand_ins_max_k=2, and its notes say so', async () => {
+  it('segment with two references makes stand-ins by default, none under fewshot.stand_ins_max_k=1, and its notes say so', async () => {
     const good = join(data, 'disc/train/good');
     const refs = (await readdir(good)).slice(0, 2).map((f) => join(good, f));
     const img = join(data, 'disc/test/good/000.png');
@@ -168,9 +168,9 @@ describe('fewshot preset through the run machinery', () => {
       await cli(['segment', '--preset', 'fewshot', img, '--refs', ...refs, '--out', out, '--cache-dir', join(root, 'cache'), '--quiet', ...set]);
       return (await new RunDir(out).readStageA('input'))!.notes!;
     };
-    const plain = await notesOf('seg2', []);
+    const plain = await notesOf('seg2', ['--set', 'fewshot.stand_ins_max_k=1']);
     expect(plain.stand_ins).toBeUndefined();
-    const stood = await notesOf('seg2-stand-ins', ['--set', 'fewshot.stand_ins_max_k=2']);
+    const stood = await notesOf('seg2-stand-ins', []);
     expect(stood.stand_ins).toBe(6);
     expect(stood.stand_ins_max_k).toBe(2);
     // The bank keeps the rows of k = 4 on every scale.
