@@ -36,6 +36,8 @@ export interface FewshotOptions extends MapToMasksOptions {
   augment: AugmentMode;
   /** Stand-ins for the missing references at k = 1 (config fewshot.single_reference). */
   singleReference: SingleReferenceMode;
+  /** Stand-ins are made while k <= this (config fewshot.stand_ins_max_k). */
+  standInsMaxK: number;
   /** Weights of the scales in the average (config fewshot.scale_weights). */
   weighting: ScaleWeighting;
   /** Test images turned back into the references' pose (config fewshot.align). */
@@ -51,6 +53,7 @@ export function fewshotOptionsFrom(f: FewshotConfig, sam: SamConfig = CONFIG_BAS
     int8: f.search_int8,
     augment: f.augment,
     singleReference: f.single_reference,
+    standInsMaxK: f.stand_ins_max_k,
     weighting: f.scale_weights,
     align: f.align,
   };
@@ -82,7 +85,7 @@ export async function prepareFewshotCategory(
   options: FewshotOptions = DEFAULT_FEWSHOT_OPTIONS,
   env: Pick<BankOptions, 'cache' | 'time'> = {},
 ): Promise<FewshotCategory> {
-  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, single: singleReferenceStandIns(options.singleReference), weighting: options.weighting }), options);
+  return fewshotCategoryFromBank(await prepareMemoryBank(backbone, references, { ...env, map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, single: singleReferenceStandIns(options.singleReference), standInsMaxK: options.standInsMaxK, weighting: options.weighting }), options);
 }
 
 /** The per-category state from a memory bank (which does not depend on the threshold policy). */

@@ -89,11 +89,13 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
         int8: options.int8,
         ...(options.augment === 'none' ? {} : { augment: options.augment }),
         ...(references.length === 1 ? { single: options.singleReference } : {}),
+        // Past k = 1 the key enters only where it makes stand-ins, so other banks keep their keys.
+        ...(references.length > 1 && references.length <= options.standInsMaxK ? { single: options.singleReference, stand_ins_max_k: options.standInsMaxK, stand_ins_loo: 'other-references' } : {}),
         ...(exposure ? { exposure: exposureMode } : {}),
         ...(options.weighting === 'equal' ? {} : { weighting: options.weighting }),
       });
       const time = ctx ? <T>(name: string, fn: () => Promise<T>) => ctx.timer.time(name, fn) : undefined;
-      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), weighting: options.weighting, cache, time });
+      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), standInsMaxK: options.standInsMaxK, weighting: options.weighting, cache, time });
       const bank = resources ? await resources.memo(`fewshot-bank\0${bankKey}`, build, bankBytes) : await build();
       const poses = options.align === 'none' ? null : categoryPoses(references, options.align);
       const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey, exposure, poses };
@@ -101,7 +103,7 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
         memory,
         notes: {
           backbone: features.name,
-          ...(bank.standIns > 0 ? { single_reference: config.fewshot.single_reference, stand_ins: bank.standIns } : {}),
+          ...(bank.standIns > 0 ? { single_reference: config.fewshot.single_reference, stand_ins: bank.standIns, stand_ins_max_k: config.fewshot.stand_ins_max_k } : {}),
           ...(exposure ? { exposure: exposureMode } : {}),
           threshold_policy: config.fewshot.threshold,
           category_threshold: memory.categoryThreshold,

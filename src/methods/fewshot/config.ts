@@ -40,6 +40,12 @@ export const fewshotSchema = z
       .enum(['refuse', 'flip', 'rot90'])
       .default('flip')
       .describe("with k = 1: stand-ins for the missing references, so that the per-scale normalisation and the adaptive threshold have leave-one-out scores: 'flip' the reference's two mirror images and half turn, 'rot90' its three quarter turns, each a reference of its own; 'refuse': one reference keeps raw distances (the adaptive threshold then refuses)"),
+    stand_ins_max_k: z
+      .number()
+      .int()
+      .min(1)
+      .default(2)
+      .describe("single_reference's stand-ins are made for every reference while k <= this, each a reference of its own in the bank and the leave-one-out scores (past k = 1 an image is scored against the other references' images only); past 4 images the bank's coreset keeps the rows of max(k, 4) references, so only stage A pays (3 encoder passes per reference); 1 = a single reference only"),
     scale_weights: z
       .enum(SCALE_WEIGHTINGS)
       .default('equal')

@@ -72,11 +72,20 @@ export interface BankOptions {
    */
   augment?: (reference: RgbImage) => RgbImage[];
   /**
-   * Stand-ins for the missing references when only one is given (augment.ts
-   * singleReferenceStandIns): the bank is then built from the reference and its stand-ins as if
-   * they were k references. Unset: one reference keeps raw distances and no adaptive threshold.
+   * Stand-ins for the missing references (augment.ts singleReferenceStandIns): every given
+   * reference's stand-ins join them as references of their own, in the bank and in the
+   * leave-one-out scores. With one reference each image is scored against the other three; with
+   * k >= 2 an image is never scored against its own reference's images (a mirror image finds the
+   * patches it was made from, which brought the thresholds down: MTD lost 3.5 F1-max at k = 2).
+   * Unset: one reference keeps raw distances and no adaptive threshold.
    */
   single?: (reference: RgbImage) => RgbImage[];
+  /**
+   * Stand-ins are made while k <= this (config fewshot.stand_ins_max_k; default 1: a single
+   * reference only). With k >= 2 each reference's leave-one-out bank is otherwise the other k - 1
+   * images only, too few for a 0.999 quantile that holds.
+   */
+  standInsMaxK?: number;
   /** How a multi-scale backbone's scales are weighted in the average (scale-weights.ts); default 'equal'. */
   weighting?: ScaleWeighting;
   /** Content cache for coreset selections (keyed by the bank's bytes and the settings). */
@@ -111,7 +120,7 @@ export interface MemoryBank {
   backbone: string;
   scales: ScaleBank[];
   referenceCount: number;
-  /** Stand-ins of a single reference among the referenceCount images (0 with k >= 2). */
+  /** Stand-ins among the referenceCount images (0 when k > standInsMaxK). */
   standIns: number;
   /**
    * Leave-one-out maps of the references (each scored against the other k-1), combined exactly
@@ -204,10 +213,11 @@ async function reduceRows(memory: PatchSet, c: CoresetSettings, opts: BankOption
 /**
  * One scale's bank and the rows each reference's leave-one-out search runs against: without a
  * coreset the other references' rows; with one per reference, the other references' coresets;
- * with one of the whole bank, the other references' full rows.
+ * with one of the whole bank, the other references' full rows. `owner[i]` groups a reference with
+ * its stand-ins: a reference is scored against the other groups only.
  */
-async function scaleBank(sets: PatchSet[], c: CoresetSettings, opts: BankOptions): Promise<{ bank: PatchSet; rows: number; looBank: (i: number) => PatchSet; ms: number }> {
-  const others = (rows: PatchSet[]) => (i: number) => concatPatchSets(rows.filter((_, j) => j !== i));
+async function scaleBank(sets: PatchSet[], c: CoresetSettings, opts: BankOptions, owner: readonly number[]): Promise<{ bank: PatchSet; rows: number; looBank: (i: number) => PatchSet; ms: number }> {
+  const others = (rows: PatchSet[]) => (i: number) => concatPatchSets(rows.filter((_, j) => owner[j] !== owner[i]));
   const rows = sets.reduce((n, x) => n + x.n, 0);
   if (!(c.fraction < 1) || rows < c.minRows) return { bank: concatPatchSets(sets), rows, looBank: others(sets), ms: 0 };
   if (c.scope === 'bank') {
@@ -224,10 +234,34 @@ async function scaleBank(sets: PatchSet[], c: CoresetSettings, opts: BankOptions
   return { bank: concatPatchSets(reduced), rows, looBank: others(reduced), ms };
 }
 
+/**
+ * Stand-ins never make the per-image search dearer than this many references would (or k, when
+ * more are given): with them the bank keeps the rows of k = 4, as a single reference and its three
+ * stand-ins have.
+ */
+export const STAND_IN_BANK_REFERENCES = 4;
+
+/**
+ * The coreset of one scale's bank of `n` references, `given` of them real, `rows` rows in all: as
+ * it is, unless stand-ins take the bank past the rows of max(given, STAND_IN_BANK_REFERENCES)
+ * references. Then every reference keeps its share of those rows (what that many references would
+ * keep, with or without a coreset), so stage A pays for the stand-ins and a query does not.
+ */
+export function standInCoreset(c: CoresetSettings, given: number, n: number, rows: number): CoresetSettings {
+  const cap = Math.max(given, STAND_IN_BANK_REFERENCES);
+  if (n <= cap) return c;
+  const capRows = (rows / n) * cap;
+  const share = c.fraction < 1 && capRows >= c.minRows ? c.fraction : 1;
+  return { ...c, fraction: (share * cap) / n, minRows: 0 };
+}
+
 export async function prepareMemoryBank(backbone: Backbone, given: RgbImage[], opts: BankOptions = {}): Promise<MemoryBank> {
   if (given.length === 0) throw new UserError('few-shot: at least one normal reference image is needed');
-  const standIns = given.length === 1 ? (opts.single?.(given[0]) ?? []) : [];
+  const made = opts.single && given.length <= (opts.standInsMaxK ?? 1) ? given.map((r) => opts.single!(r)) : [];
+  const standIns = made.flat();
   const references = [...given, ...standIns];
+  // One reference's stand-ins are scored against each other; past k = 1 a group is left out whole.
+  const owner = given.length === 1 ? references.map((_, i) => i) : [...given.map((_, i) => i), ...made.flatMap((own, i) => own.map(() => i))];
   const mapOptions = opts.map ?? {};
   const coreset = opts.coreset ?? NO_CORESET;
   const grids: FeatureGrid[][] = [];
@@ -255,16 +289,17 @@ export async function prepareMemoryBank(backbone: Backbone, given: RgbImage[], o
       sets = await Promise.all(sets.map((x) => projectPatches(x, pca)));
     }
     let groups = sets;
-    let groupCoreset = coreset;
+    const scaleCoreset = standInCoreset(coreset, given.length, k, sets.reduce((n, x) => n + x.n, 0));
+    let groupCoreset = scaleCoreset;
     if (groupSize > 1) {
       const copies = await Promise.all(copyGrids.map((own) => Promise.all(own.map((g) => projectPatches(gridToPatches(g[s]), pca)))));
       groups = sets.map((x, i) => concatPatchSets([x, ...copies[i]]));
       // The bank's size without copies: the coreset's share of the originals where it applies, else all of them.
       const originalRows = sets.reduce((n, x) => n + x.n, 0);
-      const share = coreset.fraction < 1 && originalRows >= coreset.minRows ? coreset.fraction : 1;
-      groupCoreset = { ...coreset, fraction: share / groupSize, minRows: 0, scope: 'reference' };
+      const share = scaleCoreset.fraction < 1 && originalRows >= scaleCoreset.minRows ? scaleCoreset.fraction : 1;
+      groupCoreset = { ...scaleCoreset, fraction: share / groupSize, minRows: 0, scope: 'reference' };
     }
-    const reduced = await scaleBank(groups, groupCoreset, opts);
+    const reduced = await scaleBank(groups, groupCoreset, opts, owner);
     coresetMs += reduced.ms;
     const raw: Float32Array[] = [];
     const int8 = multi && opts.int8 === true;

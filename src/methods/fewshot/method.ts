@@ -6,7 +6,7 @@ import { fewshotSchema, type FewshotRunConfig } from './config.js';
 const FEWSHOT_MAP_PASS: ModelPass = {
   name: 'few-shot anomaly map',
   per: 'image',
-  keys: ['fewshot.backbone', 'sam.model', 'fewshot.work_size', 'fewshot.smooth_sigma', 'fewshot.coreset', 'fewshot.coreset_min_rows', 'fewshot.coreset_scope', 'fewshot.search_int8', 'fewshot.pca', 'fewshot.augment', 'fewshot.single_reference', 'fewshot.exposure', 'fewshot.scale_weights', 'fewshot.align'],
+  keys: ['fewshot.backbone', 'sam.model', 'fewshot.work_size', 'fewshot.smooth_sigma', 'fewshot.coreset', 'fewshot.coreset_min_rows', 'fewshot.coreset_scope', 'fewshot.search_int8', 'fewshot.pca', 'fewshot.augment', 'fewshot.single_reference', 'fewshot.stand_ins_max_k', 'fewshot.exposure', 'fewshot.scale_weights', 'fewshot.align'],
   inputKeys: ['references', 'seed'],
 };
 

@@ -159,6 +159,25 @@ describe('fewshot preset through the run machinery', () => {
     expect(String(err.message)).not.toMatch(/--threshold /);
   });
 
+  it('segment with two references makes stand-ins by default, none under fewshot.stand_ins_max_k=1, and its notes say so', async () => {
+    const good = join(data, 'disc/train/good');
+    const refs = (await readdir(good)).slice(0, 2).map((f) => join(good, f));
+    const img = join(data, 'disc/test/good/000.png');
+    const notesOf = async (name: string, set: string[]) => {
+      const out = join(root, name);
+      await cli(['segment', '--preset', 'fewshot', img, '--refs', ...refs, '--out', out, '--cache-dir', join(root, 'cache'), '--quiet', ...set]);
+      return (await new RunDir(out).readStageA('input'))!.notes!;
+    };
+    const plain = await notesOf('seg2', ['--set', 'fewshot.stand_ins_max_k=1']);
+    expect(plain.stand_ins).toBeUndefined();
+    const stood = await notesOf('seg2-stand-ins', []);
+    expect(stood.stand_ins).toBe(6);
+    expect(stood.stand_ins_max_k).toBe(2);
+    // The bank keeps the rows of k = 4 on every scale.
+    const rows = (n: typeof plain) => (n.scales as Array<{ rows: number; kept: number }>).map((s) => s.rows);
+    expect(rows(stood)).toEqual(rows(plain).map((r) => 4 * r));
+  });
+
   it('iapas run records its command line (argv, cwd) in command.json', async () => {
     const runDir = join(root, 'run-cli');
     const args = ['run', '--preset', 'fewshot', '--dataset', data, '--run-dir', runDir, '--k', '2', '--cache-dir', join(root, 'cache'), '--quiet'];

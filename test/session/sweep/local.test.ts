@@ -80,8 +80,8 @@ describe('a sweep on one machine', () => {
 
     const results = new Map<string, JobResult>();
     for (const j of first.jobs) results.set(j.run.id, (await readJobResult(j.runDir))!);
-    // The leader encodes the 2 references and 4 test images once; nobody encodes again.
-    expect(results.get('r00')!.model_runs['sam-encoder']).toBe(6);
+    // The leader encodes the 2 references, their 6 stand-ins (fewshot.stand_ins_max_k) and 4 test images once; nobody encodes again.
+    expect(results.get('r00')!.model_runs['sam-encoder']).toBe(12);
     for (const id of ['r01', 'r02', 'r03']) {
       expect(results.get(id)!.model_runs['sam-encoder']).toBe(0);
       expect(results.get(id)!.cache['fewshot-map']).toEqual({ hits: 4, misses: 0 });
@@ -119,7 +119,7 @@ describe('a sweep on one machine', () => {
   it('gives the results of a plain run without cache or shared models', async () => {
     const job = first.jobs.find((j) => j.run.id === 'r03')!;
     const plain = await runOnDataset({ config: { ...job.run.config, cache: false }, dataset: data, runDir: join(root, 'plain-r03'), quiet: true });
-    expect(plain.run.modelRuns['sam-encoder']).toBe(6);
+    expect(plain.run.modelRuns['sam-encoder']).toBe(12);
     const swept = JSON.parse(await readFile(join(job.runDir, 'metrics.json'), 'utf8'));
     expect(JSON.parse(await readFile(join(root, 'plain-r03', 'metrics.json'), 'utf8'))).toEqual(swept);
     for (const f of await readdir(join(job.runDir, 'maps', 'disc'), { recursive: true })) {
