@@ -10,6 +10,7 @@
  * Pure maths on a gray thumbnail; the thumbnail keeps the image's aspect (no padding, which
  * would be a calm border of its own).
  */
+import { grayBoxMean } from './gray.js';
 import type { RgbImage } from './types.js';
 
 export interface Framing {
@@ -27,24 +28,11 @@ const DEFAULT_FRAMING_BANDS: FramingBands = { band: 0.12, centre: 0.5 };
 
 /** Box-filtered gray image whose longer side is at most `size` (aspect kept, no padding). */
 function grayReduced(img: RgbImage, size: number): { width: number; height: number; data: Float32Array } {
-  const { width: w, height: h, data } = img;
+  const { width: w, height: h } = img;
   const scale = Math.min(1, size / Math.max(w, h));
   const tw = Math.max(1, Math.round(w * scale));
   const th = Math.max(1, Math.round(h * scale));
-  const sum = new Float64Array(tw * th);
-  const count = new Float64Array(tw * th);
-  for (let y = 0; y < h; y++) {
-    const ty = Math.min(th - 1, Math.floor((y * th) / h));
-    for (let x = 0; x < w; x++) {
-      const tx = Math.min(tw - 1, Math.floor((x * tw) / w));
-      const i = (y * w + x) * 3;
-      sum[ty * tw + tx] += 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
-      count[ty * tw + tx]++;
-    }
-  }
-  const out = new Float32Array(tw * th);
-  for (let i = 0; i < out.length; i++) out[i] = sum[i] / count[i];
-  return { width: tw, height: th, data: out };
+  return { width: tw, height: th, data: grayBoxMean(img, tw, th) };
 }
 
 /**

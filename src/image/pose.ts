@@ -13,6 +13,7 @@
  * on screen (y grows downward), as image/warp.ts turns images.
  */
 import { fft2 } from './fft.js';
+import { grayBoxMean } from './gray.js';
 import type { RgbImage } from './types.js';
 import { composeWarps, warpScalar, type Warp } from './warp.js';
 
@@ -26,27 +27,17 @@ export interface Thumbnail {
 
 /** Box-filtered gray thumbnail whose longer side is `size` pixels (a power of two for the FFT). */
 export function grayThumbnail(img: RgbImage, size: number): Thumbnail {
-  const { width: w, height: h, data } = img;
+  const { width: w, height: h } = img;
   const scale = size / Math.max(w, h);
   const tw = Math.max(1, Math.round(w * scale));
   const th = Math.max(1, Math.round(h * scale));
-  const sum = new Float64Array(tw * th);
-  const count = new Float64Array(tw * th);
-  for (let y = 0; y < h; y++) {
-    const ty = Math.min(th - 1, Math.floor((y * th) / h));
-    for (let x = 0; x < w; x++) {
-      const tx = Math.min(tw - 1, Math.floor((x * tw) / w));
-      const i = (y * w + x) * 3;
-      sum[ty * tw + tx] += 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
-      count[ty * tw + tx]++;
-    }
-  }
+  const cells = grayBoxMean(img, tw, th);
   let total = 0;
-  for (let i = 0; i < sum.length; i++) total += sum[i] / count[i];
-  const out = new Float32Array(size * size).fill(total / sum.length);
+  for (let i = 0; i < cells.length; i++) total += cells[i];
+  const out = new Float32Array(size * size).fill(total / cells.length);
   const ox = (size - tw) >> 1;
   const oy = (size - th) >> 1;
-  for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) out[(y + oy) * size + x + ox] = sum[y * tw + x] / count[y * tw + x];
+  for (let y = 0; y < th; y++) for (let x = 0; x < tw; x++) out[(y + oy) * size + x + ox] = cells[y * tw + x];
   return { size, data: out, scale };
 }
 
