@@ -126,7 +126,10 @@ async function evaluate(method: string, ds: string, decoder: string | undefined,
     presetDefaults: getPreset('fewshot').defaults,
     flags: { models_dir: modelsDir, concurrency: 1, references: { k: 4 }, cache_dir: cache.root, ...(decoder || frozenSingle ? { sam: { ...(decoder ? { decoder } : {}), ...(frozenSingle ? { multimask: 'single' } : {}) } } : {}) },
   });
-  const res = await runOnDataset({ config, dataset: root, index, runDir: join(work, `${method}-${ds}`), limit, quiet: true });
+  // A run directory left by an earlier, killed call of this script in the same --keep directory is not resumed: its settings may differ.
+  const runDir = join(work, `${method}-${ds}`);
+  await rm(runDir, { recursive: true, force: true });
+  const res = await runOnDataset({ config, dataset: root, index, runDir, limit, quiet: true });
   const m = res.metrics!.mean;
   return {
     ...figures,
