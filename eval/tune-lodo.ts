@@ -26,6 +26,8 @@ import { performance } from 'node:perf_hooks';
 import { tuneSchema } from '../src/config/schema.js';
 import { loadDataset } from '../src/datasets/index.js';
 import { runOracle } from '../src/methods/oracle/study.js';
+import { parseRefinePolicyName, refinePolicyFrom } from '../src/methods/components/sam-refine.js';
+import { samSchema } from '../src/config/schema.js';
 import { buildConfig, getPreset } from '../src/methods/registry.js';
 import { defaultSamEntry } from '../src/models/sam/model-entry.js';
 import { SamModel } from '../src/models/sam/model.js';
@@ -49,6 +51,7 @@ const { values } = parseArgs({
     targets: { type: 'string', default: 'q,v' },
     'iou-weight': { type: 'string', default: '1' },
     'mask-weight': { type: 'string', default: '1' },
+    sampling: { type: 'string', default: 'first' },
     'no-fewshot': { type: 'boolean', default: false },
     json: { type: 'string' },
     keep: { type: 'string' },
@@ -68,7 +71,9 @@ const iouWeight = Number(values['iou-weight']);
 // BCE and Dice together: 0 trains only the IoU head's ranking of the four masks (the headroom eval/decoder-headroom.ts measures).
 const maskWeight = Number(values['mask-weight']);
 // Runs of other settings into one --keep directory each get their own output (and checkpoint).
-const tag = `m${values['max-images']}-e${epochs}-r${rank}-${targets.join('')}-lr${values.lr ?? 'default'}-iou${iouWeight}${maskWeight === 1 ? '' : `-mask${maskWeight}`}`;
+const sampling = values.sampling as 'first' | 'spread';
+if (!['first', 'spread'].includes(sampling)) throw new Error(`--sampling ${sampling}: first or spread`);
+const tag = `${sampling === 'first' ? '' : `${sampling}-`}m${values['max-images']}-e${epochs}-r${rank}-${targets.join('')}-lr${values.lr ?? 'default'}-iou${iouWeight}${maskWeight === 1 ? '' : `-mask${maskWeight}`}`;
 for (const f of folds) if (!datasets.includes(f)) throw new Error(`--folds ${f} is not one of --datasets ${datasets.join(',')}`);
 const pct = (v: number | null | undefined) => (v === null || v === undefined ? '-' : (100 * v).toFixed(1));
 const rssMb = () => Math.round(process.resourceUsage().maxRSS / 1024);
@@ -92,7 +97,12 @@ interface Row {
   peak_rss_mb: number;
 }
 
-async function evaluate(method: string, ds: string, decoder: string | undefined, cache: DiskCache, modelsDir: string, work: string): Promise<Omit<Row, 'method' | 'dataset' | 'peak_rss_mb'>> {
+/**
+ * `frozenSingle`: the untuned decoder read through sam.multimask=single (token 0) in the oracle
+ * and in fewshot. A decoder tuned with tune.output=single needs no flag: it says so in its
+ * metadata and the SAM model returns token 0 for it (models/sam/decoder-output.ts).
+ */
+async function evaluate(method: string, ds: string, decoder: string | undefined, cache: DiskCache, modelsDir: string, work: string, frozenSingle = false): Promise<Omit<Row, 'method' | 'dataset' | 'peak_rss_mb'>> {
   const root = join(SHARED.datasets, ds);
   const index = await loadDataset(root);
   // The guard every command runs: a tuned decoder is never scored on its training images.
@@ -101,19 +111,25 @@ async function evaluate(method: string, ds: string, decoder: string | undefined,
   const sam = await SamModel.load({ ...defaultSamEntry(), ...(decoder ? { decoderPath: decoder } : {}) }, { cache });
   let oracle;
   try {
-    oracle = await runOracle(sam, index.samples, { modes: ['b', 'bp'], categories: index.categories, maxImages: oracleMax, includeNormal: false, evalSize: 256, points: 20, seed: 0, quiet: true });
+    const single = parseRefinePolicyName('single', refinePolicyFrom(samSchema.parse({})));
+    oracle = await runOracle(sam, index.samples, { modes: ['b', 'bp'], ...(frozenSingle ? { refine: [single] } : {}), categories: index.categories, maxImages: oracleMax, includeNormal: false, evalSize: 256, points: 20, seed: 0, quiet: true });
   } finally {
     await sam.dispose();
   }
   const oracleS = (performance.now() - t) / 1000;
-  const figures = { b_iou: oracle.mean.b.iou, bp_iou: oracle.mean.bp.iou, b_pauroc: oracle.mean.b.pixel_auroc, bp_pauroc: oracle.mean.bp.pixel_auroc, oracle_s: oracleS };
+  const b = oracle.mean[frozenSingle ? 'b+single' : 'b'];
+  const bp = oracle.mean[frozenSingle ? 'bp+single' : 'bp'];
+  const figures = { b_iou: b.iou, bp_iou: bp.iou, b_pauroc: b.pixel_auroc, bp_pauroc: bp.pixel_auroc, oracle_s: oracleS };
   if (values['no-fewshot']) return { ...figures, pixel_ap: null, pixel_f1_max: null, fewshot_s: 0 };
   t = performance.now();
   const config = buildConfig('fewshot', {
     presetDefaults: getPreset('fewshot').defaults,
-    flags: { models_dir: modelsDir, concurrency: 1, references: { k: 4 }, cache_dir: cache.root, ...(decoder ? { sam: { decoder } } : {}) },
+    flags: { models_dir: modelsDir, concurrency: 1, references: { k: 4 }, cache_dir: cache.root, ...(decoder || frozenSingle ? { sam: { ...(decoder ? { decoder } : {}), ...(frozenSingle ? { multimask: 'single' } : {}) } } : {}) },
   });
-  const res = await runOnDataset({ config, dataset: root, index, runDir: join(work, `${method}-${ds}`), limit, quiet: true });
+  // A run directory left by an earlier, killed call of this script in the same --keep directory is not resumed: its settings may differ.
+  const runDir = join(work, `${method}-${ds}`);
+  await rm(runDir, { recursive: true, force: true });
+  const res = await runOnDataset({ config, dataset: root, index, runDir, limit, quiet: true });
   const m = res.metrics!.mean;
   return {
     ...figures,
@@ -129,7 +145,7 @@ async function main(): Promise<void> {
   const modelsDir = await sharedModelsDir();
   const rows: Row[] = [];
   const all = datasets.map((d) => join(SHARED.datasets, d));
-  console.log(`LODO: train ${maxImages} anomalous images per training dataset, ${epochs} epoch(s), LoRA rank ${rank} on ${targets.join('/')}, lr ${values.lr ?? 'default'}, IoU-head weight ${iouWeight}, BCE/Dice weight ${maskWeight}; oracle <= ${oracleMax} anomalous images per category (eval 256 px); fewshot k 4, <= ${limit} test images per category`);
+  console.log(`LODO: train ${maxImages} anomalous images per training dataset (${sampling}), ${epochs} epoch(s), LoRA rank ${rank} on ${targets.join('/')}, lr ${values.lr ?? 'default'}, IoU-head weight ${iouWeight}, BCE/Dice weight ${maskWeight}; oracle <= ${oracleMax} anomalous images per category (eval 256 px); fewshot k 4, <= ${limit} test images per category`);
   try {
     for (const ds of folds) {
       for (const method of methods) {
@@ -137,16 +153,19 @@ async function main(): Promise<void> {
         let tuneS: number | undefined;
         let steps: number | undefined;
         let epochLosses: number[] | undefined;
-        if (method !== 'frozen') {
+        // `<method>-single`: trained on token 0 (tune.output=single); `frozen-single`: the untuned decoder's token 0.
+        const single = method.endsWith('-single');
+        const base = single ? method.slice(0, -'-single'.length) : method;
+        if (base !== 'frozen') {
           const t = performance.now();
-          const settings = tuneSchema.parse({ method, data: all, holdout: [ds], epochs, seed: 0, lora: { rank, alpha: rank, targets }, losses: { iou: iouWeight, bce: maskWeight, dice: maskWeight }, ...(values.lr ? { lr: Number(values.lr) } : {}) });
+          const settings = tuneSchema.parse({ method: base, output: single ? 'single' : 'best', sampling, data: all, holdout: [ds], epochs, seed: 0, lora: { rank, alpha: rank, targets }, losses: { iou: iouWeight, bce: maskWeight, dice: maskWeight }, ...(values.lr ? { lr: Number(values.lr) } : {}) });
           const r = await runTune({ settings, out: join(work, `tuned-${method}-${ds}-${tag}`), cache, maxImages, quiet: true });
           decoder = r.decoderPath;
           steps = r.steps;
           epochLosses = r.epochLosses;
           tuneS = (performance.now() - t) / 1000;
         }
-        const e = await evaluate(method, ds, decoder, cache, modelsDir, work);
+        const e = await evaluate(method, ds, decoder, cache, modelsDir, work, base === 'frozen' && single);
         const row: Row = { method, dataset: ds, ...e, tune_s: tuneS, steps, s_per_step: tuneS && steps ? tuneS / steps : undefined, s_per_epoch: tuneS ? tuneS / epochs : undefined, epoch_losses: epochLosses, peak_rss_mb: rssMb() };
         rows.push(row);
         console.log(
@@ -167,7 +186,7 @@ async function main(): Promise<void> {
     });
     console.log(`| ${method} | ${cells.join(' | ')} |`);
   }
-  if (values.json) await writeFile(values.json, JSON.stringify({ at: new Date().toISOString(), settings: { datasets, folds, maxImages, epochs, limit, oracleMax, rank, targets, iouWeight, maskWeight, lr: values.lr ?? null }, rows }, null, 2));
+  if (values.json) await writeFile(values.json, JSON.stringify({ at: new Date().toISOString(), settings: { datasets, folds, sampling, maxImages, epochs, limit, oracleMax, rank, targets, iouWeight, maskWeight, lr: values.lr ?? null }, rows }, null, 2));
 }
 
 await main();

@@ -239,6 +239,14 @@ const tuneObject = z
       .default('box')
       .describe("each ground-truth component's prompt: box: its jittered box; box+point: that box and tune.points positive points drawn from the component's pixels; points: the points alone (seeded by seed, epoch, sample)"),
     points: z.number().int().min(1).max(16).default(1).describe('box+point, points: positive points per prompt, distinct pixels of the component'),
+    sampling: z
+      .enum(['first', 'spread'])
+      .default('first')
+      .describe("with --max-images n: which n images of each dataset: first: the listing's first n; spread: round-robin over categories, then defect types, seeded by seed (src/tuning/spread-sample.ts)"),
+    output: z
+      .enum(['best', 'single'])
+      .default('best')
+      .describe("which mask token is trained and what the tuned decoder returns: best: the export's own choice (best multimask output by predicted IoU for a box); single: token 0, SAM's single-mask output (segment-anything's multimask_output=False), which the written decoder then returns (its metadata says so; method box only)"),
     synthetic: z
       .number()
       .int()

@@ -7,6 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { mergeLora, replaceInitializers, type DecoderWeights } from '../models/sam/decoder-weights.js';
+import { OUTPUT_KEY, withMetadata } from '../models/sam/decoder-output.js';
 import { sha256 } from '../util/hash.js';
 import { codeVersion, type CodeVersion } from '../util/version.js';
 import type { LoraArrays, LoraConfig } from './lora.js';
@@ -39,6 +40,10 @@ export interface TuningProvenance {
   images_sha256?: string[];
   /** With tune.synthetic: the defect generator, its seed and count per image, and the sha256 of each normal image it pasted onto. */
   synthetic?: SyntheticProvenance;
+  /** With --max-images: how the images were picked of each dataset (tune.sampling). */
+  sampling?: { kind: string; max_images: number; seed: number };
+  /** The token trained (tune.output); 'single' is also in the decoder's metadata, so the SAM model returns token 0 for it. */
+  output?: 'best' | 'single';
   /** Mean training loss per epoch (or per logging window). */
   losses: number[];
   code: CodeVersion;
@@ -77,8 +82,11 @@ export async function writeTunedDecoder(
   lora: LoraArrays,
   config: LoraConfig,
   record: Omit<TuningProvenance, 'format' | 'base_sha256' | 'sha256' | 'lora' | 'code' | 'created'>,
+  opts: { output?: 'best' | 'single' } = {},
 ): Promise<string> {
-  const bytes = tunedDecoderBytes(base, weights, lora, config);
+  const merged = tunedDecoderBytes(base, weights, lora, config);
+  // A decoder trained on token 0 says so itself: read as exported it would return another token.
+  const bytes = opts.output === 'single' ? withMetadata(merged, { [OUTPUT_KEY]: 'single' }) : merged;
   await mkdir(dir, { recursive: true });
   const path = join(dir, TUNED_DECODER_FILE);
   await writeFile(path, bytes);

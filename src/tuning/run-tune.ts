@@ -49,7 +49,10 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
   const base = new Uint8Array(await readFile(decoderPath));
   const weights = readDecoderWeights(base);
   const fa = frozenArrays(weights); // throws on a decoder of another contract
-  const collected = await collectTrainingItems(s.data, s.holdout, { maxImages: o.maxImages, synthetic: s.synthetic, seed: s.seed });
+  if (s.output === 'single' && s.method !== 'box') {
+    throw new UserError(`tune: tune.output=single trains token 0 of one box-prompted pass: method box only (method ${s.method} trains its own passes' outputs)`);
+  }
+  const collected = await collectTrainingItems(s.data, s.holdout, { maxImages: o.maxImages, sampling: s.sampling, synthetic: s.synthetic, seed: s.seed });
   const { data } = collected;
   const sp: SamSpSettings = { passes: s.sam_sp.passes, distill: s.sam_sp.distill, firstPass: s.sam_sp.first_pass };
   const wholeImage = s.method === 'sam-sp' && sp.firstPass === 'none';
@@ -73,12 +76,13 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
       frozenArrays: fa,
       count: items.length,
       sampleAt: sampleSource(items, sam, weights, { seed: s.seed, jitter: s.jitter, prompts: s.prompts, points: s.points, wholeImage }),
-      settings: { lora: s.lora, lr: s.lr, epochs: s.epochs, seed: s.seed, losses: s.losses, checkpointEvery: s.checkpoint_every },
+      settings: { lora: s.lora, lr: s.lr, epochs: s.epochs, seed: s.seed, losses: s.losses, checkpointEvery: s.checkpoint_every, output: s.output },
       identity: {
         data,
         jitter: s.jitter,
         // Keys a checkpoint only when set, so a checkpoint from before these settings still resumes.
         ...(s.prompts !== 'box' ? { prompts: s.prompts, points: s.points } : {}),
+        ...(s.sampling !== 'first' ? { sampling: s.sampling } : {}),
         ...(collected.synthetic ? { synthetic: { seed: collected.synthetic.seed, count: collected.synthetic.count, normal_images_sha256: collected.synthetic.normal_images_sha256 } } : {}),
         method: s.method,
         decoder: decoderPath,
@@ -103,11 +107,13 @@ export async function runTune(o: TuneOptions): Promise<TuneResult> {
       holdout: s.holdout,
       images_sha256: collected.imageHashes,
       ...(collected.synthetic ? { synthetic: collected.synthetic } : {}),
+      ...(collected.sampling ? { sampling: collected.sampling } : {}),
+      output: s.output,
       losses: result.epochLosses,
     };
     const path = spt
       ? await writeSptDecoders(o.out, base, weights, result.state.lora, s.lora, s.spt, record)
-      : await writeTunedDecoder(o.out, base, weights, result.state.lora, s.lora, { method: s.method, ...record });
+      : await writeTunedDecoder(o.out, base, weights, result.state.lora, s.lora, { method: s.method, ...record }, { output: s.output });
     return { decoderPath: path, steps: result.state.step, epochLosses: result.epochLosses, items: items.length, finished: true };
   } finally {
     bar.stop();

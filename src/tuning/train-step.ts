@@ -1,6 +1,7 @@
 /**
  * One training step of the decoder's LoRA parameters on one prompt of one image: the forward in
- * jax-js, BCE + Dice on the token SamOnnxModel would return plus the IoU head's MSE on all four,
+ * jax-js, BCE + Dice on the token SamOnnxModel would return (or, with output 'single', on token 0:
+ * SAM's single-mask output, classic one-box-one-mask fine-tuning) plus the IoU head's MSE on all four,
  * gradients through the split of `split-gradient.ts`, then Adam on plain typed arrays (so a state
  * is a checkpoint).
  */
@@ -41,10 +42,20 @@ export interface TrainState {
   v: LoraArrays;
 }
 
+/** Which token BCE and Dice train: the export's own choice, or token 0 (tune.output). */
+export type TrainedOutput = 'best' | 'single';
+
 export interface StepConfig {
   lora: LoraConfig;
   adam: AdamConfig;
   losses: LossWeights;
+  /** Default 'best'. */
+  output?: TrainedOutput;
+}
+
+/** One-hot [4, 1] of token 0. */
+function singleChoice(): np.Array {
+  return np.array(new Float32Array([1, 0, 0, 0])).reshape([4, 1]);
 }
 
 function zerosLike(a: LoraArrays): LoraArrays {
@@ -57,10 +68,15 @@ export function initialState(lora: LoraArrays): TrainState {
   return { step: 0, lora, m: zerosLike(lora), v: zerosLike(lora) };
 }
 
-/** BCE + Dice of the chosen token and the IoU head's MSE against a [65536] phase-order target; consumes `out`. */
-export function outputLoss(out: DecoderOutput, targetValues: Float32Array, weights: LossWeights): np.Array {
+/** BCE + Dice of the trained token (`output`) and the IoU head's MSE against a [65536] phase-order target; consumes `out`. */
+export function outputLoss(out: DecoderOutput, targetValues: Float32Array, weights: LossWeights, output: TrainedOutput = 'best'): np.Array {
   const target = np.array(targetValues).reshape([65536, 1]);
-  const chosen = chosenLogits({ masks: out.masks.ref, choice: out.choice });
+  let choice = out.choice;
+  if (output === 'single') {
+    choice.dispose();
+    choice = singleChoice();
+  }
+  const chosen = chosenLogits({ masks: out.masks.ref, choice });
   const bce = bceWithLogits(chosen.ref, target.ref).mul(weights.bce);
   const dice = diceLoss(chosen, target.ref).mul(weights.dice);
   const iou = iouHeadLoss(out.masks, target, out.iou).mul(weights.iou);
@@ -78,14 +94,14 @@ export function sampleInput(sample: TrainSample) {
 }
 
 /** The total loss of one sample as a jax-js scalar, all eager; consumes nothing of `frozen` or `lora`. */
-export function sampleLoss(frozen: Frozen, lora: Lora | undefined, scale: number, sample: TrainSample, weights: LossWeights): np.Array {
-  return outputLoss(decoderForward(frozen, lora, scale, sampleInput(sample)), sample.target, weights);
+export function sampleLoss(frozen: Frozen, lora: Lora | undefined, scale: number, sample: TrainSample, weights: LossWeights, output: TrainedOutput = 'best'): np.Array {
+  return outputLoss(decoderForward(frozen, lora, scale, sampleInput(sample)), sample.target, weights, output);
 }
 
 /** Loss and LoRA gradients of one sample by one eager valueAndGrad over the whole forward (the reference the split is checked against). */
 export function eagerValueAndGrad(frozen: Frozen, lora: LoraArrays, config: StepConfig, sample: TrainSample): { loss: number; grads: GradArrays } {
   const scale = loraScale(config.lora);
-  const f = (l: Lora): np.Array => sampleLoss(frozen, l, scale, sample, config.losses);
+  const f = (l: Lora): np.Array => sampleLoss(frozen, l, scale, sample, config.losses, config.output);
   const [loss, grads] = valueAndGrad(f)(toJaxLora(lora, config.lora.rank));
   const host: GradArrays = {};
   for (const [k, g] of Object.entries(grads)) host[k] = { down: g.down.dataSync() as Float32Array, up: g.up.dataSync() as Float32Array };
@@ -120,7 +136,7 @@ export function applyGradients(state: TrainState, grads: GradArrays, config: Ste
 
 /** One step on one sample; updates `state` in place and returns the sample's loss before the update. */
 export function trainStep(frozen: Frozen, state: TrainState, sample: TrainSample, config: StepConfig): number {
-  const { loss, grads } = splitValueAndGrad(frozen, state.lora, config.lora, sampleInput(sample), (out) => outputLoss(out, sample.target, config.losses));
+  const { loss, grads } = splitValueAndGrad(frozen, state.lora, config.lora, sampleInput(sample), (out) => outputLoss(out, sample.target, config.losses, config.output));
   adamUpdate(state, grads, config.adam);
   return loss;
 }
@@ -128,7 +144,7 @@ export function trainStep(frozen: Frozen, state: TrainState, sample: TrainSample
 /** The loss of one sample under the current parameters, without a step. */
 export function evalLoss(frozen: Frozen, lora: LoraArrays, config: StepConfig, sample: TrainSample): number {
   const l = toJaxLora(lora, config.lora.rank);
-  const value = sampleLoss(frozen, l, loraScale(config.lora), sample, config.losses).dataSync()[0];
+  const value = sampleLoss(frozen, l, loraScale(config.lora), sample, config.losses, config.output).dataSync()[0];
   for (const p of Object.values(l)) {
     p.down.dispose();
     p.up.dispose();

@@ -11,7 +11,7 @@ import type { Frozen } from './decoder-forward.js';
 import { loadCheckpoint, saveCheckpoint } from './checkpoint.js';
 import { initLora, type LoraArrays, type LoraConfig } from './lora.js';
 import { mulberry32 } from '../util/random.js';
-import { ADAM_DEFAULTS, initialState, trainStep, type StepConfig, type TrainSample, type TrainState } from './train-step.js';
+import { ADAM_DEFAULTS, initialState, trainStep, type StepConfig, type TrainedOutput, type TrainSample, type TrainState } from './train-step.js';
 import type { LossWeights } from './losses.js';
 
 export interface TrainerSettings {
@@ -21,6 +21,8 @@ export interface TrainerSettings {
   seed: number;
   losses: LossWeights;
   checkpointEvery: number;
+  /** Which token BCE and Dice train (default 'best', the export's choice). */
+  output?: TrainedOutput;
 }
 
 export interface TrainerOptions {
@@ -62,9 +64,10 @@ export function epochOrder(count: number, seed: number, epoch: number): number[]
 
 export async function train(opts: TrainerOptions): Promise<TrainerResult> {
   const s = opts.settings;
-  const step: StepConfig = { lora: s.lora, adam: { ...ADAM_DEFAULTS, lr: s.lr }, losses: s.losses };
+  const step: StepConfig = { lora: s.lora, adam: { ...ADAM_DEFAULTS, lr: s.lr }, losses: s.losses, ...(s.output ? { output: s.output } : {}) };
   const total = s.epochs * opts.count;
-  const settingsSha = sha256(JSON.stringify({ settings: { ...s, checkpointEvery: undefined }, identity: opts.identity, count: opts.count }));
+  // output 'best' is keyed as absent, so checkpoints from before the setting still resume.
+  const settingsSha = sha256(JSON.stringify({ settings: { ...s, checkpointEvery: undefined, output: s.output === 'best' ? undefined : s.output }, identity: opts.identity, count: opts.count }));
   let state = initialState(opts.init ? opts.init() : initLora(opts.frozenArrays, s.lora, s.seed));
   let epochLosses: number[] = [];
   let sum = 0;

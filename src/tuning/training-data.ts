@@ -21,6 +21,7 @@ import type { RgbImage } from '../image/types.js';
 import { pasteDefects, PASTE_GENERATOR } from '../synth/paste.js';
 import { deriveSeed } from '../synth/rng.js';
 import { componentPrompt, type TrainPromptKind } from './component-prompts.js';
+import { pickImages, type Sampling } from './spread-sample.js';
 import { embeddingTokens, sparseEmbedding, toPhaseOrder } from './prompt-embedding.js';
 import type { TrainSample } from './train-step.js';
 
@@ -48,10 +49,14 @@ export interface TrainingData {
   imageHashes: string[];
   /** With tune.synthetic: the generator, and the sha256 of every normal image it pasted onto, sorted. */
   synthetic?: { generator: string; seed: number; count: number; images: number; normal_images_sha256: string[] };
+  /** With maxImages: how the images were picked (the provenance records it; the picked images are in `data`'s hashes). */
+  sampling?: { kind: Sampling; max_images: number; seed: number };
 }
 
 export interface CollectOptions {
   maxImages?: number;
+  /** How maxImages images are picked of a listing: its first ones, or spread over categories and defect types (spread-sample.ts; seeded by `seed`). */
+  sampling?: Sampling;
   /** Defects per normal image (0: normal images are not used). */
   synthetic?: number;
   seed?: number;
@@ -67,6 +72,9 @@ export async function collectTrainingItems(roots: string[], holdout: string[], o
   const { maxImages } = opts;
   const synthetic = opts.synthetic ?? 0;
   const seed = opts.seed ?? 0;
+  const sampling = opts.sampling ?? 'first';
+  const pick = <T extends { category: string; defectType: string; relId: string }>(list: T[]): T[] =>
+    pickImages(list.map((s) => ({ ...s, key: `${s.category}/${s.relId}` })), maxImages, sampling, seed);
   const items: TrainingItem[] = [];
   const data: TrainingData['data'] = [];
   const imageHashes = new Set<string>();
@@ -77,7 +85,7 @@ export async function collectTrainingItems(roots: string[], holdout: string[], o
     if (holdout.includes(name)) continue;
     const index = await loadDataset(root);
     let samples = index.samples.filter((s) => s.label === 'anomalous' && s.maskPath);
-    if (maxImages !== undefined) samples = samples.slice(0, maxImages);
+    samples = pick(samples);
     const ids: string[] = [];
     for (const s of samples) {
       const mask = await loadMask(s.maskPath!);
@@ -92,7 +100,7 @@ export async function collectTrainingItems(roots: string[], holdout: string[], o
     normalsSeen += normals.length;
     let pasted = 0;
     if (synthetic > 0) {
-      if (maxImages !== undefined) normals = normals.slice(0, maxImages);
+      normals = pick(normals);
       for (const s of normals) {
         const hash = await imageFileHash(s.imagePath);
         const item = { dataset: name, imagePath: s.imagePath, synthetic: { count: synthetic, seed: deriveSeed(seed, hash) } };
@@ -116,6 +124,7 @@ export async function collectTrainingItems(roots: string[], holdout: string[], o
     data,
     imageHashes: [...imageHashes].sort(),
     ...(synthetic > 0 ? { synthetic: { generator: PASTE_GENERATOR, seed, count: synthetic, images: normalHashes.size, normal_images_sha256: [...normalHashes].sort() } } : {}),
+    ...(maxImages !== undefined ? { sampling: { kind: sampling, max_images: maxImages, seed } } : {}),
   };
 }
 

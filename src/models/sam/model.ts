@@ -19,6 +19,8 @@
  * A decoder written by `iapas tune` with method spt names its draft decoder in its metadata
  * (spt-decoder.ts): then every decode runs the draft on the prompt, and the decoder on the same
  * prompt with the draft's low-res logits as its mask input; cache keys take both files' hashes.
+ * A decoder tuned with tune.output=single says so in its metadata (decoder-output.ts): then
+ * `decode` returns its token 0 (the multimask copy's first output), the token it was trained on.
  */
 import { access, readFile } from 'node:fs/promises';
 import * as ort from 'onnxruntime-node';
@@ -33,6 +35,7 @@ import { DECODER_INPUTS, DECODER_OUTPUTS, defaultSamEntry, type SamModelEntry } 
 import { preprocessForEncoder, SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';
 import { MultimaskSurgeryError, multimaskDecoder } from './multimask-export.js';
 import { sptDraftOf, type SptDraft } from './spt-decoder.js';
+import { decoderOutputOf, type DecoderOutputRead } from './decoder-output.js';
 import { encodePrompt, resizedShape, SAM_IMAGE_SIZE, SAM_LOW_RES_SIZE, type SamPrompt } from './transforms.js';
 import { hashRgb } from '../../image/hash.js';
 import type { RgbImage } from '../../image/types.js';
@@ -151,6 +154,8 @@ export class SamModel {
     private readonly opts: SamLoadOptions,
     /** An SPT pair's draft decoder: every decode runs it first, its low-res logits prompt `decoder`. */
     private readonly draft?: { session: ort.InferenceSession; file: SptDraft },
+    /** 'single': the file asks to be read through token 0 (trained with tune.output=single). */
+    readonly output: DecoderOutputRead = 'export',
   ) {}
 
   /** Loads both sessions once; throws MissingModelError when a file is absent, UserError on name mismatch. */
@@ -161,12 +166,13 @@ export class SamModel {
     checkNames(entry.name, 'encoder', entry.encoderPath, 'outputs', encoder.outputNames, [entry.encoderOutput ?? 'output']);
     checkNames(entry.name, 'decoder', entry.decoderPath, 'inputs', decoder.inputNames, DECODER_INPUTS);
     checkNames(entry.name, 'decoder', entry.decoderPath, 'outputs', decoder.outputNames, DECODER_OUTPUTS);
+    const output = decoderOutputOf(new Uint8Array(await readFile(entry.decoderPath)), entry.decoderPath);
     const file = await sptDraftOf(entry.decoderPath);
-    if (!file) return new SamModel(entry, encoder, decoder, opts);
+    if (!file) return new SamModel(entry, encoder, decoder, opts, undefined, output);
     const session = await createSession(entry.name, file.path, 'SPT draft decoder', opts.threads);
     checkNames(entry.name, 'SPT draft decoder', file.path, 'inputs', session.inputNames, DECODER_INPUTS);
     checkNames(entry.name, 'SPT draft decoder', file.path, 'outputs', session.outputNames, DECODER_OUTPUTS);
-    return new SamModel(entry, encoder, decoder, opts, { session, file });
+    return new SamModel(entry, encoder, decoder, opts, { session, file }, output);
   }
 
   get imageSize(): number {
@@ -340,6 +346,10 @@ export class SamModel {
   }
 
   async decodeOne(embedding: SamEmbedding, prompt: SamPrompt): Promise<SamMaskResult> {
+    if (this.output === 'single') {
+      const { token: _token, ...single } = (await this.decodeCandidates(embedding, prompt)).candidates[0];
+      return single;
+    }
     const out = await this.run(this.decoder, embedding, await this.drafted(embedding, prompt));
     // Multi-mask exports return K candidates: keep the one the decoder rates best (SAM's own choice).
     let best = 0;

@@ -8,11 +8,9 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import onnxProto from 'onnx-proto';
 import { UserError } from '../../util/errors.js';
 import { stampedSha256 } from '../weights/hash-stamp.js';
-
-const { onnx } = onnxProto;
+import { onnxMetadata as metadataOf } from './decoder-output.js';
 
 export const SPT_ROLE_KEY = 'iapas.spt.role';
 export const SPT_DRAFT_FILE_KEY = 'iapas.spt.draft';
@@ -21,15 +19,6 @@ export const SPT_DRAFT_SHA_KEY = 'iapas.spt.draft_sha256';
 export interface SptDraft {
   path: string;
   sha256: string;
-}
-
-/** The metadata of an ONNX model file (empty when the file is not ONNX: its loader says why). */
-function metadataOf(bytes: Uint8Array): Map<string, string> {
-  try {
-    return new Map((onnx.ModelProto.decode(bytes).metadataProps ?? []).map((p) => [p.key ?? '', p.value ?? '']));
-  } catch {
-    return new Map();
-  }
 }
 
 /** The draft of an SPT refining decoder, checked; undefined for any other decoder. */

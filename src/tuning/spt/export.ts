@@ -21,6 +21,7 @@ import onnxProto from 'onnx-proto';
 import type { SptSettings } from '../../config/schema.js';
 import { GraphBuilder } from '../../models/onnx/graph.js';
 import type { DecoderWeights } from '../../models/sam/decoder-weights.js';
+import { withMetadata } from '../../models/sam/decoder-output.js';
 import { SPT_DRAFT_FILE_KEY, SPT_DRAFT_SHA_KEY, SPT_ROLE_KEY } from '../../models/sam/spt-decoder.js';
 import { sha256 } from '../../util/hash.js';
 import type { CodeVersion } from '../../util/version.js';
@@ -95,12 +96,6 @@ export function withRelationAdapter(bytes: Uint8Array, scales: Float32Array[], p
     graph.initializer = [...(graph.initializer ?? []), ...(p.proto.initializer as never[])];
   }
   graph.valueInfo = [];
-  return onnx.ModelProto.encode(model).finish();
-}
-
-function withMetadata(bytes: Uint8Array, props: Record<string, string>): Uint8Array {
-  const model = onnx.ModelProto.decode(bytes);
-  model.metadataProps = [...(model.metadataProps ?? []).filter((p) => !(p.key && p.key in props)), ...Object.entries(props).map(([key, value]) => onnx.StringStringEntryProto.create({ key, value }))];
   return onnx.ModelProto.encode(model).finish();
 }
 
