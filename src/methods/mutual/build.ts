@@ -22,7 +22,7 @@ import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
 import { mapToMasksOptionsFrom, refineWithSam } from '../components/map-to-masks.js';
 import type { ScaleScores } from '../components/score-map.js';
-import { buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, mapMaximum, maskPool, mutualScores, mutualWorkMap, normalisedParts, poolNorms, type MutualOptions, type MutualPool, type PartNorm } from './algorithm.js';
+import { aggregateDistances, buildPool, checkCategorySize, mutualDistances, rankWeights, type PartDistances, choosePool, columnsWithout, comparedColumns, excludedMembers, mapMaximum, maskPool, mutualScores, mutualWorkMap, normalisedParts, poolNorms, type MutualOptions, type MutualPool, type PartNorm } from './algorithm.js';
 
 interface MutualCategory {
   pool: MutualPool;
@@ -33,11 +33,13 @@ interface MutualCategory {
   excluded: ReadonlySet<number>;
   /** Per (layer, kernel) norms from the pool's scores (mutual.normalise), else null. */
   norms: PartNorm[] | null;
+  /** Soft pool weights, one per pool member (mutual.pool_weighting), else null (equal). */
+  weights: Float64Array | null;
 }
 
 export function mutualOptionsFrom(config: MutualRunConfig): MutualOptions {
   const m = config.mutual;
-  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, exclude: m.exclude, referenceWeight: m.reference_weight, mask: m.mask, normalise: m.normalise, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
+  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, exclude: m.exclude, referenceWeight: m.reference_weight, mask: m.mask, normalise: m.normalise, keeps: m.keeps, poolWeighting: m.pool_weighting, referenceCombine: m.reference_combine, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
 }
 
 export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promise<Pipeline> {
@@ -90,18 +92,20 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
         for (const r of s.references) refGrids.push(await ctx.timer.time('mutual-pool/features', async () => features(await loadRgb(r.imagePath))));
       }
       let pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options, refGrids));
-      const scorePool = async (searched: MutualPool, excluded: ReadonlySet<number>): Promise<ScaleScores[][]> => {
-        const scores: ScaleScores[][] = [];
+      const distancesOf = async (searched: MutualPool, excluded: ReadonlySet<number>): Promise<PartDistances[][]> => {
+        const all: PartDistances[][] = [];
         for (const [k, m] of members.entries()) {
-          const columns = columnsWithout(comparedColumns(searched.size, k, options.maxCompared), excluded);
-          scores.push(await ctx.timer.time('mutual-pool/search', () => mutualScores(m.grids, searched, columns)));
+          all.push(await ctx.timer.time('mutual-pool/search', () => mutualDistances(m.grids, searched, columnsWithout(comparedColumns(searched.size, k, options.maxCompared), excluded))));
         }
-        return scores;
+        return all;
       };
+      const aggregate = (dists: PartDistances[][], excluded: ReadonlySet<number>, w: Float64Array | null): ScaleScores[][] =>
+        dists.map((d, k) => aggregateDistances(d, pool, columnsWithout(comparedColumns(pool.size, k, options.maxCompared), excluded), w));
       const mapsOf = (scores: ScaleScores[][], norms: PartNorm[] | null): MutualCategory['poolMaps'] =>
         new Map(members.map((m, k) => [m.path, mutualWorkMap(norms ? normalisedParts(scores[k], norms) : scores[k], m.image.width, m.image.height, options)]));
       let excluded: Set<number> = new Set();
-      const first = await scorePool(pool, excluded);
+      let dists = await distancesOf(pool, excluded);
+      const first = aggregate(dists, excluded, null);
       let scores = first;
       let maskedFraction = 0;
       if (options.exclude > 0) {
@@ -115,7 +119,14 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
         pool = masked.pool;
         maskedFraction = masked.masked;
       }
-      if (excluded.size > 0 || maskedFraction > 0) scores = await scorePool(pool, excluded);
+      if (excluded.size > 0 || maskedFraction > 0) {
+        dists = await distancesOf(pool, excluded);
+        scores = aggregate(dists, excluded, null);
+      }
+      // Soft pool weighting: the same distances aggregated again, the images whose first-pass
+      // maps peak highest counting less (no second search).
+      const weights = (options.poolWeighting ?? 0) > 0 ? rankWeights([...mapsOf(first, null).values()].map((m) => mapMaximum(m.map)), options.poolWeighting!) : null;
+      if (weights) scores = aggregate(dists, excluded, weights);
       // The final pass's own pool scores place every image's scores, pool member or not.
       const norms = options.normalise ? poolNorms(scores) : null;
       const poolMaps = mapsOf(scores, norms);
@@ -132,7 +143,7 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
         }
         categoryThreshold = adaptiveThreshold(pooled, p);
       }
-      const memory: MutualCategory = { pool, poolMaps, categoryThreshold, excluded, norms };
+      const memory: MutualCategory = { pool, poolMaps, categoryThreshold, excluded, norms, weights };
       return {
         memory,
         notes: {
@@ -143,6 +154,9 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
           excluded: excluded.size,
           masked_patches: maskedFraction,
           normalise: options.normalise ?? false,
+          pool_weighting: weights ? options.poolWeighting : 0,
+          keeps: options.keeps?.length ? options.keeps : [options.keep],
+          reference_combine: options.referenceCombine ?? 'blend',
           references: refGrids.length,
           reference_weight: refGrids.length ? options.referenceWeight : 0,
           keep: options.keep,
@@ -160,7 +174,7 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
     async score(image, memory, sample) {
       let work = memory.poolMaps.get(sample.imagePath);
       if (!work) {
-        const parts = await mutualScores(await features(image), memory.pool, columnsWithout(comparedColumns(memory.pool.size, -1, options.maxCompared), memory.excluded));
+        const parts = await mutualScores(await features(image), memory.pool, columnsWithout(comparedColumns(memory.pool.size, -1, options.maxCompared), memory.excluded), memory.weights);
         work = mutualWorkMap(memory.norms ? normalisedParts(parts, memory.norms) : parts, image.width, image.height, options);
       }
       return resizeBilinear(work.map, work.width, work.height, image.width, image.height);
