@@ -63,6 +63,8 @@ for (const [c, v] of variants.entries()) {
     const cell = { ap: m.pixel_ap ?? NaN, f1: m.pixel_f1_max ?? NaN, iauroc: m.image_auroc ?? NaN, mapMsPerImage: mapMs / images, images };
     cells[c].push(cell);
     process.stderr.write(`  ${v.name} on ${ds}: ${pct(cell.ap)} / ${pct(cell.f1)}, ${pct(cell.iauroc)}; ${cell.mapMsPerImage.toFixed(0)} ms map work per image\n`);
+    // Written after every cell, so that a long run stopped early keeps its figures.
+    if (values.json) await writeFile(values.json, JSON.stringify({ at: new Date().toISOString(), partial: true, options: values, variants, datasets, cells }, null, 2));
   }
 }
 console.log(`mutual variants, pixel AP / F1-max, image AUROC (%), in-sample; at most ${limit ?? 'all'} test images per category`);
