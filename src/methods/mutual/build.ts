@@ -17,12 +17,15 @@ import { anomalyMapStage, type AnomalyMapModel } from '../../stages/anomaly-map.
 import { decodeImage } from '../../stages/decode.js';
 import { mapRefineStage, type MapRefiner } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
+import { hashJson } from '../../util/hash.js';
+import { hashRgb } from '../../image/hash.js';
+import { cachedDistances, DISTANCE_VERSION, partLayout } from './distance-cache.js';
 import { adaptiveThreshold } from '../components/threshold.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
 import { mapToMasksOptionsFrom, refineWithSam } from '../components/map-to-masks.js';
 import type { ScaleScores } from '../components/score-map.js';
-import { aggregateDistances, buildPool, checkCategorySize, mutualDistances, rankWeights, type PartDistances, choosePool, columnsWithout, comparedColumns, excludedMembers, mapMaximum, maskPool, mutualScores, mutualWorkMap, normalisedParts, poolNorms, type MutualOptions, type MutualPool, type PartNorm } from './algorithm.js';
+import { aggregateDistances, buildPool, checkCategorySize, mutualDistances, rankWeights, type PartDistances, choosePool, columnsWithout, comparedColumns, excludedMembers, mapMaximum, maskPool, mutualWorkMap, normalisedParts, poolNorms, type MutualOptions, type MutualPool, type PartNorm } from './algorithm.js';
 
 interface MutualCategory {
   pool: MutualPool;
@@ -35,6 +38,8 @@ interface MutualCategory {
   norms: PartNorm[] | null;
   /** Soft pool weights, one per pool member (mutual.pool_weighting), else null (equal). */
   weights: Float64Array | null;
+  /** What the final pass's distances depend on besides the image and its columns (the cache key's part); null = not cached (a masked pool). */
+  distanceKey: string | null;
 }
 
 export function mutualOptionsFrom(config: MutualRunConfig): MutualOptions {
@@ -88,14 +93,27 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
       checkCategorySize(s.category, members.length);
       // The hybrid: normal references, where the run gives some, beside the other test images.
       const refGrids: FeatureGrid[][] = [];
+      const refHashes: string[] = [];
       if (options.referenceWeight > 0) {
-        for (const r of s.references) refGrids.push(await ctx.timer.time('mutual-pool/features', async () => features(await loadRgb(r.imagePath))));
+        for (const r of s.references) {
+          const image = await loadRgb(r.imagePath);
+          refHashes.push(hashRgb(image));
+          refGrids.push(await ctx.timer.time('mutual-pool/features', () => features(image)));
+        }
       }
+      // Everything the search's distances depend on but the image and its columns.
+      const poolKey = hashJson({ v: DISTANCE_VERSION, backbone: await backbone.id(), members: members.map((m) => hashRgb(m.image)), references: refHashes, pca: options.pca, kernels: options.kernels, maxCompared: options.maxCompared });
       let pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options, refGrids));
+      const masked0 = pool;
       const distancesOf = async (searched: MutualPool, excluded: ReadonlySet<number>): Promise<PartDistances[][]> => {
         const all: PartDistances[][] = [];
         for (const [k, m] of members.entries()) {
-          all.push(await ctx.timer.time('mutual-pool/search', () => mutualDistances(m.grids, searched, columnsWithout(comparedColumns(searched.size, k, options.maxCompared), excluded))));
+          const columns = columnsWithout(comparedColumns(searched.size, k, options.maxCompared), excluded);
+          const search = () => mutualDistances(m.grids, searched, columns);
+          // A masked pool's search depends on the first pass's aggregation: not cached.
+          const key = searched === masked0 ? cache?.key({ pool: poolKey, image: hashRgb(m.image), columns }) : undefined;
+          const { layout, grids } = partLayout(searched, m.grids);
+          all.push(await ctx.timer.time('mutual-pool/search', () => (key ? cachedDistances(cache, key, layout, searched.size, grids, search) : search())));
         }
         return all;
       };
@@ -143,7 +161,7 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
         }
         categoryThreshold = adaptiveThreshold(pooled, p);
       }
-      const memory: MutualCategory = { pool, poolMaps, categoryThreshold, excluded, norms, weights };
+      const memory: MutualCategory = { pool, poolMaps, categoryThreshold, excluded, norms, weights, distanceKey: pool === masked0 ? poolKey : null };
       return {
         memory,
         notes: {
@@ -174,7 +192,12 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
     async score(image, memory, sample) {
       let work = memory.poolMaps.get(sample.imagePath);
       if (!work) {
-        const parts = await mutualScores(await features(image), memory.pool, columnsWithout(comparedColumns(memory.pool.size, -1, options.maxCompared), memory.excluded), memory.weights);
+        const columns = columnsWithout(comparedColumns(memory.pool.size, -1, options.maxCompared), memory.excluded);
+        const grids = await features(image);
+        const search = () => mutualDistances(grids, memory.pool, columns);
+        const { layout, grids: partGrids } = partLayout(memory.pool, grids);
+        const dists = memory.distanceKey && cache ? await cachedDistances(cache, cache.key({ pool: memory.distanceKey, image: hashRgb(image), columns }), layout, memory.pool.size, partGrids, search) : await search();
+        const parts = aggregateDistances(dists, memory.pool, columns, memory.weights);
         work = mutualWorkMap(memory.norms ? normalisedParts(parts, memory.norms) : parts, image.width, image.height, options);
       }
       return resizeBilinear(work.map, work.width, work.height, image.width, image.height);
