@@ -11,7 +11,8 @@
  *       [--datasets mvtec_ad,mpdd,mtd,ksdd-derived,hazelnut_toy] [--limit 24]
  *       [--work /tmp/iapas-mutual-variants] [--json out.json] [--set key=value ...]
  *
- * A variant is `name` or `name=key=value,key=value` (keys as `--set` takes them).
+ * A variant is `name` or `name=key=value,key=value` (keys as `--set` takes them; a value may be a
+ * list, `keeps=[0.1,0.2]`).
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -34,7 +35,8 @@ const { values } = parseArgs({
 const variants = values.variant!.map((v) => {
   const eq = v.indexOf('=');
   if (eq < 0) return { name: v, set: [] as string[] };
-  return { name: v.slice(0, eq), set: v.slice(eq + 1).split(',').filter(Boolean) };
+  // Split at commas that start a new key, so a value may be a list: keeps=[0.1,0.2].
+  return { name: v.slice(0, eq), set: v.slice(eq + 1).split(/,(?=[\w.]+=)/).filter(Boolean) };
 });
 if (variants.length === 0) throw new Error("--variant 'name[=key=value,...]' at least once (today's default first)");
 const datasets = values.datasets!.split(',');
@@ -61,6 +63,8 @@ for (const [c, v] of variants.entries()) {
     const cell = { ap: m.pixel_ap ?? NaN, f1: m.pixel_f1_max ?? NaN, iauroc: m.image_auroc ?? NaN, mapMsPerImage: mapMs / images, images };
     cells[c].push(cell);
     process.stderr.write(`  ${v.name} on ${ds}: ${pct(cell.ap)} / ${pct(cell.f1)}, ${pct(cell.iauroc)}; ${cell.mapMsPerImage.toFixed(0)} ms map work per image\n`);
+    // Written after every cell, so that a long run stopped early keeps its figures.
+    if (values.json) await writeFile(values.json, JSON.stringify({ at: new Date().toISOString(), partial: true, options: values, variants, datasets, cells }, null, 2));
   }
 }
 console.log(`mutual variants, pixel AP / F1-max, image AUROC (%), in-sample; at most ${limit ?? 'all'} test images per category`);

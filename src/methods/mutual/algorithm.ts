@@ -69,6 +69,12 @@ export interface MutualOptions {
   mask?: number;
   /** Per layer and kernel, scores as (d - median) / (q90 - median) of the pool's own scores before the mean (config mutual.normalise). */
   normalise?: boolean;
+  /** Interval of ranks: the score is the mean over these keep fractions (config mutual.keeps; empty = [keep]). */
+  keeps?: number[];
+  /** Soft pool weighting strength s: compared image j weighs 1 - s x its first-pass rank (config mutual.pool_weighting; 0 = equal). */
+  poolWeighting?: number;
+  /** How the hybrid combines the mutual score with the nearest reference distance (config mutual.reference_combine). */
+  referenceCombine?: 'blend' | 'max' | 'min';
   seed: number;
   map: MapOptions;
 }
@@ -225,12 +231,22 @@ export function blendWithReferences(mutual: Float32Array, reference: Float32Arra
   return mutual;
 }
 
-/** Per (layer, kernel) patch scores of one image against the pool's `columns`. */
-export async function mutualScores(grids: FeatureGrid[], pool: MutualPool, columns: readonly number[]): Promise<ScaleScores[]> {
+/** One (layer, kernel) of one image: its n x pool.size per-image nearest distances, and its nearest reference distances. */
+export interface PartDistances {
+  name: string;
+  grid: FeatureGrid;
+  n: number;
+  /** n x pool.size row-major; only the compared columns are filled. */
+  dist: Float32Array;
+  /** Nearest distance to the normal references per patch, null without references or hybrid. */
+  reference: Float32Array | null;
+}
+
+/** Per (layer, kernel) the distances of one image to the pool's `columns` (and to the references where the hybrid is on). */
+export async function mutualDistances(grids: FeatureGrid[], pool: MutualPool, columns: readonly number[]): Promise<PartDistances[]> {
   if (columns.length === 0) throw new Error('mutual: no image to compare with');
-  const { kernels, keep } = pool.options;
-  const count = keptCount(columns.length, keep);
-  const parts: ScaleScores[] = [];
+  const { kernels } = pool.options;
+  const parts: PartDistances[] = [];
   for (let l = 0; l < pool.layers.length; l++) {
     const g = await projected(grids[l], pool.pca[l]);
     for (let ki = 0; ki < kernels.length; ki++) {
@@ -245,7 +261,7 @@ export async function mutualScores(grids: FeatureGrid[], pool: MutualPool, colum
         }
         j0 += tile.images;
       }
-      let scores = meanOfSmallest(dist, q.n, pool.size, columns, count);
+      let reference: Float32Array | null = null;
       const refTiles = pool.refBlocks[l * kernels.length + ki] ?? [];
       if (refTiles.length && pool.options.referenceWeight > 0) {
         const refs = refTiles.reduce((n, t) => n + t.images, 0);
@@ -256,12 +272,104 @@ export async function mutualScores(grids: FeatureGrid[], pool: MutualPool, colum
           for (let i = 0; i < q.n; i++) for (let j = 0; j < tile.images; j++) rd[i * refs + r0 + j] = d[i * tile.images + j];
           r0 += tile.images;
         }
-        scores = blendWithReferences(scores, rowMinimum(rd, q.n, refs), pool.options.referenceWeight);
+        reference = rowMinimum(rd, q.n, refs);
       }
-      parts.push({ name: `${pool.layers[l]}/k${kernels[ki]}`, scores, grid: grids[l] });
+      parts.push({ name: `${pool.layers[l]}/k${kernels[ki]}`, grid: grids[l], n: q.n, dist, reference });
     }
   }
   return parts;
+}
+
+/**
+ * Per row of an n x J matrix, a weighted mean of its smallest values among `columns`: the values
+ * are taken smallest first until their weights reach count / |columns| of the columns' total
+ * weight (the last one in part). With equal weights this is `meanOfSmallest(..., count)`; a
+ * column of weight w < 1 both counts less in the mean and fills less of the quota, so the nearest
+ * images that look defective give way to the next ones instead of being dropped. Columns all of
+ * weight 0 fall back to equal weights.
+ */
+export function weightedMeanOfSmallest(dist: Float32Array, n: number, J: number, columns: readonly number[], weights: ArrayLike<number>, count: number): Float32Array {
+  const c = columns.length;
+  let total = 0;
+  for (const j of columns) total += Math.max(0, weights[j]);
+  if (!(total > 0)) return meanOfSmallest(dist, n, J, columns, count);
+  const target = (Math.min(count, c) / c) * total;
+  const out = new Float32Array(n);
+  const order = new Int32Array(c);
+  const vals = new Float64Array(c);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < c; k++) {
+      vals[k] = dist[i * J + columns[k]];
+      order[k] = k;
+    }
+    // Insertion sort by value: c is at most a few hundred.
+    for (let a = 1; a < c; a++) {
+      const o = order[a];
+      let b = a;
+      while (b > 0 && vals[order[b - 1]] > vals[o]) order[b] = order[--b];
+      order[b] = o;
+    }
+    let mass = 0;
+    let sum = 0;
+    for (let k = 0; k < c && mass < target; k++) {
+      const w = Math.min(Math.max(0, weights[columns[order[k]]]), target - mass);
+      mass += w;
+      sum += w * vals[order[k]];
+    }
+    out[i] = sum / mass;
+  }
+  return out;
+}
+
+/**
+ * Soft pool weights from the pool members' first-pass image scores: 1 - strength x rank / (n - 1),
+ * rank 0 for the lowest score (most normal-looking), ties by index; strength 0 gives all ones.
+ */
+export function rankWeights(imageScores: readonly number[], strength: number): Float64Array {
+  const n = imageScores.length;
+  const w = new Float64Array(n).fill(1);
+  if (n < 2 || strength <= 0) return w;
+  const order = imageScores.map((_, i) => i).sort((a, b) => imageScores[a] - imageScores[b] || a - b);
+  order.forEach((i, rank) => (w[i] = 1 - (strength * rank) / (n - 1)));
+  return w;
+}
+
+/** The keep fractions a score averages over (mutual.keeps, else mutual.keep). */
+export function keepFractions(options: Pick<MutualOptions, 'keep' | 'keeps'>): number[] {
+  return options.keeps && options.keeps.length ? options.keeps : [options.keep];
+}
+
+/** The hybrid's combination of mutual scores with the nearest reference distances, in place on `mutual`. */
+export function combineWithReferences(mutual: Float32Array, reference: Float32Array, w: number, how: 'blend' | 'max' | 'min' = 'blend'): Float32Array {
+  if (how === 'blend') return blendWithReferences(mutual, reference, w);
+  for (let i = 0; i < mutual.length; i++) mutual[i] = how === 'max' ? Math.max(mutual[i], reference[i]) : Math.min(mutual[i], reference[i]);
+  return mutual;
+}
+
+/**
+ * Patch scores from distances: per part the mean over the keep fractions of the (weighted) mean
+ * of the smallest distances among `columns`, then the hybrid's combination with the references.
+ * `weights` (one per pool member) null = equal weights.
+ */
+export function aggregateDistances(parts: readonly PartDistances[], pool: Pick<MutualPool, 'size' | 'options'>, columns: readonly number[], weights: ArrayLike<number> | null = null): ScaleScores[] {
+  const fractions = keepFractions(pool.options);
+  return parts.map((p) => {
+    let scores: Float32Array | null = null;
+    for (const f of fractions) {
+      const count = keptCount(columns.length, f);
+      const s = weights ? weightedMeanOfSmallest(p.dist, p.n, pool.size, columns, weights, count) : meanOfSmallest(p.dist, p.n, pool.size, columns, count);
+      if (!scores) scores = s;
+      else for (let i = 0; i < s.length; i++) scores[i] += s[i];
+    }
+    if (fractions.length > 1) for (let i = 0; i < scores!.length; i++) scores![i] /= fractions.length;
+    if (p.reference) scores = combineWithReferences(scores!, p.reference, pool.options.referenceWeight, pool.options.referenceCombine);
+    return { name: p.name, scores: scores!, grid: p.grid };
+  });
+}
+
+/** Per (layer, kernel) patch scores of one image against the pool's `columns` (`weights`: soft pool weights, null = equal). */
+export async function mutualScores(grids: FeatureGrid[], pool: MutualPool, columns: readonly number[], weights: ArrayLike<number> | null = null): Promise<ScaleScores[]> {
+  return aggregateDistances(await mutualDistances(grids, pool, columns), pool, columns, weights);
 }
 
 /** An image's mutual map at working size (mean over layers and kernels, smoothed). */

@@ -17,12 +17,15 @@ import { anomalyMapStage, type AnomalyMapModel } from '../../stages/anomaly-map.
 import { decodeImage } from '../../stages/decode.js';
 import { mapRefineStage, type MapRefiner } from '../../stages/map-refine.js';
 import { UserError } from '../../util/errors.js';
+import { hashJson } from '../../util/hash.js';
+import { hashRgb } from '../../image/hash.js';
+import { cachedDistances, DISTANCE_VERSION, partLayout } from './distance-cache.js';
 import { adaptiveThreshold } from '../components/threshold.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
 import { timedBackbone } from '../components/timed-backbone.js';
 import { mapToMasksOptionsFrom, refineWithSam } from '../components/map-to-masks.js';
 import type { ScaleScores } from '../components/score-map.js';
-import { buildPool, checkCategorySize, choosePool, columnsWithout, comparedColumns, excludedMembers, mapMaximum, maskPool, mutualScores, mutualWorkMap, normalisedParts, poolNorms, type MutualOptions, type MutualPool, type PartNorm } from './algorithm.js';
+import { aggregateDistances, buildPool, checkCategorySize, mutualDistances, rankWeights, type PartDistances, choosePool, columnsWithout, comparedColumns, excludedMembers, mapMaximum, maskPool, mutualWorkMap, normalisedParts, poolNorms, type MutualOptions, type MutualPool, type PartNorm } from './algorithm.js';
 
 interface MutualCategory {
   pool: MutualPool;
@@ -33,11 +36,15 @@ interface MutualCategory {
   excluded: ReadonlySet<number>;
   /** Per (layer, kernel) norms from the pool's scores (mutual.normalise), else null. */
   norms: PartNorm[] | null;
+  /** Soft pool weights, one per pool member (mutual.pool_weighting), else null (equal). */
+  weights: Float64Array | null;
+  /** What the final pass's distances depend on besides the image and its columns (the cache key's part); null = not cached (a masked pool). */
+  distanceKey: string | null;
 }
 
 export function mutualOptionsFrom(config: MutualRunConfig): MutualOptions {
   const m = config.mutual;
-  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, exclude: m.exclude, referenceWeight: m.reference_weight, mask: m.mask, normalise: m.normalise, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
+  return { keep: m.keep, kernels: m.kernels, maxCompared: m.max_compared, pca: m.pca, exclude: m.exclude, referenceWeight: m.reference_weight, mask: m.mask, normalise: m.normalise, keeps: m.keeps, poolWeighting: m.pool_weighting, referenceCombine: m.reference_combine, seed: config.seed, map: { workSize: config.fewshot.work_size, smoothSigma: config.fewshot.smooth_sigma } };
 }
 
 export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promise<Pipeline> {
@@ -86,22 +93,37 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
       checkCategorySize(s.category, members.length);
       // The hybrid: normal references, where the run gives some, beside the other test images.
       const refGrids: FeatureGrid[][] = [];
+      const refHashes: string[] = [];
       if (options.referenceWeight > 0) {
-        for (const r of s.references) refGrids.push(await ctx.timer.time('mutual-pool/features', async () => features(await loadRgb(r.imagePath))));
+        for (const r of s.references) {
+          const image = await loadRgb(r.imagePath);
+          refHashes.push(hashRgb(image));
+          refGrids.push(await ctx.timer.time('mutual-pool/features', () => features(image)));
+        }
       }
+      // Everything the search's distances depend on but the image and its columns.
+      const poolKey = hashJson({ v: DISTANCE_VERSION, backbone: await backbone.id(), members: members.map((m) => hashRgb(m.image)), references: refHashes, pca: options.pca, kernels: options.kernels, maxCompared: options.maxCompared });
       let pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options, refGrids));
-      const scorePool = async (searched: MutualPool, excluded: ReadonlySet<number>): Promise<ScaleScores[][]> => {
-        const scores: ScaleScores[][] = [];
+      const masked0 = pool;
+      const distancesOf = async (searched: MutualPool, excluded: ReadonlySet<number>): Promise<PartDistances[][]> => {
+        const all: PartDistances[][] = [];
         for (const [k, m] of members.entries()) {
           const columns = columnsWithout(comparedColumns(searched.size, k, options.maxCompared), excluded);
-          scores.push(await ctx.timer.time('mutual-pool/search', () => mutualScores(m.grids, searched, columns)));
+          const search = () => mutualDistances(m.grids, searched, columns);
+          // A masked pool's search depends on the first pass's aggregation: not cached.
+          const key = searched === masked0 ? cache?.key({ pool: poolKey, image: hashRgb(m.image), columns }) : undefined;
+          const { layout, grids } = partLayout(searched, m.grids);
+          all.push(await ctx.timer.time('mutual-pool/search', () => (key ? cachedDistances(cache, key, layout, searched.size, grids, search) : search())));
         }
-        return scores;
+        return all;
       };
+      const aggregate = (dists: PartDistances[][], excluded: ReadonlySet<number>, w: Float64Array | null): ScaleScores[][] =>
+        dists.map((d, k) => aggregateDistances(d, pool, columnsWithout(comparedColumns(pool.size, k, options.maxCompared), excluded), w));
       const mapsOf = (scores: ScaleScores[][], norms: PartNorm[] | null): MutualCategory['poolMaps'] =>
         new Map(members.map((m, k) => [m.path, mutualWorkMap(norms ? normalisedParts(scores[k], norms) : scores[k], m.image.width, m.image.height, options)]));
       let excluded: Set<number> = new Set();
-      const first = await scorePool(pool, excluded);
+      let dists = await distancesOf(pool, excluded);
+      const first = aggregate(dists, excluded, null);
       let scores = first;
       let maskedFraction = 0;
       if (options.exclude > 0) {
@@ -115,7 +137,14 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
         pool = masked.pool;
         maskedFraction = masked.masked;
       }
-      if (excluded.size > 0 || maskedFraction > 0) scores = await scorePool(pool, excluded);
+      if (excluded.size > 0 || maskedFraction > 0) {
+        dists = await distancesOf(pool, excluded);
+        scores = aggregate(dists, excluded, null);
+      }
+      // Soft pool weighting: the same distances aggregated again, the images whose first-pass
+      // maps peak highest counting less (no second search).
+      const weights = (options.poolWeighting ?? 0) > 0 ? rankWeights([...mapsOf(first, null).values()].map((m) => mapMaximum(m.map)), options.poolWeighting!) : null;
+      if (weights) scores = aggregate(dists, excluded, weights);
       // The final pass's own pool scores place every image's scores, pool member or not.
       const norms = options.normalise ? poolNorms(scores) : null;
       const poolMaps = mapsOf(scores, norms);
@@ -132,7 +161,7 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
         }
         categoryThreshold = adaptiveThreshold(pooled, p);
       }
-      const memory: MutualCategory = { pool, poolMaps, categoryThreshold, excluded, norms };
+      const memory: MutualCategory = { pool, poolMaps, categoryThreshold, excluded, norms, weights, distanceKey: pool === masked0 ? poolKey : null };
       return {
         memory,
         notes: {
@@ -143,6 +172,9 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
           excluded: excluded.size,
           masked_patches: maskedFraction,
           normalise: options.normalise ?? false,
+          pool_weighting: weights ? options.poolWeighting : 0,
+          keeps: options.keeps?.length ? options.keeps : [options.keep],
+          reference_combine: options.referenceCombine ?? 'blend',
           references: refGrids.length,
           reference_weight: refGrids.length ? options.referenceWeight : 0,
           keep: options.keep,
@@ -160,7 +192,12 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
     async score(image, memory, sample) {
       let work = memory.poolMaps.get(sample.imagePath);
       if (!work) {
-        const parts = await mutualScores(await features(image), memory.pool, columnsWithout(comparedColumns(memory.pool.size, -1, options.maxCompared), memory.excluded));
+        const columns = columnsWithout(comparedColumns(memory.pool.size, -1, options.maxCompared), memory.excluded);
+        const grids = await features(image);
+        const search = () => mutualDistances(grids, memory.pool, columns);
+        const { layout, grids: partGrids } = partLayout(memory.pool, grids);
+        const dists = memory.distanceKey && cache ? await cachedDistances(cache, cache.key({ pool: memory.distanceKey, image: hashRgb(image), columns }), layout, memory.pool.size, partGrids, search) : await search();
+        const parts = aggregateDistances(dists, memory.pool, columns, memory.weights);
         work = mutualWorkMap(memory.norms ? normalisedParts(parts, memory.norms) : parts, image.width, image.height, options);
       }
       return resizeBilinear(work.map, work.width, work.height, image.width, image.height);

