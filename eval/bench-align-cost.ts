@@ -6,12 +6,15 @@
  * medians over repeats of: stage B per image (decode + map + refinement + write), its
  * model-bound part (the images' own encoder and decoder passes), their ratio (what bench-maps
  * prints as "per image"), and stage B against the first mode's model-bound time (what an
- * aligned image costs over an unaligned one's model work). Asserts nothing.
+ * aligned image costs over an unaligned one's model work). Asserts nothing. `--knob
+ * fewshot.augment` compares reference copies instead: their encoder passes are stage A's (the
+ * copies each category's notes record, `augment.copies` for the 'auto' modes), so stage B's
+ * model-bound part stays the images' own passes.
  *
- *   npx tsx eval/bench-align-cost.ts [--modes none,turn] [--datasets mtd,mvtec_ad] [--limit 12]
+ *   npx tsx eval/bench-align-cost.ts [--knob fewshot.align] [--modes none,turn] [--datasets mtd,mvtec_ad] [--limit 12]
  *       [--repeats 3] [--work dir] [--json out.json] [--set key=value ...]
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -20,6 +23,7 @@ import { SHARED, sharedModelsDir } from '../test/support/shared.js';
 
 const { values } = parseArgs({
   options: {
+    knob: { type: 'string', default: 'fewshot.align' },
     modes: { type: 'string', default: 'none,turn' },
     datasets: { type: 'string', default: 'mtd,mvtec_ad' },
     limit: { type: 'string', default: '12' },
@@ -34,7 +38,7 @@ const datasets = values.datasets!.split(',');
 const limit = Number(values.limit);
 const repeats = Number(values.repeats);
 
-interface Sample { stageBMs: number; modelBMs: number; images: number; aligned: number }
+interface Sample { stageBMs: number; modelBMs: number; images: number; aligned: number; stageAPasses: number; copies: Record<string, string> }
 
 /** Stage B of a run and the model time of the images' own passes (a backbone's passes beyond one per image are stage A's references, except the extra passes of aligned images, which are the image's). */
 function stageB(run: { timing: Record<string, { total_ms: number }>; modelMs: Record<string, number>; modelRuns: Record<string, number> }, referencePasses: number): { stageBMs: number; modelBMs: number } {
@@ -46,6 +50,22 @@ function stageB(run: { timing: Record<string, { total_ms: number }>; modelMs: Re
     modelBMs += runs > 0 ? (ms * Math.min(runs, imagePasses)) / runs : 0;
   }
   return { stageBMs: t('decode') + t('anomaly-map') + t('sam-refine') + t('write'), modelBMs };
+}
+
+/** Copies per reference of each fixed fewshot.augment mode (augment.ts referenceCopies). */
+const COPIES: Record<string, number> = { none: 0, rot90: 3, rot45: 7, flip: 2 };
+
+/** Encoder passes of stage A in a run: per category its references, their copies and stand-ins (from the notes). */
+async function stageAPasses(runDir: string, augment: string): Promise<{ passes: number; copies: Record<string, string> }> {
+  let passes = 0;
+  const copies: Record<string, string> = {};
+  for (const c of await readdir(join(runDir, 'categories'))) {
+    const a = JSON.parse(await readFile(join(runDir, 'categories', c, 'stage-a.json'), 'utf8')) as { references: string[]; notes: { augment?: { copies: string }; stand_ins?: number } };
+    const mode = a.notes.augment?.copies ?? augment;
+    copies[c] = mode;
+    passes += a.references.length * (1 + (COPIES[mode] ?? 0)) + (a.notes.stand_ins ?? 0);
+  }
+  return { passes, copies };
 }
 
 const median = (xs: number[]) => {
@@ -63,15 +83,16 @@ try {
     for (let r = 0; r < repeats; r++) {
       const order = r % 2 === 0 ? modes : [...modes].reverse();
       for (const mode of order) {
-        const config = await loadConfig({ preset: 'fewshot', overrides: { models_dir: modelsDir, concurrency: 1, cache: false }, set: [...values.set!, `fewshot.align=${mode}`] });
-        const res = await runOnDataset({ config, dataset: join(SHARED.datasets, ds), runDir: join(root, `${ds}-${mode}-${r}`), limit, quiet: true });
+        const config = await loadConfig({ preset: 'fewshot', overrides: { models_dir: modelsDir, concurrency: 1, cache: false }, set: [...values.set!, `${values.knob}=${mode}`] });
+        const runDir = join(root, `${ds}-${mode}-${r}`);
+        const res = await runOnDataset({ config, dataset: join(SHARED.datasets, ds), runDir, limit, quiet: true });
         const images = res.metrics!.categories.reduce((a, c) => a + c.n_images, 0);
-        const categories = res.metrics!.categories.length;
-        const refPasses = categories * config.references.k;
+        const stageA = await stageAPasses(runDir, config.fewshot.augment);
+        const refPasses = stageA.passes;
         const s = stageB(res.run, refPasses);
         const encoderPasses = res.run.modelRuns['sam-encoder'] ?? 0;
-        samples[ds][mode].push({ ...s, images, aligned: encoderPasses - refPasses - images });
-        process.stderr.write(`  ${ds} ${mode} #${r}: stage B ${(s.stageBMs / images).toFixed(0)} ms/image, model ${(s.modelBMs / images).toFixed(0)} ms/image, encoder passes ${encoderPasses}\n`);
+        samples[ds][mode].push({ ...s, images, aligned: encoderPasses - refPasses - images, stageAPasses: refPasses, copies: stageA.copies });
+        process.stderr.write(`  ${ds} ${mode} #${r}: stage B ${(s.stageBMs / images).toFixed(0)} ms/image, model ${(s.modelBMs / images).toFixed(0)} ms/image, encoder passes ${encoderPasses} (stage A ${refPasses}; copies ${JSON.stringify(stageA.copies)})\n`);
       }
     }
   }
@@ -80,9 +101,9 @@ try {
   await rm(modelsDir, { recursive: true, force: true });
 }
 
-console.log(`fewshot.align cost: ${repeats} repeats, modes interleaved, no cache, at most ${limit} test images per category; medians over repeats, ms per image`);
-console.log(`| dataset | mode | images | extra encoder passes | stage B | model-bound | ratio | stage B / ${modes[0]}'s model-bound | stage B / ${modes[0]}'s stage B |`);
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log(`${values.knob} cost: ${repeats} repeats, modes interleaved, no cache, at most ${limit} test images per category; medians over repeats, ms per image`);
+console.log(`| dataset | mode | images | stage A encoder passes | extra encoder passes | stage B | model-bound | ratio | stage B / ${modes[0]}'s model-bound | stage B / ${modes[0]}'s stage B |`);
+console.log('|---|---|---|---|---|---|---|---|---|---|');
 const rows = [];
 for (const ds of datasets) {
   const base = samples[ds][modes[0]];
@@ -93,9 +114,9 @@ for (const ds of datasets) {
     const b = median(ss.map((s) => s.stageBMs / s.images));
     const m = median(ss.map((s) => s.modelBMs / s.images));
     const ratio = median(ss.map((s) => s.stageBMs / s.modelBMs));
-    const row = { dataset: ds, mode, images: ss[0].images, extra_encoder_passes: ss[0].aligned, stage_b_ms: b, model_b_ms: m, ratio, vs_base_model: b / baseModel, vs_base_stage_b: b / baseB, samples: ss };
+    const row = { dataset: ds, mode, images: ss[0].images, stage_a_encoder_passes: ss[0].stageAPasses, extra_encoder_passes: ss[0].aligned, stage_b_ms: b, model_b_ms: m, ratio, vs_base_model: b / baseModel, vs_base_stage_b: b / baseB, samples: ss };
     rows.push(row);
-    console.log(`| ${ds} | ${mode} | ${row.images} | ${row.extra_encoder_passes} | ${b.toFixed(0)} | ${m.toFixed(0)} | ${ratio.toFixed(2)} | ${row.vs_base_model.toFixed(2)} | ${row.vs_base_stage_b.toFixed(2)} |`);
+    console.log(`| ${ds} | ${mode} | ${row.images} | ${row.stage_a_encoder_passes} | ${row.extra_encoder_passes} | ${b.toFixed(0)} | ${m.toFixed(0)} | ${ratio.toFixed(2)} | ${row.vs_base_model.toFixed(2)} | ${row.vs_base_stage_b.toFixed(2)} |`);
   }
 }
 if (values.json) await writeFile(values.json, JSON.stringify({ at: new Date().toISOString(), options: values, rows }, null, 2));

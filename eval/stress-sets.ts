@@ -10,7 +10,10 @@
  *
  *   npx tsx eval/stress-sets.ts [--preset fewshot] [--datasets mvtec_ad,mpdd,mtd,ksdd-derived,hazelnut_toy]
  *       [--variants none,k2,k1,rotate,brightness,blur] [--limit 24] [--seed <config default>] [--max-angle 180]
- *       [--work /tmp/iapas-stress] [--json out.json] [--set key=value ...]
+ *       [--work /tmp/iapas-stress] [--cache <work>/cache] [--json out.json] [--set key=value ...]
+ *
+ * Runs of several configs each need a `--work` of their own (the run directories are there) and
+ * may share one `--cache`, so passes a config does not change are computed once.
  */
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -29,6 +32,7 @@ const { values } = parseArgs({
     seed: { type: 'string', default: String(CONFIG_DEFAULTS.seed) },
     'max-angle': { type: 'string', default: '180' },
     work: { type: 'string', default: '/tmp/iapas-stress' },
+    cache: { type: 'string' },
     json: { type: 'string' },
     set: { type: 'string', multiple: true, default: [] },
   },
@@ -75,7 +79,7 @@ try {
       }
       const config = await loadConfig({
         preset: values.preset,
-        overrides: { models_dir: modelsDir, concurrency: 1, cache_dir: join(values.work!, 'cache') },
+        overrides: { models_dir: modelsDir, concurrency: 1, cache_dir: values.cache ?? join(values.work!, 'cache') },
         set: [`references.k=${k}`, `seed=${values.seed}`, ...values.set!],
       });
       let res;

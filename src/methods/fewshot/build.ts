@@ -24,7 +24,7 @@ import { npyParts } from '../../util/npy.js';
 import { fewshotCategoryFromBank, fewshotOptionsFrom, type FewshotCategory } from './algorithm.js';
 import { refineWithSam } from '../components/map-to-masks.js';
 import { categoryPoses, imageAlignment, scoreInReferencePose, type CategoryPoses } from './alignment.js';
-import { referenceCopies, singleReferenceStandIns } from './augment.js';
+import { referenceCopies, referencePoseFigures, resolveAugment, singleReferenceStandIns } from './augment.js';
 import { matchExposure, referenceExposure, type ExposureStats } from './exposure.js';
 import { prepareMemoryBank, scoreQuery, type MemoryBank } from './memory-bank.js';
 import { acquireBackbone, acquireSam } from '../components/shared-models.js';
@@ -79,6 +79,10 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
     async prepare(given, ctx) {
       const exposure = exposureMode === 'none' ? null : referenceExposure(given);
       const references = exposure ? given.map((r) => matchExposure(r, exposure, exposureMode)) : given;
+      // 'objects' alignment and the 'auto' copies read the same pose figures of the references: measured once.
+      const autoAugment = options.augment === 'auto' || options.augment === 'auto-rot90';
+      const objectPoses = options.align === 'objects' || autoAugment ? categoryPoses(references, 'objects') : null;
+      const augment = resolveAugment(options.augment, references, objectPoses && autoAugment ? referencePoseFigures(references, objectPoses) : undefined);
       const bankKey = hashJson({
         v: RAW_MAP_VERSION,
         backbone: await features.id(),
@@ -87,7 +91,8 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
         coreset: options.coreset,
         pca: options.pca,
         int8: options.int8,
-        ...(options.augment === 'none' ? {} : { augment: options.augment }),
+        // The copies made, not the mode asked for: a category 'auto' gives none shares the bank (and cached maps) of 'none'.
+        ...(augment.mode === 'none' ? {} : { augment: augment.mode }),
         ...(references.length === 1 ? { single: options.singleReference } : {}),
         // Past k = 1 the key enters only where it makes stand-ins, so other banks keep their keys.
         ...(references.length > 1 && references.length <= options.standInsMaxK ? { single: options.singleReference, stand_ins_max_k: options.standInsMaxK, stand_ins_loo: 'other-references' } : {}),
@@ -95,9 +100,9 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
         ...(options.weighting === 'equal' ? {} : { weighting: options.weighting }),
       });
       const time = ctx ? <T>(name: string, fn: () => Promise<T>) => ctx.timer.time(name, fn) : undefined;
-      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(options.augment), single: singleReferenceStandIns(options.singleReference), standInsMaxK: options.standInsMaxK, weighting: options.weighting, cache, time });
+      const build = () => prepareMemoryBank(features, references, { map: options.map, coreset: options.coreset, pca: options.pca, int8: options.int8, augment: referenceCopies(augment.mode), single: singleReferenceStandIns(options.singleReference), standInsMaxK: options.standInsMaxK, weighting: options.weighting, cache, time });
       const bank = resources ? await resources.memo(`fewshot-bank\0${bankKey}`, build, bankBytes) : await build();
-      const poses = options.align === 'none' ? null : categoryPoses(references, options.align);
+      const poses = options.align === 'none' ? null : options.align === 'objects' ? objectPoses : categoryPoses(references, options.align);
       const memory: KeyedCategory = { ...fewshotCategoryFromBank(bank, options), bankKey, exposure, poses };
       return {
         memory,
@@ -105,6 +110,7 @@ export async function buildFewshot(config: FewshotRunConfig, env: BuildEnv): Pro
           backbone: features.name,
           ...(bank.standIns > 0 ? { single_reference: config.fewshot.single_reference, stand_ins: bank.standIns, stand_ins_max_k: config.fewshot.stand_ins_max_k } : {}),
           ...(exposure ? { exposure: exposureMode } : {}),
+          ...(augment.figures ? { augment: { mode: options.augment, copies: augment.mode, object_detail: Math.round(100 * augment.figures.objectDetail) / 100, reference_axis_spread: Math.round(augment.figures.referenceSpread) } } : {}),
           threshold_policy: config.fewshot.threshold,
           category_threshold: memory.categoryThreshold,
           // Per scale: bank rows kept of all, PCA dims, and the normalisation (multi-scale backbones).

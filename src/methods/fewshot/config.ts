@@ -29,9 +29,9 @@ export const fewshotSchema = z
       .default(true)
       .describe('nearest-patch search of the minisam-ms scales as an int8 product (7-bit bank: the same exact integer sums on every x86-64 CPU; ~2x float32, cosine within a few 1e-3); false = float32'),
     augment: z
-      .enum(['none', 'rot90', 'rot45', 'flip'])
+      .enum(['none', 'rot90', 'rot45', 'flip', 'auto', 'auto-rot90'])
       .default('none')
-      .describe("copies of each reference added to its bank: 'rot90' its quarter turns, 'rot45' every 45 degrees, 'flip' its two mirror images; a reference and its copies share one coreset of the reference's own size (the per-image search keeps its cost), leave-one-out excludes a reference's own copies"),
+      .describe("copies of each reference added to its bank: 'rot90' its quarter turns, 'rot45' every 45 degrees, 'flip' its two mirror images; 'auto' ('auto-rot90') 'rot45' ('rot90') per category only where the references show an object (median framing detail ratio >= 1.5, as align=objects) at varied poses (axis spread > 10 degrees, where align=turn does not apply), else none; a reference and its copies share one coreset of the reference's own size (the per-image search keeps its cost), leave-one-out excludes a reference's own copies"),
     align: z
       .enum(['none', 'turn', 'nearest', 'objects'])
       .default('none')

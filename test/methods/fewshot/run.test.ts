@@ -7,7 +7,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildProgram } from '../../../src/cli.js';
-import { loadImage, loadMask } from '../../../src/image/io.js';
+import { loadImage, loadMask, loadRgb, savePng } from '../../../src/image/io.js';
+import { warpRgb } from '../../../src/image/warp.js';
 import { decodeRle } from '../../../src/run-directory/rle.js';
 import { RunDir } from '../../../src/run-directory/run-dir.js';
 import { runOnDataset } from '../../../src/session/run-dataset.js';
@@ -176,6 +177,33 @@ describe('fewshot preset through the run machinery', () => {
     // The bank keeps the rows of k = 4 on every scale.
     const rows = (n: typeof plain) => (n.scales as Array<{ rows: number; kept: number }>).map((s) => s.rows);
     expect(rows(stood)).toEqual(rows(plain).map((r) => 4 * r));
+  });
+
+  it("fewshot.augment=auto turns the references of an object at varied poses into the bank, and its notes say what it read", async () => {
+    const good = join(data, 'disc/train/good');
+    const first = join(good, (await readdir(good)).sort()[0]);
+    // The same object at a second pose, 60 degrees away: an object (calm border) whose references disagree on their axis.
+    const turnedRef = join(root, 'turned-ref.png');
+    await savePng(turnedRef, warpRgb(await loadRgb(first), { angle: 60, dx: 0, dy: 0 }, 'reflect'));
+    const img = join(data, 'disc/test/good/000.png');
+    const notesOf = async (name: string, set: string[]) => {
+      const out = join(root, name);
+      await cli(['segment', '--preset', 'fewshot', img, '--refs', first, turnedRef, '--out', out, '--cache-dir', join(root, 'cache'), '--quiet', '--set', 'fewshot.stand_ins_max_k=1', ...set]);
+      return (await new RunDir(out).readStageA('input'))!.notes!;
+    };
+    const plain = await notesOf('seg-auto-none', []);
+    const auto = await notesOf('seg-auto', ['--set', 'fewshot.augment=auto']);
+    expect(plain.augment).toBeUndefined();
+    const verdict = auto.augment as { mode: string; copies: string; object_detail: number; reference_axis_spread: number };
+    expect(verdict.mode).toBe('auto');
+    expect(verdict.object_detail).toBeGreaterThanOrEqual(1.5);
+    expect(verdict.reference_axis_spread).toBeGreaterThan(10);
+    expect(verdict.copies).toBe('rot45');
+    // Each reference and its 7 copies: 8x the rows, the coreset of the references' own size.
+    type Scale = { rows: number; kept: number };
+    const scales = (n: typeof plain) => n.scales as Scale[];
+    expect(scales(auto).map((s) => s.rows)).toEqual(scales(plain).map((s) => 8 * s.rows));
+    expect(scales(auto).map((s) => s.kept)).toEqual(scales(plain).map((s) => s.kept));
   });
 
   it('iapas run records its command line (argv, cwd) in command.json', async () => {
