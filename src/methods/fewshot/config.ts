@@ -30,11 +30,11 @@ export const fewshotSchema = z
       .describe('nearest-patch search of the minisam-ms scales as an int8 product (7-bit bank: the same exact integer sums on every x86-64 CPU; ~2x float32, cosine within a few 1e-3); false = float32'),
     augment: z
       .enum(['none', 'rot90', 'rot45', 'flip', 'auto', 'auto-rot90'])
-      .default('none')
+      .default('auto')
       .describe("copies of each reference added to its bank: 'rot90' its quarter turns, 'rot45' every 45 degrees, 'flip' its two mirror images; 'auto' ('auto-rot90') 'rot45' ('rot90') per category only where the references show an object (median framing detail ratio >= 1.5, as align=objects) at varied poses (axis spread > 10 degrees, where align=turn does not apply), else none; a reference and its copies share one coreset of the reference's own size (the per-image search keeps its cost), leave-one-out excludes a reference's own copies"),
     align: z
       .enum(['none', 'turn', 'nearest', 'objects'])
-      .default('none')
+      .default('objects')
       .describe("a test image turned against the references is turned (and shifted) back into the nearest reference's pose before its features, its map carried back, where its turn against every reference agrees (src/methods/fewshot/alignment.ts): 'turn' only where the references agree on one axis, 'nearest' wherever their mutual turns are consistent, 'objects' as 'turn' and only where the references show an object on a plain ground (a calm image border; not a texture that fills the frame); 'none': images as they are"),
     single_reference: z
       .enum(['refuse', 'flip', 'rot90'])

@@ -191,8 +191,9 @@ describe('fewshot preset through the run machinery', () => {
       await cli(['segment', '--preset', 'fewshot', img, '--refs', first, turnedRef, '--out', out, '--cache-dir', join(root, 'cache'), '--quiet', '--set', 'fewshot.stand_ins_max_k=1', ...set]);
       return (await new RunDir(out).readStageA('input'))!.notes!;
     };
-    const plain = await notesOf('seg-auto-none', []);
-    const auto = await notesOf('seg-auto', ['--set', 'fewshot.augment=auto']);
+    const plain = await notesOf('seg-auto-none', ['--set', 'fewshot.augment=none']);
+    // auto is the default: no flag.
+    const auto = await notesOf('seg-auto', []);
     expect(plain.augment).toBeUndefined();
     const verdict = auto.augment as { mode: string; copies: string; object_detail: number; reference_axis_spread: number };
     expect(verdict.mode).toBe('auto');

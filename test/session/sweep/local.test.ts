@@ -37,8 +37,10 @@ afterAll(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
+// fewshot.augment=none: the synthetic disc would get 7 turned copies per reference (the default 'auto'); what is
+// tested here is the sweep's sharing of model outputs, which the copies only make slower.
 function specRaw(grid: Record<string, unknown[]> = { 'fewshot.threshold': ['adaptive', 'fixed:0.3'], 'fewshot.boost': [1, 2] }) {
-  return { base: { preset: 'fewshot', set: { 'references.k': 2, cache_dir: cache, concurrency: 1 } }, datasets: [data], grid };
+  return { base: { preset: 'fewshot', set: { 'references.k': 2, 'fewshot.augment': 'none', cache_dir: cache, concurrency: 1 } }, datasets: [data], grid };
 }
 
 async function plan(out: string, grid?: Record<string, unknown[]>): Promise<SweepPlan> {
@@ -172,7 +174,7 @@ describe('a sweep on one machine', () => {
     await writeFile(
       file,
       [
-        'base: { preset: fewshot, set: { references.k: 2, concurrency: 1 } }',
+        'base: { preset: fewshot, set: { references.k: 2, fewshot.augment: none, concurrency: 1 } }',
         `datasets: [${data}, { path: ${join(root, 'no-such-data')}, name: missing }]`,
         'grid: { fewshot.boost: [1] }',
         `out: ${join(root, 'sw3')}`,
