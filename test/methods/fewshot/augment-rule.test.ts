@@ -4,38 +4,12 @@
  * end on a plain ground) and a streaked texture that fills the frame stand in for the two kinds.
  */
 import { describe, expect, it } from 'vitest';
-import type { RgbImage } from '../../../src/image/types.js';
-import { warpRgb } from '../../../src/image/warp.js';
+import { part, streaks, turned } from '../../support/pose-parts.js';
 import { copiesRule, referencePoseFigures, resolveAugment } from '../../../src/methods/fewshot/augment.js';
 import { categoryPoses } from '../../../src/methods/fewshot/alignment.js';
 
-const SIDE = 160;
-const GROUND = 50;
 
-function part(seed: number): RgbImage {
-  const data = new Uint8Array(SIDE * SIDE * 3);
-  const c = SIDE / 2;
-  for (let y = 0; y < SIDE; y++)
-    for (let x = 0; x < SIDE; x++) {
-      const on = (Math.abs(y - c) < 9 && Math.abs(x - c) < 45) || Math.hypot(x - (c + 40), y - c) < 18;
-      data.fill(on ? 210 : GROUND + ((x * 13 + y * 7 + seed * 31) % 9), (y * SIDE + x) * 3, (y * SIDE + x) * 3 + 3);
-    }
-  return { width: SIDE, height: SIDE, data };
-}
 
-const turned = (img: RgbImage, angle: number) => warpRgb(img, { angle, dx: 0, dy: 0 }, [GROUND, GROUND, GROUND]);
-
-function streaks(seed: number, angle: number): RgbImage {
-  const data = new Uint8Array(SIDE * SIDE * 3);
-  const a = (angle * Math.PI) / 180;
-  for (let y = 0; y < SIDE; y++)
-    for (let x = 0; x < SIDE; x++) {
-      const across = -x * Math.sin(a) + y * Math.cos(a);
-      const v = 120 + 35 * Math.sin(across * 0.9 + seed) + 15 * Math.sin(across * 0.37 + 2 * seed) + ((x * 13 + y * 7 + seed * 31) % 9);
-      data.fill(Math.round(v), (y * SIDE + x) * 3, (y * SIDE + x) * 3 + 3);
-    }
-  return { width: SIDE, height: SIDE, data };
-}
 
 describe('copiesRule', () => {
   it('needs an object, varied poses and two references', () => {

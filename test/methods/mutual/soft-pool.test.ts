@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { aggregateDistances, buildPool, combineWithReferences, comparedColumns, keepFractions, mapMaximum, meanOfSmallest, mutualDistances, mutualScores, rankWeights, weightedMeanOfSmallest, type MutualOptions, type PartDistances } from '../../../src/methods/mutual/algorithm.js';
 import type { FeatureGrid } from '../../../src/models/backbones/types.js';
 import { mulberry32 } from '../../../src/util/random.js';
+import { sharedDefectPool } from '../../support/mutual-pools.js';
 
 describe('mutual soft pool weighting', () => {
   it('equal weights give the plain mean of the smallest; any positive scale of them too', () => {
@@ -89,16 +90,3 @@ describe('mutual interval of ranks and hybrid combinations', () => {
   });
 });
 
-function sharedDefectPool(): FeatureGrid[][] {
-  const side = 6;
-  const dim = 12;
-  const rnd = mulberry32(21);
-  return Array.from({ length: 10 }, (_, i) => {
-    const data = new Float32Array(side * side * dim);
-    for (let p = 0; p < side * side; p++) {
-      const axis = i < 4 && p === 0 ? 9 : p % 3;
-      for (let c = 0; c < dim; c++) data[p * dim + c] = (c === axis ? 1 : 0) + 0.15 * (rnd() - 0.5);
-    }
-    return [{ data, gridWidth: side, gridHeight: side, dim, coverWidth: side * 16, coverHeight: side * 16 }];
-  });
-}
