@@ -104,14 +104,14 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
       // Everything the search's distances depend on but the image and its columns.
       const poolKey = hashJson({ v: DISTANCE_VERSION, backbone: await backbone.id(), members: members.map((m) => hashRgb(m.image)), references: refHashes, pca: options.pca, kernels: options.kernels, maxCompared: options.maxCompared });
       let pool = await ctx.timer.time('mutual-pool/build', () => buildPool(backbone.scaleNames, members.map((m) => m.grids), options, refGrids));
-      const masked0 = pool;
+      const builtPool = pool;
       const distancesOf = async (searched: MutualPool, excluded: ReadonlySet<number>): Promise<PartDistances[][]> => {
         const all: PartDistances[][] = [];
         for (const [k, m] of members.entries()) {
           const columns = columnsWithout(comparedColumns(searched.size, k, options.maxCompared), excluded);
           const search = () => mutualDistances(m.grids, searched, columns);
           // A masked pool's search depends on the first pass's aggregation: not cached.
-          const key = searched === masked0 ? cache?.key({ pool: poolKey, image: hashRgb(m.image), columns }) : undefined;
+          const key = searched === builtPool ? cache?.key({ pool: poolKey, image: hashRgb(m.image), columns }) : undefined;
           const { layout, grids } = partLayout(searched, m.grids);
           all.push(await ctx.timer.time('mutual-pool/search', () => (key ? cachedDistances(cache, key, layout, searched.size, grids, search) : search())));
         }
@@ -161,7 +161,7 @@ export async function buildMutual(config: MutualRunConfig, env: BuildEnv): Promi
         }
         categoryThreshold = adaptiveThreshold(pooled, p);
       }
-      const memory: MutualCategory = { pool, poolMaps, categoryThreshold, excluded, norms, weights, distanceKey: pool === masked0 ? poolKey : null };
+      const memory: MutualCategory = { pool, poolMaps, categoryThreshold, excluded, norms, weights, distanceKey: pool === builtPool ? poolKey : null };
       return {
         memory,
         notes: {

@@ -31,9 +31,9 @@ export function withMetadata(bytes: Uint8Array, props: Record<string, string>): 
   return onnx.ModelProto.encode(model).finish();
 }
 
-/** 'single' when the file asks to be read through token 0; 'export' (its own output) otherwise. */
-export function decoderOutputOf(bytes: Uint8Array, path: string): DecoderOutputRead {
-  const v = onnxMetadata(bytes).get(OUTPUT_KEY);
+/** 'single' when the file (its bytes, or its metadata read once) asks to be read through token 0; 'export' (its own output) otherwise. */
+export function decoderOutputOf(file: Uint8Array | Map<string, string>, path: string): DecoderOutputRead {
+  const v = (file instanceof Map ? file : onnxMetadata(file)).get(OUTPUT_KEY);
   if (v === undefined || v === 'export') return 'export';
   if (v === 'single') return 'single';
   throw new UserError(`SAM decoder ${path}: metadata ${OUTPUT_KEY}=${v} is not one of ${DECODER_OUTPUTS_READ.join(', ')} (written by a newer iapas?)`);

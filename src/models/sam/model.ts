@@ -35,7 +35,7 @@ import { DECODER_INPUTS, DECODER_OUTPUTS, defaultSamEntry, type SamModelEntry } 
 import { preprocessForEncoder, SAM_PIXEL_MEAN, SAM_PIXEL_STD } from './preprocess.js';
 import { MultimaskSurgeryError, multimaskDecoder } from './multimask-export.js';
 import { sptDraftOf, type SptDraft } from './spt-decoder.js';
-import { decoderOutputOf, type DecoderOutputRead } from './decoder-output.js';
+import { decoderOutputOf, onnxMetadata, type DecoderOutputRead } from './decoder-output.js';
 import { encodePrompt, resizedShape, SAM_IMAGE_SIZE, SAM_LOW_RES_SIZE, type SamPrompt } from './transforms.js';
 import { hashRgb } from '../../image/hash.js';
 import type { RgbImage } from '../../image/types.js';
@@ -166,8 +166,10 @@ export class SamModel {
     checkNames(entry.name, 'encoder', entry.encoderPath, 'outputs', encoder.outputNames, [entry.encoderOutput ?? 'output']);
     checkNames(entry.name, 'decoder', entry.decoderPath, 'inputs', decoder.inputNames, DECODER_INPUTS);
     checkNames(entry.name, 'decoder', entry.decoderPath, 'outputs', decoder.outputNames, DECODER_OUTPUTS);
-    const output = decoderOutputOf(new Uint8Array(await readFile(entry.decoderPath)), entry.decoderPath);
-    const file = await sptDraftOf(entry.decoderPath);
+    // The decoder's metadata, read once, says both how it is read (tune.output) and whether it has an SPT draft.
+    const metadata = onnxMetadata(new Uint8Array(await readFile(entry.decoderPath)));
+    const output = decoderOutputOf(metadata, entry.decoderPath);
+    const file = await sptDraftOf(entry.decoderPath, metadata);
     if (!file) return new SamModel(entry, encoder, decoder, opts, undefined, output);
     const session = await createSession(entry.name, file.path, 'SPT draft decoder', opts.threads);
     checkNames(entry.name, 'SPT draft decoder', file.path, 'inputs', session.inputNames, DECODER_INPUTS);

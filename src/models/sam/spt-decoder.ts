@@ -21,15 +21,16 @@ export interface SptDraft {
   sha256: string;
 }
 
-/** The draft of an SPT refining decoder, checked; undefined for any other decoder. */
-export async function sptDraftOf(decoderPath: string): Promise<SptDraft | undefined> {
-  let bytes: Uint8Array;
-  try {
-    bytes = new Uint8Array(await readFile(decoderPath));
-  } catch {
-    return undefined; // a missing decoder is reported by the session loader
+/** The draft of an SPT refining decoder, checked; undefined for any other decoder. `metadata`: the decoder's, where the caller has read it. */
+export async function sptDraftOf(decoderPath: string, metadata?: Map<string, string>): Promise<SptDraft | undefined> {
+  let meta = metadata;
+  if (!meta) {
+    try {
+      meta = metadataOf(new Uint8Array(await readFile(decoderPath)));
+    } catch {
+      return undefined; // a missing decoder is reported by the session loader
+    }
   }
-  const meta = metadataOf(bytes);
   if (meta.get(SPT_ROLE_KEY) === 'draft') {
     throw new UserError(`SAM decoder ${decoderPath} is the draft half of an SPT pair: point sam.decoder at the refining decoder (sam.onnx beside it)`);
   }
